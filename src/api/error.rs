@@ -1,0 +1,109 @@
+//! The client's typed errors. Each keeps what the server said (`detail`) and never the
+//! API key or a presigned query string.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// Everything a call to the I2I API or to presigned storage can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the API key is missing or wrong. Retrying will not help.
+    #[error("the API key was rejected (401): {detail}. Check IMAGEN_API_KEY or the key file")]
+    Unauthorized { detail: String },
+
+    /// 409 on create: the account already has a project with this name.
+    #[error("a project with this name already exists (409): {detail}")]
+    NameTaken { detail: String },
+
+    /// 404: the project, file or endpoint does not exist.
+    #[error("not found (404): {detail}")]
+    NotFound { detail: String },
+
+    /// 429: slow down; `retry_after` is the server's Retry-After when it sent one.
+    #[error("rate limited (429){}: {detail}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        retry_after: Option<Duration>,
+        detail: String,
+    },
+
+    /// A presigned link is past its expiry: ask the API for a fresh one.
+    #[error("the presigned link has expired: {detail}")]
+    LinkExpired { detail: String },
+
+    /// Any other 4xx/5xx, from the API or from storage (S3 answers in XML; its code is kept).
+    #[error("server answered {status}: {detail}")]
+    Server { status: StatusCode, detail: String },
+
+    /// The request never got a complete answer (refused, reset, timed out, cut short).
+    #[error("network error while {during}: {reason}")]
+    Network { during: String, reason: String },
+
+    /// The server answered something that breaks the contract (bad JSON, wrong length...).
+    #[error("unexpected answer while {during}: {reason}")]
+    Protocol { during: String, reason: String },
+
+    /// A local file could not be read or written.
+    #[error("I/O error on {path:?} while {during}: {source}")]
+    Io {
+        path: PathBuf,
+        during: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file changed size while it was being uploaded: it is still being written.
+    #[error(
+        "{path:?} changed while it was being uploaded (expected {expected} bytes, read {read})"
+    )]
+    FileChanged {
+        path: PathBuf,
+        expected: u64,
+        read: u64,
+    },
+}
+
+impl ApiError {
+    /// Whether repeating the same idempotent request may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::RateLimited { .. } | ApiError::Network { .. } => true,
+            ApiError::Server { status, .. } => {
+                status.is_server_error() || *status == StatusCode::REQUEST_TIMEOUT
+            }
+            _ => false,
+        }
+    }
+
+    /// Turns a reqwest failure into `Network`, stripping the URL (it may be presigned).
+    pub(crate) fn network(during: &str, err: reqwest::Error) -> Self {
+        let err = err.without_url();
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(inner) = source {
+            reason.push_str(": ");
+            reason.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        ApiError::Network {
+            during: during.to_owned(),
+            reason,
+        }
+    }
+
+    pub(crate) fn protocol(during: &str, reason: impl Into<String>) -> Self {
+        ApiError::Protocol {
+            during: during.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(path: &std::path::Path, during: &str, source: std::io::Error) -> Self {
+        ApiError::Io {
+            path: path.to_owned(),
+            during: during.to_owned(),
+            source,
+        }
+    }
+}

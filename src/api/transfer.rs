@@ -1,0 +1,374 @@
+//! Moving bytes to and from presigned storage: streamed single PUTs, S3 multipart for
+//! large files, and streamed downloads. No file is ever held in memory whole: bodies are
+//! read from the file in small chunks and carry an explicit Content-Length, because S3
+//! refuses chunked PUTs.
+
+use std::io::SeekFrom;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use md5::{Digest, Md5};
+use reqwest::header;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use super::{ApiError, Client, FileToUpload};
+use crate::redact::PresignedUrl;
+
+/// Read size for streamed bodies: large enough for throughput, small enough for memory.
+const CHUNK: usize = 256 * 1024;
+/// S3's rules: every part but the last at least 5 MiB, at most 10,000 parts.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+pub const MAX_PARTS: u64 = 10_000;
+/// How often an expired upload link is re-requested before giving up.
+const LINK_REFRESHES: u32 = 3;
+
+/// Told the number of bytes sent as they leave (deltas; a retried attempt counts again).
+pub type ProgressSink = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How a file went up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMethod {
+    SinglePut,
+    Multipart { parts: u32 },
+}
+
+/// A byte range of a local file, to be sent as one request body.
+struct FileSlice<'a> {
+    path: &'a Path,
+    offset: u64,
+    len: u64,
+}
+
+/// The part size for a file of `size` bytes: the wished-for size, grown to fit in
+/// 10,000 parts, never below S3's 5 MiB minimum.
+pub fn part_size_for(size: u64, wished: u64) -> u64 {
+    wished.max(size.div_ceil(MAX_PARTS)).max(MIN_PART_SIZE)
+}
+
+/// The base64 MD5 of a file, read in chunks (the form `Content-MD5` takes).
+pub async fn file_md5_base64(path: &Path) -> Result<String, ApiError> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| ApiError::io(path, "opening for MD5", e))?;
+    let mut hasher = Md5::new();
+    let mut buffer = vec![0u8; CHUNK];
+    loop {
+        let read = file
+            .read(&mut buffer)
+            .await
+            .map_err(|e| ApiError::io(path, "reading for MD5", e))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+}
+
+impl Client {
+    /// Uploads one file into a project under `upload_name`: a single streamed PUT, or S3
+    /// multipart above the threshold (falling back to one PUT where the server has no
+    /// multipart endpoints). Expired links are re-requested; transient failures retried.
+    pub async fn upload_file(
+        &self,
+        project_uuid: &str,
+        path: &Path,
+        upload_name: &str,
+        send_md5: bool,
+        progress: Option<ProgressSink>,
+    ) -> Result<UploadMethod, ApiError> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| ApiError::io(path, "reading file size", e))?
+            .len();
+        if size > self.config.multipart_threshold {
+            match self
+                .upload_multipart(project_uuid, path, upload_name, size, progress.clone())
+                .await
+            {
+                Err(ApiError::NotFound { .. }) => {
+                    tracing::info!(upload_name, "no multipart endpoint; sending one PUT");
+                }
+                other => return other,
+            }
+        }
+        let md5 = match send_md5 {
+            true => Some(file_md5_base64(path).await?),
+            false => None,
+        };
+        let announce = [FileToUpload {
+            file_name: upload_name.to_owned(),
+            md5: md5.clone(),
+        }];
+        let slice = FileSlice {
+            path,
+            offset: 0,
+            len: size,
+        };
+        let mut refreshes = 0;
+        loop {
+            let links = self.upload_links(project_uuid, &announce).await?;
+            let link = links
+                .into_iter()
+                .find(|l| l.file_name == upload_name)
+                .ok_or_else(|| {
+                    ApiError::protocol(
+                        "asking for upload links",
+                        format!("no link for {upload_name:?}"),
+                    )
+                })?;
+            match self
+                .put_with_retry(&link.upload_link, &slice, md5.as_deref(), progress.clone())
+                .await
+            {
+                Err(ApiError::LinkExpired { .. }) if refreshes < LINK_REFRESHES => {
+                    refreshes += 1;
+                    tracing::debug!(upload_name, refreshes, "upload link expired; asking again");
+                }
+                other => return other.map(|()| UploadMethod::SinglePut),
+            }
+        }
+    }
+
+    /// Replaces an output of a Completed project with the bytes of `path`.
+    pub async fn override_output(
+        &self,
+        project_uuid: &str,
+        file_name: &str,
+        path: &Path,
+    ) -> Result<(), ApiError> {
+        let len = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| ApiError::io(path, "reading file size", e))?
+            .len();
+        let link = self.output_upload_link(project_uuid, file_name).await?;
+        let slice = FileSlice {
+            path,
+            offset: 0,
+            len,
+        };
+        self.put_with_retry(&link, &slice, None, None).await
+    }
+
+    async fn upload_multipart(
+        &self,
+        project_uuid: &str,
+        path: &Path,
+        upload_name: &str,
+        size: u64,
+        progress: Option<ProgressSink>,
+    ) -> Result<UploadMethod, ApiError> {
+        let part_size = part_size_for(size, self.config.part_size);
+        let part_count = u32::try_from(size.div_ceil(part_size).max(1))
+            .map_err(|_| ApiError::protocol("planning a multipart upload", "too many parts"))?;
+        let upload = self
+            .create_multipart(project_uuid, upload_name, part_count)
+            .await?;
+        if upload.parts.len() != part_count as usize {
+            let reason = format!(
+                "asked for {part_count} part links, got {}",
+                upload.parts.len()
+            );
+            self.abort_quietly(project_uuid, &upload.upload_id, &upload.key)
+                .await;
+            return Err(ApiError::protocol("starting a multipart upload", reason));
+        }
+        let sent = stream::iter(upload.parts.iter())
+            .map(|part| {
+                let offset = u64::from(part.part_number.saturating_sub(1)) * part_size;
+                let slice = FileSlice {
+                    path,
+                    offset,
+                    len: part_size.min(size.saturating_sub(offset)),
+                };
+                let progress = progress.clone();
+                async move {
+                    self.put_with_retry(&part.upload_url, &slice, None, progress)
+                        .await
+                }
+            })
+            .buffer_unordered(self.config.parallel_parts.max(1))
+            .try_collect::<Vec<()>>()
+            .await;
+        let finished = match sent {
+            Ok(_) => {
+                self.complete_multipart(project_uuid, &upload.upload_id, upload_name)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        match finished {
+            Ok(()) => Ok(UploadMethod::Multipart { parts: part_count }),
+            Err(error) => {
+                self.abort_quietly(project_uuid, &upload.upload_id, &upload.key)
+                    .await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn abort_quietly(&self, project_uuid: &str, upload_id: &str, key: &str) {
+        if let Err(error) = self.abort_multipart(project_uuid, upload_id, key).await {
+            tracing::warn!(%error, "could not abort a failed multipart upload");
+        }
+    }
+
+    async fn put_with_retry(
+        &self,
+        link: &PresignedUrl,
+        slice: &FileSlice<'_>,
+        content_md5: Option<&str>,
+        progress: Option<ProgressSink>,
+    ) -> Result<(), ApiError> {
+        self.config
+            .retry
+            .run("uploading", || {
+                self.put_once(link, slice, content_md5, progress.clone())
+            })
+            .await
+    }
+
+    /// One presigned PUT of a file slice: empty Content-Type, no x-api-key, an explicit
+    /// Content-Length, the body streamed from the file. A short read (the file shrank)
+    /// fails the request as [`ApiError::FileChanged`].
+    async fn put_once(
+        &self,
+        link: &PresignedUrl,
+        slice: &FileSlice<'_>,
+        content_md5: Option<&str>,
+        progress: Option<ProgressSink>,
+    ) -> Result<(), ApiError> {
+        super::check_transport(link.expose())
+            .map_err(|reason| ApiError::protocol("uploading", reason))?;
+        let path = slice.path;
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| ApiError::io(path, "opening for upload", e))?;
+        file.seek(SeekFrom::Start(slice.offset))
+            .await
+            .map_err(|e| ApiError::io(path, "seeking for upload", e))?;
+        let expected = slice.len;
+        let read_so_far = Arc::new(AtomicU64::new(0));
+        let counter = read_so_far.clone();
+        let chunks = ReaderStream::with_capacity(file.take(expected), CHUNK)
+            .map_ok(move |chunk| {
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                if let Some(progress) = &progress {
+                    progress(chunk.len() as u64);
+                }
+                chunk
+            })
+            .chain(stream::once({
+                let counter = read_so_far.clone();
+                async move {
+                    if counter.load(Ordering::Relaxed) < expected {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "file shrank during upload",
+                        ))
+                    } else {
+                        Ok(bytes::Bytes::new())
+                    }
+                }
+            }));
+        let mut request = self
+            .http
+            .put(link.expose().clone())
+            .header(header::CONTENT_TYPE, "")
+            .header(header::CONTENT_LENGTH, expected)
+            .body(reqwest::Body::wrap_stream(chunks));
+        if let Some(md5) = content_md5 {
+            request = request.header("Content-MD5", md5);
+        }
+        tracing::trace!(link = %link, bytes = expected, "presigned PUT");
+        let outcome = request.send().await;
+        let read = read_so_far.load(Ordering::Relaxed);
+        if read < expected {
+            return Err(ApiError::FileChanged {
+                path: path.to_owned(),
+                expected,
+                read,
+            });
+        }
+        let response = outcome.map_err(|e| ApiError::network("uploading", e))?;
+        if !response.status().is_success() {
+            return Err(super::envelope::error_from_response(response, "uploading").await);
+        }
+        Ok(())
+    }
+
+    /// Streams a presigned download into `writer`, returning the byte count. A body
+    /// shorter or longer than its Content-Length, or past the size cap, is an error:
+    /// the caller must discard what was written.
+    pub async fn download_to<W: AsyncWrite + Unpin>(
+        &self,
+        link: &PresignedUrl,
+        writer: &mut W,
+    ) -> Result<u64, ApiError> {
+        const DURING: &str = "downloading";
+        super::check_transport(link.expose())
+            .map_err(|reason| ApiError::protocol(DURING, reason))?;
+        tracing::trace!(link = %link, "presigned GET");
+        let response = self
+            .http
+            .get(link.expose().clone())
+            .send()
+            .await
+            .map_err(|e| ApiError::network(DURING, e))?;
+        if !response.status().is_success() {
+            return Err(super::envelope::error_from_response(response, DURING).await);
+        }
+        let announced = response.content_length();
+        let cap = self.config.max_download_bytes;
+        if announced.is_some_and(|len| len > cap) {
+            return Err(ApiError::protocol(
+                DURING,
+                format!("file is larger than the {cap}-byte cap"),
+            ));
+        }
+        let mut received = 0u64;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ApiError::network(DURING, e))?;
+            received += chunk.len() as u64;
+            if received > cap || announced.is_some_and(|len| received > len) {
+                return Err(ApiError::protocol(DURING, "more bytes than announced"));
+            }
+            writer
+                .write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::io(Path::new("<download target>"), DURING, e))?;
+        }
+        if let Some(len) = announced
+            && received != len
+        {
+            return Err(ApiError::protocol(
+                DURING,
+                format!("download cut short: {received} of {len} bytes"),
+            ));
+        }
+        writer
+            .flush()
+            .await
+            .map_err(|e| ApiError::io(Path::new("<download target>"), DURING, e))?;
+        Ok(received)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_grow_to_fit_ten_thousand_and_never_shrink_below_five_mib() {
+        const MIB: u64 = 1024 * 1024;
+        assert_eq!(part_size_for(1024 * MIB, 64 * MIB), 64 * MIB);
+        assert_eq!(part_size_for(100 * MIB, 1), MIN_PART_SIZE);
+        let huge = 1024 * 1024 * MIB;
+        assert!(huge.div_ceil(part_size_for(huge, 64 * MIB)) <= MAX_PARTS);
+    }
+}

@@ -1,0 +1,8 @@
+//! imagen-sync: a hot-folder agent for Imagen AI's Smart Editing (I2I) API.
+//!
+//! `api` is the typed client, `sim` the embedded simulator of the same contract, and
+//! `redact` the secret-bearing types that keep keys and presigned links out of logs.
+
+pub mod api;
+pub mod redact;
+pub mod sim;

@@ -1,0 +1,113 @@
+//! Secrets that must never reach a log, a `Debug` dump or an error text: the API key and
+//! presigned links (whose query string is a bearer credential). Both types print a
+//! redacted form everywhere; the raw value is reachable only where a request is built.
+
+use std::fmt;
+
+use url::Url;
+
+/// The account's API key. `Debug` and `Display` print `ApiKey(<redacted>)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key, trimming the whitespace a key file usually ends with.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into().trim().to_owned())
+    }
+
+    /// The raw key, for the `x-api-key` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted api key>")
+    }
+}
+
+/// A presigned storage link. Prints as `https://host/path?<signature redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PresignedUrl(Url);
+
+impl PresignedUrl {
+    /// Parses a link received from the API; an unparseable one is reported without its text.
+    pub fn parse(link: &str) -> Result<Self, url::ParseError> {
+        Url::parse(link).map(PresignedUrl)
+    }
+
+    /// The full link, for building the request only.
+    pub fn expose(&self) -> &Url {
+        &self.0
+    }
+
+    /// Scheme, host, port and path: what is safe to show.
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+}
+
+/// Drops query string and fragment (and any userinfo) from a URL for display.
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    if url.query().is_some() {
+        shown.push_str("?<signature redacted>");
+    }
+    shown
+}
+
+impl fmt::Debug for PresignedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PresignedUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for PresignedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PresignedUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        PresignedUrl::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format!("not a valid link ({e})")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presigned_links_print_without_their_signature() {
+        let link = PresignedUrl::parse(
+            "http://127.0.0.1:9/s3/up/p/a.jpg?X-Amz-Expires=1&X-Amz-Signature=deadbeef",
+        )
+        .unwrap();
+        for shown in [format!("{link}"), format!("{link:?}")] {
+            assert!(!shown.contains("deadbeef"), "{shown}");
+            assert!(shown.contains("/s3/up/p/a.jpg"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn api_keys_print_redacted() {
+        let key = ApiKey::new("sekrit-key\n");
+        assert_eq!(key.expose(), "sekrit-key");
+        assert!(!format!("{key:?} {key}").contains("sekrit"));
+    }
+}
