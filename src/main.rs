@@ -129,6 +129,7 @@ impl SimArgs {
                 drop_rate: self.drop_rate,
                 fail_rate: self.fail_rate,
                 fail_names_containing: self.fail_name,
+                stale_links: 0,
             },
             ..SimConfig::new("")
         }

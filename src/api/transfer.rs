@@ -6,7 +6,7 @@
 use std::io::SeekFrom;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use base64::Engine;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -253,7 +253,9 @@ impl Client {
             .map_err(|e| ApiError::io(path, "seeking for upload", e))?;
         let expected = slice.len;
         let read_so_far = Arc::new(AtomicU64::new(0));
+        let shrank = Arc::new(AtomicBool::new(false));
         let counter = read_so_far.clone();
+        let end_check = (read_so_far.clone(), shrank.clone());
         let chunks = ReaderStream::with_capacity(file.take(expected), CHUNK)
             .map_ok(move |chunk| {
                 counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
@@ -262,17 +264,16 @@ impl Client {
                 }
                 chunk
             })
-            .chain(stream::once({
-                let counter = read_so_far.clone();
-                async move {
-                    if counter.load(Ordering::Relaxed) < expected {
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "file shrank during upload",
-                        ))
-                    } else {
-                        Ok(bytes::Bytes::new())
-                    }
+            .chain(stream::once(async move {
+                let (read, shrank) = end_check;
+                if read.load(Ordering::Relaxed) < expected {
+                    shrank.store(true, Ordering::Relaxed);
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "file shrank during upload",
+                    ))
+                } else {
+                    Ok(bytes::Bytes::new())
                 }
             }));
         let mut request = self
@@ -286,12 +287,11 @@ impl Client {
         }
         tracing::trace!(link = %link, bytes = expected, "presigned PUT");
         let outcome = request.send().await;
-        let read = read_so_far.load(Ordering::Relaxed);
-        if read < expected {
+        if shrank.load(Ordering::Relaxed) {
             return Err(ApiError::FileChanged {
                 path: path.to_owned(),
                 expected,
-                read,
+                read: read_so_far.load(Ordering::Relaxed),
             });
         }
         let response = outcome.map_err(|e| ApiError::network("uploading", e))?;

@@ -35,6 +35,9 @@ pub struct Faults {
     pub fail_rate: f64,
     /// Projects whose name contains any of these always end in Failed.
     pub fail_names_containing: Vec<String>,
+    /// The next this-many presigned links are handed out already expired, as if the
+    /// client had slept past their lifetime before using them.
+    pub stale_links: u32,
 }
 
 impl Faults {

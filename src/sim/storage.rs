@@ -77,8 +77,12 @@ pub(crate) fn presign(
         .expect("http URL")
         .clear()
         .extend(segments);
-    let date = unix_now();
     let expires = lifetime.as_secs().max(1);
+    let date = if take_stale_link(shared) {
+        unix_now().saturating_sub(expires + 60)
+    } else {
+        unix_now()
+    };
     let sig = signature(shared, method, url.path(), date, expires, md5.unwrap_or(""));
     {
         let mut query = url.query_pairs_mut();
@@ -91,6 +95,16 @@ pub(crate) fn presign(
         query.append_pair("X-Amz-Signature", &sig);
     }
     url.to_string()
+}
+
+fn take_stale_link(shared: &Shared) -> bool {
+    let mut faults = shared.faults.write().unwrap_or_else(|p| p.into_inner());
+    if faults.stale_links == 0 {
+        return false;
+    }
+    faults.stale_links -= 1;
+    shared.state().counters.fault("stale link");
+    true
 }
 
 /// Checks a presigned request as S3 would: signature, expiry, and for PUTs the headers

@@ -1,0 +1,64 @@
+//! Shared test fixtures: a simulator on loopback, a client pointed at it, real JPEGs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use imagen_sync::api::{Client, ClientConfig, RetryPolicy};
+use imagen_sync::redact::ApiKey;
+use imagen_sync::sim::{Sim, SimConfig};
+
+pub const KEY: &str = "test-key-9f2c1e7a5b";
+
+/// A simulator with fast timings, on a free loopback port.
+pub async fn start_sim(adjust: impl FnOnce(&mut SimConfig)) -> Sim {
+    let mut config = SimConfig::new(KEY);
+    config.timings.pending_for = Duration::from_millis(50);
+    config.timings.processing_for = Duration::from_millis(300);
+    adjust(&mut config);
+    Sim::start(config, 0).await.expect("simulator starts")
+}
+
+/// Retries quickly so tests do not sleep for real backoffs.
+pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+pub fn client_for(sim: &Sim, adjust: impl FnOnce(&mut ClientConfig)) -> Client {
+    let mut config = ClientConfig::new(sim.base_url(), ApiKey::new(KEY));
+    config.retry = fast_retry(4);
+    adjust(&mut config);
+    Client::new(config).expect("client builds")
+}
+
+/// Writes a real, decodable JPEG of the given size.
+pub fn write_jpeg(path: &Path, width: u32, height: u32) {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    image.save(path).expect("write sample JPEG");
+}
+
+/// Creates a file of `len` bytes with a varied, checkable pattern.
+pub fn write_pattern(path: &Path, len: usize) -> PathBuf {
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(path, bytes).expect("write pattern file");
+    path.to_owned()
+}
+
+/// Polls the project until it is Completed or Failed.
+pub async fn wait_until_finished(client: &Client, uuid: &str) -> imagen_sync::api::ProjectStatus {
+    for _ in 0..200 {
+        let project = client.project(uuid).await.expect("status poll");
+        if project.status.is_finished() {
+            return project.status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("project {uuid} never finished");
+}
