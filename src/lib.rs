@@ -6,3 +6,6 @@
 pub mod api;
 pub mod redact;
 pub mod sim;
+pub mod outbox;
+pub mod pipeline;
+pub mod demo;

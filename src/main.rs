@@ -148,7 +148,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Sim(args) => runtime.block_on(serve_sim(args)),
-        Command::Run { .. } | Command::Demo { .. } | Command::Status { .. } | Command::Init => {
+        Command::Demo { dir, once } => runtime.block_on(demo(&dir, once)),
+        Command::Run { .. } | Command::Status { .. } | Command::Init => {
             eprintln!(
                 "imagen-sync: this command arrives with the agent (watch folders, journal, pipeline). \
                  Today `imagen-sync sim` serves the API simulator."
@@ -165,6 +166,28 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+async fn demo(dir: &std::path::Path, once: bool) -> ExitCode {
+    match imagen_sync::demo::run(dir).await {
+        Ok(outboxes) => {
+            println!("\nDone. Edited photos are in:");
+            for outbox in outboxes {
+                println!("  {}", outbox.display());
+            }
+            if !once {
+                println!(
+                    "\nWatching the inbox for new shoot folders arrives with the agent; \
+                     until then, add folders to the inbox and run the demo again."
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("imagen-sync demo: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn serve_sim(args: SimArgs) -> ExitCode {

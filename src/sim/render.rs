@@ -153,25 +153,26 @@ fn cap_long_edge(image: RgbImage, long_edge: u32) -> RgbImage {
 }
 
 /// The "AI edit": lifted shadows and a warm tone everywhere; with sky replacement, the
-/// bright upper third is pulled towards a clear blue sky.
+/// bright, washed-out pixels of the upper part become a clear blue gradient sky.
 fn edit(image: &mut RgbImage, options: &EditOptions) {
     let height = image.height().max(1);
     for (_, y, pixel) in image.enumerate_pixels_mut() {
-        let [r, g, b] = pixel.0.map(|c| lift(c));
-        let mut warm = [
-            r.saturating_add(12),
-            g.saturating_add(4),
-            b.saturating_sub(8),
-        ];
-        let brightness = (u32::from(r) + u32::from(g) + u32::from(b)) / 3;
-        if options.sky_replacement && y < height / 3 && brightness > 170 {
-            let sky = [90u8, 150, 235];
-            for (channel, target) in warm.iter_mut().zip(sky) {
-                *channel = ((u32::from(*channel) + 2 * u32::from(target)) / 3) as u8;
-            }
+        let [r, g, b] = pixel.0;
+        if options.sky_replacement && is_blown_out_sky(pixel.0) {
+            let t = y as f32 / height as f32;
+            pixel.0 = [(70.0 + 90.0 * t) as u8, (130.0 + 70.0 * t) as u8, (225.0 + 20.0 * t) as u8];
+            continue;
         }
-        pixel.0 = warm;
+        let [r, g, b] = [r, g, b].map(lift);
+        pixel.0 = [r.saturating_add(12), g.saturating_add(4), b.saturating_sub(8)];
     }
+}
+
+/// Bright and nearly grey: what an overexposed sky looks like.
+fn is_blown_out_sky([r, g, b]: [u8; 3]) -> bool {
+    let brightest = r.max(g).max(b);
+    let darkest = r.min(g).min(b);
+    u32::from(r) + u32::from(g) + u32::from(b) > 3 * 150 && brightest - darkest < 30
 }
 
 /// A gentle tone curve: shadows up, highlights kept.

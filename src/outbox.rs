@@ -1,0 +1,178 @@
+//! Atomic, verified writes into the outbox. A photo is streamed into a hidden temp file
+//! beside its final name (a dot-file not ending in .jpg, so no gallery picks it up),
+//! fsynced, checked to be a structurally valid JPEG, then renamed into place without
+//! ever replacing a file that is already there (a suffix is added instead).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use tokio::fs::File;
+
+/// Why an output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("I/O error on {path:?} while {during}: {source}")]
+    Io {
+        path: PathBuf,
+        during: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the downloaded file for {name:?} is not a valid JPEG ({reason}); it was discarded")]
+    NotAJpeg { name: String, reason: String },
+    #[error(transparent)]
+    Download(#[from] crate::api::ApiError),
+}
+
+fn io<'a>(path: &'a Path, during: &'static str) -> impl FnOnce(std::io::Error) -> OutboxError + 'a {
+    move |source| OutboxError::Io {
+        path: path.to_owned(),
+        during,
+        source,
+    }
+}
+
+/// Writes one output photo as `dir/name`, filled by `fill` (which streams the bytes into
+/// the file it is given). Returns the final path, which differs from `dir/name` when a
+/// file of that name already exists. On any error nothing is left behind.
+pub async fn write_photo<F, Fut>(dir: &Path, name: &str, fill: F) -> Result<PathBuf, OutboxError>
+where
+    F: FnOnce(File) -> Fut,
+    Fut: std::future::Future<Output = Result<File, crate::api::ApiError>>,
+{
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(io(dir, "creating the outbox folder"))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".imagen-")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(io(dir, "creating a temp file"))?;
+    let (std_file, temp_path) = temp.into_parts();
+    let file = fill(File::from_std(std_file)).await?;
+    file.sync_all()
+        .await
+        .map_err(io(&temp_path, "flushing to disk"))?;
+    drop(file);
+    let checked = temp_path.to_path_buf();
+    tokio::task::spawn_blocking(move || verify_jpeg(&checked))
+        .await
+        .map_err(|e| OutboxError::Io {
+            path: temp_path.to_path_buf(),
+            during: "checking the JPEG",
+            source: std::io::Error::other(e),
+        })?
+        .map_err(|reason| OutboxError::NotAJpeg {
+            name: name.to_owned(),
+            reason,
+        })?;
+    let mut temp_path = temp_path;
+    for candidate in candidate_names(name) {
+        let dest = dir.join(&candidate);
+        match temp_path.persist_noclobber(&dest) {
+            Ok(()) => {
+                sync_dir(dir);
+                return Ok(dest);
+            }
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => temp_path = e.path,
+            Err(e) => return Err(io(&dest, "moving into place")(e.error)),
+        }
+    }
+    unreachable!("candidate names never run out")
+}
+
+/// `name`, then `name (2).ext`, `name (3).ext`, ...
+fn candidate_names(name: &str) -> impl Iterator<Item = String> + '_ {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    std::iter::once(name.to_owned()).chain((2..).map(move |n| format!("{stem} ({n}){ext}")))
+}
+
+/// Makes the rename itself durable (best effort: not every platform can fsync a folder).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = std::fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// A structural check: starts with SOI, ends with EOI (trailing padding allowed), and
+/// its header decodes to non-zero dimensions.
+pub fn verify_jpeg(path: &Path) -> Result<(), String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut head = [0u8; 2];
+    file.read_exact(&mut head)
+        .map_err(|_| "file is too short".to_owned())?;
+    if head != [0xFF, 0xD8] {
+        return Err("no JPEG start marker".into());
+    }
+    let tail_len = len.min(4096);
+    let mut tail = vec![0u8; tail_len as usize];
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::End(-(tail_len as i64)))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| e.to_string())?;
+    let trimmed = tail
+        .iter()
+        .rposition(|&b| b != 0x00)
+        .map_or(&tail[..0], |end| &tail[..=end]);
+    if !trimmed.ends_with(&[0xFF, 0xD9]) {
+        return Err("no JPEG end marker: the file is truncated".into());
+    }
+    let (width, height) = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| e.to_string())?
+        .into_dimensions()
+        .map_err(|e| format!("unreadable JPEG header ({e})"))?;
+    if width == 0 || height == 0 {
+        return Err("zero-sized image".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn jpeg_bytes() -> Vec<u8> {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(8, 8, image::Rgb([200, 10, 10]))
+            .write_to(&mut bytes, image::ImageFormat::Jpeg)
+            .unwrap();
+        bytes.into_inner()
+    }
+
+    async fn write_bytes(dir: &Path, name: &str, bytes: Vec<u8>) -> Result<PathBuf, OutboxError> {
+        write_photo(dir, name, |mut file| async move {
+            file.write_all(&bytes).await.unwrap();
+            Ok(file)
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_users_own_file_is_never_overwritten_and_a_bad_download_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jpg"), b"the user's own edit").unwrap();
+        let written = write_bytes(dir.path(), "a.jpg", jpeg_bytes()).await.unwrap();
+        assert_eq!(written, dir.path().join("a (2).jpg"));
+        assert_eq!(std::fs::read(dir.path().join("a.jpg")).unwrap(), b"the user's own edit");
+
+        let mut truncated = jpeg_bytes();
+        truncated.truncate(truncated.len() - 10);
+        let refused = write_bytes(dir.path(), "b.jpg", truncated).await.unwrap_err();
+        assert!(matches!(refused, OutboxError::NotAJpeg { .. }), "{refused}");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a (2).jpg", "a.jpg"], "no temp file or partial photo remains");
+    }
+}
