@@ -153,7 +153,12 @@ fn draw_house(variant: u32) -> image::RgbImage {
     const W: u32 = 1600;
     const H: u32 = 1067;
     let exposure = 0.7 + 0.1 * (variant % 4) as f32;
-    let wall = [[196, 164, 132], [170, 180, 190], [220, 210, 180], [150, 90, 70]][variant as usize % 4];
+    let wall = [
+        [196, 164, 132],
+        [170, 180, 190],
+        [220, 210, 180],
+        [150, 90, 70],
+    ][variant as usize % 4];
     let house_left = W / 4 + variant * 23;
     let house_right = house_left + W / 2;
     let wall_top = H / 2 - H / 10;
@@ -164,7 +169,8 @@ fn draw_house(variant: u32) -> image::RgbImage {
         let dx = x.abs_diff(roof_peak);
         let roof_top = wall_top - roof_height;
         // A triangle: zero wide at its peak, as wide as the house at the eaves.
-        let in_roof = (roof_top..wall_top).contains(&y) && dx * roof_height <= (y - roof_top) * (W / 4);
+        let in_roof =
+            (roof_top..wall_top).contains(&y) && dx * roof_height <= (y - roof_top) * (W / 4);
         let in_wall = (house_left..house_right).contains(&x) && (wall_top..ground).contains(&y);
         let in_window = in_wall
             && ((x - house_left) / 80) % 2 == 1
@@ -181,7 +187,11 @@ fn draw_house(variant: u32) -> image::RgbImage {
         } else {
             // A washed-out sky: the thing sky replacement is for.
             let t = y as f32 / ground as f32;
-            [(225.0 - 30.0 * t) as u8, (228.0 - 20.0 * t) as u8, (232.0 - 10.0 * t) as u8]
+            [
+                (225.0 - 30.0 * t) as u8,
+                (228.0 - 20.0 * t) as u8,
+                (232.0 - 10.0 * t) as u8,
+            ]
         };
         image::Rgb(base.map(|c| (c as f32 * exposure).min(255.0) as u8))
     })

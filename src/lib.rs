@@ -4,8 +4,8 @@
 //! `redact` the secret-bearing types that keep keys and presigned links out of logs.
 
 pub mod api;
-pub mod redact;
-pub mod sim;
+pub mod demo;
 pub mod outbox;
 pub mod pipeline;
-pub mod demo;
+pub mod redact;
+pub mod sim;

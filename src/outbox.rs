@@ -160,19 +160,30 @@ mod tests {
     async fn a_users_own_file_is_never_overwritten_and_a_bad_download_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.jpg"), b"the user's own edit").unwrap();
-        let written = write_bytes(dir.path(), "a.jpg", jpeg_bytes()).await.unwrap();
+        let written = write_bytes(dir.path(), "a.jpg", jpeg_bytes())
+            .await
+            .unwrap();
         assert_eq!(written, dir.path().join("a (2).jpg"));
-        assert_eq!(std::fs::read(dir.path().join("a.jpg")).unwrap(), b"the user's own edit");
+        assert_eq!(
+            std::fs::read(dir.path().join("a.jpg")).unwrap(),
+            b"the user's own edit"
+        );
 
         let mut truncated = jpeg_bytes();
         truncated.truncate(truncated.len() - 10);
-        let refused = write_bytes(dir.path(), "b.jpg", truncated).await.unwrap_err();
+        let refused = write_bytes(dir.path(), "b.jpg", truncated)
+            .await
+            .unwrap_err();
         assert!(matches!(refused, OutboxError::NotAJpeg { .. }), "{refused}");
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["a (2).jpg", "a.jpg"], "no temp file or partial photo remains");
+        assert_eq!(
+            names,
+            ["a (2).jpg", "a.jpg"],
+            "no temp file or partial photo remains"
+        );
     }
 }

@@ -213,7 +213,15 @@ mod tests {
     #[test]
     fn output_names_that_would_escape_the_outbox_are_refused() {
         assert!(safe_file_name("DSC_0001.jpg").is_ok());
-        for bad in ["../x.jpg", "/etc/passwd", "a/b.jpg", "..", "", "a\0.jpg", "a\\b.jpg"] {
+        for bad in [
+            "../x.jpg",
+            "/etc/passwd",
+            "a/b.jpg",
+            "..",
+            "",
+            "a\0.jpg",
+            "a\\b.jpg",
+        ] {
             assert!(safe_file_name(bad).is_err(), "{bad:?}");
         }
     }

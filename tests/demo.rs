@@ -13,13 +13,20 @@ fn the_demo_fills_the_outbox_with_edited_photos_and_exits_cleanly() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let shoot = "12 Oak Lane";
     let inputs = names_in(&dir.path().join("inbox").join(shoot));
     let outputs = names_in(&dir.path().join("outbox").join(shoot));
     assert_eq!(inputs.len(), 8);
-    assert_eq!(outputs, inputs, "the outbox mirrors the inbox, and holds nothing else");
+    assert_eq!(
+        outputs, inputs,
+        "the outbox mirrors the inbox, and holds nothing else"
+    );
     for name in &outputs {
         let path = dir.path().join("outbox").join(shoot).join(name);
         imagen_sync::outbox::verify_jpeg(&path).unwrap();

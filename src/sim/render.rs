@@ -160,11 +160,19 @@ fn edit(image: &mut RgbImage, options: &EditOptions) {
         let [r, g, b] = pixel.0;
         if options.sky_replacement && is_blown_out_sky(pixel.0) {
             let t = y as f32 / height as f32;
-            pixel.0 = [(70.0 + 90.0 * t) as u8, (130.0 + 70.0 * t) as u8, (225.0 + 20.0 * t) as u8];
+            pixel.0 = [
+                (70.0 + 90.0 * t) as u8,
+                (130.0 + 70.0 * t) as u8,
+                (225.0 + 20.0 * t) as u8,
+            ];
             continue;
         }
         let [r, g, b] = [r, g, b].map(lift);
-        pixel.0 = [r.saturating_add(12), g.saturating_add(4), b.saturating_sub(8)];
+        pixel.0 = [
+            r.saturating_add(12),
+            g.saturating_add(4),
+            b.saturating_sub(8),
+        ];
     }
 }
 
