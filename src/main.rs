@@ -105,6 +105,9 @@ struct SimArgs {
     /// Projects whose name contains this always end Failed (repeatable).
     #[arg(long)]
     fail_name: Vec<String>,
+    /// Answer the multipart upload endpoints with 404, as a server without them would.
+    #[arg(long)]
+    no_multipart: bool,
 }
 
 impl SimArgs {
@@ -131,6 +134,7 @@ impl SimArgs {
                 fail_names_containing: self.fail_name,
                 stale_links: 0,
             },
+            multipart: !self.no_multipart,
             ..SimConfig::new("")
         }
     }

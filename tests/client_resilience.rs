@@ -194,6 +194,24 @@ async fn a_large_file_goes_up_in_parts_and_a_failed_part_aborts_the_upload() {
 }
 
 #[tokio::test]
+async fn a_server_without_multipart_endpoints_gets_large_files_in_one_put() {
+    let sim = start_sim(|c| c.multipart = false).await;
+    let client = client_for(&sim, |c| {
+        c.multipart_threshold = 6 * 1024 * 1024;
+        c.part_size = 5 * 1024 * 1024;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let big = write_pattern(&dir.path().join("big.dng"), 7 * 1024 * 1024);
+    let uuid = client.create_project(Some("Old API")).await.unwrap();
+    let method = client
+        .upload_file(&uuid, &big, "big.dng", false, None)
+        .await
+        .unwrap();
+    assert_eq!(method, UploadMethod::SinglePut);
+    assert_eq!(sim.input_sizes(&uuid)["big.dng"], 7 * 1024 * 1024);
+}
+
+#[tokio::test]
 async fn a_file_that_shrinks_while_uploading_is_reported_as_changed() {
     let sim = start_sim(|_| {}).await;
     let client = client_for(&sim, |c| c.retry = fast_retry(1));

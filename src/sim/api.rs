@@ -26,26 +26,16 @@ use crate::api::{
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 const MAX_PARTS: u32 = 10_000;
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
+/// The JSON routes; the multipart ones only when `with_multipart` (the reference does
+/// not document them, so a faithful server may answer them 404).
+pub(crate) fn routes(with_multipart: bool) -> Router<Arc<Shared>> {
+    let routes = Router::new()
         .route("/v1/i2i/projects", post(create_project).get(list_projects))
         .route("/v1/i2i/projects/is_valid_name", get(is_valid_name))
         .route("/v1/i2i/projects/{uuid}", get(get_project))
         .route(
             "/v1/i2i/projects/{uuid}/get_temporary_upload_links",
             post(upload_links),
-        )
-        .route(
-            "/v1/i2i/projects/{uuid}/multipart_uploads",
-            post(multipart_create),
-        )
-        .route(
-            "/v1/i2i/projects/{uuid}/multipart_uploads/{upload_id}/complete",
-            post(multipart_complete),
-        )
-        .route(
-            "/v1/i2i/projects/{uuid}/multipart_uploads/{upload_id}",
-            axum::routing::delete(multipart_abort),
         )
         .route("/v1/i2i/projects/{uuid}/edit", post(edit))
         .route(
@@ -59,6 +49,22 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/v1/i2i/projects/{uuid}/get_upload_link",
             get(output_upload_link),
+        );
+    if !with_multipart {
+        return routes;
+    }
+    routes
+        .route(
+            "/v1/i2i/projects/{uuid}/multipart_uploads",
+            post(multipart_create),
+        )
+        .route(
+            "/v1/i2i/projects/{uuid}/multipart_uploads/{upload_id}/complete",
+            post(multipart_complete),
+        )
+        .route(
+            "/v1/i2i/projects/{uuid}/multipart_uploads/{upload_id}",
+            axum::routing::delete(multipart_abort),
         )
 }
 
@@ -651,59 +657,61 @@ async fn download_link(
     UrlPath(uuid): UrlPath<String>,
     Query(query): Query<FileQuery>,
 ) -> Answer {
-    let account = account(&shared, &headers)?;
-    let name = query.file_name.ok_or_else(|| {
-        api_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Query parameter 'file_name' is required",
-        )
-    })?;
-    let mut state = shared.state();
-    let project = completed(&shared, &mut state, &account, &uuid)?;
-    let exists = project
-        .edit
-        .as_ref()
-        .and_then(|e| e.outputs.as_ref())
-        .is_some_and(|o| o.contains_key(&name));
-    drop(state);
-    if !exists {
-        return Err(api_error(
-            StatusCode::NOT_FOUND,
-            format!("No output file named '{name}'"),
-        ));
-    }
-    let link = presign(
-        &shared,
-        "GET",
-        &["s3", "out", &uuid, &name],
-        None,
-        shared.config.link_lifetime,
-    );
-    Ok(reply_link(&shared, "download_link", link))
+    output_link(&shared, &headers, &uuid, query, "GET").await
 }
 
+/// The override link: a PUT into the output bucket, only once Completed.
 async fn output_upload_link(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     UrlPath(uuid): UrlPath<String>,
     Query(query): Query<FileQuery>,
 ) -> Answer {
-    let account = account(&shared, &headers)?;
+    output_link(&shared, &headers, &uuid, query, "PUT").await
+}
+
+/// A presigned link to one output of a Completed project: GET to download an existing
+/// output, PUT to replace (or add) one.
+async fn output_link(
+    shared: &Shared,
+    headers: &HeaderMap,
+    uuid: &str,
+    query: FileQuery,
+    method: &str,
+) -> Answer {
+    let account = account(shared, headers)?;
     let name = query.file_name.ok_or_else(|| {
         api_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Query parameter 'file_name' is required",
         )
     })?;
-    let mut state = shared.state();
-    completed(&shared, &mut state, &account, &uuid)?;
-    drop(state);
+    let exists = {
+        let mut state = shared.state();
+        let project = completed(shared, &mut state, &account, uuid)?;
+        project
+            .edit
+            .as_ref()
+            .and_then(|e| e.outputs.as_ref())
+            .is_some_and(|o| o.contains_key(&name))
+    };
+    if method == "GET" && !exists {
+        return Err(api_error(
+            StatusCode::NOT_FOUND,
+            format!("No output file named '{name}'"),
+        ));
+    }
     let link = presign(
-        &shared,
-        "PUT",
-        &["s3", "out", &uuid, &name],
+        shared,
+        method,
+        &["s3", "out", uuid, &name],
         None,
         shared.config.link_lifetime,
     );
-    Ok(reply_link(&shared, "upload_link", link))
+    let field = if method == "GET" {
+        "download_link"
+    } else {
+        "upload_link"
+    };
+    Ok(reply_link(shared, field, link))
 }

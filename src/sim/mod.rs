@@ -56,6 +56,8 @@ pub struct SimConfig {
     /// Where uploads and outputs live; a private temp dir when `None`.
     pub data_dir: Option<PathBuf>,
     pub faults: Faults,
+    /// Serve the (undocumented) S3 multipart endpoints; without them they answer 404.
+    pub multipart: bool,
 }
 
 impl SimConfig {
@@ -72,6 +74,7 @@ impl SimConfig {
             hdr_long_edge: 2048,
             data_dir: None,
             faults: Faults::default(),
+            multipart: true,
         }
     }
 }
@@ -234,7 +237,7 @@ fn router(shared: Arc<Shared>) -> Router {
             axum::routing::get(admin_get_faults).put(admin_set_faults),
         );
     Router::new()
-        .merge(api::routes())
+        .merge(api::routes(shared.config.multipart))
         .merge(storage::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
