@@ -5,7 +5,9 @@
 
 pub mod api;
 pub mod demo;
+pub mod names;
 pub mod outbox;
 pub mod pipeline;
 pub mod redact;
+pub mod scan;
 pub mod sim;

@@ -1,0 +1,156 @@
+//! Upload names: a shoot's nested files must go up under unique base names, so the
+//! relative path is encoded reversibly into one name and decoded again on download.
+//!
+//! Each path component escapes `%` as `%25` and `~` as `%7E`; components are joined with
+//! `~`. Names that would collide ignoring case (a case-insensitive server or outbox would
+//! merge them) get a `%dN` marker before the extension; a raw `%` is never otherwise
+//! produced, so the marker is unambiguous and is dropped on decoding.
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+const SEPARATOR: char = '~';
+
+fn escape(component: &str) -> String {
+    component.replace('%', "%25").replace(SEPARATOR, "%7E")
+}
+
+fn unescape(component: &str) -> String {
+    component.replace("%7E", "~").replace("%25", "%")
+}
+
+/// The upload name for `relative` (a path inside the shoot folder). `None` for a path
+/// that is empty, absolute, not UTF-8, or climbs out with `..`.
+pub fn encode(relative: &Path) -> Option<String> {
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(part) => parts.push(escape(part.to_str()?)),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(&SEPARATOR.to_string()))
+}
+
+/// The relative path an upload (or output) name stands for. `None` for a name that no
+/// encoding produces or that would escape the shoot folder.
+pub fn decode(name: &str) -> Option<PathBuf> {
+    let name = strip_duplicate_marker(name);
+    let mut path = PathBuf::new();
+    for part in name.split(SEPARATOR) {
+        let part = unescape(part);
+        let safe = !part.is_empty()
+            && part != "."
+            && part != ".."
+            && !part.contains(['/', '\\', '\0'])
+            && !part.chars().any(char::is_control);
+        if !safe {
+            return None;
+        }
+        path.push(part);
+    }
+    Some(path)
+}
+
+/// Removes a `%dN` marker (placed just before the extension, or at the end).
+fn strip_duplicate_marker(name: &str) -> String {
+    let Some(at) = name.rfind("%d") else {
+        return name.to_owned();
+    };
+    let digits = name[at + 2..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    if digits == 0 {
+        return name.to_owned();
+    }
+    let rest = &name[at + 2 + digits..];
+    if !(rest.is_empty() || (rest.starts_with('.') && !rest[1..].contains(SEPARATOR))) {
+        return name.to_owned();
+    }
+    format!("{}{rest}", &name[..at])
+}
+
+/// Encodes every path of a shoot, making the names unique ignoring case. Returns names in
+/// the order of `relatives`; `None` where a path cannot be encoded.
+pub fn encode_all<'a>(relatives: impl IntoIterator<Item = &'a Path>) -> Vec<Option<String>> {
+    let mut taken = HashSet::new();
+    relatives
+        .into_iter()
+        .map(|relative| {
+            let name = encode(relative)?;
+            if taken.insert(name.to_lowercase()) {
+                return Some(name);
+            }
+            let (stem, ext) = split_extension(&name);
+            (2..)
+                .map(|n| format!("{stem}%d{n}{ext}"))
+                .find(|candidate| taken.insert(candidate.to_lowercase()))
+        })
+        .collect()
+}
+
+/// (stem, ".ext") of the last component; the extension may be empty.
+fn split_extension(name: &str) -> (&str, &str) {
+    let last_start = name.rfind(SEPARATOR).map_or(0, |i| i + 1);
+    match name[last_start..].rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(last_start + dot),
+        _ => (name, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_paths_round_trip_through_one_base_name() {
+        for path in [
+            "IMG_0001.CR3",
+            "Kitchen/IMG_0002.jpg",
+            "Upstairs/Bath ~ 2/50% off.NEF",
+            "a~b/c%7Ed.jpg",
+            "ünïcode/фото.jpg",
+        ] {
+            let name = encode(Path::new(path)).unwrap();
+            assert!(!name.contains('/'), "{name}");
+            assert_eq!(decode(&name).unwrap(), Path::new(path), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_differing_only_in_case_stay_distinct_and_decode_to_their_own_path() {
+        let paths = [
+            Path::new("IMG_1.jpg"),
+            Path::new("img_1.JPG"),
+            Path::new("Img_1.jpg"),
+        ];
+        let names: Vec<String> = encode_all(paths).into_iter().map(Option::unwrap).collect();
+        let lower: HashSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(lower.len(), 3, "{names:?}");
+        for (name, path) in names.iter().zip(paths) {
+            assert_eq!(decode(name).unwrap(), path);
+        }
+        // The output of a RAW input changes extension; the marker still decodes away.
+        assert_eq!(decode("img_1%d2.jpg").unwrap(), Path::new("img_1.jpg"));
+    }
+
+    #[test]
+    fn paths_and_names_that_escape_the_shoot_are_refused() {
+        assert_eq!(encode(Path::new("../x.jpg")), None);
+        assert_eq!(encode(Path::new("/etc/passwd")), None);
+        for hostile in [
+            "..",
+            "a~..~b.jpg",
+            "~x.jpg",
+            "a/b.jpg",
+            "a\0.jpg",
+            "x~",
+            "",
+            "a\u{1b}.jpg",
+        ] {
+            assert_eq!(decode(hostile), None, "{hostile:?}");
+        }
+    }
+}

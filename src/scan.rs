@@ -1,0 +1,401 @@
+//! What a shoot folder holds: which files are photos to upload and which are skipped
+//! (with a reason the user can read). Nested folders belong to the shoot; symlinks are
+//! not followed; RAW+JPEG twins upload one side; a shoot mixing RAW and JPEG is split
+//! into one batch per type, since a project takes one type only.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::names;
+
+/// RAW extensions Imagen accepts (DESIGN.md), lower case.
+pub const RAW_EXTENSIONS: &[&str] = &[
+    "dng", "nef", "cr2", "cr3", "arw", "nrw", "crw", "srf", "sr2", "orf", "raw", "rw2", "raf",
+    "ptx", "pef", "rwl", "srw", "3fr", "fff",
+];
+pub const JPEG_EXTENSIONS: &[&str] = &["jpg", "jpeg"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhotoKind {
+    Raw,
+    Jpeg,
+}
+
+impl PhotoKind {
+    pub fn of(path: &Path) -> Option<PhotoKind> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        if RAW_EXTENSIONS.contains(&ext.as_str()) {
+            Some(PhotoKind::Raw)
+        } else if JPEG_EXTENSIONS.contains(&ext.as_str()) {
+            Some(PhotoKind::Jpeg)
+        } else {
+            None
+        }
+    }
+}
+
+/// Which side of a RAW+JPEG pair (same folder, same stem) is uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairPolicy {
+    /// Upload the RAW, skip its JPEG twin (the camera's preview).
+    #[default]
+    Raw,
+    /// Upload the JPEG, skip the RAW.
+    Jpeg,
+    /// Upload both (they then land in two projects, one per type).
+    Both,
+}
+
+/// A photo to upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Photo {
+    /// Path relative to the shoot folder.
+    pub relative: PathBuf,
+    pub upload_name: String,
+    pub size: u64,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+/// Photos of one type: one project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub kind: PhotoKind,
+    pub photos: Vec<Photo>,
+}
+
+/// Why a file is not uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    Hidden,
+    SystemJunk,
+    Incomplete,
+    Sidecar,
+    Empty,
+    Unsupported,
+    Symlink,
+    Unreadable(String),
+    TwinOf(PathBuf),
+    UnencodableName,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Hidden => f.write_str("hidden file"),
+            SkipReason::SystemJunk => f.write_str("system file (Finder/Windows metadata)"),
+            SkipReason::Incomplete => f.write_str("temporary or unfinished download"),
+            SkipReason::Sidecar => f.write_str("XMP sidecar (edits are not uploaded)"),
+            SkipReason::Empty => f.write_str("empty file (0 bytes)"),
+            SkipReason::Unsupported => f.write_str("not a JPEG or RAW photo"),
+            SkipReason::Symlink => f.write_str("symbolic link (not followed)"),
+            SkipReason::Unreadable(why) => write!(f, "cannot be read ({why})"),
+            SkipReason::TwinOf(other) => write!(f, "same photo as {}", other.display()),
+            SkipReason::UnencodableName => f.write_str("file name is not valid UTF-8"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub relative: PathBuf,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShootContents {
+    /// At most one batch per kind, RAW first.
+    pub batches: Vec<Batch>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl ShootContents {
+    pub fn photo_count(&self) -> usize {
+        self.batches.iter().map(|b| b.photos.len()).sum()
+    }
+}
+
+/// Classifies a file by its name alone; `None` means it may be a photo.
+fn junk_reason(name: &str) -> Option<SkipReason> {
+    let lower = name.to_ascii_lowercase();
+    if lower == "thumbs.db" || lower == "desktop.ini" || lower == "ehthumbs.db" {
+        return Some(SkipReason::SystemJunk);
+    }
+    if name.starts_with("._") || name == ".DS_Store" {
+        return Some(SkipReason::SystemJunk);
+    }
+    if name.starts_with('.') {
+        return Some(SkipReason::Hidden);
+    }
+    let ext = lower.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
+    match ext {
+        "tmp" | "part" | "crdownload" | "download" | "partial" => Some(SkipReason::Incomplete),
+        "xmp" => Some(SkipReason::Sidecar),
+        _ => None,
+    }
+}
+
+/// Reads a shoot folder. Never follows symlinks; every file not uploaded is in `skipped`.
+pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
+    let mut found: Vec<(PhotoKind, Photo)> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative_dir) = pending.pop() {
+        let entries = match std::fs::read_dir(shoot.join(&relative_dir)) {
+            Ok(entries) => entries,
+            Err(error) if relative_dir.as_os_str().is_empty() => return Err(error),
+            Err(error) => {
+                skipped.push(Skipped {
+                    relative: relative_dir,
+                    reason: SkipReason::Unreadable(error.to_string()),
+                });
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = entry?;
+            let relative = relative_dir.join(entry.file_name());
+            let skip = |reason| Skipped {
+                relative: relative.clone(),
+                reason,
+            };
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                skipped.push(skip(SkipReason::UnencodableName));
+                continue;
+            };
+            let metadata = match entry.path().symlink_metadata() {
+                Ok(metadata) => metadata,
+                Err(error) => {
+                    skipped.push(skip(SkipReason::Unreadable(error.to_string())));
+                    continue;
+                }
+            };
+            if metadata.file_type().is_symlink() {
+                skipped.push(skip(SkipReason::Symlink));
+            } else if let Some(reason) = junk_reason(&name) {
+                skipped.push(skip(reason));
+            } else if metadata.is_dir() {
+                pending.push(relative);
+            } else if let Some(kind) = PhotoKind::of(&relative).filter(|_| metadata.is_file()) {
+                if metadata.len() == 0 {
+                    skipped.push(skip(SkipReason::Empty));
+                    continue;
+                }
+                found.push((
+                    kind,
+                    Photo {
+                        relative,
+                        upload_name: String::new(),
+                        size: metadata.len(),
+                        modified: metadata.modified().ok(),
+                    },
+                ));
+            } else {
+                skipped.push(skip(SkipReason::Unsupported));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.1.relative.cmp(&b.1.relative));
+    let found = resolve_twins(found, pairs, &mut skipped);
+    skipped.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(ShootContents {
+        batches: into_batches(found, &mut skipped),
+        skipped,
+    })
+}
+
+/// Applies the pair policy to RAW+JPEG files sharing folder and stem.
+fn resolve_twins(
+    found: Vec<(PhotoKind, Photo)>,
+    pairs: PairPolicy,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<(PhotoKind, Photo)> {
+    if pairs == PairPolicy::Both {
+        return found;
+    }
+    let stem_key = |photo: &Photo| {
+        photo
+            .relative
+            .with_extension("")
+            .to_string_lossy()
+            .to_lowercase()
+    };
+    let keep = match pairs {
+        PairPolicy::Jpeg => PhotoKind::Jpeg,
+        _ => PhotoKind::Raw,
+    };
+    let kept: std::collections::HashMap<String, PathBuf> = found
+        .iter()
+        .filter(|(kind, _)| *kind == keep)
+        .map(|(_, photo)| (stem_key(photo), photo.relative.clone()))
+        .collect();
+    found
+        .into_iter()
+        .filter(|(kind, photo)| {
+            if *kind == keep {
+                return true;
+            }
+            match kept.get(&stem_key(photo)) {
+                Some(twin) => {
+                    skipped.push(Skipped {
+                        relative: photo.relative.clone(),
+                        reason: SkipReason::TwinOf(twin.clone()),
+                    });
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect()
+}
+
+/// Groups by type (RAW first) and gives each photo its unique upload name.
+fn into_batches(found: Vec<(PhotoKind, Photo)>, skipped: &mut Vec<Skipped>) -> Vec<Batch> {
+    let mut batches = Vec::new();
+    for kind in [PhotoKind::Raw, PhotoKind::Jpeg] {
+        let mut photos: Vec<Photo> = found
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, photo)| photo.clone())
+            .collect();
+        let names = names::encode_all(photos.iter().map(|p| p.relative.as_path()));
+        let mut named = Vec::with_capacity(photos.len());
+        for (mut photo, name) in photos.drain(..).zip(names) {
+            match name {
+                Some(name) => {
+                    photo.upload_name = name;
+                    named.push(photo);
+                }
+                None => skipped.push(Skipped {
+                    relative: photo.relative,
+                    reason: SkipReason::UnencodableName,
+                }),
+            }
+        }
+        if !named.is_empty() {
+            batches.push(Batch {
+                kind,
+                photos: named,
+            });
+        }
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, relative: &str, bytes: &[u8]) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn relatives(batch: &Batch) -> Vec<String> {
+        batch
+            .photos
+            .iter()
+            .map(|p| p.relative.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn junk_is_skipped_with_a_reason_and_nested_photos_belong_to_the_shoot() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (name, bytes) in [
+            ("IMG_1.JPG", &b"x"[..]),
+            ("Kitchen/IMG_2.jpeg", b"x"),
+            (".DS_Store", b"x"),
+            ("._IMG_1.JPG", b"x"),
+            ("Thumbs.db", b"x"),
+            ("Desktop.ini", b"x"),
+            ("IMG_3.jpg.part", b"x"),
+            ("IMG_4.crdownload", b"x"),
+            ("copy.tmp", b"x"),
+            ("IMG_1.xmp", b"x"),
+            ("empty.jpg", b""),
+            ("notes.txt", b"x"),
+            (".hidden/IMG_9.jpg", b"x"),
+        ] {
+            touch(root, name, bytes);
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/hostname", root.join("link.jpg")).unwrap();
+
+        let contents = scan(root, PairPolicy::Raw).unwrap();
+        assert_eq!(contents.batches.len(), 1);
+        assert_eq!(
+            relatives(&contents.batches[0]),
+            ["IMG_1.JPG", "Kitchen/IMG_2.jpeg"]
+        );
+        assert_eq!(
+            contents.batches[0].photos[1].upload_name,
+            "Kitchen~IMG_2.jpeg"
+        );
+        let reasons: Vec<(String, String)> = contents
+            .skipped
+            .iter()
+            .map(|s| {
+                (
+                    s.relative.to_string_lossy().into_owned(),
+                    s.reason.to_string(),
+                )
+            })
+            .collect();
+        let skipped_names: Vec<&str> = reasons.iter().map(|(n, _)| n.as_str()).collect();
+        let mut expected = vec![
+            ".DS_Store",
+            "._IMG_1.JPG",
+            ".hidden",
+            "Desktop.ini",
+            "IMG_1.xmp",
+            "IMG_3.jpg.part",
+            "IMG_4.crdownload",
+            "Thumbs.db",
+            "copy.tmp",
+            "empty.jpg",
+            "notes.txt",
+        ];
+        if cfg!(unix) {
+            expected.push("link.jpg");
+        }
+        expected.sort();
+        assert_eq!(skipped_names, expected, "{reasons:?}");
+    }
+
+    #[test]
+    fn raw_and_jpeg_twins_upload_one_side_and_a_mixed_shoot_is_split_by_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in ["DSC_1.NEF", "DSC_1.JPG", "DSC_2.nef", "Drone/DJI_5.jpg"] {
+            touch(root, name, b"x");
+        }
+        let raw_first = scan(root, PairPolicy::Raw).unwrap();
+        assert_eq!(raw_first.batches.len(), 2, "a RAW batch and a JPEG batch");
+        assert_eq!(raw_first.batches[0].kind, PhotoKind::Raw);
+        assert_eq!(relatives(&raw_first.batches[0]), ["DSC_1.NEF", "DSC_2.nef"]);
+        assert_eq!(relatives(&raw_first.batches[1]), ["Drone/DJI_5.jpg"]);
+        assert_eq!(
+            raw_first.skipped,
+            [Skipped {
+                relative: "DSC_1.JPG".into(),
+                reason: SkipReason::TwinOf("DSC_1.NEF".into())
+            }]
+        );
+
+        let jpeg_first = scan(root, PairPolicy::Jpeg).unwrap();
+        assert_eq!(relatives(&jpeg_first.batches[0]), ["DSC_2.nef"]);
+        assert_eq!(
+            relatives(&jpeg_first.batches[1]),
+            ["DSC_1.JPG", "Drone/DJI_5.jpg"]
+        );
+
+        let both = scan(root, PairPolicy::Both).unwrap();
+        assert_eq!(both.photo_count(), 4);
+        assert!(both.skipped.is_empty());
+    }
+}
