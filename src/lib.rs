@@ -4,6 +4,7 @@
 //! `redact` the secret-bearing types that keep keys and presigned links out of logs.
 
 pub mod api;
+pub mod config;
 pub mod demo;
 pub mod names;
 pub mod outbox;

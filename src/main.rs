@@ -153,7 +153,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Sim(args) => runtime.block_on(serve_sim(args)),
         Command::Demo { dir, once } => runtime.block_on(demo(&dir, once)),
-        Command::Run { .. } | Command::Status { .. } | Command::Init => {
+        Command::Init => init(cli.config),
+        Command::Run { .. } | Command::Status { .. } => {
             eprintln!(
                 "imagen-sync: this command arrives with the agent (watch folders, journal, pipeline). \
                  Today `imagen-sync sim` serves the API simulator."
@@ -170,6 +171,31 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn init(config: Option<PathBuf>) -> ExitCode {
+    let path = config.unwrap_or_else(imagen_sync::config::default_config_path);
+    match imagen_sync::config::write_default(&path) {
+        Ok(()) => {
+            println!("Wrote {}", path.display());
+            println!(
+                "Next: set {} (or a key_file), check the folders in it, then `imagen-sync run`.",
+                imagen_sync::config::ENV_API_KEY
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "imagen-sync init: {} already exists; it was left as it is.",
+                path.display()
+            );
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("imagen-sync init: cannot write {}: {error}", path.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn demo(dir: &std::path::Path, once: bool) -> ExitCode {

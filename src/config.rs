@@ -1,0 +1,564 @@
+//! The TOML config: where it lives, its defaults, and validation that names the key and
+//! line of every mistake. The key names are a contract other tools rely on:
+//! `[api] base_url, key_file`, `[agent] data_dir, settle_seconds, max_active_shoots,
+//! max_parallel_uploads, max_parallel_downloads`, and `[[folders]] inbox, outbox` with a
+//! `[folders.edit]` table (`hdr_merge, perspective_correction, sky_replacement,
+//! callback_url`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::api::{DEFAULT_BASE_URL, EditOptions};
+use crate::redact::ApiKey;
+use crate::scan::PairPolicy;
+
+pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
+pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path:?}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mistake in the file, located.
+    #[error("{}:{line}:{column}: {}{message}", file.display(), key.as_deref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        key: Option<String>,
+        message: String,
+    },
+    #[error("{path:?} {problem}")]
+    KeyFile { path: PathBuf, problem: String },
+    #[error(
+        "no API key: set the {ENV_API_KEY} environment variable, or put the key in a file \
+         only you can read (chmod 600) and name it as `key_file` under [api]"
+    )]
+    MissingKey,
+}
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub api: ApiSettings,
+    pub agent: AgentSettings,
+    pub folders: Vec<FolderPair>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiSettings {
+    pub base_url: Url,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSettings {
+    /// Journal and logs.
+    pub data_dir: PathBuf,
+    /// Quiet time a shoot folder needs before it is processed.
+    pub settle_seconds: u64,
+    pub max_active_shoots: usize,
+    pub max_parallel_uploads: usize,
+    pub max_parallel_downloads: usize,
+    /// Which side of a RAW+JPEG twin goes up.
+    pub raw_jpeg_pairs: PairPolicy,
+}
+
+/// One hot folder: shoots dropped in `inbox` come out edited in `outbox`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderPair {
+    pub inbox: PathBuf,
+    pub outbox: PathBuf,
+    pub edit: EditOptions,
+}
+
+// The file as written, with spans for the values checked beyond their type.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    api: RawApi,
+    #[serde(default)]
+    agent: RawAgent,
+    #[serde(default)]
+    folders: Vec<RawFolder>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    base_url: Option<Spanned<String>>,
+    key_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    data_dir: Option<Spanned<String>>,
+    settle_seconds: Option<Spanned<u64>>,
+    max_active_shoots: Option<Spanned<usize>>,
+    max_parallel_uploads: Option<Spanned<usize>>,
+    max_parallel_downloads: Option<Spanned<usize>>,
+    raw_jpeg_pairs: Option<PairPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFolder {
+    inbox: Spanned<String>,
+    outbox: Spanned<String>,
+    #[serde(default)]
+    edit: RawEdit,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEdit {
+    #[serde(default)]
+    hdr_merge: bool,
+    #[serde(default)]
+    perspective_correction: bool,
+    #[serde(default)]
+    sky_replacement: bool,
+    sky_replacement_template_id: Option<i64>,
+    callback_url: Option<Spanned<String>>,
+}
+
+/// The platform's folders for config and data.
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("ai", "imagen", "imagen-sync")
+}
+
+/// Where the config lives when `--config` is not given.
+pub fn default_config_path() -> PathBuf {
+    project_dirs()
+        .map(|dirs| dirs.config_dir().join("config.toml"))
+        .unwrap_or_else(|| PathBuf::from("imagen-sync.toml"))
+}
+
+fn default_data_dir() -> PathBuf {
+    project_dirs()
+        .map(|dirs| dirs.data_dir().to_owned())
+        .unwrap_or_else(|| PathBuf::from("imagen-sync-data"))
+}
+
+/// `~/Imagen`, or under the platform's Pictures folder when there is one.
+pub fn default_folders_root() -> PathBuf {
+    let Some(user) = directories::UserDirs::new() else {
+        return PathBuf::from("Imagen");
+    };
+    user.picture_dir()
+        .unwrap_or_else(|| user.home_dir())
+        .join("Imagen")
+}
+
+/// Expands a leading `~/` to the home folder.
+fn expand_home(text: &str) -> PathBuf {
+    match (text.strip_prefix("~/"), directories::UserDirs::new()) {
+        (Some(rest), Some(user)) => user.home_dir().join(rest),
+        _ => PathBuf::from(text),
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`. `IMAGEN_API_BASE_URL` overrides `[api] base_url`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base_url_override = std::env::var(ENV_BASE_URL).ok().filter(|v| !v.is_empty());
+        Config::parse(&text, path, base_url_override.as_deref())
+    }
+
+    /// Validates config text; `file` only labels the errors.
+    pub fn parse(
+        text: &str,
+        file: &Path,
+        base_url_override: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let at = |span: std::ops::Range<usize>, key: &str, message: String| {
+            let (line, column) = line_and_column(text, span.start);
+            ConfigError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                key: Some(key.to_owned()),
+                message,
+            }
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|error| {
+            let (line, column) = line_and_column(text, error.span().map_or(0, |s| s.start));
+            ConfigError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                key: None,
+                message: error.message().trim().to_owned(),
+            }
+        })?;
+
+        let base_url = match (base_url_override, &raw.api.base_url) {
+            (Some(url), _) => parse_base_url(url).map_err(|m| ConfigError::Invalid {
+                file: PathBuf::from(format!("${ENV_BASE_URL}")),
+                line: 1,
+                column: 1,
+                key: None,
+                message: m,
+            })?,
+            (None, Some(url)) => {
+                parse_base_url(url.get_ref()).map_err(|m| at(url.span(), "api.base_url", m))?
+            }
+            (None, None) => Url::parse(DEFAULT_BASE_URL).expect("the default URL parses"),
+        };
+
+        let agent = &raw.agent;
+        let positive = |value: &Option<Spanned<usize>>, key: &str, default: usize| match value {
+            None => Ok(default),
+            Some(v) if *v.get_ref() >= 1 && *v.get_ref() <= 64 => Ok(*v.get_ref()),
+            Some(v) => Err(at(
+                v.span(),
+                key,
+                format!("must be between 1 and 64, not {}", v.get_ref()),
+            )),
+        };
+        let settle_seconds = match &agent.settle_seconds {
+            None => 10,
+            Some(v) if *v.get_ref() <= 24 * 3600 => *v.get_ref(),
+            Some(v) => {
+                return Err(at(
+                    v.span(),
+                    "agent.settle_seconds",
+                    "must be at most 86400 (one day)".into(),
+                ));
+            }
+        };
+        let settings = AgentSettings {
+            data_dir: agent
+                .data_dir
+                .as_ref()
+                .map_or_else(default_data_dir, |d| expand_home(d.get_ref())),
+            settle_seconds,
+            max_active_shoots: positive(&agent.max_active_shoots, "agent.max_active_shoots", 2)?,
+            max_parallel_uploads: positive(
+                &agent.max_parallel_uploads,
+                "agent.max_parallel_uploads",
+                4,
+            )?,
+            max_parallel_downloads: positive(
+                &agent.max_parallel_downloads,
+                "agent.max_parallel_downloads",
+                4,
+            )?,
+            raw_jpeg_pairs: agent.raw_jpeg_pairs.unwrap_or_default(),
+        };
+
+        let mut folders: Vec<FolderPair> = Vec::new();
+        for (index, folder) in raw.folders.iter().enumerate() {
+            let key = |field: &str| format!("folders[{index}].{field}");
+            let inbox = non_empty_path(&folder.inbox)
+                .map_err(|m| at(folder.inbox.span(), &key("inbox"), m))?;
+            let outbox = non_empty_path(&folder.outbox)
+                .map_err(|m| at(folder.outbox.span(), &key("outbox"), m))?;
+            if outbox.starts_with(&inbox) || inbox.starts_with(&outbox) {
+                return Err(at(
+                    folder.outbox.span(),
+                    &key("outbox"),
+                    "must not be inside the inbox (or contain it): outputs would be taken for new shoots".into(),
+                ));
+            }
+            if let Some(other) = folders.iter().position(|f| f.inbox == inbox) {
+                return Err(at(
+                    folder.inbox.span(),
+                    &key("inbox"),
+                    format!("is already the inbox of folders[{other}]"),
+                ));
+            }
+            let callback_url = match &folder.edit.callback_url {
+                None => None,
+                Some(url)
+                    if url.get_ref().starts_with("https://")
+                        && Url::parse(url.get_ref()).is_ok() =>
+                {
+                    Some(url.get_ref().clone())
+                }
+                Some(url) => {
+                    return Err(at(
+                        url.span(),
+                        &key("edit.callback_url"),
+                        "must be an https:// URL".into(),
+                    ));
+                }
+            };
+            folders.push(FolderPair {
+                inbox,
+                outbox,
+                edit: EditOptions {
+                    hdr_merge: folder.edit.hdr_merge,
+                    perspective_correction: folder.edit.perspective_correction,
+                    sky_replacement: folder.edit.sky_replacement,
+                    sky_replacement_template_id: folder.edit.sky_replacement_template_id,
+                    callback_url,
+                },
+            });
+        }
+
+        Ok(Config {
+            api: ApiSettings {
+                base_url,
+                key_file: raw.api.key_file.as_ref().map(|k| expand_home(k.get_ref())),
+            },
+            agent: settings,
+            folders,
+        })
+    }
+
+    /// The API key: `IMAGEN_API_KEY`, else the key file (which must be private).
+    pub fn api_key(&self) -> Result<ApiKey, ConfigError> {
+        if let Ok(key) = std::env::var(ENV_API_KEY)
+            && !key.trim().is_empty()
+        {
+            return Ok(ApiKey::new(key));
+        }
+        let Some(path) = &self.api.key_file else {
+            return Err(ConfigError::MissingKey);
+        };
+        read_key_file(path)
+    }
+}
+
+/// Reads a key file, refusing one that other users can read.
+pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
+    let problem = |problem: String| ConfigError::KeyFile {
+        path: path.to_owned(),
+        problem,
+    };
+    let metadata = std::fs::metadata(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(problem(format!(
+                "can be read by other users (mode {:o}); run `chmod 600 {}` and start again",
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = metadata;
+    let key = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
+    if key.trim().is_empty() {
+        return Err(problem(
+            "is empty: paste your Imagen API key into it".into(),
+        ));
+    }
+    Ok(ApiKey::new(key))
+}
+
+fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
+    crate::api::check_transport(&url)?;
+    Ok(url)
+}
+
+fn non_empty_path(value: &Spanned<String>) -> Result<PathBuf, String> {
+    let text = value.get_ref().trim();
+    if text.is_empty() {
+        return Err("must name a folder".into());
+    }
+    Ok(expand_home(text))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The commented config `imagen-sync init` writes.
+pub fn default_config_text() -> String {
+    let root = default_folders_root();
+    let data_dir = default_data_dir();
+    format!(
+        r#"# imagen-sync configuration. Changes are picked up when the agent (re)starts.
+
+[api]
+# The Imagen API. IMAGEN_API_BASE_URL overrides it.
+base_url = "{DEFAULT_BASE_URL}"
+# Your API key comes from the IMAGEN_API_KEY environment variable, or from a file only
+# you can read (chmod 600) named here:
+# key_file = "~/.config/imagen-sync/api-key"
+
+[agent]
+# Where the journal (the agent's memory of every shoot) and logs live.
+data_dir = "{data_dir}"
+# A shoot starts once its folder has been quiet this many seconds.
+settle_seconds = 10
+# Shoots processed at once, and photos moving at once per shoot.
+max_active_shoots = 2
+max_parallel_uploads = 4
+max_parallel_downloads = 4
+# RAW+JPEG twins (same name, same folder): upload "raw", "jpeg" or "both".
+raw_jpeg_pairs = "raw"
+
+# One [[folders]] block per hot folder. Each direct subfolder of an inbox is one shoot.
+[[folders]]
+inbox = "{inbox}"
+outbox = "{outbox}"
+[folders.edit]
+hdr_merge = false
+perspective_correction = true
+sky_replacement = false
+# callback_url = "https://example.com/imagen-done"
+
+# A second hot folder, e.g. for exteriors:
+# [[folders]]
+# inbox = "{root}/Exteriors Inbox"
+# outbox = "{root}/Exteriors Outbox"
+# [folders.edit]
+# sky_replacement = true
+"#,
+        data_dir = toml_path(&data_dir),
+        inbox = toml_path(&root.join("Inbox")),
+        outbox = toml_path(&root.join("Outbox")),
+        root = toml_path(&root),
+    )
+}
+
+/// A path as the inside of a TOML basic string.
+fn toml_path(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
+
+/// Writes the default config to `path`, never over an existing file.
+pub fn write_default(path: &Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(default_config_text().as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.toml"), None)
+    }
+
+    #[test]
+    fn the_default_config_parses_to_the_documented_defaults() {
+        let config = parse(&default_config_text()).unwrap();
+        assert_eq!(config.api.base_url.as_str(), "https://api.imagen-ai.com/v1");
+        assert_eq!(config.agent.settle_seconds, 10);
+        assert_eq!(config.folders.len(), 1);
+        assert!(config.folders[0].edit.perspective_correction);
+        assert!(config.folders[0].inbox.ends_with("Imagen/Inbox"));
+    }
+
+    #[test]
+    fn several_folder_pairs_carry_their_own_edit_options() {
+        let config = parse(
+            r#"
+[[folders]]
+inbox = "/photos/Interiors In"
+outbox = "/photos/Interiors Out"
+[folders.edit]
+perspective_correction = true
+
+[[folders]]
+inbox = "/photos/Exteriors In"
+outbox = "/photos/Exteriors Out"
+[folders.edit]
+sky_replacement = true
+callback_url = "https://hooks.example.com/done"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.folders.len(), 2);
+        assert!(
+            config.folders[0].edit.perspective_correction
+                && !config.folders[0].edit.sky_replacement
+        );
+        assert!(config.folders[1].edit.sky_replacement);
+        assert_eq!(
+            config.folders[1].edit.callback_url.as_deref(),
+            Some("https://hooks.example.com/done")
+        );
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_key_and_line() {
+        let wrong_type = error_of("[agent]\nsettle_seconds = \"ten\"\n");
+        assert!(wrong_type.starts_with("config.toml:2:"), "{wrong_type}");
+
+        let typo = error_of("[agent]\nsettle_secs = 5\n");
+        assert!(
+            typo.starts_with("config.toml:2:") && typo.contains("settle_secs"),
+            "{typo}"
+        );
+
+        let zero = error_of("[agent]\n\nmax_parallel_uploads = 0\n");
+        assert!(
+            zero.starts_with("config.toml:3:") && zero.contains("`agent.max_parallel_uploads`"),
+            "{zero}"
+        );
+
+        let nested = error_of("[[folders]]\ninbox = \"/a/in\"\noutbox = \"/a/in/out\"\n");
+        assert!(
+            nested.starts_with("config.toml:3:") && nested.contains("`folders[0].outbox`"),
+            "{nested}"
+        );
+
+        let http = error_of("[api]\nbase_url = \"http://api.example.com/v1\"\n");
+        assert!(
+            http.starts_with("config.toml:2:") && http.contains("only https"),
+            "{http}"
+        );
+        assert!(parse("[api]\nbase_url = \"http://127.0.0.1:8321/v1\"\n").is_ok());
+
+        let callback = error_of(
+            "[[folders]]\ninbox = \"/i\"\noutbox = \"/o\"\n[folders.edit]\ncallback_url = \"http://x\"\n",
+        );
+        assert!(callback.starts_with("config.toml:5:"), "{callback}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api-key");
+        std::fs::write(&path, "secret-key\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = read_key_file(&path).unwrap_err().to_string();
+        assert!(refused.contains("chmod 600"), "{refused}");
+        assert!(!refused.contains("secret-key"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_key_file(&path).unwrap().expose(), "secret-key");
+    }
+}
