@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod journal;
 pub mod names;
 pub mod outbox;
 pub mod pipeline;
