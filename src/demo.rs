@@ -1,31 +1,55 @@
 //! `imagen-sync demo`: the product with no setup. Starts the simulator in-process, makes
 //! `<dir>/inbox` and `<dir>/outbox`, drops a sample shoot of generated real-estate JPEGs
-//! into the inbox, and runs every shoot folder found there through the pipeline with a
-//! terminal progress bar.
+//! into the inbox, and runs the real agent on them with a terminal progress display. It
+//! keeps watching, so folders dropped into the inbox are edited too (`--once` stops
+//! after the sample).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use tokio::sync::watch;
 
+use crate::agent::{self, AgentOptions};
 use crate::api::{Client, ClientConfig, EditOptions};
-use crate::pipeline::{self, Limits, PollSchedule, Progress, Shoot, ShootFile};
+use crate::config::{AgentSettings, ApiSettings, Config, FolderPair};
+use crate::events::{Event, EventKind, Events};
+use crate::journal::Journal;
+use crate::pipeline::PollSchedule;
 use crate::redact::ApiKey;
+use crate::scan::PairPolicy;
 use crate::sim::{Sim, SimConfig};
+use crate::watch::WatchSettings;
 
 pub const SAMPLE_SHOOT: &str = "12 Oak Lane";
 const SAMPLE_PHOTOS: u32 = 8;
 
-/// Runs the demo in `dir`; returns the outbox folders written.
-pub async fn run(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Runs the demo in `dir` until `shutdown` (or, with `once`, until the inbox is done).
+/// Each run starts fresh: the demo's outbox and journal are cleared first.
+pub async fn run(
+    dir: &Path,
+    once: bool,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let dir = dir.canonicalize()?;
     let inbox = dir.join("inbox");
     let outbox = dir.join("outbox");
-    std::fs::create_dir_all(&outbox)?;
+    let data_dir = dir.join(".imagen-sync");
+    for stale in [&outbox, &data_dir] {
+        if stale.exists() {
+            std::fs::remove_dir_all(stale)?;
+        }
+    }
+    std::fs::create_dir_all(&inbox)?;
     let sample = inbox.join(SAMPLE_SHOOT);
     if !sample.exists() {
-        let target = sample.clone();
+        // Drawn in a hidden folder, then moved in whole: it lands as a finished copy.
+        let staging = inbox.join(format!(".{SAMPLE_SHOOT}.drawing"));
+        let target = staging.clone();
         tokio::task::spawn_blocking(move || write_sample_shoot(&target)).await??;
+        std::fs::rename(&staging, &sample)?;
     }
 
     let key = format!("demo-{}", uuid::Uuid::new_v4().simple());
@@ -33,109 +57,126 @@ pub async fn run(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     sim_config.timings.pending_for = Duration::from_millis(500);
     sim_config.timings.processing_for = Duration::from_secs(3);
     let sim = Sim::start(sim_config, 0).await?;
+    let config = Config {
+        api: ApiSettings {
+            base_url: sim.base_url(),
+            key_file: None,
+        },
+        agent: AgentSettings {
+            data_dir: data_dir.clone(),
+            settle_seconds: 2,
+            max_active_shoots: 2,
+            max_parallel_uploads: 4,
+            max_parallel_downloads: 4,
+            raw_jpeg_pairs: PairPolicy::Raw,
+        },
+        folders: vec![FolderPair {
+            inbox: inbox.clone(),
+            outbox: outbox.clone(),
+            edit: EditOptions {
+                perspective_correction: true,
+                sky_replacement: true,
+                ..EditOptions::default()
+            },
+        }],
+    };
     let client = Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(key)))?;
+    let journal = Journal::open(&data_dir)?;
     println!("Simulated Imagen API on {}", sim.base_url());
     println!("Inbox:  {}", inbox.display());
     println!("Outbox: {}", outbox.display());
-
-    let mut written = Vec::new();
-    for folder in shoot_folders(&inbox)? {
-        let shoot = plan_shoot(&folder, &outbox)?;
-        if shoot.files.is_empty() {
-            println!("{}: no JPEG photos, skipped", folder.display());
-            continue;
-        }
-        let outputs = run_with_progress_bar(&client, &shoot).await?;
-        println!(
-            "{}: {} edited photos in {}",
-            display_name(&folder),
-            outputs.len(),
-            shoot.outbox.display()
-        );
-        written.push(shoot.outbox.clone());
+    if !once {
+        println!("Drop more folders of photos into the inbox; Ctrl-C stops.");
     }
-    Ok(written)
-}
 
-fn display_name(folder: &Path) -> String {
-    folder
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn shoot_folders(inbox: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(inbox)?
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
-        .map(|entry| entry.path())
-        .collect();
-    folders.sort();
-    Ok(folders)
-}
-
-/// The demo's shoot: the folder's JPEGs (the agent's full scan rules come with it).
-fn plan_shoot(folder: &Path, outbox: &Path) -> std::io::Result<Shoot> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let lower = name.to_ascii_lowercase();
-        let is_jpeg = lower.ends_with(".jpg") || lower.ends_with(".jpeg");
-        let metadata = entry.metadata()?;
-        if is_jpeg && !name.starts_with('.') && metadata.is_file() && metadata.len() > 0 {
-            files.push(ShootFile {
-                path: entry.path(),
-                upload_name: name,
-                size: metadata.len(),
-            });
-        }
-    }
-    files.sort_by(|a, b| a.upload_name.cmp(&b.upload_name));
-    let folder_name = display_name(folder);
-    Ok(Shoot {
-        project_name: format!("{folder_name} ({})", uuid::Uuid::new_v4().simple()),
-        outbox: outbox.join(&folder_name),
-        files,
-        options: EditOptions {
-            perspective_correction: true,
-            sky_replacement: true,
-            ..EditOptions::default()
+    let events = Events::default();
+    let display = tokio::spawn(show_progress(events.subscribe()));
+    let options = AgentOptions {
+        watch: WatchSettings {
+            settle: Duration::from_secs(config.agent.settle_seconds),
+            rescan_every: Duration::from_secs(10),
+            tick: Duration::from_millis(500),
         },
-    })
+        polls: PollSchedule::starting_at(Duration::from_millis(500), Duration::from_secs(5)),
+        tick: Duration::from_millis(250),
+        exit_when_idle: once,
+    };
+    agent::run(config, client, journal, events, options, shutdown).await?;
+    display.abort();
+    Ok(outbox)
 }
 
-async fn run_with_progress_bar(client: &Client, shoot: &Shoot) -> anyhow::Result<Vec<PathBuf>> {
-    let total_bytes: u64 = shoot.files.iter().map(|f| f.size).sum();
-    let bar = ProgressBar::new(total_bytes);
-    bar.set_style(
+/// One progress bar per shoot, fed by the agent's events.
+async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
+    let bars = MultiProgress::new();
+    let style =
         ProgressStyle::with_template("{prefix:.bold} {bar:30.cyan/blue} {percent:>3}% {msg}")
             .expect("a valid template")
-            .progress_chars("█▉▊▋▌▍▎▏ "),
-    );
-    bar.set_prefix(display_name(&shoot.outbox));
-    bar.enable_steady_tick(Duration::from_millis(120));
-    let shown = bar.clone();
-    let photos = shoot.files.len();
-    let on_progress: pipeline::ProgressFn = Arc::new(move |event| match event {
-        Progress::Created { .. } => shown.set_message(format!("uploading 0/{photos} photos")),
-        Progress::UploadedBytes { bytes } => shown.inc(bytes),
-        Progress::UploadedFile { done, total } => {
-            shown.set_message(format!("uploading {done}/{total} photos"))
+            .progress_chars("█▉▊▋▌▍▎▏ ");
+    let mut by_shoot: HashMap<i64, ProgressBar> = HashMap::new();
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let Some(id) = event.shoot_id else {
+            if let EventKind::Skipped { reason } | EventKind::Waiting { reason } = &event.kind {
+                let line = format!("{}: {reason}", event.shoot);
+                match bars.is_hidden() {
+                    true => println!("{line}"),
+                    false => {
+                        let _ = bars.println(line);
+                    }
+                }
+            }
+            continue;
+        };
+        let bar = by_shoot.entry(id).or_insert_with(|| {
+            let bar = bars.add(ProgressBar::new(1).with_style(style.clone()));
+            bar.set_prefix(event.shoot.clone());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        if bars.is_hidden() {
+            // No terminal to draw bars on: say what matters in plain lines.
+            match &event.kind {
+                EventKind::Done { photos, outbox } => {
+                    println!(
+                        "{}: {photos} edited photos in {}",
+                        event.shoot,
+                        outbox.display()
+                    )
+                }
+                EventKind::Failed { reason } | EventKind::Waiting { reason } => {
+                    println!("{}: {reason}", event.shoot)
+                }
+                _ => {}
+            }
         }
-        Progress::Editing { status } => shown.set_message(format!("editing ({status})")),
-        Progress::Downloaded { done, total } => {
-            shown.set_message(format!("downloading {done}/{total} photos"))
+        match event.kind {
+            EventKind::Uploading {
+                files_done,
+                files_total,
+                bytes_done,
+                bytes_total,
+            } => {
+                bar.set_length(bytes_total.max(1));
+                bar.set_position(bytes_done);
+                bar.set_message(format!("uploading {files_done}/{files_total} photos"));
+            }
+            EventKind::Editing { status } => bar.set_message(format!("editing ({status})")),
+            EventKind::Downloading { done, total } => {
+                bar.set_message(format!("downloading {done}/{total}"))
+            }
+            EventKind::Done { photos, outbox } => {
+                bar.finish_with_message(format!("done: {photos} photos in {}", outbox.display()))
+            }
+            EventKind::Failed { reason } => bar.abandon_with_message(format!("failed: {reason}")),
+            EventKind::Waiting { reason } => bar.set_message(format!("waiting: {reason}")),
+            _ => {}
         }
-    });
-    let polls = PollSchedule::starting_at(Duration::from_millis(500), Duration::from_secs(30));
-    let outcome = pipeline::process(client, shoot, Limits::default(), polls, on_progress).await;
-    match &outcome {
-        Ok(outputs) => bar.finish_with_message(format!("done: {} photos", outputs.len())),
-        Err(error) => bar.abandon_with_message(format!("failed: {error}")),
     }
-    Ok(outcome?)
 }
 
 /// Draws the sample shoot: exteriors and interiors of a house, as real JPEGs.

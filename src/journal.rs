@@ -92,6 +92,8 @@ pub struct ShootRecord {
     pub project_name: String,
     pub project_uuid: Option<String>,
     pub create_attempted: bool,
+    /// /edit answered; from here on only polling is needed.
+    pub edit_sent: bool,
     pub last_error: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
@@ -139,6 +141,7 @@ CREATE TABLE IF NOT EXISTS shoots (
     project_name TEXT NOT NULL UNIQUE,
     project_uuid TEXT,
     create_attempted INTEGER NOT NULL DEFAULT 0,
+    edit_sent INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL,
@@ -165,7 +168,7 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#;
 
 const SHOOT_COLUMNS: &str = "id, inbox, folder, batch, kind, outbox, options, state, project_name, \
-     project_uuid, create_attempted, last_error, created_ms, updated_ms";
+     project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent";
 
 fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
     let kind: String = row.get(4)?;
@@ -190,6 +193,7 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         last_error: row.get(11)?,
         created_ms: row.get(12)?,
         updated_ms: row.get(13)?,
+        edit_sent: row.get(14)?,
     })
 }
 
@@ -236,28 +240,28 @@ impl Journal {
         batches: &[Batch],
     ) -> Result<Vec<ShootId>> {
         let transaction = self.connection.transaction()?;
-        let mut next_batch: i64 = transaction.query_row(
+        let first_batch: i64 = transaction.query_row(
             "SELECT COALESCE(MAX(batch) + 1, 0) FROM shoots WHERE inbox = ?1 AND folder = ?2",
             params![path_text(inbox), folder],
             |row| row.get(0),
         )?;
         let options = serde_json::to_string(options).expect("options serialise");
         let mut ids = Vec::new();
-        for batch in batches {
+        for (batch_number, batch) in (first_batch..).zip(batches) {
             let now = now_ms();
             let kind = match batch.kind {
                 PhotoKind::Raw => "raw",
                 PhotoKind::Jpeg => "jpeg",
             };
             let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
-            let project_name = match (next_batch, batches.len()) {
+            let project_name = match (batch_number, batches.len()) {
                 (0, 1) => format!("{folder} [{tag}]"),
-                _ => format!("{folder} ({kind} {}) [{tag}]", next_batch + 1),
+                _ => format!("{folder} ({kind} {}) [{tag}]", batch_number + 1),
             };
             transaction.execute(
                 "INSERT INTO shoots (inbox, folder, batch, kind, outbox, options, state, project_name, created_ms, updated_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'planned', ?7, ?8, ?8)",
-                params![path_text(inbox), folder, next_batch, kind, path_text(outbox), options, project_name, now],
+                params![path_text(inbox), folder, batch_number, kind, path_text(outbox), options, project_name, now],
             )?;
             let id = transaction.last_insert_rowid();
             for photo in &batch.photos {
@@ -267,7 +271,6 @@ impl Journal {
                 )?;
             }
             ids.push(id);
-            next_batch += 1;
         }
         transaction.commit()?;
         Ok(ids)
@@ -343,6 +346,10 @@ impl Journal {
 
     pub fn set_project(&self, id: ShootId, uuid: &str) -> Result<()> {
         self.touch(id, "project_uuid = ?2, state = 'uploading'", &uuid)
+    }
+
+    pub fn mark_edit_sent(&self, id: ShootId) -> Result<()> {
+        self.touch(id, "edit_sent = ?2", &true)
     }
 
     pub fn set_state(&self, id: ShootId, state: ShootState) -> Result<()> {
@@ -422,7 +429,7 @@ impl Journal {
                     .rsplit_once(" [")
                     .map_or(shoot.project_name.as_str(), |(b, _)| b);
                 self.connection.execute(
-                    "UPDATE shoots SET state = 'planned', project_uuid = NULL, create_attempted = 0, \
+                    "UPDATE shoots SET state = 'planned', project_uuid = NULL, create_attempted = 0, edit_sent = 0, \
                      project_name = ?2, last_error = NULL, updated_ms = ?3 WHERE id = ?1",
                     params![shoot.id, format!("{base} [{tag}]"), now_ms()],
                 )?;
@@ -458,9 +465,9 @@ impl Journal {
         let rows = statement.query_map([], |row| {
             Ok(ShootSummary {
                 shoot: shoot_from_row(row)?,
-                files: row.get::<_, i64>(14)? as u64,
-                uploaded: row.get::<_, i64>(15)? as u64,
-                outputs: row.get::<_, i64>(16)? as u64,
+                files: row.get::<_, i64>(15)? as u64,
+                uploaded: row.get::<_, i64>(16)? as u64,
+                outputs: row.get::<_, i64>(17)? as u64,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -3,13 +3,17 @@
 //! `api` is the typed client, `sim` the embedded simulator of the same contract, and
 //! `redact` the secret-bearing types that keep keys and presigned links out of logs.
 
+pub mod agent;
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod events;
 pub mod journal;
+pub mod logs;
 pub mod names;
 pub mod outbox;
 pub mod pipeline;
 pub mod redact;
 pub mod scan;
 pub mod sim;
+pub mod watch;

@@ -1,11 +1,17 @@
 //! The `imagen-sync` command line: parses arguments and hands each subcommand to the
-//! library. `sim` is complete; the agent's commands arrive with the agent.
+//! library. Exit codes: 0 done, 1 failed, 2 nothing started (bad config or usage).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use imagen_sync::agent::{self, AgentOptions};
+use imagen_sync::api::{Client, ClientConfig};
+use imagen_sync::config::Config;
+use imagen_sync::events::Events;
+use imagen_sync::journal::Journal;
+use imagen_sync::logs;
 use imagen_sync::sim::{Envelope, Faults, Sim, SimConfig, Timings};
 
 #[derive(Parser)]
@@ -26,26 +32,37 @@ struct Cli {
 enum Command {
     /// Watch the inboxes and process shoots.
     Run {
-        /// No tray icon or notifications.
+        /// No tray icon or notifications (the only mode until the desktop build lands).
         #[arg(long)]
         headless: bool,
     },
     /// Try it with no setup: an embedded simulator, a sample shoot, a live outbox.
+    /// Each run clears the demo's outbox and journal and starts fresh.
     Demo {
         /// Where to make inbox/ and outbox/.
         #[arg(long, default_value = "imagen-demo")]
         dir: PathBuf,
-        /// Exit once the sample shoot is done.
+        /// Exit once everything in the inbox is done.
         #[arg(long)]
         once: bool,
     },
     /// Serve the I2I API simulator on loopback.
     Sim(SimArgs),
-    /// Show every shoot's state.
+    /// Show every shoot's state (works while the agent runs).
     Status {
         #[arg(long)]
         json: bool,
     },
+    /// Send failed shoots again: the named shoot folder, or all with --all.
+    Retry {
+        shoot: Option<String>,
+        #[arg(long, conflicts_with = "shoot")]
+        all: bool,
+    },
+    /// Stop starting new shoots and uploads (remembered across restarts).
+    Pause,
+    /// Carry on after `pause`.
+    Resume,
     /// Write a commented default config.
     Init,
 }
@@ -142,7 +159,6 @@ impl SimArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -150,31 +166,181 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(imagen_sync::config::default_config_path);
     match cli.command {
-        Command::Sim(args) => runtime.block_on(serve_sim(args)),
-        Command::Demo { dir, once } => runtime.block_on(demo(&dir, once)),
-        Command::Init => init(cli.config),
-        Command::Run { .. } | Command::Status { .. } => {
-            eprintln!(
-                "imagen-sync: this command arrives with the agent (watch folders, journal, pipeline). \
-                 Today `imagen-sync sim` serves the API simulator."
-            );
-            ExitCode::from(2)
+        Command::Sim(args) => {
+            let _logs = logs::init(None);
+            runtime.block_on(serve_sim(args))
+        }
+        Command::Demo { dir, once } => {
+            let _logs = logs::init(None);
+            runtime.block_on(demo(&dir, once))
+        }
+        Command::Init => init(config_path),
+        Command::Run { .. } => runtime.block_on(run_agent(&config_path)),
+        Command::Status { json } => {
+            with_journal(&config_path, true, |journal| status(journal, json))
+        }
+        Command::Retry { shoot, all } => with_journal(&config_path, false, |journal| {
+            if shoot.is_none() && !all {
+                return Err("name the shoot folder to retry, or pass --all".into());
+            }
+            let count = journal.retry(shoot.as_deref())?;
+            println!("{count} failed shoot(s) queued again");
+            Ok(())
+        }),
+        Command::Pause | Command::Resume => {
+            let pause = matches!(cli.command, Command::Pause);
+            with_journal(&config_path, false, |journal| {
+                journal.set_paused(pause)?;
+                println!(
+                    "{}",
+                    if pause {
+                        "Paused: no new shoot or upload starts (in-flight requests finish)."
+                    } else {
+                        "Resumed."
+                    }
+                );
+                Ok(())
+            })
         }
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("IMAGEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+/// Loads the config, or explains what is wrong with it (exit code 2: nothing started).
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    if !path.exists() {
+        eprintln!(
+            "imagen-sync: no config at {}. Run `imagen-sync init` to write one, or pass --config FILE.",
+            path.display()
+        );
+        return Err(ExitCode::from(2));
+    }
+    Config::load(path).map_err(|error| {
+        eprintln!("imagen-sync: invalid config: {error}");
+        ExitCode::from(2)
+    })
 }
 
-fn init(config: Option<PathBuf>) -> ExitCode {
-    let path = config.unwrap_or_else(imagen_sync::config::default_config_path);
+type CommandResult = Result<(), Box<dyn std::error::Error>>;
+
+fn with_journal(
+    config_path: &Path,
+    read_only: bool,
+    action: impl FnOnce(&Journal) -> CommandResult,
+) -> ExitCode {
+    let config = match load_config(config_path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let data_dir = &config.agent.data_dir;
+    let journal = if read_only {
+        if !Journal::path_in(data_dir).exists() {
+            println!("No shoots yet (no journal in {}).", data_dir.display());
+            return ExitCode::SUCCESS;
+        }
+        Journal::open_read_only(data_dir)
+    } else {
+        Journal::open(data_dir)
+    };
+    let outcome = journal
+        .map_err(Into::into)
+        .and_then(|journal| action(&journal));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("imagen-sync: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn status(journal: &Journal, json: bool) -> CommandResult {
+    let shoots = journal.summaries()?;
+    if json {
+        let document = serde_json::json!({ "paused": journal.paused()?, "shoots": shoots });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+        return Ok(());
+    }
+    if journal.paused()? {
+        println!("Paused (imagen-sync resume carries on).");
+    }
+    if shoots.is_empty() {
+        println!("No shoots yet.");
+    }
+    for row in shoots {
+        let shoot = &row.shoot;
+        println!(
+            "{:<28} {:<11} {:>3}/{:<3} uploaded {:>3} in outbox  {}{}",
+            shoot.folder,
+            shoot.state.as_str(),
+            row.uploaded,
+            row.files,
+            row.outputs,
+            shoot.project_name,
+            shoot
+                .last_error
+                .as_deref()
+                .map(|e| format!("\n    {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn run_agent(config_path: &Path) -> ExitCode {
+    let config = match load_config(config_path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let key = match config.api_key() {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let _logs = logs::init(Some(&config.agent.data_dir.join("logs")));
+    let client = match Client::new(ClientConfig::new(config.api.base_url.clone(), key)) {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let journal = match Journal::open(&config.agent.data_dir) {
+        Ok(journal) => journal,
+        Err(error) => {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for pair in &config.folders {
+        tracing::info!("watching {}", agent::describe(pair));
+    }
+    if config.folders.is_empty() {
+        tracing::warn!("no [[folders]] in the config: nothing to watch");
+    }
+    let options = AgentOptions::for_config(&config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_shutdown().await;
+        tracing::info!("stopping: finished steps are in the journal");
+        let _ = stop.send(true);
+    });
+    match agent::run(config, client, journal, Events::default(), options, stopped).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init(path: PathBuf) -> ExitCode {
     match imagen_sync::config::write_default(&path) {
         Ok(()) => {
             println!("Wrote {}", path.display());
@@ -198,19 +364,15 @@ fn init(config: Option<PathBuf>) -> ExitCode {
     }
 }
 
-async fn demo(dir: &std::path::Path, once: bool) -> ExitCode {
-    match imagen_sync::demo::run(dir).await {
-        Ok(outboxes) => {
-            println!("\nDone. Edited photos are in:");
-            for outbox in outboxes {
-                println!("  {}", outbox.display());
-            }
-            if !once {
-                println!(
-                    "\nWatching the inbox for new shoot folders arrives with the agent; \
-                     until then, add folders to the inbox and run the demo again."
-                );
-            }
+async fn demo(dir: &Path, once: bool) -> ExitCode {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_shutdown().await;
+        let _ = stop.send(true);
+    });
+    match imagen_sync::demo::run(dir, once, stopped).await {
+        Ok(outbox) => {
+            println!("\nEdited photos are in {}", outbox.display());
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -32,10 +32,38 @@ fn io<'a>(path: &'a Path, during: &'static str) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// Writes one output photo as `dir/name`, filled by `fill` (which streams the bytes into
-/// the file it is given). Returns the final path, which differs from `dir/name` when a
-/// file of that name already exists. On any error nothing is left behind.
-pub async fn write_photo<F, Fut>(dir: &Path, name: &str, fill: F) -> Result<PathBuf, OutboxError>
+/// A downloaded photo, fsynced and verified, waiting in a hidden temp file beside its
+/// destination.
+pub struct VerifiedPhoto {
+    temp: tempfile::TempPath,
+}
+
+impl VerifiedPhoto {
+    /// Renames into `dest` unless something is already there (then `Ok(Err(self))`, to
+    /// try another name). Never replaces a file.
+    pub fn place(self, dest: &Path) -> Result<Result<(), VerifiedPhoto>, OutboxError> {
+        match self.temp.persist_noclobber(dest) {
+            Ok(()) => {
+                if let Some(dir) = dest.parent() {
+                    sync_dir(dir);
+                }
+                Ok(Ok(()))
+            }
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(Err(VerifiedPhoto { temp: e.path }))
+            }
+            Err(e) => Err(io(dest, "moving into place")(e.error)),
+        }
+    }
+}
+
+/// Streams a photo into a hidden temp file in `dir` (filled by `fill`), fsyncs it and
+/// checks it is a JPEG. `name` only labels errors. On error nothing is left behind.
+pub async fn prepare_photo<F, Fut>(
+    dir: &Path,
+    name: &str,
+    fill: F,
+) -> Result<VerifiedPhoto, OutboxError>
 where
     F: FnOnce(File) -> Fut,
     Fut: std::future::Future<Output = Result<File, crate::api::ApiError>>,
@@ -66,19 +94,47 @@ where
             name: name.to_owned(),
             reason,
         })?;
-    let mut temp_path = temp_path;
-    for candidate in candidate_names(name) {
-        let dest = dir.join(&candidate);
-        match temp_path.persist_noclobber(&dest) {
-            Ok(()) => {
-                sync_dir(dir);
-                return Ok(dest);
-            }
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => temp_path = e.path,
-            Err(e) => return Err(io(&dest, "moving into place")(e.error)),
+    Ok(VerifiedPhoto { temp: temp_path })
+}
+
+/// The first of `name`, `name (2).ext`, ... that does not exist in `dir`.
+pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    candidate_names(name)
+        .map(|candidate| dir.join(candidate))
+        .find(|path| path.symlink_metadata().is_err())
+        .expect("candidate names never run out")
+}
+
+/// Writes one output photo as `dir/name`, filled by `fill`. Returns the final path,
+/// which differs from `dir/name` when a file of that name already exists.
+pub async fn write_photo<F, Fut>(dir: &Path, name: &str, fill: F) -> Result<PathBuf, OutboxError>
+where
+    F: FnOnce(File) -> Fut,
+    Fut: std::future::Future<Output = Result<File, crate::api::ApiError>>,
+{
+    let mut photo = prepare_photo(dir, name, fill).await?;
+    loop {
+        let dest = free_name(dir, name);
+        match photo.place(&dest)? {
+            Ok(()) => return Ok(dest),
+            Err(unplaced) => photo = unplaced,
         }
     }
-    unreachable!("candidate names never run out")
+}
+
+/// Writes (or replaces) a small text file of the agent's own, atomically.
+pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".imagen-")
+        .suffix(".partial")
+        .tempfile_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// `name`, then `name (2).ext`, `name (3).ext`, ...

@@ -1,45 +1,22 @@
-//! One shoot through the I2I flow: create the project, upload its photos (bounded
-//! parallelism, streamed), start the edit, poll with an adaptive schedule until it is
-//! Completed, and download every output into the outbox through [`crate::outbox`].
-//!
-//! This is the flow without memory: the agent's journal (which makes it resumable and
-//! exactly-once across crashes) wraps these steps.
+//! One shoot through the I2I flow, driven by the journal: create the project (exactly
+//! once), upload what is not uploaded yet, start the edit, poll with an adaptive
+//! schedule, download what is not in the outbox yet. Each step records its outcome
+//! before the next starts, so [`drive`] picks up wherever a crash left a shoot.
 
-use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 
-use crate::api::{ApiError, Client, DownloadLink, EditOptions, ProjectStatus};
+use crate::api::{ApiError, Client, DownloadLink, ProjectStatus};
+use crate::events::{EventKind, Events};
+use crate::journal::{
+    EDIT_FAILED_MARK, FileRecord, Journal, JournalError, ShootId, ShootRecord, ShootState,
+};
+use crate::names;
 use crate::outbox::{self, OutboxError};
-
-/// A photo of a shoot and the unique name it is uploaded under.
-#[derive(Debug, Clone)]
-pub struct ShootFile {
-    pub path: PathBuf,
-    pub upload_name: String,
-    pub size: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Shoot {
-    /// The project name: unique per account.
-    pub project_name: String,
-    pub files: Vec<ShootFile>,
-    pub outbox: PathBuf,
-    pub options: EditOptions,
-}
-
-/// Where a shoot is, for progress displays.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
-    Created { project_uuid: String },
-    UploadedBytes { bytes: u64 },
-    UploadedFile { done: usize, total: usize },
-    Editing { status: String },
-    Downloaded { done: usize, total: usize },
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -62,10 +39,39 @@ pub enum ShootError {
     Api(#[from] ApiError),
     #[error(transparent)]
     Outbox(#[from] OutboxError),
-    #[error("Imagen reported the edit as Failed; nothing was downloaded")]
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(
+        "{EDIT_FAILED_MARK}; nothing was downloaded. Run `imagen-sync retry` to send it again as a new project"
+    )]
     EditFailed,
-    #[error("the server named an output {0:?}, which is not a plain file name; it was skipped")]
+    #[error("the shoot folder {0:?} is gone; the shoot was abandoned")]
+    FolderGone(PathBuf),
+    #[error("{0:?} vanished or changed after the shoot settled; it will be looked at again")]
+    FileChanged(PathBuf),
+    #[error(
+        "the server named an output {0:?}, which could land outside the outbox; nothing was written for it"
+    )]
     UnsafeOutputName(String),
+    #[error("paused")]
+    Paused,
+}
+
+impl ShootError {
+    /// Whether trying the same shoot again later may succeed without anyone acting.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ShootError::Api(error) => {
+                error.is_transient() || matches!(error, ApiError::LinkExpired { .. })
+            }
+            ShootError::Outbox(OutboxError::Download(error)) => error.is_transient(),
+            // A full or read-only outbox: wait for space, then go on.
+            ShootError::Outbox(OutboxError::Io { .. }) => true,
+            ShootError::Outbox(OutboxError::NotAJpeg { .. }) => true,
+            ShootError::Journal(_) | ShootError::Paused => true,
+            _ => false,
+        }
+    }
 }
 
 /// When to poll: soon after the edit starts, then backing off ×1.5 to the documented 30 s.
@@ -97,103 +103,280 @@ impl PollSchedule {
     }
 }
 
-pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+/// What every shoot's pipeline shares.
+#[derive(Clone)]
+pub struct Context {
+    pub client: Client,
+    pub journal: Arc<Mutex<Journal>>,
+    pub events: Events,
+    pub limits: Limits,
+    pub polls: PollSchedule,
+    /// `true` while paused: no new upload starts.
+    pub paused: tokio::sync::watch::Receiver<bool>,
+}
 
-/// Runs `shoot` from create to the last output in the outbox; returns the written paths.
-pub async fn process(
-    client: &Client,
-    shoot: &Shoot,
-    limits: Limits,
-    mut polls: PollSchedule,
-    progress: ProgressFn,
-) -> Result<Vec<PathBuf>, ShootError> {
-    let uuid = client.create_project(Some(&shoot.project_name)).await?;
-    progress(Progress::Created {
-        project_uuid: uuid.clone(),
-    });
+impl Context {
+    pub fn journal(&self) -> MutexGuard<'_, Journal> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 
-    let total = shoot.files.len();
-    let bytes_sink: crate::api::ProgressSink = {
-        let progress = progress.clone();
-        Arc::new(move |bytes| progress(Progress::UploadedBytes { bytes }))
+    fn emit(&self, shoot: &ShootRecord, kind: EventKind) {
+        self.events.emit(&shoot.folder, Some(shoot.id), kind);
+    }
+}
+
+/// Drives shoot `id` forward until it is Done (or an error stops it).
+pub async fn drive(ctx: &Context, id: ShootId) -> Result<(), ShootError> {
+    loop {
+        let shoot = ctx.journal().shoot(id)?;
+        match shoot.state {
+            ShootState::Planned => ensure_project(ctx, &shoot).await?,
+            ShootState::Uploading => upload_all(ctx, &shoot).await?,
+            ShootState::Editing => edit_and_wait(ctx, &shoot).await?,
+            ShootState::Downloading => download_all(ctx, &shoot).await?,
+            ShootState::Done | ShootState::Failed => return Ok(()),
+        }
+    }
+}
+
+/// Creates the project exactly once. The name was stored before the first attempt; after
+/// an attempt with an unknown outcome the name is looked up instead of created again.
+async fn ensure_project(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
+    let client = &ctx.client;
+    let name = &shoot.project_name;
+    if shoot.create_attempted
+        && let Some(existing) = client.find_project_by_name(name).await?
+    {
+        tracing::info!(
+            shoot = shoot.folder,
+            "found the project created before the restart"
+        );
+        ctx.journal()
+            .set_project(shoot.id, &existing.project_uuid)?;
+        return Ok(());
+    }
+    ctx.journal().mark_create_attempted(shoot.id)?;
+    let uuid = match client.create_project(Some(name)).await {
+        Ok(uuid) => uuid,
+        // Our names carry a random tag: a taken one is ours, from an answer we never got.
+        Err(ApiError::NameTaken { detail }) => match client.find_project_by_name(name).await? {
+            Some(project) => project.project_uuid,
+            None => return Err(ApiError::NameTaken { detail }.into()),
+        },
+        Err(error) => return Err(error.into()),
     };
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    stream::iter(&shoot.files)
-        .map(|file| {
-            let sink = bytes_sink.clone();
+    ctx.journal().set_project(shoot.id, &uuid)?;
+    Ok(())
+}
+
+fn shoot_dir(shoot: &ShootRecord) -> PathBuf {
+    shoot.inbox.join(&shoot.folder)
+}
+
+async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
+    let uuid = shoot
+        .project_uuid
+        .clone()
+        .expect("uploading shoots have a project");
+    let folder = shoot_dir(shoot);
+    if !folder.is_dir() {
+        return Err(ShootError::FolderGone(folder));
+    }
+    let files = ctx.journal().files(shoot.id)?;
+    let files_total = files.len() as u64;
+    let bytes_total: u64 = files.iter().map(|f| f.size).sum();
+    let files_done = AtomicU64::new(files.iter().filter(|f| f.uploaded).count() as u64);
+    let bytes_done = Arc::new(AtomicU64::new(
+        files.iter().filter(|f| f.uploaded).map(|f| f.size).sum(),
+    ));
+    let pending: Vec<FileRecord> = files.iter().filter(|f| !f.uploaded).cloned().collect();
+    let emit_progress = |bytes: u64| {
+        ctx.emit(
+            shoot,
+            EventKind::Uploading {
+                files_done: files_done.load(Ordering::Relaxed),
+                files_total,
+                bytes_done: bytes,
+                bytes_total,
+            },
+        )
+    };
+    emit_progress(bytes_done.load(Ordering::Relaxed));
+    let (files_done, emit_progress) = (&files_done, &emit_progress);
+    stream::iter(pending)
+        .map(|file: FileRecord| {
             let uuid = &uuid;
+            let folder = &folder;
+            let bytes_done = bytes_done.clone();
             async move {
-                client
-                    .upload_file(uuid, &file.path, &file.upload_name, false, Some(sink))
-                    .await
+                if *ctx.paused.borrow() {
+                    return Err(ShootError::Paused);
+                }
+                let path = folder.join(&file.relative);
+                match std::fs::metadata(&path) {
+                    Ok(metadata) if metadata.len() == file.size => {}
+                    _ if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
+                    _ => return Err(ShootError::FileChanged(file.relative.clone())),
+                }
+                // Bytes sent by this file's attempts, so retries are not counted twice.
+                let attempt = Arc::new(AtomicU64::new(0));
+                let sink: crate::api::ProgressSink = {
+                    let (attempt, bytes_done) = (attempt.clone(), bytes_done.clone());
+                    Arc::new(move |bytes| {
+                        attempt.fetch_add(bytes, Ordering::Relaxed);
+                        bytes_done.fetch_add(bytes, Ordering::Relaxed);
+                    })
+                };
+                let outcome = ctx
+                    .client
+                    .upload_file(uuid, &path, &file.upload_name, false, Some(sink))
+                    .await;
+                let counted = attempt.load(Ordering::Relaxed);
+                if let Err(error) = outcome {
+                    bytes_done.fetch_sub(counted, Ordering::Relaxed);
+                    return Err(match error {
+                        ApiError::FileChanged { .. } => {
+                            ShootError::FileChanged(file.relative.clone())
+                        }
+                        other => other.into(),
+                    });
+                }
+                bytes_done.fetch_sub(counted.saturating_sub(file.size), Ordering::Relaxed);
+                ctx.journal().mark_uploaded(shoot.id, &file.upload_name)?;
+                files_done.fetch_add(1, Ordering::Relaxed);
+                emit_progress(bytes_done.load(Ordering::Relaxed));
+                Ok(())
             }
         })
-        .buffer_unordered(limits.parallel_uploads.max(1))
-        .try_for_each(|_| {
-            let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(Progress::UploadedFile { done, total });
-            async { Ok(()) }
-        })
+        .buffer_unordered(ctx.limits.parallel_uploads.max(1))
+        .try_collect::<Vec<()>>()
         .await?;
+    ctx.journal().set_state(shoot.id, ShootState::Editing)?;
+    Ok(())
+}
 
-    client.edit(&uuid, &shoot.options).await?;
+async fn edit_and_wait(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
+    let uuid = shoot
+        .project_uuid
+        .as_deref()
+        .expect("editing shoots have a project");
+    if !shoot.edit_sent {
+        // /edit is idempotent: repeating it after a crash starts nothing new.
+        ctx.client.edit(uuid, &shoot.options).await?;
+        ctx.journal().mark_edit_sent(shoot.id)?;
+    }
+    let mut polls = ctx.polls.clone();
     loop {
         tokio::time::sleep(polls.next_wait()).await;
-        let status = client.project(&uuid).await?.status;
-        progress(Progress::Editing {
-            status: status.as_str().to_owned(),
-        });
+        let status = ctx.client.project(uuid).await?.status;
+        ctx.emit(
+            shoot,
+            EventKind::Editing {
+                status: status.as_str().to_owned(),
+            },
+        );
         match status {
-            ProjectStatus::Completed => break,
+            ProjectStatus::Completed => {
+                ctx.journal().set_state(shoot.id, ShootState::Downloading)?;
+                return Ok(());
+            }
             ProjectStatus::Failed => return Err(ShootError::EditFailed),
             _ => {}
         }
     }
-
-    let links = client.download_links(&uuid).await?;
-    let total = links.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    stream::iter(&links)
-        .map(|link| download_one(client, &uuid, link, &shoot.outbox))
-        .buffer_unordered(limits.parallel_downloads.max(1))
-        .inspect_ok(|_| {
-            let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(Progress::Downloaded { done, total });
-        })
-        .try_collect()
-        .await
 }
 
+async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
+    let uuid = shoot
+        .project_uuid
+        .as_deref()
+        .expect("downloading shoots have a project");
+    let links = ctx.client.download_links(uuid).await?;
+    let mut placed = std::collections::HashSet::new();
+    for (file_name, path, was_placed) in ctx.journal().outputs(shoot.id)? {
+        // Renamed into place just before a crash, but not yet recorded as such.
+        if !was_placed && path.symlink_metadata().is_ok() {
+            ctx.journal().output_placed(shoot.id, &file_name)?;
+        }
+        if was_placed || path.symlink_metadata().is_ok() {
+            placed.insert(file_name);
+        }
+    }
+    let total = links.len() as u64;
+    let done = &AtomicU64::new(placed.len() as u64);
+    let pending: Vec<DownloadLink> = links
+        .into_iter()
+        .filter(|l| !placed.contains(&l.file_name))
+        .collect();
+    stream::iter(pending)
+        .map(|link: DownloadLink| async move {
+            download_one(ctx, shoot, uuid, &link).await?;
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            ctx.emit(shoot, EventKind::Downloading { done, total });
+            Ok::<(), ShootError>(())
+        })
+        .buffer_unordered(ctx.limits.parallel_downloads.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    ctx.journal().set_state(shoot.id, ShootState::Done)?;
+    ctx.emit(
+        shoot,
+        EventKind::Done {
+            photos: total,
+            outbox: shoot.outbox.clone(),
+        },
+    );
+    Ok(())
+}
+
+/// Downloads one output next to where its source sits in the shoot's tree.
 async fn download_one(
-    client: &Client,
+    ctx: &Context,
+    shoot: &ShootRecord,
     uuid: &str,
     link: &DownloadLink,
-    outbox: &Path,
-) -> Result<PathBuf, ShootError> {
-    let name = safe_file_name(&link.file_name)?;
-    let mut fresh_link = None;
-    loop {
-        let url = fresh_link.as_ref().unwrap_or(&link.download_link);
-        let written = outbox::write_photo(outbox, name, |mut file| async move {
-            client.download_to(url, &mut file).await?;
+) -> Result<(), ShootError> {
+    let relative = names::decode(&link.file_name)
+        .ok_or_else(|| ShootError::UnsafeOutputName(link.file_name.clone()))?;
+    let dir = match relative.parent() {
+        Some(parent) => shoot.outbox.join(parent),
+        None => shoot.outbox.clone(),
+    };
+    let name = relative
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| ShootError::UnsafeOutputName(link.file_name.clone()))?
+        .to_owned();
+    let mut url = link.download_link.clone();
+    let mut refreshed = false;
+    let mut photo = loop {
+        let target = &url;
+        let prepared = outbox::prepare_photo(&dir, &name, |mut file| async move {
+            ctx.client.download_to(target, &mut file).await?;
             Ok(file)
         })
         .await;
-        match written {
-            Err(OutboxError::Download(ApiError::LinkExpired { .. })) if fresh_link.is_none() => {
-                fresh_link = Some(client.download_link(uuid, &link.file_name).await?);
+        match prepared {
+            Err(OutboxError::Download(ApiError::LinkExpired { .. })) if !refreshed => {
+                url = ctx.client.download_link(uuid, &link.file_name).await?;
+                refreshed = true;
             }
-            other => return Ok(other?),
+            other => break other?,
         }
-    }
-}
-
-/// An output name must be one plain path component: no folders, no `..`, no NUL.
-fn safe_file_name(name: &str) -> Result<&str, ShootError> {
-    let mut components = Path::new(name).components();
-    match (components.next(), components.next()) {
-        (Some(Component::Normal(_)), None) if !name.contains(['\0', '/', '\\']) => Ok(name),
-        _ => Err(ShootError::UnsafeOutputName(name.to_owned())),
+    };
+    loop {
+        let dest = outbox::free_name(&dir, &name);
+        ctx.journal()
+            .output_intent(shoot.id, &link.file_name, &dest)?;
+        match photo.place(&dest)? {
+            Ok(()) => {
+                ctx.journal().output_placed(shoot.id, &link.file_name)?;
+                return Ok(());
+            }
+            Err(unplaced) => photo = unplaced,
+        }
     }
 }
 
@@ -208,21 +391,5 @@ mod tests {
         assert_eq!(waits[0], 2);
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*waits.last().unwrap(), 30);
-    }
-
-    #[test]
-    fn output_names_that_would_escape_the_outbox_are_refused() {
-        assert!(safe_file_name("DSC_0001.jpg").is_ok());
-        for bad in [
-            "../x.jpg",
-            "/etc/passwd",
-            "a/b.jpg",
-            "..",
-            "",
-            "a\0.jpg",
-            "a\\b.jpg",
-        ] {
-            assert!(safe_file_name(bad).is_err(), "{bad:?}");
-        }
     }
 }

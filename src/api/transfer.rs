@@ -177,8 +177,8 @@ impl Client {
                 .await;
             return Err(ApiError::protocol("starting a multipart upload", reason));
         }
-        let sent = stream::iter(upload.parts.iter())
-            .map(|part| {
+        let sent = stream::iter(upload.parts.iter().cloned())
+            .map(|part: super::PartLink| {
                 let offset = u64::from(part.part_number.saturating_sub(1)) * part_size;
                 let slice = FileSlice {
                     path,

@@ -1,0 +1,307 @@
+//! The agent: watcher → journal → pipeline. Settled shoot folders are scanned and
+//! recorded in the journal; a scheduler drives active shoots through the pipeline with
+//! bounded concurrency; failures are retried with backoff or reported; pause stops new
+//! work and survives restarts (it lives in the journal).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::api::{ApiError, Client};
+use crate::config::{Config, FolderPair};
+use crate::events::{EventKind, Events};
+use crate::journal::{Journal, ShootId};
+use crate::pipeline::{self, Context, Limits, PollSchedule, ShootError};
+use crate::scan::{self, ShootContents, Skipped};
+use crate::watch::{Settled, WatchSettings};
+
+/// The report written into a shoot's outbox folder when files were not uploaded.
+pub const REPORT_NAME: &str = "imagen-sync report.txt";
+
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    pub watch: WatchSettings,
+    pub polls: PollSchedule,
+    /// Scheduler period: how soon pause, retry and new shoots are noticed.
+    pub tick: Duration,
+    /// Stop once something was processed and nothing is left (the demo's `--once`).
+    pub exit_when_idle: bool,
+}
+
+impl AgentOptions {
+    pub fn for_config(config: &Config) -> Self {
+        AgentOptions {
+            watch: WatchSettings {
+                settle: Duration::from_secs(config.agent.settle_seconds),
+                rescan_every: Duration::from_secs(60),
+                tick: Duration::from_secs(1),
+            },
+            polls: PollSchedule::default(),
+            tick: Duration::from_millis(500),
+            exit_when_idle: false,
+        }
+    }
+}
+
+/// Per-shoot backoff after a retryable failure.
+struct Backoff {
+    until: Instant,
+    failures: u32,
+}
+
+fn backoff_delay(failures: u32, base: Duration, max: Duration) -> Duration {
+    base.saturating_mul(1 << failures.min(16)).min(max)
+}
+
+/// Runs until `shutdown` turns true (or, with `exit_when_idle`, when all work is done).
+pub async fn run(
+    config: Config,
+    client: Client,
+    journal: Journal,
+    events: Events,
+    options: AgentOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    for folder in &config.folders {
+        std::fs::create_dir_all(&folder.inbox)?;
+        std::fs::create_dir_all(&folder.outbox)?;
+    }
+    let initially_paused = journal.paused()?;
+    let (paused_sender, paused) = watch::channel(initially_paused);
+    if initially_paused {
+        events.emit("", None, EventKind::Paused);
+    }
+    let ctx = Context {
+        client,
+        journal: Arc::new(Mutex::new(journal)),
+        events: events.clone(),
+        limits: Limits {
+            parallel_uploads: config.agent.max_parallel_uploads,
+            parallel_downloads: config.agent.max_parallel_downloads,
+        },
+        polls: options.polls.clone(),
+        paused,
+    };
+    let (settled_sender, mut settled) = mpsc::channel(256);
+    let inboxes = config.folders.iter().map(|f| f.inbox.clone()).collect();
+    let watcher = crate::watch::spawn(
+        inboxes,
+        options.watch.clone(),
+        events.clone(),
+        settled_sender,
+    );
+
+    let mut workers: JoinSet<(ShootId, Result<(), ShootError>)> = JoinSet::new();
+    let mut running: HashSet<ShootId> = HashSet::new();
+    let mut backoff: HashMap<ShootId, Backoff> = HashMap::new();
+    let mut auth_blocked: Option<Backoff> = None;
+    let mut did_work = false;
+    let mut tick = tokio::time::interval(options.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    tracing::debug!("agent: shutdown requested");
+                    break;
+                }
+            }
+            Some(shoot) = settled.recv() => {
+                if let Err(error) = take_settled(&ctx, &config, &shoot).await {
+                    tracing::error!(folder = shoot.folder, %error, "could not record a shoot");
+                }
+            }
+            Some(finished) = workers.join_next(), if !workers.is_empty() => {
+                let Ok((id, outcome)) = finished else { continue };
+                running.remove(&id);
+                did_work = true;
+                settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked);
+            }
+            _ = tick.tick() => {
+                let now_paused = ctx.journal().paused().unwrap_or(*ctx.paused.borrow());
+                if now_paused != *paused_sender.borrow() {
+                    let _ = paused_sender.send(now_paused);
+                    events.emit("", None, if now_paused { EventKind::Paused } else { EventKind::Resumed });
+                }
+                if now_paused || auth_blocked.as_ref().is_some_and(|b| b.until > Instant::now()) {
+                    continue;
+                }
+                let active = match ctx.journal().active_shoots() {
+                    Ok(active) => active,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot read the journal");
+                        continue;
+                    }
+                };
+                if options.exit_when_idle && did_work && active.is_empty() && running.is_empty() && watcher.settling() == 0 {
+                    tracing::debug!("agent: all work done");
+                    break;
+                }
+                for shoot in active {
+                    if running.len() >= config.agent.max_active_shoots {
+                        break;
+                    }
+                    if running.contains(&shoot.id) || backoff.get(&shoot.id).is_some_and(|b| b.until > Instant::now()) {
+                        continue;
+                    }
+                    running.insert(shoot.id);
+                    let ctx = ctx.clone();
+                    workers.spawn(async move { (shoot.id, pipeline::drive(&ctx, shoot.id).await) });
+                }
+            }
+        }
+    }
+    // Dropping in-flight work is safe: the journal holds every finished step, and an
+    // unfinished download's temp file is removed when its task is dropped.
+    workers.shutdown().await;
+    drop(watcher);
+    Ok(())
+}
+
+fn settle_outcome(
+    ctx: &Context,
+    id: ShootId,
+    outcome: Result<(), ShootError>,
+    backoff: &mut HashMap<ShootId, Backoff>,
+    auth_blocked: &mut Option<Backoff>,
+) {
+    let error = match outcome {
+        Ok(()) | Err(ShootError::Paused) => {
+            backoff.remove(&id);
+            *auth_blocked = None;
+            return;
+        }
+        Err(error) => error,
+    };
+    let folder = ctx
+        .journal()
+        .shoot(id)
+        .map(|s| s.folder)
+        .unwrap_or_default();
+    if let ShootError::Api(ApiError::Unauthorized { .. }) = error {
+        let failures = auth_blocked.as_ref().map_or(0, |b| b.failures + 1);
+        let wait = backoff_delay(failures, Duration::from_secs(30), Duration::from_secs(600));
+        *auth_blocked = Some(Backoff {
+            until: Instant::now() + wait,
+            failures,
+        });
+        let reason = format!("{error}; trying again in {}s", wait.as_secs());
+        let _ = ctx.journal().set_note(id, Some(&reason));
+        ctx.events
+            .emit(&folder, Some(id), EventKind::Waiting { reason });
+        return;
+    }
+    if error.is_retryable() {
+        let failures = backoff.get(&id).map_or(0, |b| b.failures + 1);
+        let wait = backoff_delay(failures, Duration::from_secs(2), Duration::from_secs(300));
+        backoff.insert(
+            id,
+            Backoff {
+                until: Instant::now() + wait,
+                failures,
+            },
+        );
+        let reason = format!("{error}; trying again in {}s", wait.as_secs());
+        let _ = ctx.journal().set_note(id, Some(&reason));
+        ctx.events
+            .emit(&folder, Some(id), EventKind::Waiting { reason });
+        return;
+    }
+    backoff.remove(&id);
+    let reason = error.to_string();
+    if let Err(journal_error) = ctx.journal().set_failed(id, &reason) {
+        tracing::error!(%journal_error, "cannot record a failure");
+    }
+    ctx.events
+        .emit(&folder, Some(id), EventKind::Failed { reason });
+}
+
+/// Scans a settled folder and records its new photos as shoots (one per photo type).
+async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow::Result<()> {
+    let pair = &config.folders[shoot.inbox];
+    let dir = pair.inbox.join(&shoot.folder);
+    let pairs = config.agent.raw_jpeg_pairs;
+    let scan_dir = dir.clone();
+    let contents = match tokio::task::spawn_blocking(move || scan::scan(&scan_dir, pairs)).await? {
+        Ok(contents) => contents,
+        Err(error) if !dir.exists() => {
+            tracing::debug!(%error, "folder vanished before it was scanned");
+            return Ok(());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let known = ctx.journal().known_files(&pair.inbox, &shoot.folder)?;
+    let outbox = pair.outbox.join(&shoot.folder);
+    let ShootContents { batches, skipped } = contents;
+    let fresh: Vec<scan::Batch> = batches
+        .into_iter()
+        .map(|mut batch| {
+            batch.photos.retain(|p| !known.contains(&p.relative));
+            batch
+        })
+        .filter(|batch| !batch.photos.is_empty())
+        .collect();
+    if !skipped.is_empty() {
+        write_report(&outbox, &shoot.folder, &skipped, fresh.len() > 1);
+    }
+    if fresh.is_empty() {
+        if known.is_empty() {
+            let reason = format!(
+                "no JPEG or RAW photos to upload ({} other file(s); see \"{REPORT_NAME}\" in the outbox)",
+                skipped.len()
+            );
+            ctx.events
+                .emit(&shoot.folder, None, EventKind::Skipped { reason });
+        }
+        return Ok(());
+    }
+    if fresh.len() > 1 {
+        tracing::warn!(
+            shoot = shoot.folder,
+            "the folder mixes RAW and JPEG photos: it is split into one project per type"
+        );
+    }
+    let ids =
+        ctx.journal()
+            .record_batches(&pair.inbox, &shoot.folder, &outbox, &pair.edit, &fresh)?;
+    let kind = if known.is_empty() {
+        "new shoot"
+    } else {
+        "follow-up of a finished shoot"
+    };
+    for id in ids {
+        tracing::info!(shoot = shoot.folder, id, "{kind} recorded");
+        ctx.events
+            .emit(&shoot.folder, Some(id), EventKind::Discovered);
+    }
+    Ok(())
+}
+
+/// The short report a photographer reads: which files were not uploaded, and why.
+fn write_report(outbox: &Path, folder: &str, skipped: &[Skipped], split: bool) {
+    let mut text = format!("imagen-sync: files in \"{folder}\" that were not sent for editing\n\n");
+    for item in skipped {
+        text.push_str(&format!("{}: {}\n", item.relative.display(), item.reason));
+    }
+    if split {
+        text.push_str(
+            "\nThe folder mixes RAW and JPEG photos; each type was sent as its own project.\n",
+        );
+    }
+    for item in skipped {
+        tracing::info!(shoot = folder, file = %item.relative.display(), "not uploaded: {}", item.reason);
+    }
+    if let Err(error) = crate::outbox::write_text(&outbox.join(REPORT_NAME), &text) {
+        tracing::warn!(%error, "cannot write the skipped-files report");
+    }
+}
+
+/// Describes the folder pairs for start-up logs.
+pub fn describe(pair: &FolderPair) -> String {
+    format!("{} → {}", pair.inbox.display(), pair.outbox.display())
+}

@@ -1,0 +1,115 @@
+//! One progress stream for everything that shows progress: logs and the terminal now,
+//! the tray and notifications later. Emitting never blocks; a slow listener only misses
+//! old events.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::journal::ShootId;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A new shoot folder (or new files in a finished one) was seen.
+    Discovered,
+    /// Waiting for the folder to be quiet and its files to stop changing.
+    Settling,
+    Uploading {
+        files_done: u64,
+        files_total: u64,
+        bytes_done: u64,
+        bytes_total: u64,
+    },
+    Editing {
+        status: String,
+    },
+    Downloading {
+        done: u64,
+        total: u64,
+    },
+    Done {
+        photos: u64,
+        outbox: PathBuf,
+    },
+    Failed {
+        reason: String,
+    },
+    /// Nothing in the folder could be uploaded; the report says why.
+    Skipped {
+        reason: String,
+    },
+    /// A problem the agent keeps retrying through (network down, key rejected...).
+    Waiting {
+        reason: String,
+    },
+    Paused,
+    Resumed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// The shoot folder's name ("123 Main St"); empty for agent-wide events.
+    pub shoot: String,
+    pub shoot_id: Option<ShootId>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Events {
+    sender: broadcast::Sender<Event>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            sender: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl Events {
+    pub fn emit(&self, shoot: &str, shoot_id: Option<ShootId>, kind: EventKind) {
+        let event = Event {
+            shoot: shoot.to_owned(),
+            shoot_id,
+            kind,
+        };
+        log(&event);
+        let _ = self.sender.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+}
+
+/// The log line for an event (byte-level upload progress stays at debug level).
+fn log(event: &Event) {
+    let shoot = event.shoot.as_str();
+    match &event.kind {
+        EventKind::Uploading {
+            files_done,
+            files_total,
+            ..
+        } => {
+            tracing::debug!(shoot, "uploading {files_done}/{files_total} photos")
+        }
+        EventKind::Downloading { done, total } => {
+            tracing::debug!(shoot, "downloading {done}/{total} photos")
+        }
+        EventKind::Editing { status } => tracing::debug!(shoot, "editing: {status}"),
+        EventKind::Discovered => tracing::info!(shoot, "new shoot"),
+        EventKind::Settling => tracing::debug!(shoot, "settling"),
+        EventKind::Done { photos, outbox } => {
+            tracing::info!(shoot, "done: {photos} photos in {}", outbox.display())
+        }
+        EventKind::Failed { reason } => tracing::error!(shoot, "failed: {reason}"),
+        EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),
+        EventKind::Waiting { reason } => tracing::warn!(shoot, "waiting: {reason}"),
+        EventKind::Paused => tracing::info!("paused"),
+        EventKind::Resumed => tracing::info!("resumed"),
+    }
+}

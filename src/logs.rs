@@ -1,0 +1,61 @@
+//! Logging: tracing to stderr, and for the agent also to a daily rolling file in the
+//! data folder. Nothing logged carries a secret: keys and presigned links are redacted
+//! types (see [`crate::redact`]). `IMAGEN_LOG` sets the filter (default `info`).
+
+use std::path::Path;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+/// Keeps the file writer flushing; drop it last.
+pub struct LogGuard {
+    _flush_on_drop: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_env("IMAGEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Starts logging to stderr and, with `log_dir`, to `log_dir/imagen-sync.log.<date>`.
+pub fn init(log_dir: Option<&Path>) -> LogGuard {
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
+    let (file, guard) =
+        match log_dir.and_then(|dir| std::fs::create_dir_all(dir).ok().map(|()| dir)) {
+            Some(dir) => {
+                let appender = tracing_appender::rolling::Builder::new()
+                    .rotation(tracing_appender::rolling::Rotation::DAILY)
+                    .filename_prefix("imagen-sync")
+                    .filename_suffix("log")
+                    .max_log_files(14)
+                    .build(dir);
+                match appender {
+                    Ok(appender) => {
+                        let (writer, guard) = tracing_appender::non_blocking(appender);
+                        let layer = fmt::layer()
+                            .with_writer(writer)
+                            .with_ansi(false)
+                            .with_filter(filter());
+                        (Some(layer), Some(guard))
+                    }
+                    Err(error) => {
+                        eprintln!(
+                            "imagen-sync: cannot write logs to {}: {error}",
+                            dir.display()
+                        );
+                        (None, None)
+                    }
+                }
+            }
+            None => (None, None),
+        };
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .try_init();
+    LogGuard {
+        _flush_on_drop: guard,
+    }
+}

@@ -1,0 +1,332 @@
+//! The inbox watcher: native filesystem events (notify's recommended backend) plus a
+//! periodic rescan for drives that deliver none. Each direct subfolder of an inbox is a
+//! shoot; it is reported settled once no event touched it for the settle time AND a
+//! fingerprint of every file's size and mtime is unchanged across two checks.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use notify::Watcher as _;
+use tokio::sync::mpsc;
+
+use crate::events::{EventKind, Events};
+
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    pub settle: Duration,
+    /// How often every inbox is listed in full (the fallback for silent drives).
+    pub rescan_every: Duration,
+    /// How often settling folders are checked.
+    pub tick: Duration,
+}
+
+/// A shoot folder that has stopped changing: `folder` inside inbox number `inbox`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Settled {
+    pub inbox: usize,
+    pub folder: String,
+}
+
+struct Pending {
+    last_event: Instant,
+    fingerprint: Option<u64>,
+}
+
+/// Size and mtime of every file below `dir`, hashed; `None` if the folder is gone.
+pub fn fingerprint(dir: &Path) -> Option<u64> {
+    let mut entries = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    let mut root = true;
+    while let Some(current) = pending.pop() {
+        let listing = match std::fs::read_dir(&current) {
+            Ok(listing) => listing,
+            Err(_) if root => return None,
+            Err(_) => continue,
+        };
+        root = false;
+        for entry in listing.flatten() {
+            let Ok(metadata) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if metadata.is_dir() {
+                pending.push(entry.path());
+            } else {
+                entries.push((entry.path(), metadata.len(), metadata.modified().ok()));
+            }
+        }
+    }
+    entries.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    entries.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The shoot folder a path belongs to: the first component below one of the inboxes.
+fn shoot_of(inboxes: &[PathBuf], path: &Path) -> Option<(usize, String)> {
+    inboxes.iter().enumerate().find_map(|(index, inbox)| {
+        let relative = path.strip_prefix(inbox).ok()?;
+        let first = relative.components().next()?.as_os_str().to_str()?;
+        (!first.starts_with('.')).then(|| (index, first.to_owned()))
+    })
+}
+
+fn list_shoot_folders(inbox: &Path) -> Vec<String> {
+    let Ok(listing) = std::fs::read_dir(inbox) else {
+        return Vec::new();
+    };
+    listing
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|name| !name.starts_with('.'))
+        .collect()
+}
+
+/// A running watcher; dropping it stops watching.
+pub struct InboxWatcher {
+    task: tokio::task::JoinHandle<()>,
+    settling: Arc<AtomicUsize>,
+}
+
+impl InboxWatcher {
+    /// Folders seen but not settled yet.
+    pub fn settling(&self) -> usize {
+        self.settling.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for InboxWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub fn spawn(
+    inboxes: Vec<PathBuf>,
+    settings: WatchSettings,
+    events: Events,
+    settled: mpsc::Sender<Settled>,
+) -> InboxWatcher {
+    let settling = Arc::new(AtomicUsize::new(0));
+    let counter = settling.clone();
+    let task = tokio::spawn(async move {
+        let (raw_sender, mut raw) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+        let watcher = notify::recommended_watcher(move |event| {
+            let _ = raw_sender.send(event);
+        });
+        let mut watcher = match watcher {
+            Ok(watcher) => Some(watcher),
+            Err(error) => {
+                tracing::warn!(%error, "native file watching is unavailable; relying on rescans");
+                None
+            }
+        };
+        for inbox in &inboxes {
+            if let Some(active) = &mut watcher
+                && let Err(error) = active.watch(inbox, notify::RecursiveMode::Recursive)
+            {
+                tracing::warn!(
+                    inbox = %inbox.display(),
+                    %error,
+                    "cannot watch this inbox natively (on Linux, raise fs.inotify.max_user_watches); \
+                     new shoots are still found by rescanning"
+                );
+            }
+        }
+        let mut state = WatchState {
+            inboxes,
+            settings,
+            events,
+            settled,
+            pending: HashMap::new(),
+            known: HashMap::new(),
+            counter,
+        };
+        let mut tick = tokio::time::interval(state.settings.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut rescan = tokio::time::interval(state.settings.rescan_every);
+        rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                Some(event) = raw.recv() => state.on_event(event),
+                _ = rescan.tick() => state.rescan().await,
+                _ = tick.tick() => {
+                    if state.check_settling().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    InboxWatcher { task, settling }
+}
+
+struct WatchState {
+    inboxes: Vec<PathBuf>,
+    settings: WatchSettings,
+    events: Events,
+    settled: mpsc::Sender<Settled>,
+    pending: HashMap<Settled, Pending>,
+    /// Fingerprints of folders last reported settled, so rescans report only changes.
+    known: HashMap<Settled, u64>,
+    counter: Arc<AtomicUsize>,
+}
+
+impl WatchState {
+    fn touch(&mut self, shoot: Settled) {
+        let now = Instant::now();
+        let pending = self.pending.entry(shoot.clone()).or_insert_with(|| {
+            self.events.emit(&shoot.folder, None, EventKind::Settling);
+            Pending {
+                last_event: now,
+                fingerprint: None,
+            }
+        });
+        pending.last_event = now;
+        pending.fingerprint = None;
+        self.counter.store(self.pending.len(), Ordering::Relaxed);
+    }
+
+    fn on_event(&mut self, event: notify::Result<notify::Event>) {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::debug!(%error, "watch error; the next rescan covers it");
+                return;
+            }
+        };
+        if event.need_rescan() {
+            self.rescan_now();
+        }
+        // Opening and reading (our own scans included) change nothing; a closed write does.
+        if let notify::EventKind::Access(access) = event.kind
+            && access != notify::event::AccessKind::Close(notify::event::AccessMode::Write)
+        {
+            return;
+        }
+        for path in &event.paths {
+            if let Some((inbox, folder)) = shoot_of(&self.inboxes, path) {
+                tracing::trace!(folder, kind = ?event.kind, "file event");
+                self.touch(Settled { inbox, folder });
+            }
+        }
+    }
+
+    /// After an event queue overflow: every folder may have changed.
+    fn rescan_now(&mut self) {
+        self.known.clear();
+    }
+
+    async fn rescan(&mut self) {
+        let inboxes = self.inboxes.clone();
+        let known = self.known.clone();
+        let pending: Vec<Settled> = self.pending.keys().cloned().collect();
+        let changed = tokio::task::spawn_blocking(move || {
+            let mut changed = Vec::new();
+            for (inbox, path) in inboxes.iter().enumerate() {
+                for folder in list_shoot_folders(path) {
+                    let shoot = Settled { inbox, folder };
+                    if pending.contains(&shoot) {
+                        continue;
+                    }
+                    let print = fingerprint(&path.join(&shoot.folder));
+                    if print.is_some() && print != known.get(&shoot).copied() {
+                        changed.push(shoot);
+                    }
+                }
+            }
+            changed
+        })
+        .await
+        .unwrap_or_default();
+        for shoot in changed {
+            tracing::debug!(
+                folder = shoot.folder,
+                "rescan found a new or changed folder"
+            );
+            self.touch(shoot);
+        }
+    }
+
+    /// Checks folders quiet for the settle time; reports those unchanged across two checks.
+    async fn check_settling(&mut self) -> Result<(), ()> {
+        let quiet: Vec<(Settled, Option<u64>, PathBuf)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.last_event.elapsed() >= self.settings.settle)
+            .map(|(shoot, p)| {
+                (
+                    shoot.clone(),
+                    p.fingerprint,
+                    self.inboxes[shoot.inbox].join(&shoot.folder),
+                )
+            })
+            .collect();
+        if quiet.is_empty() {
+            return Ok(());
+        }
+        let checked = tokio::task::spawn_blocking(move || {
+            quiet
+                .into_iter()
+                .map(|(shoot, before, dir)| (shoot, before, fingerprint(&dir)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for (shoot, before, now) in checked {
+            match now {
+                None => {
+                    self.pending.remove(&shoot);
+                    self.known.remove(&shoot);
+                }
+                Some(print) if before == Some(print) => {
+                    self.pending.remove(&shoot);
+                    self.known.insert(shoot.clone(), print);
+                    if self.settled.send(shoot).await.is_err() {
+                        return Err(());
+                    }
+                }
+                Some(print) => {
+                    if let Some(pending) = self.pending.get_mut(&shoot) {
+                        pending.fingerprint = Some(print);
+                    }
+                }
+            }
+        }
+        self.counter.store(self.pending.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_map_to_the_shoot_folder_they_happen_in() {
+        let inboxes = [PathBuf::from("/a/Inbox"), PathBuf::from("/b/Inbox")];
+        assert_eq!(
+            shoot_of(&inboxes, Path::new("/b/Inbox/123 Main/K/x.jpg")),
+            Some((1, "123 Main".into()))
+        );
+        assert_eq!(shoot_of(&inboxes, Path::new("/a/Inbox/.DS_Store")), None);
+        assert_eq!(shoot_of(&inboxes, Path::new("/a/Inbox")), None);
+        assert_eq!(shoot_of(&inboxes, Path::new("/c/x")), None);
+    }
+
+    #[test]
+    fn a_fingerprint_changes_when_a_file_grows_and_not_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.jpg"), b"1").unwrap();
+        let first = fingerprint(dir.path()).unwrap();
+        assert_eq!(fingerprint(dir.path()), Some(first));
+        std::fs::write(dir.path().join("sub/a.jpg"), b"12").unwrap();
+        assert_ne!(fingerprint(dir.path()), Some(first));
+        assert_eq!(fingerprint(&dir.path().join("gone")), None);
+    }
+}
