@@ -72,8 +72,8 @@ where
         .await
         .map_err(io(dir, "creating the outbox folder"))?;
     let temp = tempfile::Builder::new()
-        .prefix(".imagen-")
-        .suffix(".partial")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io(dir, "creating a temp file"))?;
     let (std_file, temp_path) = temp.into_parts();
@@ -128,14 +128,42 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new()
-        .prefix(".imagen-")
-        .suffix(".partial")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     temp.write_all(text.as_bytes())?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Removes temp files a killed process left below `dir` (they are only ever ours).
+pub fn remove_stale_temp_files(dir: &Path) {
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let Ok(listing) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
+                Ok(kind) if kind.is_file() && is_temp_name(&name) => {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+const TEMP_PREFIX: &str = ".imagen-";
+const TEMP_SUFFIX: &str = ".partial";
 
 /// `name`, then `name (2).ext`, `name (3).ext`, ...
 fn candidate_names(name: &str) -> impl Iterator<Item = String> + '_ {

@@ -294,6 +294,10 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
         .as_deref()
         .expect("downloading shoots have a project");
     let links = ctx.client.download_links(uuid).await?;
+    let outbox_root = shoot.outbox.clone();
+    tokio::task::spawn_blocking(move || outbox::remove_stale_temp_files(&outbox_root))
+        .await
+        .ok();
     let mut placed = std::collections::HashSet::new();
     for (file_name, path, was_placed) in ctx.journal().outputs(shoot.id)? {
         // Renamed into place just before a crash, but not yet recorded as such.

@@ -1,5 +1,8 @@
-//! Shared test fixtures: a simulator on loopback, a client pointed at it, real JPEGs.
+//! Shared test fixtures: a simulator on loopback, a client pointed at it, real JPEGs,
+//! and (in `agent`) the real agent binary run against it.
 #![allow(dead_code)]
+
+pub mod agent;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

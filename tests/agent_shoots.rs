@@ -1,0 +1,164 @@
+//! The agent, as a photographer uses it: shoot folders dropped into the inbox come out
+//! edited in a mirrored outbox, each exactly once, with junk never uploaded.
+
+mod common;
+
+use std::time::Duration;
+
+use common::agent::*;
+use common::*;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn put(root: &std::path::Path, relative: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let lower = relative.to_lowercase();
+    if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+        write_jpeg(&path, 96, 64);
+    } else {
+        std::fs::write(&path, format!("bytes of {relative}")).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shoots_with_nested_folders_junk_and_twins_come_out_mirrored_and_billed_once() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "perspective_correction = true");
+    let inbox = agent.inbox();
+    // Two shoots already waiting when the agent starts...
+    for file in [
+        "123 Main St/IMG_1.jpg",
+        "123 Main St/Kitchen/IMG_2.jpg",
+        "123 Main St/Kitchen/Pantry/IMG_3.JPG",
+        "123 Main St/.DS_Store",
+        "123 Main St/._IMG_1.jpg",
+        "123 Main St/Thumbs.db",
+        "123 Main St/notes.txt",
+        "45 Oak Ave/DSC_1.NEF",
+        "45 Oak Ave/DSC_1.JPG",
+        "45 Oak Ave/DSC_2.nef",
+        "45 Oak Ave/Upstairs/DSC_3.nef",
+        "45 Oak Ave/DSC_2.xmp",
+    ] {
+        put(&inbox, file);
+    }
+    agent.start();
+    // ...and one dropped while it runs, with names that differ only in case.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let staging = agent.dir.path().join("staging");
+    for file in [
+        "9 Elm Ct/Room/img_1.jpg",
+        "9 Elm Ct/Room/IMG_1.jpg",
+        "9 Elm Ct/x.jpg.part",
+    ] {
+        put(&staging, file);
+    }
+    std::fs::rename(staging.join("9 Elm Ct"), inbox.join("9 Elm Ct")).unwrap();
+
+    wait_for(&agent, "three shoots done", LONG, || {
+        let states = agent.shoot_states();
+        states.len() == 3 && states.iter().all(|(_, s)| s == "done")
+    })
+    .await;
+
+    let outbox = agent.outbox();
+    let photos: Vec<String> = tree(&outbox)
+        .into_iter()
+        .filter(|f| !f.ends_with("report.txt"))
+        .collect();
+    assert_eq!(
+        photos,
+        [
+            "123 Main St/IMG_1.jpg",
+            "123 Main St/Kitchen/IMG_2.jpg",
+            "123 Main St/Kitchen/Pantry/IMG_3.JPG",
+            "45 Oak Ave/DSC_1.jpg",
+            "45 Oak Ave/DSC_2.jpg",
+            "45 Oak Ave/Upstairs/DSC_3.jpg",
+            "9 Elm Ct/Room/IMG_1.jpg",
+            "9 Elm Ct/Room/img_1.jpg",
+        ]
+    );
+    assert_outbox_holds_only_whole_photos(&outbox);
+
+    let counters = counters(&sim);
+    assert_eq!(counters.projects_created, 3, "{counters:?}");
+    assert_eq!(counters.edits_started, 3);
+    assert_eq!(counters.edit_calls, 3, "no second /edit");
+    assert_eq!(
+        counters.total_uploads(),
+        3 + 3 + 2,
+        "junk and JPEG twins never go up"
+    );
+    assert!(counters.protocol_violations.is_empty(), "{counters:?}");
+
+    let report =
+        std::fs::read_to_string(outbox.join("123 Main St/imagen-sync report.txt")).unwrap();
+    for junk in [".DS_Store", "._IMG_1.jpg", "Thumbs.db", "notes.txt"] {
+        assert!(report.contains(junk), "{junk} is reported:\n{report}");
+    }
+    let twins = std::fs::read_to_string(outbox.join("45 Oak Ave/imagen-sync report.txt")).unwrap();
+    assert!(
+        twins.contains("DSC_1.JPG: same photo as DSC_1.NEF"),
+        "{twins}"
+    );
+
+    // Restarting finds everything done and bills nothing again.
+    agent.kill();
+    agent.start();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(agent.is_running());
+    assert_eq!(sim.counters().projects_created, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_card_copy_is_not_started_before_its_last_file_lands() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.start();
+    let shoot = agent.inbox().join("Slow Card");
+    std::fs::create_dir_all(&shoot).unwrap();
+    // Five photos over ~4 s (more than three settle times), the last one growing slowly.
+    for n in 0..4 {
+        write_jpeg(&shoot.join(format!("IMG_{n}.jpg")), 64, 64);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(
+            sim.counters().projects_created,
+            0,
+            "started while photo {n} was the last"
+        );
+    }
+    let last = shoot.join("IMG_9.jpg");
+    let mut bytes = Vec::new();
+    image::RgbImage::from_pixel(300, 300, image::Rgb([9, 9, 9]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&last).unwrap();
+        for chunk in bytes.chunks(bytes.len() / 4 + 1) {
+            file.write_all(chunk).unwrap();
+            file.flush().unwrap();
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            assert_eq!(
+                sim.counters().projects_created,
+                0,
+                "started while a file was growing"
+            );
+        }
+    }
+    wait_for(&agent, "the slow shoot done", LONG, || {
+        agent.shoot_states().iter().any(|(_, s)| s == "done")
+    })
+    .await;
+    assert_eq!(
+        sim.counters().total_uploads(),
+        5,
+        "every file is in the project"
+    );
+    assert_eq!(tree(&agent.outbox().join("Slow Card")).len(), 5);
+}

@@ -1,0 +1,212 @@
+//! Runs the real `imagen-sync run` binary against an in-process simulator, in a temp
+//! folder with its own inbox, outbox, data dir and config.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use imagen_sync::sim::{Counters, Sim};
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub agent: Option<Child>,
+    pub key: String,
+    starts: u32,
+}
+
+impl Harness {
+    /// A config with one folder pair and the given extra `[agent]` lines.
+    pub fn new(sim: &Sim, settle_seconds: u64, edit: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let config = root.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[api]\nbase_url = \"{}\"\n\n[agent]\ndata_dir = \"{}\"\nsettle_seconds = {settle_seconds}\n\
+                 max_active_shoots = 2\n\n[[folders]]\ninbox = \"{}\"\noutbox = \"{}\"\n[folders.edit]\n{edit}\n",
+                sim.base_url(),
+                root.join("data").display(),
+                root.join("inbox").display(),
+                root.join("outbox").display(),
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("inbox")).unwrap();
+        Harness {
+            dir,
+            config,
+            agent: None,
+            key: super::KEY.to_owned(),
+            starts: 0,
+        }
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.path().join("inbox")
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_imagen-sync"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("IMAGEN_API_KEY", &self.key)
+            .env("IMAGEN_LOG", "debug,hyper=info,reqwest=info")
+            .env_remove("IMAGEN_API_BASE_URL");
+        command
+    }
+
+    /// Starts `imagen-sync run --headless`; its stderr goes to `agent-N.log`.
+    pub fn start(&mut self) {
+        assert!(self.agent.is_none(), "already running");
+        self.starts += 1;
+        let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", self.starts)))
+            .unwrap();
+        let child = self
+            .command(&["run", "--headless"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the agent starts");
+        self.agent = Some(child);
+    }
+
+    /// SIGKILL: no chance to clean up, as in a crash or power loss.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.agent.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.agent
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    /// Everything the agent logged, over all its starts.
+    pub fn logs(&self) -> String {
+        (1..=self.starts)
+            .map(|n| {
+                std::fs::read_to_string(self.dir.path().join(format!("agent-{n}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// `imagen-sync status --json`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let output = self.command(&["status", "--json"]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| serde_json::json!({ "shoots": [] }))
+    }
+
+    pub fn shoot_states(&self) -> Vec<(String, String)> {
+        self.status()["shoots"]
+            .as_array()
+            .map(|shoots| {
+                shoots
+                    .iter()
+                    .map(|s| {
+                        (
+                            s["folder"].as_str().unwrap().to_owned(),
+                            s["state"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn run_cli(&self, args: &[&str]) -> String {
+        let output = self.command(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` until it holds, or fails the test with `what` and the agent's logs.
+pub async fn wait_for(
+    harness: &Harness,
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> bool,
+) {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "timed out waiting for: {what}\n--- agent logs ---\n{}",
+        harness.logs()
+    );
+}
+
+pub fn counters(sim: &Sim) -> Counters {
+    sim.counters()
+}
+
+/// Every file below `dir`, relative, sorted.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let Ok(listing) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push(
+                    entry
+                        .path()
+                        .strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// No output under a final name is partial or empty: every .jpg/.jpeg is a whole JPEG.
+pub fn assert_outbox_holds_only_whole_photos(outbox: &Path) {
+    for relative in tree(outbox) {
+        let lower = relative.to_lowercase();
+        if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+            imagen_sync::outbox::verify_jpeg(&outbox.join(&relative))
+                .unwrap_or_else(|e| panic!("{relative} is not a whole JPEG: {e}"));
+        }
+    }
+}
