@@ -128,7 +128,9 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+// One transaction, so a reader (`status`) never sees half a schema.
 const SCHEMA: &str = r#"
+BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS shoots (
     id INTEGER PRIMARY KEY,
     inbox TEXT NOT NULL,
@@ -165,6 +167,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     PRIMARY KEY (shoot_id, file_name)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+COMMIT;
 "#;
 
 const SHOOT_COLUMNS: &str = "id, inbox, folder, batch, kind, outbox, options, state, project_name, \

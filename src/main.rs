@@ -184,7 +184,7 @@ fn main() -> ExitCode {
         Command::Status { json } => {
             with_journal(&config_path, true, |journal| status(journal, json))
         }
-        Command::Retry { shoot, all } => with_journal(&config_path, false, |journal| {
+        Command::Retry { shoot, all } => with_journal(&config_path, None, |journal| {
             if shoot.is_none() && !all {
                 return Err("name the shoot folder to retry, or pass --all".into());
             }
@@ -194,7 +194,7 @@ fn main() -> ExitCode {
         }),
         Command::Pause | Command::Resume => {
             let pause = matches!(cli.command, Command::Pause);
-            with_journal(&config_path, false, |journal| {
+            with_journal(&config_path, None, |journal| {
                 journal.set_paused(pause)?;
                 println!(
                     "{}",
@@ -237,14 +237,13 @@ fn with_journal(
         Err(code) => return code,
     };
     let data_dir = &config.agent.data_dir;
-    let journal = if read_only {
-        if !Journal::path_in(data_dir).exists() {
-            println!("No shoots yet (no journal in {}).", data_dir.display());
+    let journal = match read_only_if_missing {
+        Some(nothing_yet) if !Journal::path_in(data_dir).exists() => {
+            println!("{nothing_yet}");
             return ExitCode::SUCCESS;
         }
-        Journal::open_read_only(data_dir)
-    } else {
-        Journal::open(data_dir)
+        Some(_) => Journal::open_read_only(data_dir),
+        None => Journal::open(data_dir),
     };
     let outcome = journal
         .map_err(Into::into)

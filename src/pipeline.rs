@@ -355,6 +355,8 @@ async fn download_one(
         .to_owned();
     let mut url = link.download_link.clone();
     let mut refreshed = false;
+    let retry = &ctx.client.config().retry;
+    let mut attempt = 1;
     let mut photo = loop {
         let target = &url;
         let prepared = outbox::prepare_photo(&dir, &name, |mut file| async move {
@@ -366,6 +368,13 @@ async fn download_one(
             Err(OutboxError::Download(ApiError::LinkExpired { .. })) if !refreshed => {
                 url = ctx.client.download_link(uuid, &link.file_name).await?;
                 refreshed = true;
+            }
+            // A download is idempotent: a dropped connection just means fetching again.
+            Err(OutboxError::Download(error))
+                if error.is_transient() && attempt < retry.max_attempts =>
+            {
+                tokio::time::sleep(retry.delay_after(attempt, &error)).await;
+                attempt += 1;
             }
             other => break other?,
         }

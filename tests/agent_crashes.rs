@@ -1,0 +1,134 @@
+//! Crash safety, proven with SIGKILL: the agent is killed right after creating the
+//! project, during upload, while polling and during download, and restarted each time.
+//! Every shoot still completes exactly once and no partial photo ever appears under a
+//! final name. Answers lost mid-body (a create whose outcome is unknown) bill nothing twice.
+
+mod common;
+
+use std::time::Duration;
+
+use common::agent::*;
+use common::*;
+use imagen_sync::sim::Faults;
+
+const LONG: Duration = Duration::from_secs(90);
+const PHOTOS: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shoot_killed_at_every_stage_completes_exactly_once_with_no_partial_photo() {
+    let sim = start_sim(|c| {
+        c.timings.processing_for = Duration::from_secs(4);
+    })
+    .await;
+    // Slow every request a little so each stage lasts long enough to be killed in.
+    sim.set_faults(Faults {
+        max_latency_ms: 250,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Crash Test");
+    std::fs::create_dir_all(shoot.join("Nested")).unwrap();
+    for n in 0..PHOTOS {
+        let dir = if n % 3 == 0 {
+            shoot.join("Nested")
+        } else {
+            shoot.clone()
+        };
+        write_jpeg(&dir.join(format!("IMG_{n:02}.jpg")), 400, 300);
+    }
+
+    agent.start();
+    wait_for(&agent, "the project is created", LONG, || {
+        sim.counters().projects_created == 1
+    })
+    .await;
+    agent.kill(); // between create and edit, before any upload finished
+
+    agent.start();
+    wait_for(&agent, "some uploads", LONG, || {
+        sim.counters().total_uploads() >= 4
+    })
+    .await;
+    agent.kill(); // during upload
+
+    agent.start();
+    wait_for(&agent, "the edit started", LONG, || {
+        sim.counters().edits_started == 1
+    })
+    .await;
+    agent.kill(); // while polling
+
+    agent.start();
+    wait_for(&agent, "some downloads", LONG, || {
+        sim.counters().downloads >= 2
+    })
+    .await;
+    agent.kill(); // during download
+    assert_outbox_holds_only_whole_photos(&agent.outbox());
+
+    agent.start();
+    wait_for(&agent, "the shoot is done", LONG, || {
+        agent.shoot_states() == [("Crash Test".to_owned(), "done".to_owned())]
+    })
+    .await;
+
+    let counters = sim.counters();
+    assert_eq!(counters.projects_created, 1, "billed once: {counters:?}");
+    assert_eq!(counters.edits_started, 1);
+    let uploads = counters.total_uploads();
+    assert!(
+        (PHOTOS as u64..=PHOTOS as u64 + 4).contains(&uploads),
+        "uploaded files are not uploaded again (at most the 4 in flight at the kill): {uploads}"
+    );
+    let outputs = tree(&agent.outbox().join("Crash Test"));
+    assert_eq!(
+        outputs.len(),
+        PHOTOS,
+        "one output per photo, no duplicates: {outputs:?}"
+    );
+    assert!(
+        outputs
+            .iter()
+            .all(|f| !f.contains(" (2)") && !f.starts_with('.')),
+        "{outputs:?}"
+    );
+    assert_outbox_holds_only_whole_photos(&agent.outbox());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_lost_mid_body_never_create_a_second_project() {
+    let sim = start_sim(|_| {}).await;
+    // A third of all answers are cut off: creates whose outcome the agent cannot know.
+    sim.set_faults(Faults {
+        drop_rate: 0.33,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    for shoot in ["A", "B", "C"] {
+        let dir = agent.inbox().join(shoot);
+        std::fs::create_dir_all(&dir).unwrap();
+        for n in 0..3 {
+            write_jpeg(&dir.join(format!("{shoot}{n}.jpg")), 64, 48);
+        }
+    }
+    agent.start();
+    wait_for(&agent, "three shoots done", LONG, || {
+        let states = agent.shoot_states();
+        states.len() == 3 && states.iter().all(|(_, s)| s == "done")
+    })
+    .await;
+    let counters = sim.counters();
+    assert!(
+        counters
+            .faults_injected
+            .get("dropped mid-body")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
+    assert_eq!(counters.projects_created, 3, "{counters:?}");
+    assert_eq!(counters.edits_started, 3);
+    assert_eq!(counters.protocol_violations.get("duplicate create"), None);
+    assert_eq!(tree(&agent.outbox()).len(), 9);
+    assert_outbox_holds_only_whole_photos(&agent.outbox());
+}
