@@ -227,9 +227,11 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 type CommandResult = Result<(), Box<dyn std::error::Error>>;
 
+/// Runs `action` on the journal: read-only (printing `read_only_if_missing` when there
+/// is no journal yet), or for writing with `None`.
 fn with_journal(
     config_path: &Path,
-    read_only: bool,
+    read_only_if_missing: Option<&str>,
     action: impl FnOnce(&Journal) -> CommandResult,
 ) -> ExitCode {
     let config = match load_config(config_path) {
