@@ -182,7 +182,13 @@ fn main() -> ExitCode {
         Command::Init => init(config_path),
         Command::Run { .. } => runtime.block_on(run_agent(&config_path)),
         Command::Status { json } => {
-            with_journal(&config_path, true, |journal| status(journal, json))
+            let nothing_yet = match json {
+                true => r#"{ "paused": false, "shoots": [] }"#,
+                false => "No shoots yet.",
+            };
+            with_journal(&config_path, Some(nothing_yet), |journal| {
+                status(journal, json)
+            })
         }
         Command::Retry { shoot, all } => with_journal(&config_path, None, |journal| {
             if shoot.is_none() && !all {
