@@ -376,6 +376,24 @@ impl Journal {
         Ok(())
     }
 
+    /// A file that changed after the shoot settled: upload its new size next time.
+    pub fn update_file_size(&self, id: ShootId, upload_name: &str, size: u64) -> Result<()> {
+        self.connection.execute(
+            "UPDATE files SET size = ?3 WHERE shoot_id = ?1 AND upload_name = ?2",
+            params![id, upload_name, size as i64],
+        )?;
+        Ok(())
+    }
+
+    /// A file deleted before it was uploaded: no longer part of the shoot.
+    pub fn forget_file(&self, id: ShootId, upload_name: &str) -> Result<()> {
+        self.connection.execute(
+            "DELETE FROM files WHERE shoot_id = ?1 AND upload_name = ?2 AND uploaded = 0",
+            params![id, upload_name],
+        )?;
+        Ok(())
+    }
+
     /// Recorded right before an output is renamed into place at `path`.
     pub fn output_intent(&self, id: ShootId, file_name: &str, path: &Path) -> Result<()> {
         self.connection.execute(

@@ -47,7 +47,7 @@ pub enum ShootError {
     EditFailed,
     #[error("the shoot folder {0:?} is gone; the shoot was abandoned")]
     FolderGone(PathBuf),
-    #[error("{0:?} vanished or changed after the shoot settled; it will be looked at again")]
+    #[error("{0:?} changed after the shoot settled; its new version goes up once it is stable")]
     FileChanged(PathBuf),
     #[error(
         "the server named an output {0:?}, which could land outside the outbox; nothing was written for it"
@@ -68,7 +68,7 @@ impl ShootError {
             // A full or read-only outbox: wait for space, then go on.
             ShootError::Outbox(OutboxError::Io { .. }) => true,
             ShootError::Outbox(OutboxError::NotAJpeg { .. }) => true,
-            ShootError::Journal(_) | ShootError::Paused => true,
+            ShootError::Journal(_) | ShootError::Paused | ShootError::FileChanged(_) => true,
             _ => false,
         }
     }
@@ -215,11 +215,21 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
                     return Err(ShootError::Paused);
                 }
                 let path = folder.join(&file.relative);
-                match std::fs::metadata(&path) {
-                    Ok(metadata) if metadata.len() == file.size => {}
+                let before = match std::fs::metadata(&path) {
+                    Ok(metadata) if metadata.len() == file.size => metadata.modified().ok(),
                     _ if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
-                    _ => return Err(ShootError::FileChanged(file.relative.clone())),
-                }
+                    Ok(metadata) => {
+                        // Rewritten since it settled: wait, then send the new version.
+                        ctx.journal().update_file_size(shoot.id, &file.upload_name, metadata.len())?;
+                        return Err(ShootError::FileChanged(file.relative.clone()));
+                    }
+                    Err(_) => {
+                        tracing::warn!(shoot = shoot.folder, file = %file.relative.display(), "deleted before it was uploaded; left out");
+                        ctx.journal().forget_file(shoot.id, &file.upload_name)?;
+                        files_done.fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                };
                 // Bytes sent by this file's attempts, so retries are not counted twice.
                 let attempt = Arc::new(AtomicU64::new(0));
                 let sink: crate::api::ProgressSink = {
@@ -244,6 +254,13 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
                     });
                 }
                 bytes_done.fetch_sub(counted.saturating_sub(file.size), Ordering::Relaxed);
+                // Rewritten while it was being read: what went up may be a mix. Send again.
+                let after = std::fs::metadata(&path).ok();
+                if after.as_ref().map(|m| (m.len(), m.modified().ok())) != Some((file.size, before)) {
+                    let size = after.map_or(0, |m| m.len());
+                    ctx.journal().update_file_size(shoot.id, &file.upload_name, size)?;
+                    return Err(ShootError::FileChanged(file.relative.clone()));
+                }
                 ctx.journal().mark_uploaded(shoot.id, &file.upload_name)?;
                 files_done.fetch_add(1, Ordering::Relaxed);
                 emit_progress(bytes_done.load(Ordering::Relaxed));

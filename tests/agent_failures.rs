@@ -190,3 +190,36 @@ async fn pause_holds_new_shoots_across_a_restart_and_resume_carries_on() {
     .await;
     assert_eq!(sim.counters().projects_created, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_deleted_or_rewritten_after_settling_is_left_out_or_sent_in_its_new_version() {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        max_latency_ms: 400,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    drop_shoot(&agent, "Edited Card", 12);
+    agent.start();
+    wait_for(&agent, "uploads begin", LONG, || {
+        sim.counters().total_uploads() >= 1
+    })
+    .await;
+    let shoot = agent.inbox().join("Edited Card");
+    std::fs::remove_file(shoot.join("IMG_11.jpg")).unwrap();
+    write_jpeg(&shoot.join("IMG_10.jpg"), 200, 100);
+    sim.set_faults(Faults::default());
+    wait_for(&agent, "the shoot done", LONG, || {
+        state_of(&agent, "Edited Card").is_some_and(|s| s["state"] == "done")
+    })
+    .await;
+    let outputs = tree(&agent.outbox().join("Edited Card"));
+    assert_eq!(outputs.len(), 11, "{outputs:?}");
+    assert!(!outputs.contains(&"IMG_11.jpg".to_owned()));
+    let rewritten = image::open(agent.outbox().join("Edited Card/IMG_10.jpg")).unwrap();
+    assert_eq!(
+        (rewritten.width(), rewritten.height()),
+        (200, 100),
+        "the new version was sent"
+    );
+}

@@ -1,0 +1,123 @@
+//! The command line a user meets first: `init`, a config with a mistake, a missing key,
+//! a follow-up batch of photos, and the logs the agent leaves behind.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::agent::*;
+use common::*;
+
+fn imagen_sync(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_imagen-sync"))
+        .args(args)
+        .env_remove("IMAGEN_API_KEY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_writes_a_commented_config_once_and_never_over_an_existing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/config.toml");
+    let path_text = path.to_str().unwrap();
+    let first = imagen_sync(&["--config", path_text, "init"]);
+    assert!(first.status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[[folders]]") && text.contains("# Your API key comes from"),
+        "{text}"
+    );
+    let second = imagen_sync(&["--config", path_text, "init"]);
+    assert_eq!(second.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "left as it was"
+    );
+}
+
+#[test]
+fn a_config_mistake_names_the_key_and_line_and_nothing_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[agent]\nsettle_seconds = 5\nmax_parallel_uploads = 0\n",
+    )
+    .unwrap();
+    let output = imagen_sync(&["--config", path.to_str().unwrap(), "run", "--headless"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("config.toml:3:") && said.contains("agent.max_parallel_uploads"),
+        "{said}"
+    );
+
+    let missing = imagen_sync(&[
+        "--config",
+        dir.path().join("nope.toml").to_str().unwrap(),
+        "status",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("imagen-sync init"));
+}
+
+#[test]
+fn without_an_api_key_the_agent_says_how_to_give_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[api]\nbase_url = \"http://127.0.0.1:9/v1\"\n").unwrap();
+    let output = imagen_sync(&["--config", path.to_str().unwrap(), "run", "--headless"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("IMAGEN_API_KEY") && said.contains("key_file"),
+        "{said}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_added_after_a_shoot_finished_become_a_follow_up_in_the_same_outbox_folder() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Open House");
+    std::fs::create_dir_all(&shoot).unwrap();
+    write_jpeg(&shoot.join("a.jpg"), 64, 48);
+    write_jpeg(&shoot.join("b.jpg"), 64, 48);
+    agent.start();
+    let done = |agent: &Harness, n: usize| {
+        let states = agent.shoot_states();
+        states.len() == n && states.iter().all(|(_, s)| s == "done")
+    };
+    wait_for(&agent, "the first batch", Duration::from_secs(60), || {
+        done(&agent, 1)
+    })
+    .await;
+    write_jpeg(&shoot.join("c.jpg"), 64, 48);
+    wait_for(&agent, "the follow-up", Duration::from_secs(60), || {
+        done(&agent, 2)
+    })
+    .await;
+    assert_eq!(
+        tree(&agent.outbox().join("Open House")),
+        ["a.jpg", "b.jpg", "c.jpg"]
+    );
+    let counters = sim.counters();
+    assert_eq!(
+        (counters.projects_created, counters.total_uploads()),
+        (2, 3),
+        "only the new photo goes up"
+    );
+
+    let logs = std::fs::read_dir(agent.dir.path().join("data/logs"))
+        .unwrap()
+        .count();
+    assert!(logs >= 1, "the agent keeps a log file in its data folder");
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("Open House") && status.contains("done"),
+        "{status}"
+    );
+}
