@@ -53,8 +53,16 @@ struct Backoff {
     failures: u32,
 }
 
-fn backoff_delay(failures: u32, base: Duration, max: Duration) -> Duration {
-    base.saturating_mul(1 << failures.min(16)).min(max)
+impl Backoff {
+    /// The next wait after one more failure: `base`, doubling, capped at `max`.
+    fn after(previous: Option<&Backoff>, base: Duration, max: Duration) -> Backoff {
+        let failures = previous.map_or(0, |b| b.failures + 1);
+        let wait = base.saturating_mul(1 << failures.min(16)).min(max);
+        Backoff {
+            until: Instant::now() + wait,
+            failures,
+        }
+    }
 }
 
 /// Runs until `shutdown` turns true (or, with `exit_when_idle`, when all work is done).
@@ -183,33 +191,32 @@ fn settle_outcome(
         .shoot(id)
         .map(|s| s.folder)
         .unwrap_or_default();
-    if let ShootError::Api(ApiError::Unauthorized { .. }) = error {
-        let failures = auth_blocked.as_ref().map_or(0, |b| b.failures + 1);
-        let wait = backoff_delay(failures, Duration::from_secs(30), Duration::from_secs(600));
-        *auth_blocked = Some(Backoff {
-            until: Instant::now() + wait,
-            failures,
-        });
-        let reason = format!("{error}; trying again in {}s", wait.as_secs());
+    let report_waiting = |next: &Backoff| {
+        let wait = next.until.saturating_duration_since(Instant::now());
+        let reason = format!("{error}; trying again in {}s", wait.as_secs().max(1));
         let _ = ctx.journal().set_note(id, Some(&reason));
         ctx.events
             .emit(&folder, Some(id), EventKind::Waiting { reason });
+    };
+    if let ShootError::Api(ApiError::Unauthorized { .. }) = error {
+        // The key is wrong for every shoot: hold all work, not just this one.
+        let next = Backoff::after(
+            auth_blocked.as_ref(),
+            Duration::from_secs(30),
+            Duration::from_secs(600),
+        );
+        report_waiting(&next);
+        *auth_blocked = Some(next);
         return;
     }
     if error.is_retryable() {
-        let failures = backoff.get(&id).map_or(0, |b| b.failures + 1);
-        let wait = backoff_delay(failures, Duration::from_secs(2), Duration::from_secs(300));
-        backoff.insert(
-            id,
-            Backoff {
-                until: Instant::now() + wait,
-                failures,
-            },
+        let next = Backoff::after(
+            backoff.get(&id),
+            Duration::from_secs(2),
+            Duration::from_secs(300),
         );
-        let reason = format!("{error}; trying again in {}s", wait.as_secs());
-        let _ = ctx.journal().set_note(id, Some(&reason));
-        ctx.events
-            .emit(&folder, Some(id), EventKind::Waiting { reason });
+        report_waiting(&next);
+        backoff.insert(id, next);
         return;
     }
     backoff.remove(&id);
