@@ -162,3 +162,39 @@ async fn a_slow_card_copy_is_not_started_before_its_last_file_lands() {
     );
     assert_eq!(tree(&agent.outbox().join("Slow Card")).len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hot_folder_pair_sends_its_own_edit_options() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "perspective_correction = true");
+    let (exteriors_in, exteriors_out) =
+        agent.add_folder_pair("Exteriors", "sky_replacement = true\nhdr_merge = true");
+    put(&agent.inbox(), "Living Room/a.jpg");
+    for n in 0..3 {
+        put(&exteriors_in, &format!("Front/bracket_{n}.jpg"));
+    }
+    agent.start();
+    wait_for(&agent, "both shoots done", LONG, || {
+        let states = agent.shoot_states();
+        states.len() == 2 && states.iter().all(|(_, s)| s == "done")
+    })
+    .await;
+    let client = client_for(&sim, |_| {});
+    let projects = client.list_projects(10, 0, false).await.unwrap().projects;
+    let tools_of = |prefix: &str| {
+        projects
+            .iter()
+            .find(|p| p.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
+            .and_then(|p| p.ai_tools.clone())
+            .unwrap()
+    };
+    assert_eq!(tools_of("Living Room"), ["perspective_correction"]);
+    assert_eq!(tools_of("Front"), ["hdr_merge", "sky_replacement"]);
+    // Three brackets merged into one output, next to where its first frame sits.
+    assert_eq!(tree(&exteriors_out), ["Front/bracket_0.jpg"]);
+    assert_eq!(tree(&agent.outbox()), ["Living Room/a.jpg"]);
+    assert!(
+        !agent.logs().contains("X-Amz-Signature"),
+        "no presigned query in the log"
+    );
+}

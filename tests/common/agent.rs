@@ -43,6 +43,21 @@ impl Harness {
         }
     }
 
+    /// Adds another `[[folders]]` pair (`<name> In`, `<name> Out`) with its own options.
+    pub fn add_folder_pair(&self, name: &str, edit: &str) -> (PathBuf, PathBuf) {
+        let inbox = self.dir.path().join(format!("{name} In"));
+        let outbox = self.dir.path().join(format!("{name} Out"));
+        std::fs::create_dir_all(&inbox).unwrap();
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push_str(&format!(
+            "\n[[folders]]\ninbox = \"{}\"\noutbox = \"{}\"\n[folders.edit]\n{edit}\n",
+            inbox.display(),
+            outbox.display()
+        ));
+        std::fs::write(&self.config, config).unwrap();
+        (inbox, outbox)
+    }
+
     pub fn inbox(&self) -> PathBuf {
         self.dir.path().join("inbox")
     }
