@@ -139,7 +139,8 @@ pub async fn run(
                 if now_paused || auth_blocked.as_ref().is_some_and(|b| b.until > Instant::now()) {
                     continue;
                 }
-                let active = match ctx.journal().active_shoots() {
+                let active = ctx.journal().active_shoots();
+                let active = match active {
                     Ok(active) => active,
                     Err(error) => {
                         tracing::error!(%error, "cannot read the journal");
@@ -221,7 +222,8 @@ fn settle_outcome(
     }
     backoff.remove(&id);
     let reason = error.to_string();
-    if let Err(journal_error) = ctx.journal().set_failed(id, &reason) {
+    let recorded = ctx.journal().set_failed(id, &reason);
+    if let Err(journal_error) = recorded {
         tracing::error!(%journal_error, "cannot record a failure");
     }
     ctx.events

@@ -316,7 +316,9 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
         .await
         .ok();
     let mut placed = std::collections::HashSet::new();
-    for (file_name, path, was_placed) in ctx.journal().outputs(shoot.id)? {
+    // Read first: the journal lock must not be held while the loop takes it again.
+    let recorded = ctx.journal().outputs(shoot.id)?;
+    for (file_name, path, was_placed) in recorded {
         // Renamed into place just before a crash, but not yet recorded as such.
         if !was_placed && path.symlink_metadata().is_ok() {
             ctx.journal().output_placed(shoot.id, &file_name)?;
