@@ -222,14 +222,25 @@ impl Journal {
         Ok(Journal { connection })
     }
 
-    /// Opens an existing journal read-only (for `status` while the agent runs).
-    pub fn open_read_only(data_dir: &Path) -> Result<Journal> {
+    /// Opens the journal read-only (for `status` while the agent runs); `None` when the
+    /// agent has not written one yet.
+    pub fn open_read_only(data_dir: &Path) -> Result<Option<Journal>> {
+        let path = Journal::path_in(data_dir);
+        if !path.exists() {
+            return Ok(None);
+        }
         let connection = Connection::open_with_flags(
-            Journal::path_in(data_dir),
+            path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Journal { connection })
+        let has_schema: bool = connection.query_row(
+            "SELECT COUNT(*) = 4 FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('shoots', 'files', 'outputs', 'settings')",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(has_schema.then_some(Journal { connection }))
     }
 
     /// Records the batches of a settled shoot folder in one transaction: the project name
@@ -644,11 +655,12 @@ mod tests {
     fn pause_is_remembered() {
         let dir = tempfile::tempdir().unwrap();
         Journal::open(dir.path()).unwrap().set_paused(true).unwrap();
+        let reader = Journal::open_read_only(dir.path()).unwrap().unwrap();
+        assert!(reader.paused().unwrap());
         assert!(
-            Journal::open_read_only(dir.path())
+            Journal::open_read_only(&dir.path().join("none"))
                 .unwrap()
-                .paused()
-                .unwrap()
+                .is_none()
         );
     }
 }

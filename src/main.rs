@@ -246,11 +246,14 @@ fn with_journal(
     };
     let data_dir = &config.agent.data_dir;
     let journal = match read_only_if_missing {
-        Some(nothing_yet) if !Journal::path_in(data_dir).exists() => {
-            println!("{nothing_yet}");
-            return ExitCode::SUCCESS;
-        }
-        Some(_) => Journal::open_read_only(data_dir),
+        Some(nothing_yet) => match Journal::open_read_only(data_dir) {
+            Ok(None) => {
+                println!("{nothing_yet}");
+                return ExitCode::SUCCESS;
+            }
+            Ok(Some(journal)) => Ok(journal),
+            Err(error) => Err(error),
+        },
         None => Journal::open(data_dir),
     };
     let outcome = journal
