@@ -246,12 +246,16 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
                 let counted = attempt.load(Ordering::Relaxed);
                 if let Err(error) = outcome {
                     bytes_done.fetch_sub(counted, Ordering::Relaxed);
-                    return Err(match error {
-                        ApiError::FileChanged { .. } => {
-                            ShootError::FileChanged(file.relative.clone())
+                    if let ApiError::FileChanged { .. } | ApiError::Io { .. } = error {
+                        // Moved, deleted or rewritten while it was being read.
+                        if !folder.is_dir() {
+                            return Err(ShootError::FolderGone(folder.clone()));
                         }
-                        other => other.into(),
-                    });
+                        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                        ctx.journal().update_file_size(shoot.id, &file.upload_name, size)?;
+                        return Err(ShootError::FileChanged(file.relative.clone()));
+                    }
+                    return Err(error.into());
                 }
                 bytes_done.fetch_sub(counted.saturating_sub(file.size), Ordering::Relaxed);
                 // Rewritten while it was being read: what went up may be a mix. Send again.
