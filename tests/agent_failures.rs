@@ -82,7 +82,7 @@ async fn a_rejected_api_key_is_said_plainly_and_the_api_is_not_hammered() {
     drop_shoot(&agent, "Listing", 3);
     drop_shoot(&agent, "Other Listing", 3);
     agent.start();
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    tokio::time::sleep(Duration::from_secs(31)).await;
     assert!(agent.is_running(), "the agent keeps running");
     let requests: u64 = sim.counters().requests.values().sum();
     assert!(
