@@ -172,11 +172,12 @@ fn main() -> ExitCode {
         .unwrap_or_else(imagen_sync::config::default_config_path);
     match cli.command {
         Command::Sim(args) => {
-            let _logs = logs::init(None);
+            let _logs = logs::init("info", None);
             runtime.block_on(serve_sim(args))
         }
         Command::Demo { dir, once } => {
-            let _logs = logs::init(None);
+            // The progress bars say what matters; warnings still get through.
+            let _logs = logs::init("warn", None);
             runtime.block_on(demo(&dir, once))
         }
         Command::Init => init(config_path),
@@ -313,7 +314,7 @@ async fn run_agent(config_path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _logs = logs::init(Some(&config.agent.data_dir.join("logs")));
+    let _logs = logs::init("info", Some(&config.agent.data_dir.join("logs")));
     let client = match Client::new(ClientConfig::new(config.api.base_url.clone(), key)) {
         Ok(client) => client,
         Err(error) => {
