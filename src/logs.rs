@@ -13,15 +13,16 @@ pub struct LogGuard {
     _flush_on_drop: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
-fn filter() -> EnvFilter {
-    EnvFilter::try_from_env("IMAGEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
+fn filter(default: &str) -> EnvFilter {
+    EnvFilter::try_from_env("IMAGEN_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
-/// Starts logging to stderr and, with `log_dir`, to `log_dir/imagen-sync.log.<date>`.
-pub fn init(log_dir: Option<&Path>) -> LogGuard {
+/// Starts logging to stderr at `stderr_level` (unless `IMAGEN_LOG` says otherwise) and,
+/// with `log_dir`, at info level to `log_dir/imagen-sync.<date>.log`.
+pub fn init(stderr_level: &str, log_dir: Option<&Path>) -> LogGuard {
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
-        .with_filter(filter());
+        .with_filter(filter(stderr_level));
     let (file, guard) =
         match log_dir.and_then(|dir| std::fs::create_dir_all(dir).ok().map(|()| dir)) {
             Some(dir) => {
@@ -37,7 +38,7 @@ pub fn init(log_dir: Option<&Path>) -> LogGuard {
                         let layer = fmt::layer()
                             .with_writer(writer)
                             .with_ansi(false)
-                            .with_filter(filter());
+                            .with_filter(filter("info"));
                         (Some(layer), Some(guard))
                     }
                     Err(error) => {
