@@ -38,7 +38,7 @@ impl AgentOptions {
             watch: WatchSettings {
                 settle: Duration::from_secs(config.agent.settle_seconds),
                 rescan_every: Duration::from_secs(60),
-                tick: Duration::from_secs(1),
+                tick: Duration::from_millis(500),
             },
             polls: PollSchedule::default(),
             tick: Duration::from_millis(500),
@@ -123,12 +123,14 @@ pub async fn run(
                 if let Err(error) = take_settled(&ctx, &config, &shoot).await {
                     tracing::error!(folder = shoot.folder, %error, "could not record a shoot");
                 }
+                tick.reset_immediately();
             }
             Some(finished) = workers.join_next(), if !workers.is_empty() => {
                 let Ok((id, outcome)) = finished else { continue };
                 running.remove(&id);
                 did_work = true;
                 settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked);
+                tick.reset_immediately();
             }
             _ = tick.tick() => {
                 let now_paused = ctx.journal().paused().unwrap_or(*ctx.paused.borrow());

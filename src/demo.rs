@@ -97,7 +97,11 @@ pub async fn run(
             rescan_every: Duration::from_secs(10),
             tick: Duration::from_millis(500),
         },
-        polls: PollSchedule::starting_at(Duration::from_millis(500), Duration::from_secs(5)),
+        polls: PollSchedule::new(
+            Duration::from_millis(500),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+        ),
         tick: Duration::from_millis(250),
         exit_when_idle: once,
     };

@@ -74,31 +74,42 @@ impl ShootError {
     }
 }
 
-/// When to poll: soon after the edit starts, then backing off ×1.5 to the documented 30 s.
+/// When to poll: every `first` for the first `quick_for` (a short edit is noticed at
+/// once), then backing off ×1.5 to the documented 30 s.
 #[derive(Debug, Clone)]
 pub struct PollSchedule {
     next: Duration,
     max: Duration,
+    quick_left: Duration,
 }
 
 impl Default for PollSchedule {
     fn default() -> Self {
-        PollSchedule {
-            next: Duration::from_secs(2),
-            max: Duration::from_secs(30),
-        }
+        PollSchedule::new(
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        )
     }
 }
 
 impl PollSchedule {
-    pub fn starting_at(first: Duration, max: Duration) -> Self {
-        PollSchedule { next: first, max }
+    pub fn new(first: Duration, quick_for: Duration, max: Duration) -> Self {
+        PollSchedule {
+            next: first,
+            max,
+            quick_left: quick_for,
+        }
     }
 
     /// The wait before the next poll.
     pub fn next_wait(&mut self) -> Duration {
         let wait = self.next;
-        self.next = self.next.mul_f64(1.5).min(self.max);
+        if self.quick_left >= wait {
+            self.quick_left -= wait;
+        } else {
+            self.next = self.next.mul_f64(1.5).min(self.max);
+        }
         wait
     }
 }
@@ -421,11 +432,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polling_starts_soon_and_backs_off_to_thirty_seconds() {
+    fn polling_is_quick_at_first_then_backs_off_to_thirty_seconds() {
         let mut schedule = PollSchedule::default();
-        let waits: Vec<u64> = (0..12).map(|_| schedule.next_wait().as_secs()).collect();
-        assert_eq!(waits[0], 2);
+        let waits: Vec<f64> = (0..24)
+            .map(|_| schedule.next_wait().as_secs_f64())
+            .collect();
+        assert_eq!(&waits[..10], &[1.0; 10]);
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(*waits.last().unwrap(), 30);
+        assert_eq!(*waits.last().unwrap(), 30.0);
     }
 }

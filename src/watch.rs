@@ -252,38 +252,41 @@ impl WatchState {
         }
     }
 
-    /// Checks folders quiet for the settle time; reports those unchanged across two checks.
+    /// Fingerprints every settling folder; reports those quiet for the settle time whose
+    /// fingerprint matches the one taken a tick earlier (after their last event).
     async fn check_settling(&mut self) -> Result<(), ()> {
-        let quiet: Vec<(Settled, Option<u64>, PathBuf)> = self
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let settle = self.settings.settle;
+        let looked_at: Vec<(Settled, bool, Option<u64>, PathBuf)> = self
             .pending
             .iter()
-            .filter(|(_, p)| p.last_event.elapsed() >= self.settings.settle)
             .map(|(shoot, p)| {
+                let dir = self.inboxes[shoot.inbox].join(&shoot.folder);
                 (
                     shoot.clone(),
+                    p.last_event.elapsed() >= settle,
                     p.fingerprint,
-                    self.inboxes[shoot.inbox].join(&shoot.folder),
+                    dir,
                 )
             })
             .collect();
-        if quiet.is_empty() {
-            return Ok(());
-        }
         let checked = tokio::task::spawn_blocking(move || {
-            quiet
+            looked_at
                 .into_iter()
-                .map(|(shoot, before, dir)| (shoot, before, fingerprint(&dir)))
+                .map(|(shoot, quiet, before, dir)| (shoot, quiet, before, fingerprint(&dir)))
                 .collect::<Vec<_>>()
         })
         .await
         .unwrap_or_default();
-        for (shoot, before, now) in checked {
+        for (shoot, quiet, before, now) in checked {
             match now {
                 None => {
                     self.pending.remove(&shoot);
                     self.known.remove(&shoot);
                 }
-                Some(print) if before == Some(print) => {
+                Some(print) if quiet && before == Some(print) => {
                     self.pending.remove(&shoot);
                     self.known.insert(shoot.clone(), print);
                     if self.settled.send(shoot).await.is_err() {
