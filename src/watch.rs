@@ -145,6 +145,7 @@ pub fn spawn(
             pending: HashMap::new(),
             known: HashMap::new(),
             counter,
+            first_scan: Some(Instant::now()),
         };
         let mut tick = tokio::time::interval(state.settings.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -174,6 +175,8 @@ struct WatchState {
     /// Fingerprints of folders last reported settled, so rescans report only changes.
     known: HashMap<Settled, u64>,
     counter: Arc<AtomicUsize>,
+    /// Set until the start-up scan is done, to log how long it took.
+    first_scan: Option<Instant>,
 }
 
 impl WatchState {
@@ -243,6 +246,13 @@ impl WatchState {
         })
         .await
         .unwrap_or_default();
+        if let Some(started) = self.first_scan.take() {
+            tracing::info!(
+                folders = changed.len(),
+                "start-up inbox scan done in {} ms",
+                started.elapsed().as_millis()
+            );
+        }
         for shoot in changed {
             tracing::debug!(
                 folder = shoot.folder,

@@ -87,6 +87,7 @@ pub(crate) struct Shared {
     pub faults: RwLock<Faults>,
     pub signing_key: [u8; 32],
     pub public_url: String,
+    pub started: std::time::Instant,
 }
 
 impl Shared {
@@ -151,6 +152,7 @@ impl Sim {
             state: Mutex::new(SimState::default()),
             signing_key: rand::random(),
             public_url: format!("http://{addr}"),
+            started: std::time::Instant::now(),
         });
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();

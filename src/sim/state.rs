@@ -27,6 +27,12 @@ pub struct Counters {
     pub downloads: u64,
     /// Faults injected, by kind.
     pub faults_injected: BTreeMap<String, u64>,
+    /// When the first upload PUT began and the last one ended, in ms since the simulator
+    /// started: the window a throughput figure divides by.
+    pub first_upload_began_ms: Option<u64>,
+    pub last_upload_ended_ms: Option<u64>,
+    /// Bytes stored by upload PUTs (single and parts).
+    pub bytes_uploaded: u64,
 }
 
 impl Counters {

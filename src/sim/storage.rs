@@ -211,7 +211,12 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 
 /// Streams a PUT body to `dest` via a temp file: checks its length against
 /// Content-Length and, when given, its MD5 against Content-MD5. Returns the size.
-async fn receive(request: Request, dest: &Path) -> Result<u64, Response> {
+async fn receive(shared: &Shared, request: Request, dest: &Path) -> Result<u64, Response> {
+    {
+        let elapsed = shared.started.elapsed().as_millis() as u64;
+        let counters = &mut shared.state().counters;
+        counters.first_upload_began_ms.get_or_insert(elapsed);
+    }
     let announced: u64 = header_text(request.headers(), header::CONTENT_LENGTH.as_str())
         .parse()
         .unwrap_or(0);
@@ -265,6 +270,10 @@ async fn receive(request: Request, dest: &Path) -> Result<u64, Response> {
     file.flush().await.map_err(internal)?;
     drop(file);
     temp_path.persist(dest).map_err(|e| internal(e.error))?;
+    let elapsed = shared.started.elapsed().as_millis() as u64;
+    let counters = &mut shared.state().counters;
+    counters.last_upload_ended_ms = Some(elapsed);
+    counters.bytes_uploaded += received;
     Ok(received)
 }
 
@@ -302,7 +311,7 @@ async fn put_input(
             .join("in")
             .join(format!("{}.bin", uuid::Uuid::new_v4().simple()))
     };
-    let size = match receive(request, &dest).await {
+    let size = match receive(&shared, request, &dest).await {
         Ok(size) => size,
         Err(refused) => return refused,
     };
@@ -347,7 +356,7 @@ async fn put_part(
         }
         upload.dir.join(part_number.to_string())
     };
-    let size = match receive(request, &dest).await {
+    let size = match receive(&shared, request, &dest).await {
         Ok(size) => size,
         Err(refused) => return refused,
     };
@@ -442,7 +451,7 @@ async fn put_output(
                 .join(format!("override-{}.jpg", uuid::Uuid::new_v4().simple())),
         }
     };
-    let size = match receive(request, &dest).await {
+    let size = match receive(&shared, request, &dest).await {
         Ok(size) => size,
         Err(refused) => return refused,
     };
