@@ -37,11 +37,11 @@ impl AgentOptions {
         AgentOptions {
             watch: WatchSettings {
                 settle: Duration::from_secs(config.agent.settle_seconds),
-                rescan_every: Duration::from_secs(60),
+                rescan_every: Duration::from_secs(config.agent.rescan_seconds),
                 tick: Duration::from_millis(500),
             },
             polls: PollSchedule::default(),
-            tick: Duration::from_millis(500),
+            tick: Duration::from_secs(1),
             exit_when_idle: false,
         }
     }
@@ -108,6 +108,8 @@ pub async fn run(
     let mut backoff: HashMap<ShootId, Backoff> = HashMap::new();
     let mut auth_blocked: Option<Backoff> = None;
     let mut did_work = false;
+    let mut seen_version: Option<i64> = None;
+    let mut must_look = true;
     let mut tick = tokio::time::interval(options.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -123,6 +125,7 @@ pub async fn run(
                 if let Err(error) = take_settled(&ctx, &config, &shoot).await {
                     tracing::error!(folder = shoot.folder, %error, "could not record a shoot");
                 }
+                must_look = true;
                 tick.reset_immediately();
             }
             Some(finished) = workers.join_next(), if !workers.is_empty() => {
@@ -130,9 +133,19 @@ pub async fn run(
                 running.remove(&id);
                 did_work = true;
                 settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked);
+                must_look = true;
                 tick.reset_immediately();
             }
             _ = tick.tick() => {
+                // Idle and nothing changed since the last look: skip the journal queries.
+                let version = ctx.journal().data_version().ok();
+                let nothing_new = version.is_some() && version == seen_version && !must_look
+                    && backoff.is_empty() && auth_blocked.is_none() && !options.exit_when_idle;
+                if nothing_new {
+                    continue;
+                }
+                seen_version = version;
+                must_look = false;
                 let now_paused = ctx.journal().paused().unwrap_or(*ctx.paused.borrow());
                 if now_paused != *paused_sender.borrow() {
                     let _ = paused_sender.send(now_paused);

@@ -64,6 +64,8 @@ pub struct AgentSettings {
     pub data_dir: PathBuf,
     /// Quiet time a shoot folder needs before it is processed.
     pub settle_seconds: u64,
+    /// How often every inbox is listed in full, for drives that send no change events.
+    pub rescan_seconds: u64,
     pub max_active_shoots: usize,
     pub max_parallel_uploads: usize,
     pub max_parallel_downloads: usize,
@@ -103,6 +105,7 @@ struct RawApi {
 struct RawAgent {
     data_dir: Option<Spanned<String>>,
     settle_seconds: Option<Spanned<u64>>,
+    rescan_seconds: Option<Spanned<u64>>,
     max_active_shoots: Option<Spanned<usize>>,
     max_parallel_uploads: Option<Spanned<usize>>,
     max_parallel_downloads: Option<Spanned<usize>>,
@@ -240,12 +243,24 @@ impl Config {
                 ));
             }
         };
+        let rescan_seconds = match &agent.rescan_seconds {
+            None => 120,
+            Some(v) if (5..=24 * 3600).contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => {
+                return Err(at(
+                    v.span(),
+                    "agent.rescan_seconds",
+                    "must be between 5 and 86400".into(),
+                ));
+            }
+        };
         let settings = AgentSettings {
             data_dir: agent
                 .data_dir
                 .as_ref()
                 .map_or_else(default_data_dir, |d| expand_home(d.get_ref())),
             settle_seconds,
+            rescan_seconds,
             max_active_shoots: positive(&agent.max_active_shoots, "agent.max_active_shoots", 2)?,
             max_parallel_uploads: positive(
                 &agent.max_parallel_uploads,
@@ -405,6 +420,9 @@ base_url = "{DEFAULT_BASE_URL}"
 data_dir = "{data_dir}"
 # A shoot starts once its folder has been quiet this many seconds.
 settle_seconds = 10
+# Every inbox is also listed in full this often, for network drives that send no
+# change events (local disks report changes at once).
+rescan_seconds = 120
 # Shoots processed at once, and photos moving at once per shoot.
 max_active_shoots = 2
 max_parallel_uploads = 4

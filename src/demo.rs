@@ -65,6 +65,7 @@ pub async fn run(
         agent: AgentSettings {
             data_dir: data_dir.clone(),
             settle_seconds: 2,
+            rescan_seconds: 10,
             max_active_shoots: 2,
             max_parallel_uploads: 4,
             max_parallel_downloads: 4,
@@ -94,7 +95,7 @@ pub async fn run(
     let options = AgentOptions {
         watch: WatchSettings {
             settle: Duration::from_secs(config.agent.settle_seconds),
-            rescan_every: Duration::from_secs(10),
+            rescan_every: Duration::from_secs(config.agent.rescan_seconds),
             tick: Duration::from_millis(500),
         },
         polls: PollSchedule::new(

@@ -505,6 +505,14 @@ impl Journal {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Changes whenever another connection (the CLI's pause, resume or retry) commits:
+    /// a near-free way for the idle agent to know whether to look again.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .connection
+            .query_row("PRAGMA data_version", [], |row| row.get(0))?)
+    }
+
     pub fn paused(&self) -> Result<bool> {
         Ok(self
             .connection
