@@ -43,8 +43,7 @@ const FULL: Sizes = Sizes {
     big_file_mb: 2048,
     many_files: 400,
     idle_shoots: 1000,
-    // Two default rescan periods' worth would be 240 s; one full period includes one
-    // rescan, so the figure carries the rescan's amortised cost.
+    // One default rescan period, so the figure includes one rescan's cost.
     idle_seconds: 120,
     scale_shoots: 1000,
     scale_files_per_shoot: 100,
