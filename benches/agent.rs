@@ -422,7 +422,7 @@ async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
     let percent = used / window.as_secs_f64() * 100.0;
     rows.push(row(
         &format!(
-            "Idle CPU, {} finished shoots, over {} s",
+            "Idle CPU, {} finished shoots, over {} s (one 120 s rescan included)",
             sizes.idle_shoots, sizes.idle_seconds
         ),
         "< 0.1% of one core",

@@ -19,7 +19,7 @@ use super::{ApiError, Client, FileToUpload};
 use crate::redact::PresignedUrl;
 
 /// Read size for streamed bodies: large enough for throughput, small enough for memory.
-const CHUNK: usize = 1024 * 1024;
+const CHUNK: usize = 256 * 1024;
 /// S3's rules: every part but the last at least 5 MiB, at most 10,000 parts.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub const MAX_PARTS: u64 = 10_000;
