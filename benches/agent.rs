@@ -167,6 +167,7 @@ async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) -> P
         .map(|n| shoot.join(format!("IMG_{n:03}.jpg")))
         .collect();
     let total = sizes.upload_files as u64 * sizes.upload_file_mb * MB;
+    flush_disk();
 
     let started = Instant::now();
     for file in &files {
@@ -208,6 +209,7 @@ async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) -> P
         .await
         .unwrap();
     let ceiling = mb_per_s(total, started.elapsed());
+    flush_disk();
 
     // The client library alone (in this process): where the agent's own overhead starts.
     let sim = sim_with(Duration::from_secs(1)).await;
@@ -227,10 +229,19 @@ async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) -> P
         .await
         .unwrap();
     let library = mb_per_s(total, started.elapsed());
+    flush_disk();
 
     // The agent: the real binary, from the shoot landing in its inbox.
     let sim = sim_with(Duration::from_secs(1)).await;
     let mut agent = Harness::new(&sim, 1, "");
+    if let Ok(parallel) = std::env::var("BENCH_PARALLEL_UPLOADS") {
+        let config = std::fs::read_to_string(&agent.config).unwrap();
+        let config = config.replace(
+            "max_active_shoots = 2",
+            &format!("max_active_shoots = 2\nmax_parallel_uploads = {parallel}"),
+        );
+        std::fs::write(&agent.config, config).unwrap();
+    }
     agent.start();
     let copy = agent.dir.path().join("staging");
     copy_tree(&shoot, &copy);
@@ -261,11 +272,18 @@ async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) -> P
     shoot
 }
 
+/// Copies a shoot, then flushes dirty pages so the write-back of the copy does not
+/// slow down the measurement that follows.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
+    flush_disk();
+}
+
+fn flush_disk() {
+    let _ = std::process::Command::new("sync").status();
 }
 
 /// Figure 2, latency overhead: last file written → last JPEG in the outbox, minus

@@ -73,7 +73,11 @@ impl Harness {
             .arg(&self.config)
             .args(args)
             .env("IMAGEN_API_KEY", &self.key)
-            .env("IMAGEN_LOG", "debug,hyper=info,reqwest=info")
+            .env(
+                "IMAGEN_LOG",
+                std::env::var("IMAGEN_TEST_LOG")
+                    .unwrap_or_else(|_| "debug,hyper=info,reqwest=info".into()),
+            )
             .env_remove("IMAGEN_API_BASE_URL");
         command
     }
