@@ -115,14 +115,14 @@ async fn three_shoots_with_nested_folders_junk_and_twins_come_out_mirrored_and_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_card_copy_is_not_started_before_its_last_file_lands() {
     let sim = start_sim(|_| {}).await;
-    let mut agent = Harness::new(&sim, 1, "");
+    let mut agent = Harness::new(&sim, 2, "");
     agent.start();
     let shoot = agent.inbox().join("Slow Card");
     std::fs::create_dir_all(&shoot).unwrap();
-    // Five photos over ~4 s (more than three settle times), the last one growing slowly.
+    // Five photos over ~6.4 s (more than three 2 s settle times), the last one growing slowly.
     for n in 0..4 {
         write_jpeg(&shoot.join(format!("IMG_{n}.jpg")), 64, 64);
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
         assert_eq!(
             sim.counters().projects_created,
             0,
@@ -143,7 +143,7 @@ async fn a_slow_card_copy_is_not_started_before_its_last_file_lands() {
         for chunk in bytes.chunks(bytes.len() / 4 + 1) {
             file.write_all(chunk).unwrap();
             file.flush().unwrap();
-            tokio::time::sleep(Duration::from_millis(600)).await;
+            tokio::time::sleep(Duration::from_millis(800)).await;
             assert_eq!(
                 sim.counters().projects_created,
                 0,
