@@ -670,6 +670,14 @@ fn main() {
         runtime.block_on(reference_peer(base, Path::new(shoot), Path::new(out)));
         return;
     }
+    // `cargo test --all-targets` runs this binary too, without `--bench`: measuring on a
+    // machine busy with tests means nothing, and CI runs `--quick` on its own.
+    if !args.iter().any(|a| a == "--bench") {
+        println!(
+            "benchmarks run with `cargo bench --bench agent` (see BENCHMARKS.md); skipped under cargo test"
+        );
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let write_to = args
         .iter()
