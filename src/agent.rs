@@ -13,8 +13,9 @@ use tokio::task::JoinSet;
 
 use crate::api::{ApiError, Client};
 use crate::config::{Config, FolderPair};
-use crate::events::{EventKind, Events};
+use crate::events::{EventKind, Events, WaitCause};
 use crate::journal::{Journal, ShootId};
+use crate::outbox::OutboxError;
 use crate::pipeline::{self, Context, Limits, PollSchedule, ShootError};
 use crate::scan::{self, ShootContents, Skipped};
 use crate::watch::{Settled, WatchSettings};
@@ -211,8 +212,9 @@ fn settle_outcome(
         let wait = next.until.saturating_duration_since(Instant::now());
         let reason = format!("{error}; trying again in {}s", wait.as_secs().max(1));
         let _ = ctx.journal().set_note(id, Some(&reason));
+        let cause = wait_cause(&error);
         ctx.events
-            .emit(&folder, Some(id), EventKind::Waiting { reason });
+            .emit(&folder, Some(id), EventKind::Waiting { reason, cause });
     };
     if let ShootError::Api(ApiError::Unauthorized { .. }) = error {
         // The key is wrong for every shoot: hold all work, not just this one.
@@ -243,6 +245,20 @@ fn settle_outcome(
     }
     ctx.events
         .emit(&folder, Some(id), EventKind::Failed { reason });
+}
+
+/// What a retryable failure says about the world outside the shoot.
+fn wait_cause(error: &ShootError) -> WaitCause {
+    let api_error = match error {
+        ShootError::Api(error) | ShootError::Outbox(OutboxError::Download(error)) => error,
+        _ => return WaitCause::Other,
+    };
+    match api_error {
+        ApiError::Network { .. } => WaitCause::Network,
+        ApiError::Unauthorized { .. } => WaitCause::KeyRejected,
+        ApiError::RateLimited { .. } | ApiError::Server { .. } => WaitCause::Server,
+        _ => WaitCause::Other,
+    }
 }
 
 /// Scans a settled folder and records its new photos as shoots (one per photo type).

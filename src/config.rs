@@ -50,6 +50,32 @@ pub struct Config {
     pub api: ApiSettings,
     pub agent: AgentSettings,
     pub folders: Vec<FolderPair>,
+    pub notifications: NotificationSettings,
+}
+
+/// Which desktop notifications are shown (`[notifications]`; all on by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// "123 Main St: 42 photos ready".
+    pub shoot_done: bool,
+    /// A shoot failed, with why and what to do.
+    pub shoot_failed: bool,
+    /// The server refused the API key.
+    pub key_rejected: bool,
+    /// The network has been unreachable for a while, and when it is back.
+    pub network: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            shoot_done: true,
+            shoot_failed: true,
+            key_rejected: true,
+            network: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +117,8 @@ struct RawConfig {
     agent: RawAgent,
     #[serde(default)]
     folders: Vec<RawFolder>,
+    #[serde(default)]
+    notifications: NotificationSettings,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,7 +174,15 @@ pub fn default_config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("imagen-sync.toml"))
 }
 
-fn default_data_dir() -> PathBuf {
+/// Where the default config tells the user to put the API key.
+pub fn default_key_file() -> PathBuf {
+    project_dirs()
+        .map(|dirs| dirs.config_dir().join("api-key"))
+        .unwrap_or_else(|| PathBuf::from("imagen-sync-api-key"))
+}
+
+/// Where the journal and logs live when the config does not say.
+pub fn default_data_dir() -> PathBuf {
     project_dirs()
         .map(|dirs| dirs.data_dir().to_owned())
         .unwrap_or_else(|| PathBuf::from("imagen-sync-data"))
@@ -332,6 +368,7 @@ impl Config {
             },
             agent: settings,
             folders,
+            notifications: raw.notifications,
         })
     }
 
@@ -355,7 +392,13 @@ pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
         path: path.to_owned(),
         problem,
     };
-    let metadata = std::fs::metadata(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
+    let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => problem(format!(
+            "does not exist yet: paste your Imagen API key into it, then run `chmod 600 {}`",
+            path.display()
+        )),
+        _ => problem(format!("cannot be read: {e}")),
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -406,14 +449,15 @@ pub fn default_config_text() -> String {
     let root = default_folders_root();
     let data_dir = default_data_dir();
     format!(
-        r#"# imagen-sync configuration. Changes are picked up when the agent (re)starts.
+        r#"# imagen-sync configuration. A running agent picks up changes as soon as the file is
+# saved; if an edit is invalid, it says so and keeps the last good settings.
 
 [api]
 # The Imagen API. IMAGEN_API_BASE_URL overrides it.
 base_url = "{DEFAULT_BASE_URL}"
-# Your API key comes from the IMAGEN_API_KEY environment variable, or from a file only
-# you can read (chmod 600) named here:
-# key_file = "~/.config/imagen-sync/api-key"
+# Your API key: paste it into this file, which only you may read (chmod 600).
+# The IMAGEN_API_KEY environment variable, when set, is used instead.
+key_file = "{key_file}"
 
 [agent]
 # Where the journal (the agent's memory of every shoot) and logs live.
@@ -446,7 +490,15 @@ sky_replacement = false
 # outbox = "{root}/Exteriors Outbox"
 # [folders.edit]
 # sky_replacement = true
+
+# Desktop notifications, each of which can be switched off.
+[notifications]
+shoot_done = true
+shoot_failed = true
+key_rejected = true
+network = true
 "#,
+        key_file = toml_path(&default_key_file()),
         data_dir = toml_path(&data_dir),
         inbox = toml_path(&root.join("Inbox")),
         outbox = toml_path(&root.join("Outbox")),
@@ -474,6 +526,43 @@ pub fn write_default(path: &Path) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(default_config_text().as_bytes())?;
     file.sync_all()
+}
+
+/// What the first run made.
+#[derive(Debug)]
+pub struct FirstRun {
+    pub folders: Vec<PathBuf>,
+    pub key_file: PathBuf,
+}
+
+/// The first run: the default config at `path`, its inbox and outbox folders, and an
+/// empty key file only the user can read, ready for the key to be pasted in.
+pub fn first_run_setup(path: &Path) -> Result<FirstRun, ConfigError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ConfigError::Io { path, source }
+    };
+    write_default(path).map_err(io(path))?;
+    let config = Config::load(path)?;
+    let mut folders = Vec::new();
+    for pair in &config.folders {
+        for folder in [&pair.inbox, &pair.outbox] {
+            std::fs::create_dir_all(folder).map_err(io(folder))?;
+            folders.push(folder.clone());
+        }
+    }
+    let key_file = config.api.key_file.clone().unwrap_or_else(default_key_file);
+    if !key_file.exists() {
+        if let Some(parent) = key_file.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&key_file).map_err(io(&key_file))?;
+    }
+    Ok(FirstRun { folders, key_file })
 }
 
 #[cfg(test)]

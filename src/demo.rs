@@ -80,6 +80,7 @@ pub async fn run(
                 ..EditOptions::default()
             },
         }],
+        notifications: Default::default(),
     };
     let client = Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(key)))?;
     let journal = Journal::open(&data_dir)?;
@@ -126,7 +127,7 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             Err(_) => return,
         };
         let Some(id) = event.shoot_id else {
-            if let EventKind::Skipped { reason } | EventKind::Waiting { reason } = &event.kind {
+            if let EventKind::Skipped { reason } | EventKind::Waiting { reason, .. } = &event.kind {
                 let line = format!("{}: {reason}", event.shoot);
                 match bars.is_hidden() {
                     true => println!("{line}"),
@@ -153,7 +154,7 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
                         outbox.display()
                     )
                 }
-                EventKind::Failed { reason } | EventKind::Waiting { reason } => {
+                EventKind::Failed { reason } | EventKind::Waiting { reason, .. } => {
                     println!("{}: {reason}", event.shoot)
                 }
                 _ => {}
@@ -178,7 +179,7 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
                 bar.finish_with_message(format!("done: {photos} photos in {}", outbox.display()))
             }
             EventKind::Failed { reason } => bar.abandon_with_message(format!("failed: {reason}")),
-            EventKind::Waiting { reason } => bar.set_message(format!("waiting: {reason}")),
+            EventKind::Waiting { reason, .. } => bar.set_message(format!("waiting: {reason}")),
             _ => {}
         }
     }

@@ -1,5 +1,5 @@
 //! One progress stream for everything that shows progress: logs and the terminal now,
-//! the tray and notifications later. Emitting never blocks; a slow listener only misses
+//! the tray and the notifications. Emitting never blocks; a slow listener only misses
 //! old events.
 
 use std::path::PathBuf;
@@ -43,9 +43,35 @@ pub enum EventKind {
     /// A problem the agent keeps retrying through (network down, key rejected...).
     Waiting {
         reason: String,
+        cause: WaitCause,
     },
     Paused,
     Resumed,
+    /// The config (or key file) was read and is now in force.
+    ConfigApplied,
+    /// An edit of the config could not be used; the last good config stays in force
+    /// (or, on a first start, nothing runs until it is fixed).
+    ConfigRejected {
+        reason: String,
+    },
+    /// There is no API key yet; `how` tells the user where to put it.
+    NeedsApiKey {
+        how: String,
+    },
+}
+
+/// Why a shoot is waiting, for the tray and notifications to tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitCause {
+    /// The API or storage could not be reached.
+    Network,
+    /// The server refused the API key.
+    KeyRejected,
+    /// The server answered with an error or asked us to slow down.
+    Server,
+    /// Anything else (a full outbox, a file still changing...).
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,8 +134,13 @@ fn log(event: &Event) {
         }
         EventKind::Failed { reason } => tracing::error!(shoot, "failed: {reason}"),
         EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),
-        EventKind::Waiting { reason } => tracing::warn!(shoot, "waiting: {reason}"),
+        EventKind::Waiting { reason, .. } => tracing::warn!(shoot, "waiting: {reason}"),
         EventKind::Paused => tracing::info!("paused"),
         EventKind::Resumed => tracing::info!("resumed"),
+        EventKind::ConfigApplied => tracing::info!("config in force"),
+        EventKind::ConfigRejected { reason } => {
+            tracing::error!("config not applied: {reason}")
+        }
+        EventKind::NeedsApiKey { how } => tracing::warn!("no API key yet: {how}"),
     }
 }

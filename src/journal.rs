@@ -117,6 +117,15 @@ pub struct ShootSummary {
     pub outputs: u64,
 }
 
+/// Which failed shoots `retry` sends again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryScope<'a> {
+    All,
+    /// Every failed shoot of that folder name.
+    Folder(&'a str),
+    Shoot(ShootId),
+}
+
 pub struct Journal {
     connection: Connection,
 }
@@ -441,12 +450,18 @@ impl Journal {
 
     /// Puts failed shoots of a folder (by folder name, or all with `None`) back in line.
     /// A shoot whose edit failed gets a fresh project (new name); others resume.
-    pub fn retry(&self, folder: Option<&str>) -> Result<usize> {
+    pub fn retry(&self, which: RetryScope<'_>) -> Result<usize> {
+        let (folder, id) = match which {
+            RetryScope::All => (None, None),
+            RetryScope::Folder(folder) => (Some(folder), None),
+            RetryScope::Shoot(id) => (None, Some(id)),
+        };
         let failed: Vec<ShootRecord> = {
             let mut statement = self.connection.prepare(&format!(
-                "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = 'failed' AND (?1 IS NULL OR folder = ?1)"
+                "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = 'failed' \
+                 AND (?1 IS NULL OR folder = ?1) AND (?2 IS NULL OR id = ?2)"
             ))?;
-            let rows = statement.query_map([folder], shoot_from_row)?;
+            let rows = statement.query_map(params![folder, id], shoot_from_row)?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         for shoot in &failed {
@@ -487,14 +502,19 @@ impl Journal {
 
     /// Every shoot with its counts, newest first: what `status` shows.
     pub fn summaries(&self) -> Result<Vec<ShootSummary>> {
+        self.newest_summaries(i64::MAX)
+    }
+
+    /// The `limit` newest shoots with their counts (the tray's Recent shoots).
+    pub fn newest_summaries(&self, limit: i64) -> Result<Vec<ShootSummary>> {
         let mut statement = self.connection.prepare(&format!(
             "SELECT {SHOOT_COLUMNS}, \
              (SELECT COUNT(*) FROM files f WHERE f.shoot_id = s.id), \
              (SELECT COUNT(*) FROM files f WHERE f.shoot_id = s.id AND f.uploaded = 1), \
              (SELECT COUNT(*) FROM outputs o WHERE o.shoot_id = s.id AND o.placed = 1) \
-             FROM shoots s ORDER BY id DESC"
+             FROM shoots s ORDER BY id DESC LIMIT ?1"
         ))?;
-        let rows = statement.query_map([], |row| {
+        let rows = statement.query_map([limit], |row| {
             Ok(ShootSummary {
                 shoot: shoot_from_row(row)?,
                 files: row.get::<_, i64>(15)? as u64,
@@ -503,6 +523,16 @@ impl Journal {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many shoots are failed (and not yet retried).
+    pub fn failed_count(&self) -> Result<usize> {
+        let count: i64 = self.connection.query_row(
+            "SELECT COUNT(*) FROM shoots WHERE state = 'failed'",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(count as usize)
     }
 
     /// Changes whenever another connection (the CLI's pause, resume or retry) commits:
@@ -643,7 +673,7 @@ mod tests {
             .set_failed(a, &format!("{EDIT_FAILED_MARK}; nothing was downloaded"))
             .unwrap();
         let before = journal.shoot(a).unwrap().project_name;
-        assert_eq!(journal.retry(Some("A")).unwrap(), 1);
+        assert_eq!(journal.retry(RetryScope::Folder("A")).unwrap(), 1);
         let after = journal.shoot(a).unwrap();
         assert_eq!(after.state, ShootState::Planned);
         assert_eq!(after.project_uuid, None);
@@ -651,7 +681,7 @@ mod tests {
 
         journal.set_project(a, "u2").unwrap();
         journal.set_failed(a, "network error").unwrap();
-        journal.retry(None).unwrap();
+        journal.retry(RetryScope::All).unwrap();
         let resumed = journal.shoot(a).unwrap();
         assert_eq!(
             (resumed.state, resumed.project_uuid.as_deref()),

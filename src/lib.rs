@@ -5,8 +5,12 @@
 
 pub mod agent;
 pub mod api;
+pub mod autostart;
 pub mod config;
 pub mod demo;
+#[cfg(feature = "desktop")]
+pub mod desktop;
+pub mod engine;
 pub mod events;
 pub mod journal;
 pub mod logs;
@@ -16,4 +20,5 @@ pub mod pipeline;
 pub mod redact;
 pub mod scan;
 pub mod sim;
+pub mod ui;
 pub mod watch;

@@ -6,11 +6,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use imagen_sync::agent::{self, AgentOptions};
-use imagen_sync::api::{Client, ClientConfig};
 use imagen_sync::config::Config;
+use imagen_sync::engine;
 use imagen_sync::events::Events;
-use imagen_sync::journal::Journal;
+use imagen_sync::journal::{Journal, RetryScope};
 use imagen_sync::logs;
 use imagen_sync::sim::{Envelope, Faults, Sim, SimConfig, Timings};
 
@@ -24,15 +23,17 @@ struct Cli {
     /// Config file (default: the platform config dir).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Without one: start the agent with its tray icon; on the very first run, write
+    /// the default settings and folders first.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Watch the inboxes and process shoots.
+    /// Watch the inboxes and process shoots (with a tray icon on a desktop).
     Run {
-        /// No tray icon or notifications (the only mode until the desktop build lands).
+        /// No tray icon or notifications (servers, NAS, service managers).
         #[arg(long)]
         headless: bool,
     },
@@ -65,6 +66,17 @@ enum Command {
     Resume,
     /// Write a commented default config.
     Init,
+    /// Start imagen-sync when you log in, or stop doing so.
+    Autostart {
+        #[arg(value_enum)]
+        action: AutostartAction,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AutostartAction {
+    Enable,
+    Disable,
 }
 
 #[derive(Args)]
@@ -170,7 +182,11 @@ fn main() -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(imagen_sync::config::default_config_path);
-    match cli.command {
+    let command = match cli.command {
+        Some(command) => command,
+        None => return first_run_then_desktop(&config_path, &runtime),
+    };
+    match command {
         Command::Sim(args) => {
             let _logs = logs::init("info", None);
             runtime.block_on(serve_sim(args))
@@ -181,7 +197,11 @@ fn main() -> ExitCode {
             runtime.block_on(demo(&dir, once))
         }
         Command::Init => init(config_path),
-        Command::Run { .. } => runtime.block_on(run_agent(&config_path)),
+        Command::Run { headless } if headless || !cfg!(feature = "desktop") => {
+            runtime.block_on(run_headless(&config_path))
+        }
+        Command::Run { .. } => run_desktop(&config_path, &runtime),
+        Command::Autostart { action } => autostart(action, cli.config.as_deref()),
         Command::Status { json } => {
             let nothing_yet = match json {
                 true => r#"{ "paused": false, "shoots": [] }"#,
@@ -195,12 +215,16 @@ fn main() -> ExitCode {
             if shoot.is_none() && !all {
                 return Err("name the shoot folder to retry, or pass --all".into());
             }
-            let count = journal.retry(shoot.as_deref())?;
+            let scope = match &shoot {
+                Some(folder) => RetryScope::Folder(folder),
+                None => RetryScope::All,
+            };
+            let count = journal.retry(scope)?;
             println!("{count} failed shoot(s) queued again");
             Ok(())
         }),
         Command::Pause | Command::Resume => {
-            let pause = matches!(cli.command, Command::Pause);
+            let pause = matches!(command, Command::Pause);
             with_journal(&config_path, None, |journal| {
                 journal.set_paused(pause)?;
                 println!(
@@ -302,50 +326,100 @@ fn status(journal: &Journal, json: bool) -> CommandResult {
     Ok(())
 }
 
-async fn run_agent(config_path: &Path) -> ExitCode {
+/// The agent without a tray. The config and key are checked before anything starts
+/// (exit 2 with the reason); later edits are picked up live.
+async fn run_headless(config_path: &Path) -> ExitCode {
     let config = match load_config(config_path) {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let key = match config.api_key() {
-        Ok(key) => key,
-        Err(error) => {
-            eprintln!("imagen-sync: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    if let Err(error) = config.api_key() {
+        eprintln!("imagen-sync: {error}");
+        return ExitCode::from(2);
+    }
     let _logs = logs::init("info", Some(&config.agent.data_dir.join("logs")));
-    let client = match Client::new(ClientConfig::new(config.api.base_url.clone(), key)) {
-        Ok(client) => client,
-        Err(error) => {
-            eprintln!("imagen-sync: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let journal = match Journal::open(&config.agent.data_dir) {
-        Ok(journal) => journal,
-        Err(error) => {
-            eprintln!("imagen-sync: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    for pair in &config.folders {
-        tracing::info!("watching {}", agent::describe(pair));
-    }
-    if config.folders.is_empty() {
-        tracing::warn!("no [[folders]] in the config: nothing to watch");
-    }
-    let options = AgentOptions::for_config(&config);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        wait_for_shutdown().await;
+        engine::termination_signal().await;
         tracing::info!("stopping: finished steps are in the journal");
         let _ = stop.send(true);
     });
-    match agent::run(config, client, journal, Events::default(), options, stopped).await {
+    let (current, _) = tokio::sync::watch::channel(None);
+    match engine::run(config_path.to_owned(), Events::default(), current, stopped).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The agent with its tray icon and notifications. Problems with the config or key are
+/// shown there (and in the log) while it waits for them to be fixed.
+#[cfg(feature = "desktop")]
+fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let data_dir = Config::load(config_path)
+        .map(|c| c.agent.data_dir)
+        .unwrap_or_else(|_| imagen_sync::config::default_data_dir());
+    let _logs = logs::init("info", Some(&data_dir.join("logs")));
+    match imagen_sync::desktop::run(config_path.to_owned()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "desktop"))]
+fn run_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    runtime.block_on(run_headless(config_path))
+}
+
+/// `imagen-sync` alone: on the first run, writes the default config, makes the folders
+/// and an empty private key file, and says how to add the key; then runs with the tray.
+fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    if !config_path.exists() {
+        match imagen_sync::config::first_run_setup(config_path) {
+            Ok(setup) => {
+                println!(
+                    "Welcome to imagen-sync. Settings: {}",
+                    config_path.display()
+                );
+                for folder in &setup.folders {
+                    println!("  made {}", folder.display());
+                }
+                println!(
+                    "To start, paste your Imagen API key into {} (only you can read it); \
+                     imagen-sync picks it up at once.",
+                    setup.key_file.display()
+                );
+            }
+            Err(error) => {
+                eprintln!("imagen-sync: cannot write the first settings: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    run_desktop(config_path, runtime)
+}
+
+fn autostart(action: AutostartAction, config: Option<&Path>) -> ExitCode {
+    let outcome = match action {
+        AutostartAction::Enable => std::env::current_exe()
+            .map_err(anyhow::Error::from)
+            .and_then(|binary| {
+                let config = config.map(std::path::absolute).transpose()?;
+                imagen_sync::autostart::enable(&binary, config.as_deref())
+            })
+            .map(|place| println!("imagen-sync now starts when you log in ({place}).")),
+        AutostartAction::Disable => imagen_sync::autostart::disable()
+            .map(|()| println!("imagen-sync no longer starts when you log in.")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("imagen-sync autostart: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -378,7 +452,7 @@ fn init(path: PathBuf) -> ExitCode {
 async fn demo(dir: &Path, once: bool) -> ExitCode {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        wait_for_shutdown().await;
+        engine::termination_signal().await;
         let _ = stop.send(true);
     });
     match imagen_sync::demo::run(dir, once, stopped).await {
@@ -405,7 +479,7 @@ async fn serve_sim(args: SimArgs) -> ExitCode {
         }
     };
     println!("Imagen I2I simulator listening on {}", sim.base_url());
-    wait_for_shutdown().await;
+    engine::termination_signal().await;
     let counters = sim.counters();
     eprintln!(
         "simulator stopping: {} projects created, {} edits started, {} uploads",
@@ -414,19 +488,4 @@ async fn serve_sim(args: SimArgs) -> ExitCode {
         counters.total_uploads()
     );
     ExitCode::SUCCESS
-}
-
-async fn wait_for_shutdown() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,0 +1,51 @@
+//! Shows notifications with the platform's notification service (notify-rust). A
+//! missing service (no daemon on a bare Linux session) is reported once in the log and
+//! is never fatal: the tray and the log still say everything.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::ui::notices::Notice;
+
+static UNAVAILABLE_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Shows `notice`; blocks until the service took it (call it off the UI thread).
+pub fn show(notice: &Notice) {
+    let mut notification = notify_rust::Notification::new();
+    notification
+        .appname("imagen-sync")
+        .summary(&notice.summary)
+        .body(&notice.body);
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        notification.icon("imagen-sync");
+        if notice.open.is_some() {
+            notification.action("default", "Open folder");
+        }
+    }
+    let shown = notification.show();
+    let handle = match shown {
+        Ok(handle) => handle,
+        Err(error) => {
+            if !UNAVAILABLE_REPORTED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(%error, "desktop notifications are unavailable; the tray and log still report everything");
+            }
+            return;
+        }
+    };
+    tracing::debug!(summary = notice.summary, "notification shown");
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if let Some(folder) = notice.open.clone() {
+        // Waits for a click or the close; a thread per open notification is cheap.
+        std::thread::spawn(move || {
+            handle.wait_for_action(|action| {
+                if action == "default"
+                    && let Err(error) = crate::ui::actions::open_in_desktop(&folder)
+                {
+                    tracing::warn!(%error, "cannot open the folder");
+                }
+            })
+        });
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    let _ = handle;
+}

@@ -1,0 +1,103 @@
+//! What a menu action does to the engine: pause, resume and retry are journal writes
+//! (the running agent notices them within a second, as it does the CLI's); the rest
+//! name a folder or file to open, or ask the app to quit. Kept apart from the toolkit
+//! so the mapping is tested without a display.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::journal::{Journal, RetryScope};
+use crate::ui::menu::MenuAction;
+
+/// What the app does after an action ran.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Done; the next refresh shows the result.
+    Done,
+    /// Show this folder or file with the desktop's default application.
+    Open(PathBuf),
+    /// Tell the user something (About).
+    Tell {
+        summary: String,
+        body: String,
+    },
+    Quit,
+}
+
+/// Runs `action` against the journal and config in force.
+pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow::Result<Effect> {
+    let journal = || Journal::open(&config.agent.data_dir);
+    let pair = |index: usize| {
+        config
+            .folders
+            .get(index)
+            .ok_or_else(|| anyhow::anyhow!("that folder pair is no longer in the settings"))
+    };
+    Ok(match action {
+        MenuAction::Pause => {
+            journal()?.set_paused(true)?;
+            Effect::Done
+        }
+        MenuAction::Resume => {
+            journal()?.set_paused(false)?;
+            Effect::Done
+        }
+        MenuAction::RetryShoot(id) => {
+            journal()?.retry(RetryScope::Shoot(id))?;
+            Effect::Done
+        }
+        MenuAction::OpenInbox(index) => Effect::Open(pair(index)?.inbox.clone()),
+        MenuAction::OpenOutbox(index) => Effect::Open(pair(index)?.outbox.clone()),
+        MenuAction::OpenShoot(id) => {
+            let shoot = journal()?.shoot(id)?;
+            // Before its first photo lands the shoot's folder does not exist yet.
+            let folder = match shoot.outbox.is_dir() {
+                true => shoot.outbox,
+                false => shoot.outbox.parent().map(PathBuf::from).unwrap_or_default(),
+            };
+            Effect::Open(folder)
+        }
+        // The dashboard takes this over when it lands; until then, the file itself.
+        MenuAction::Settings => Effect::Open(config_path.to_owned()),
+        MenuAction::OpenLog => Effect::Open(newest_log(&config.agent.data_dir.join("logs"))),
+        MenuAction::About => Effect::Tell {
+            summary: format!("imagen-sync {}", env!("CARGO_PKG_VERSION")),
+            body: "Hot-folder agent for Imagen AI's Smart Editing: drop a shoot into the \
+                   inbox, find the edited photos in the outbox."
+                .into(),
+        },
+        MenuAction::Quit => Effect::Quit,
+    })
+}
+
+/// The newest log file in `dir`, or the folder itself when there is none.
+fn newest_log(dir: &Path) -> PathBuf {
+    let newest = std::fs::read_dir(dir).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+            .map(|e| e.path())
+    });
+    newest.unwrap_or_else(|| dir.to_owned())
+}
+
+/// Shows `path` with the desktop's default application, without waiting for it.
+pub fn open_in_desktop(path: &Path) -> std::io::Result<()> {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let mut child = std::process::Command::new(program)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    // Reap it when it exits, so no zombie is left behind.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}

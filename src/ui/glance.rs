@@ -1,0 +1,367 @@
+//! What the tray says at a glance: which icon, and one line of status ("123 Main St —
+//! uploading 18/42 photos, 64%", "3 shoots editing", "Paused"), kept current from the
+//! event stream.
+
+use std::collections::BTreeMap;
+
+use crate::events::{Event, EventKind, WaitCause};
+use crate::journal::ShootId;
+
+/// The four faces of the tray icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IconKind {
+    Idle,
+    Working,
+    Paused,
+    Error,
+}
+
+impl IconKind {
+    pub const ALL: [IconKind; 4] = [
+        IconKind::Idle,
+        IconKind::Working,
+        IconKind::Paused,
+        IconKind::Error,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IconKind::Idle => "idle",
+            IconKind::Working => "working",
+            IconKind::Paused => "paused",
+            IconKind::Error => "error",
+        }
+    }
+}
+
+/// What one shoot in flight is doing.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Queued,
+    Uploading {
+        files_done: u64,
+        files_total: u64,
+        bytes_done: u64,
+        bytes_total: u64,
+    },
+    Editing,
+    Downloading {
+        done: u64,
+        total: u64,
+    },
+    Waiting {
+        reason: String,
+    },
+}
+
+impl Phase {
+    fn verb(&self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Uploading { .. } => "uploading",
+            Phase::Editing => "editing",
+            Phase::Downloading { .. } => "downloading",
+            Phase::Waiting { .. } => "waiting",
+        }
+    }
+}
+
+/// An agent-wide problem the user has to act on (or at least know about).
+#[derive(Debug, Clone, PartialEq)]
+enum Trouble {
+    NeedsKey,
+    KeyRejected,
+    ConfigRejected,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Glance {
+    shoots: BTreeMap<ShootId, (String, Phase)>,
+    paused: bool,
+    trouble: Option<Trouble>,
+    offline: bool,
+    failed_shoots: usize,
+}
+
+impl Glance {
+    pub fn observe(&mut self, event: &Event) {
+        let name = || event.shoot.clone();
+        let mut set = |phase: Phase| {
+            if let Some(id) = event.shoot_id {
+                self.shoots.insert(id, (name(), phase));
+            }
+        };
+        match &event.kind {
+            EventKind::Discovered => set(Phase::Queued),
+            EventKind::Uploading {
+                files_done,
+                files_total,
+                bytes_done,
+                bytes_total,
+            } => set(Phase::Uploading {
+                files_done: *files_done,
+                files_total: *files_total,
+                bytes_done: *bytes_done,
+                bytes_total: *bytes_total,
+            }),
+            EventKind::Editing { .. } => set(Phase::Editing),
+            EventKind::Downloading { done, total } => set(Phase::Downloading {
+                done: *done,
+                total: *total,
+            }),
+            EventKind::Waiting { reason, cause } => {
+                set(Phase::Waiting {
+                    reason: reason.clone(),
+                });
+                match cause {
+                    WaitCause::Network => self.offline = true,
+                    WaitCause::KeyRejected => self.trouble = Some(Trouble::KeyRejected),
+                    WaitCause::Server | WaitCause::Other => {}
+                }
+            }
+            EventKind::Done { .. } | EventKind::Failed { .. } | EventKind::Skipped { .. } => {
+                if let Some(id) = event.shoot_id {
+                    self.shoots.remove(&id);
+                }
+            }
+            EventKind::Paused => self.paused = true,
+            EventKind::Resumed => self.paused = false,
+            EventKind::ConfigApplied => self.trouble = None,
+            EventKind::ConfigRejected { .. } => self.trouble = Some(Trouble::ConfigRejected),
+            EventKind::NeedsApiKey { .. } => self.trouble = Some(Trouble::NeedsKey),
+            EventKind::Settling => {}
+        }
+        if is_progress(&event.kind) {
+            self.offline = false;
+            if self.trouble == Some(Trouble::KeyRejected) {
+                self.trouble = None;
+            }
+        }
+    }
+
+    /// The journal is the truth about pause and failures (the CLI or another window
+    /// may have changed them); the tray refreshes these from it.
+    pub fn set_from_journal(&mut self, paused: bool, failed_shoots: usize) {
+        self.paused = paused;
+        self.failed_shoots = failed_shoots;
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    pub fn icon(&self) -> IconKind {
+        if self.trouble.is_some() || self.failed_shoots > 0 {
+            IconKind::Error
+        } else if self.paused {
+            IconKind::Paused
+        } else if self.shoots.is_empty() {
+            IconKind::Idle
+        } else {
+            IconKind::Working
+        }
+    }
+
+    /// One line for the tooltip and the top of the menu.
+    pub fn status_line(&self) -> String {
+        match self.trouble {
+            Some(Trouble::NeedsKey) => return "Waiting for your Imagen API key".into(),
+            Some(Trouble::KeyRejected) => {
+                return "Imagen rejected the API key — check it in Settings".into();
+            }
+            Some(Trouble::ConfigRejected) => {
+                return "Settings file has a mistake — the last good settings are in use".into();
+            }
+            None => {}
+        }
+        let active = self.shoots.len();
+        if self.paused {
+            return match active {
+                0 => "Paused".into(),
+                n => format!("Paused — {}", shoots(n, "waiting")),
+            };
+        }
+        if self.offline && active > 0 {
+            return format!(
+                "Offline — {} for the network",
+                shoots(active, if active == 1 { "waits" } else { "wait" })
+            );
+        }
+        let failed = match self.failed_shoots {
+            0 => String::new(),
+            n => format!(" ({n} failed — see Recent shoots)"),
+        };
+        let line = match self.shoots.values().collect::<Vec<_>>().as_slice() {
+            [] => match self.failed_shoots {
+                0 => return "Up to date — watching for new shoots".into(),
+                n => return format!("{} — see Recent shoots", shoots(n, "failed")),
+            },
+            [(name, phase)] => format!("{name} — {}", describe(phase)),
+            many => {
+                let verb = many[0].1.verb();
+                if many.iter().all(|(_, p)| p.verb() == verb) {
+                    shoots(many.len(), verb)
+                } else {
+                    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+                    for (_, phase) in many {
+                        *counts.entry(phase.verb()).or_default() += 1;
+                    }
+                    let parts: Vec<String> = counts
+                        .iter()
+                        .map(|(verb, n)| format!("{n} {verb}"))
+                        .collect();
+                    format!(
+                        "{} in progress ({})",
+                        shoots(many.len(), ""),
+                        parts.join(", ")
+                    )
+                    .replace("  ", " ")
+                }
+            }
+        };
+        format!("{line}{failed}")
+    }
+}
+
+/// Whether an event shows that work is moving (so the network and key are fine).
+fn is_progress(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Uploading { .. }
+            | EventKind::Editing { .. }
+            | EventKind::Downloading { .. }
+            | EventKind::Done { .. }
+    )
+}
+
+/// "1 shoot editing", "3 shoots editing".
+fn shoots(n: usize, what: &str) -> String {
+    let noun = if n == 1 { "shoot" } else { "shoots" };
+    format!("{n} {noun} {what}").trim_end().to_owned()
+}
+
+fn describe(phase: &Phase) -> String {
+    match phase {
+        Phase::Queued => "queued".into(),
+        Phase::Uploading {
+            files_done,
+            files_total,
+            bytes_done,
+            bytes_total,
+        } => {
+            let percent = (bytes_done * 100).checked_div(*bytes_total).unwrap_or(0);
+            format!("uploading {files_done}/{files_total} photos, {percent}%")
+        }
+        Phase::Editing => "editing".into(),
+        Phase::Downloading { done, total } => {
+            format!("downloading {done}/{total} edited photos")
+        }
+        Phase::Waiting { reason } => format!("waiting: {}", shorten(reason, 80)),
+    }
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    let first_line = text.lines().next().unwrap_or_default();
+    if first_line.chars().count() <= max {
+        return first_line.to_owned();
+    }
+    let cut: String = first_line.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(shoot: &str, id: Option<ShootId>, kind: EventKind) -> Event {
+        Event {
+            shoot: shoot.into(),
+            shoot_id: id,
+            kind,
+        }
+    }
+
+    fn uploading(done: u64, total: u64, bytes: u64) -> EventKind {
+        EventKind::Uploading {
+            files_done: done,
+            files_total: total,
+            bytes_done: bytes,
+            bytes_total: 100,
+        }
+    }
+
+    #[test]
+    fn one_shoot_uploading_shows_its_name_photos_and_percent() {
+        let mut glance = Glance::default();
+        glance.observe(&event("123 Main St", Some(1), uploading(18, 42, 64)));
+        assert_eq!(
+            glance.status_line(),
+            "123 Main St — uploading 18/42 photos, 64%"
+        );
+        assert_eq!(glance.icon(), IconKind::Working);
+    }
+
+    #[test]
+    fn several_shoots_in_the_same_phase_are_counted() {
+        let mut glance = Glance::default();
+        for id in 1..=3 {
+            let kind = EventKind::Editing {
+                status: "In Progress".into(),
+            };
+            glance.observe(&event(&format!("Shoot {id}"), Some(id), kind));
+        }
+        assert_eq!(glance.status_line(), "3 shoots editing");
+        glance.observe(&event("Shoot 4", Some(4), uploading(1, 2, 50)));
+        assert_eq!(
+            glance.status_line(),
+            "4 shoots in progress (3 editing, 1 uploading)"
+        );
+    }
+
+    #[test]
+    fn paused_shows_paused_and_the_paused_icon() {
+        let mut glance = Glance::default();
+        glance.observe(&event("", None, EventKind::Paused));
+        assert_eq!(glance.status_line(), "Paused");
+        assert_eq!(glance.icon(), IconKind::Paused);
+        glance.observe(&event("", None, EventKind::Resumed));
+        assert_eq!(glance.icon(), IconKind::Idle);
+    }
+
+    #[test]
+    fn a_rejected_key_turns_the_icon_red_until_work_moves_again() {
+        let mut glance = Glance::default();
+        let rejected = EventKind::Waiting {
+            reason: "the API key was rejected".into(),
+            cause: WaitCause::KeyRejected,
+        };
+        glance.observe(&event("A", Some(1), rejected));
+        assert_eq!(glance.icon(), IconKind::Error);
+        assert!(glance.status_line().contains("rejected the API key"));
+        glance.observe(&event("A", Some(1), uploading(1, 2, 10)));
+        assert_eq!(glance.icon(), IconKind::Working);
+    }
+
+    #[test]
+    fn finished_shoots_leave_the_glance_and_failures_are_counted() {
+        let mut glance = Glance::default();
+        glance.observe(&event("A", Some(1), uploading(1, 2, 10)));
+        let done = EventKind::Done {
+            photos: 2,
+            outbox: "/o/A".into(),
+        };
+        glance.observe(&event("A", Some(1), done));
+        assert_eq!(glance.status_line(), "Up to date — watching for new shoots");
+        glance.set_from_journal(false, 1);
+        assert_eq!(glance.icon(), IconKind::Error);
+        assert_eq!(glance.status_line(), "1 shoot failed — see Recent shoots");
+    }
+
+    #[test]
+    fn long_reasons_are_cut_to_one_short_line() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("first line\nsecond", 40), "first line");
+        assert_eq!(shorten("abcdefghijkl", 6), "abcde…");
+    }
+}

@@ -1,0 +1,236 @@
+//! The tray menu as plain data: which entries it shows for the current state, and the
+//! action behind each one. The toolkit only draws this model and hands back the id
+//! of the clicked entry, so everything here is tested without a display.
+
+use std::path::Path;
+
+use crate::config::FolderPair;
+use crate::journal::{ShootId, ShootState, ShootSummary};
+use crate::ui::glance::{Glance, shorten};
+
+/// How many shoots "Recent shoots" lists.
+pub const RECENT_SHOOTS: i64 = 5;
+
+/// What a menu entry does when clicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuAction {
+    Pause,
+    Resume,
+    /// The inbox of the folder pair at this index in the config.
+    OpenInbox(usize),
+    OpenOutbox(usize),
+    /// Open a shoot's outbox folder.
+    OpenShoot(ShootId),
+    RetryShoot(ShootId),
+    Settings,
+    OpenLog,
+    About,
+    Quit,
+}
+
+impl MenuAction {
+    /// A stable id for the toolkit's menu item.
+    pub fn id(&self) -> String {
+        match self {
+            MenuAction::Pause => "pause".into(),
+            MenuAction::Resume => "resume".into(),
+            MenuAction::OpenInbox(i) => format!("open-inbox:{i}"),
+            MenuAction::OpenOutbox(i) => format!("open-outbox:{i}"),
+            MenuAction::OpenShoot(id) => format!("open-shoot:{id}"),
+            MenuAction::RetryShoot(id) => format!("retry-shoot:{id}"),
+            MenuAction::Settings => "settings".into(),
+            MenuAction::OpenLog => "open-log".into(),
+            MenuAction::About => "about".into(),
+            MenuAction::Quit => "quit".into(),
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<MenuAction> {
+        let (name, argument) = match id.split_once(':') {
+            Some((name, argument)) => (name, Some(argument)),
+            None => (id, None),
+        };
+        let index = || argument.and_then(|a| a.parse::<usize>().ok());
+        let shoot = || argument.and_then(|a| a.parse::<ShootId>().ok());
+        Some(match name {
+            "pause" => MenuAction::Pause,
+            "resume" => MenuAction::Resume,
+            "open-inbox" => MenuAction::OpenInbox(index()?),
+            "open-outbox" => MenuAction::OpenOutbox(index()?),
+            "open-shoot" => MenuAction::OpenShoot(shoot()?),
+            "retry-shoot" => MenuAction::RetryShoot(shoot()?),
+            "settings" => MenuAction::Settings,
+            "open-log" => MenuAction::OpenLog,
+            "about" => MenuAction::About,
+            "quit" => MenuAction::Quit,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MenuEntry {
+    /// Text that cannot be clicked (the status line, a failure's reason).
+    Label(String),
+    Item {
+        label: String,
+        action: MenuAction,
+    },
+    Submenu {
+        label: String,
+        entries: Vec<MenuEntry>,
+    },
+    Separator,
+}
+
+impl MenuEntry {
+    fn item(label: impl Into<String>, action: MenuAction) -> MenuEntry {
+        MenuEntry::Item {
+            label: label.into(),
+            action,
+        }
+    }
+}
+
+/// The whole menu for this moment.
+pub fn build(glance: &Glance, folders: &[FolderPair], recent: &[ShootSummary]) -> Vec<MenuEntry> {
+    let mut menu = vec![MenuEntry::Label(glance.status_line()), MenuEntry::Separator];
+    menu.push(match glance.is_paused() {
+        true => MenuEntry::item("Resume", MenuAction::Resume),
+        false => MenuEntry::item("Pause", MenuAction::Pause),
+    });
+    menu.push(MenuEntry::Separator);
+    menu.extend(folder_entries(folders));
+    menu.push(MenuEntry::Submenu {
+        label: "Recent shoots".into(),
+        entries: recent_entries(recent),
+    });
+    menu.push(MenuEntry::Separator);
+    menu.push(MenuEntry::item("Settings…", MenuAction::Settings));
+    menu.push(MenuEntry::item("Open log", MenuAction::OpenLog));
+    menu.push(MenuEntry::item(
+        format!("About imagen-sync {}", env!("CARGO_PKG_VERSION")),
+        MenuAction::About,
+    ));
+    menu.push(MenuEntry::Separator);
+    menu.push(MenuEntry::item("Quit", MenuAction::Quit));
+    menu
+}
+
+/// "Open Inbox" and "Open Outbox", or one pair of entries per hot folder.
+fn folder_entries(folders: &[FolderPair]) -> Vec<MenuEntry> {
+    if let [_] = folders {
+        return vec![
+            MenuEntry::item("Open Inbox", MenuAction::OpenInbox(0)),
+            MenuEntry::item("Open Outbox", MenuAction::OpenOutbox(0)),
+        ];
+    }
+    let mut entries = Vec::new();
+    for (index, pair) in folders.iter().enumerate() {
+        entries.push(MenuEntry::item(
+            format!("Open Inbox: {}", short_name(&pair.inbox)),
+            MenuAction::OpenInbox(index),
+        ));
+        entries.push(MenuEntry::item(
+            format!("Open Outbox: {}", short_name(&pair.outbox)),
+            MenuAction::OpenOutbox(index),
+        ));
+    }
+    entries
+}
+
+/// A folder's last two components ("Interiors/Inbox"): enough to tell pairs apart.
+fn short_name(path: &Path) -> String {
+    let parts: Vec<_> = path.components().rev().take(2).collect();
+    let parts: Vec<String> = parts
+        .iter()
+        .rev()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+fn recent_entries(recent: &[ShootSummary]) -> Vec<MenuEntry> {
+    if recent.is_empty() {
+        return vec![MenuEntry::Label("No shoots yet".into())];
+    }
+    recent
+        .iter()
+        .map(|row| {
+            let shoot = &row.shoot;
+            let open = MenuAction::OpenShoot(shoot.id);
+            match shoot.state {
+                ShootState::Done => MenuEntry::item(
+                    format!("{} — done, {} photos", shoot.folder, row.outputs),
+                    open,
+                ),
+                ShootState::Failed => MenuEntry::Submenu {
+                    label: format!("{} — failed", shoot.folder),
+                    entries: vec![
+                        MenuEntry::Label(shorten(
+                            shoot.last_error.as_deref().unwrap_or("failed"),
+                            70,
+                        )),
+                        MenuEntry::item("Retry", MenuAction::RetryShoot(shoot.id)),
+                        MenuEntry::item("Open outbox folder", open),
+                    ],
+                },
+                ShootState::Uploading => MenuEntry::item(
+                    format!(
+                        "{} — uploading {}/{}",
+                        shoot.folder, row.uploaded, row.files
+                    ),
+                    open,
+                ),
+                state => MenuEntry::item(format!("{} — {}", shoot.folder, state.as_str()), open),
+            }
+        })
+        .collect()
+}
+
+/// Every action reachable from a menu, submenus included (for tests and lookups).
+pub fn actions(menu: &[MenuEntry]) -> Vec<(String, MenuAction)> {
+    let mut found = Vec::new();
+    for entry in menu {
+        match entry {
+            MenuEntry::Item { label, action } => found.push((label.clone(), *action)),
+            MenuEntry::Submenu { entries, .. } => found.extend(actions(entries)),
+            MenuEntry::Label(_) | MenuEntry::Separator => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_survives_its_id() {
+        let all = [
+            MenuAction::Pause,
+            MenuAction::Resume,
+            MenuAction::OpenInbox(2),
+            MenuAction::OpenOutbox(0),
+            MenuAction::OpenShoot(41),
+            MenuAction::RetryShoot(7),
+            MenuAction::Settings,
+            MenuAction::OpenLog,
+            MenuAction::About,
+            MenuAction::Quit,
+        ];
+        for action in all {
+            assert_eq!(MenuAction::from_id(&action.id()), Some(action));
+        }
+        assert_eq!(MenuAction::from_id("open-shoot:x"), None);
+        assert_eq!(MenuAction::from_id("format-disk"), None);
+    }
+
+    #[test]
+    fn short_names_tell_folder_pairs_apart() {
+        assert_eq!(
+            short_name(Path::new("/home/ann/Imagen/Interiors/Inbox")),
+            "Interiors/Inbox"
+        );
+    }
+}

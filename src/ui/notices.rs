@@ -1,0 +1,431 @@
+//! Which desktop notifications to show, decided from the event stream: shoot done,
+//! shoot failed, key rejected or missing, settings not applied, network lost and back.
+//! Shoots that finish (or fail) close together are told in one notification, so 50
+//! shoots finishing at once make one, not 50. Each kind can be switched off.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::config::NotificationSettings;
+use crate::events::{Event, EventKind, WaitCause};
+use crate::ui::glance::shorten;
+
+/// Finishes this close together make one notification.
+pub const COALESCE_WINDOW: Duration = Duration::from_secs(2);
+/// The network must be gone this long before anyone is bothered.
+pub const OFFLINE_NOTICE_AFTER: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    ShootsDone,
+    ShootsFailed,
+    KeyRejected,
+    NeedsKey,
+    ConfigRejected,
+    NetworkLost,
+    NetworkBack,
+    /// Something the user asked for (About, the outcome of a menu action).
+    About,
+}
+
+/// One notification, ready to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub summary: String,
+    pub body: String,
+    /// The folder a click on the notification opens.
+    pub open: Option<PathBuf>,
+}
+
+/// A batch of same-kind events waiting for the coalescing window to close.
+#[derive(Debug, Default)]
+struct Batch<T> {
+    items: Vec<T>,
+    since: Option<Instant>,
+}
+
+impl<T> Batch<T> {
+    fn add(&mut self, item: T, now: Instant) {
+        self.since.get_or_insert(now);
+        self.items.push(item);
+    }
+
+    fn deadline(&self, window: Duration) -> Option<Instant> {
+        self.since.map(|since| since + window)
+    }
+
+    fn take_if_due(&mut self, now: Instant, window: Duration) -> Option<Vec<T>> {
+        if self.deadline(window)? > now {
+            return None;
+        }
+        self.since = None;
+        Some(std::mem::take(&mut self.items))
+    }
+}
+
+#[derive(Debug)]
+pub struct Notices {
+    settings: NotificationSettings,
+    window: Duration,
+    offline_after: Duration,
+    done: Batch<(String, u64, PathBuf)>,
+    failed: Batch<(String, String)>,
+    ready: Vec<Notice>,
+    key_rejected_told: bool,
+    offline_since: Option<Instant>,
+    offline_told: bool,
+}
+
+impl Notices {
+    pub fn new(settings: NotificationSettings) -> Notices {
+        Notices::with_timing(settings, COALESCE_WINDOW, OFFLINE_NOTICE_AFTER)
+    }
+
+    pub fn with_timing(
+        settings: NotificationSettings,
+        window: Duration,
+        offline_after: Duration,
+    ) -> Notices {
+        Notices {
+            settings,
+            window,
+            offline_after,
+            done: Batch::default(),
+            failed: Batch::default(),
+            ready: Vec::new(),
+            key_rejected_told: false,
+            offline_since: None,
+            offline_told: false,
+        }
+    }
+
+    /// The config was reloaded: its switches apply from now on.
+    pub fn set_settings(&mut self, settings: NotificationSettings) {
+        self.settings = settings;
+    }
+
+    pub fn observe(&mut self, event: &Event, now: Instant) {
+        let shoot = event.shoot.clone();
+        match &event.kind {
+            EventKind::Done { photos, outbox } if self.settings.shoot_done => {
+                self.done.add((shoot, *photos, outbox.clone()), now);
+            }
+            EventKind::Failed { reason } if self.settings.shoot_failed => {
+                self.failed.add((shoot, reason.clone()), now);
+            }
+            EventKind::Waiting { cause, .. } => match cause {
+                WaitCause::KeyRejected if !self.key_rejected_told => {
+                    self.key_rejected_told = true;
+                    if self.settings.key_rejected {
+                        self.ready.push(Notice {
+                            kind: NoticeKind::KeyRejected,
+                            summary: "Imagen rejected the API key".into(),
+                            body: "No shoot moves until the key is fixed. Check it under \
+                                   Settings… in the tray menu; imagen-sync tries again by itself."
+                                .into(),
+                            open: None,
+                        });
+                    }
+                }
+                WaitCause::Network => {
+                    self.offline_since.get_or_insert(now);
+                }
+                _ => {}
+            },
+            EventKind::NeedsApiKey { how } => self.ready.push(Notice {
+                kind: NoticeKind::NeedsKey,
+                summary: "Add your Imagen API key".into(),
+                body: format!("imagen-sync starts as soon as it has one.\n{how}"),
+                open: None,
+            }),
+            EventKind::ConfigRejected { reason } => self.ready.push(Notice {
+                kind: NoticeKind::ConfigRejected,
+                summary: "Settings not applied".into(),
+                body: format!(
+                    "{}\nThe last good settings stay in use until the file is fixed.",
+                    shorten(reason, 200)
+                ),
+                open: None,
+            }),
+            EventKind::ConfigApplied => self.key_rejected_told = false,
+            _ => {}
+        }
+        let moving = matches!(
+            event.kind,
+            EventKind::Uploading { .. }
+                | EventKind::Editing { .. }
+                | EventKind::Downloading { .. }
+                | EventKind::Done { .. }
+        );
+        if moving {
+            self.key_rejected_told = false;
+            self.offline_since = None;
+            if std::mem::take(&mut self.offline_told) && self.settings.network {
+                self.ready.push(Notice {
+                    kind: NoticeKind::NetworkBack,
+                    summary: "Back online".into(),
+                    body: "Shoots are moving again.".into(),
+                    open: None,
+                });
+            }
+        }
+    }
+
+    /// Notifications whose time has come.
+    pub fn due(&mut self, now: Instant) -> Vec<Notice> {
+        let mut due = std::mem::take(&mut self.ready);
+        if let Some(done) = self.done.take_if_due(now, self.window) {
+            due.push(done_notice(done));
+        }
+        if let Some(failed) = self.failed.take_if_due(now, self.window) {
+            due.push(failed_notice(failed));
+        }
+        if let Some(since) = self.offline_since
+            && !self.offline_told
+            && now >= since + self.offline_after
+        {
+            self.offline_told = true;
+            if self.settings.network {
+                due.push(Notice {
+                    kind: NoticeKind::NetworkLost,
+                    summary: "Network lost".into(),
+                    body: "Imagen cannot be reached. Shoots wait and carry on by themselves \
+                           when the connection is back."
+                        .into(),
+                    open: None,
+                });
+            }
+        }
+        due
+    }
+
+    /// When `due` next has something to say.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if !self.ready.is_empty() {
+            return Some(Instant::now());
+        }
+        let offline = match self.offline_told {
+            true => None,
+            false => self.offline_since.map(|since| since + self.offline_after),
+        };
+        [
+            self.done.deadline(self.window),
+            self.failed.deadline(self.window),
+            offline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// How many names a coalesced notification lists before "and N more".
+const NAMES_LISTED: usize = 4;
+
+fn listed(names: impl Iterator<Item = String>, total: usize) -> String {
+    let mut text: Vec<String> = names.take(NAMES_LISTED).collect();
+    if total > NAMES_LISTED {
+        text.push(format!("and {} more", total - NAMES_LISTED));
+    }
+    text.join("\n")
+}
+
+fn done_notice(done: Vec<(String, u64, PathBuf)>) -> Notice {
+    if let [(shoot, photos, outbox)] = done.as_slice() {
+        return Notice {
+            kind: NoticeKind::ShootsDone,
+            summary: format!("{shoot}: {photos} photos ready"),
+            body: format!("Edited photos are in {}", outbox.display()),
+            open: Some(outbox.clone()),
+        };
+    }
+    let photos: u64 = done.iter().map(|(_, n, _)| n).sum();
+    // A click opens the outbox they share (the parent of each shoot's folder).
+    let parents: Vec<Option<PathBuf>> = done
+        .iter()
+        .map(|(_, _, outbox)| outbox.parent().map(PathBuf::from))
+        .collect();
+    let shared = parents
+        .windows(2)
+        .all(|w| w[0] == w[1])
+        .then(|| parents[0].clone())
+        .flatten();
+    Notice {
+        kind: NoticeKind::ShootsDone,
+        summary: format!("{} shoots ready: {photos} photos", done.len()),
+        body: listed(
+            done.iter()
+                .map(|(shoot, n, _)| format!("{shoot}: {n} photos")),
+            done.len(),
+        ),
+        open: shared,
+    }
+}
+
+fn failed_notice(failed: Vec<(String, String)>) -> Notice {
+    if let [(shoot, reason)] = failed.as_slice() {
+        return Notice {
+            kind: NoticeKind::ShootsFailed,
+            summary: format!("{shoot} failed"),
+            body: format!(
+                "{}\nRetry it from Recent shoots in the tray menu, or run: imagen-sync retry \"{shoot}\"",
+                shorten(reason, 160)
+            ),
+            open: None,
+        };
+    }
+    Notice {
+        kind: NoticeKind::ShootsFailed,
+        summary: format!("{} shoots failed", failed.len()),
+        body: format!(
+            "{}\nRetry them from Recent shoots in the tray menu, or run: imagen-sync retry --all",
+            listed(
+                failed
+                    .iter()
+                    .map(|(shoot, reason)| format!("{shoot}: {}", shorten(reason, 60))),
+                failed.len()
+            )
+        ),
+        open: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(shoot: &str, kind: EventKind) -> Event {
+        Event {
+            shoot: shoot.into(),
+            shoot_id: Some(1),
+            kind,
+        }
+    }
+
+    fn done(shoot: &str, photos: u64) -> Event {
+        event(
+            shoot,
+            EventKind::Done {
+                photos,
+                outbox: PathBuf::from("/out").join(shoot),
+            },
+        )
+    }
+
+    const WINDOW: Duration = Duration::from_secs(2);
+
+    fn notices() -> Notices {
+        Notices::with_timing(
+            NotificationSettings::default(),
+            WINDOW,
+            Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn one_finished_shoot_says_how_many_photos_are_ready_and_opens_its_folder() {
+        let mut notices = notices();
+        let start = Instant::now();
+        notices.observe(&done("123 Main St", 42), start);
+        assert!(notices.due(start).is_empty(), "waits for the window");
+        let shown = notices.due(start + WINDOW);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].summary, "123 Main St: 42 photos ready");
+        assert_eq!(shown[0].open, Some(PathBuf::from("/out/123 Main St")));
+        assert!(notices.due(start + WINDOW * 3).is_empty());
+    }
+
+    #[test]
+    fn fifty_shoots_finishing_at_once_make_one_notification() {
+        let mut notices = notices();
+        let start = Instant::now();
+        for n in 0..50 {
+            notices.observe(
+                &done(&format!("Shoot {n}"), 10),
+                start + Duration::from_millis(n * 10),
+            );
+        }
+        assert_eq!(notices.next_deadline(), Some(start + WINDOW));
+        let shown = notices.due(start + WINDOW);
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0].summary, "50 shoots ready: 500 photos");
+        assert!(shown[0].body.ends_with("and 46 more"), "{}", shown[0].body);
+        assert_eq!(shown[0].open, Some(PathBuf::from("/out")));
+    }
+
+    #[test]
+    fn a_failed_shoot_says_why_and_what_to_do() {
+        let mut notices = notices();
+        let start = Instant::now();
+        let reason = "Imagen could not edit the project".to_owned();
+        notices.observe(&event("12 Oak Lane", EventKind::Failed { reason }), start);
+        let shown = notices.due(start + WINDOW);
+        assert_eq!(shown[0].summary, "12 Oak Lane failed");
+        assert!(shown[0].body.contains("could not edit"));
+        assert!(shown[0].body.contains("imagen-sync retry \"12 Oak Lane\""));
+    }
+
+    #[test]
+    fn switched_off_kinds_stay_quiet() {
+        let settings = NotificationSettings {
+            shoot_done: false,
+            network: false,
+            ..NotificationSettings::default()
+        };
+        let mut notices = Notices::with_timing(settings, WINDOW, Duration::from_secs(1));
+        let start = Instant::now();
+        notices.observe(&done("A", 1), start);
+        let offline = EventKind::Waiting {
+            reason: "network".into(),
+            cause: WaitCause::Network,
+        };
+        notices.observe(&event("B", offline), start);
+        assert!(notices.due(start + Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
+    fn a_long_outage_is_told_once_and_its_end_too() {
+        let mut notices = notices();
+        let start = Instant::now();
+        let offline = || {
+            event(
+                "A",
+                EventKind::Waiting {
+                    reason: "cannot reach the API".into(),
+                    cause: WaitCause::Network,
+                },
+            )
+        };
+        notices.observe(&offline(), start);
+        assert!(notices.due(start + Duration::from_secs(30)).is_empty());
+        notices.observe(&offline(), start + Duration::from_secs(40));
+        let lost = notices.due(start + Duration::from_secs(61));
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].kind, NoticeKind::NetworkLost);
+        notices.observe(&offline(), start + Duration::from_secs(90));
+        assert!(notices.due(start + Duration::from_secs(200)).is_empty());
+        let moving = EventKind::Editing {
+            status: "In Progress".into(),
+        };
+        notices.observe(&event("A", moving), start + Duration::from_secs(201));
+        let back = notices.due(start + Duration::from_secs(201));
+        assert_eq!(back[0].kind, NoticeKind::NetworkBack);
+    }
+
+    #[test]
+    fn a_rejected_key_is_told_once_not_per_shoot() {
+        let mut notices = notices();
+        let start = Instant::now();
+        for shoot in ["A", "B", "C"] {
+            let rejected = EventKind::Waiting {
+                reason: "401".into(),
+                cause: WaitCause::KeyRejected,
+            };
+            notices.observe(&event(shoot, rejected), start);
+        }
+        let shown = notices.due(start);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].kind, NoticeKind::KeyRejected);
+    }
+}

@@ -1,0 +1,66 @@
+//! The tray's whole picture at one moment: icon, status line and menu, built from the
+//! event stream (live progress) and the journal (pause, failures, recent shoots). The
+//! journal is read only when something changed, so an idle tray costs nothing.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::events::Event;
+use crate::journal::Journal;
+use crate::ui::glance::{Glance, IconKind};
+use crate::ui::menu::{self, MenuEntry, RECENT_SHOOTS};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrayView {
+    pub icon: IconKind,
+    pub status: String,
+    pub menu: Vec<MenuEntry>,
+}
+
+#[derive(Default)]
+pub struct ViewSource {
+    glance: Glance,
+    journal: Option<(PathBuf, Journal)>,
+}
+
+impl ViewSource {
+    pub fn observe(&mut self, event: &Event) {
+        self.glance.observe(event);
+    }
+
+    /// The journal's change counter, to tell whether another process wrote to it.
+    pub fn journal_version(&mut self, data_dir: &Path) -> Option<i64> {
+        self.journal(data_dir)?.data_version().ok()
+    }
+
+    fn journal(&mut self, data_dir: &Path) -> Option<&Journal> {
+        let stale = self.journal.as_ref().is_none_or(|(dir, _)| dir != data_dir);
+        if stale {
+            // None until the agent has made the journal.
+            self.journal = Journal::open_read_only(data_dir)
+                .ok()
+                .flatten()
+                .map(|journal| (data_dir.to_owned(), journal));
+        }
+        self.journal.as_ref().map(|(_, journal)| journal)
+    }
+
+    pub fn view(&mut self, config: Option<&Config>) -> TrayView {
+        let mut recent = Vec::new();
+        let was_paused = self.glance.is_paused();
+        if let Some(config) = config
+            && let Some(journal) = self.journal(&config.agent.data_dir)
+        {
+            let paused = journal.paused().unwrap_or(was_paused);
+            let failed = journal.failed_count().unwrap_or(0);
+            recent = journal.newest_summaries(RECENT_SHOOTS).unwrap_or_default();
+            self.glance.set_from_journal(paused, failed);
+        }
+        let folders = config.map(|c| c.folders.as_slice()).unwrap_or_default();
+        TrayView {
+            icon: self.glance.icon(),
+            status: self.glance.status_line(),
+            menu: menu::build(&self.glance, folders, &recent),
+        }
+    }
+}
