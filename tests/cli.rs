@@ -121,3 +121,38 @@ async fn photos_added_after_a_shoot_finished_become_a_follow_up_in_the_same_outb
         "{status}"
     );
 }
+
+#[test]
+fn autostart_enable_adds_a_login_entry_for_this_binary_and_disable_removes_it() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("my settings.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_imagen-sync"))
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .output()
+            .unwrap()
+    };
+    let enabled = run(&["--config", config.to_str().unwrap(), "autostart", "enable"]);
+    assert!(enabled.status.success(), "{enabled:?}");
+    let entry = home.path().join(".config/autostart/imagen-sync.desktop");
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_imagen-sync"));
+    assert!(
+        text.contains(&format!(
+            "Exec={} --config \"{}\"",
+            binary.display(),
+            config.display()
+        )),
+        "{text}"
+    );
+    assert!(text.starts_with("[Desktop Entry]\nType=Application\n"));
+    assert!(String::from_utf8_lossy(&enabled.stdout).contains(&entry.display().to_string()));
+
+    let disabled = run(&["autostart", "disable"]);
+    assert!(disabled.status.success());
+    assert!(!entry.exists());
+    let again = run(&["autostart", "disable"]);
+    assert!(again.status.success(), "disabling twice is fine");
+}

@@ -89,7 +89,7 @@ fn in_sign(kind: IconKind, u: f32, v: f32) -> bool {
             bar(0.335) || bar(0.555)
         }
         IconKind::Error => {
-            near_segment(p, (0.5, 0.28), (0.5, 0.55), 0.07) || distance(p, (0.5, 0.7)) < 0.075
+            near_segment(p, (0.5, 0.27), (0.5, 0.5), 0.075) || distance(p, (0.5, 0.71)) < 0.08
         }
     }
 }

@@ -1,0 +1,224 @@
+//! The tray menu below the toolkit: the model built from the journal and the config,
+//! and each entry's action carried out against the real agent (the `run` binary) and
+//! the simulator on loopback. scripts/desktop-smoke clicks the real menu on a display.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::agent::{Harness, wait_for};
+use common::{start_sim, write_jpeg};
+use imagen_sync::config::Config;
+use imagen_sync::sim::Faults;
+use imagen_sync::ui::actions::{Effect, apply};
+use imagen_sync::ui::glance::IconKind;
+use imagen_sync::ui::menu::{self, MenuAction, MenuEntry};
+use imagen_sync::ui::view::{TrayView, ViewSource};
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn drop_shoot(inbox: &std::path::Path, name: &str, photos: usize) {
+    let folder = inbox.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    for n in 0..photos {
+        write_jpeg(&folder.join(format!("photo {n}.jpg")), 64, 48);
+    }
+}
+
+fn view_of(agent: &Harness) -> (TrayView, Config) {
+    let config = Config::load(&agent.config).unwrap();
+    (ViewSource::default().view(Some(&config)), config)
+}
+
+/// The action of the entry labelled `label`, anywhere in the menu.
+fn action_labelled(view: &TrayView, label: &str) -> MenuAction {
+    menu::actions(&view.menu)
+        .into_iter()
+        .find(|(text, _)| text == label)
+        .unwrap_or_else(|| panic!("no {label:?} in {:#?}", view.menu))
+        .1
+}
+
+fn click(agent: &Harness, label: &str) -> Effect {
+    let (view, config) = view_of(agent);
+    apply(action_labelled(&view, label), &config, &agent.config).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_menu_entry_maps_to_its_engine_command() {
+    let sim = start_sim(|_| {}).await;
+    let agent = Harness::new(&sim, 1, "");
+    let (exteriors_in, exteriors_out) = agent.add_folder_pair("Exteriors", "");
+    let (view, config) = view_of(&agent);
+
+    let open = |label: &str| apply(action_labelled(&view, label), &config, &agent.config).unwrap();
+    let inbox_entries: Vec<String> = menu::actions(&view.menu)
+        .into_iter()
+        .map(|(label, _)| label)
+        .filter(|label| label.starts_with("Open Inbox"))
+        .collect();
+    assert_eq!(
+        inbox_entries.len(),
+        2,
+        "one per folder pair: {inbox_entries:?}"
+    );
+    assert_eq!(
+        apply(MenuAction::OpenInbox(0), &config, &agent.config).unwrap(),
+        Effect::Open(agent.inbox())
+    );
+    assert_eq!(
+        apply(MenuAction::OpenInbox(1), &config, &agent.config).unwrap(),
+        Effect::Open(exteriors_in)
+    );
+    assert_eq!(
+        apply(MenuAction::OpenOutbox(1), &config, &agent.config).unwrap(),
+        Effect::Open(exteriors_out)
+    );
+    assert_eq!(
+        open("Settings…"),
+        Effect::Open(agent.config.clone()),
+        "Settings… opens the config until the dashboard lands"
+    );
+    assert!(
+        matches!(open("Open log"), Effect::Open(path) if path.starts_with(&config.agent.data_dir))
+    );
+    assert!(
+        matches!(open(&format!("About imagen-sync {}", env!("CARGO_PKG_VERSION"))), Effect::Tell { summary, .. } if summary.contains(env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(open("Quit"), Effect::Quit);
+    assert!(
+        apply(MenuAction::OpenInbox(7), &config, &agent.config).is_err(),
+        "a folder pair that is gone is an error, not a crash"
+    );
+
+    // The status line heads the menu, and Pause is the toggle under it.
+    assert_eq!(
+        view.menu[0],
+        MenuEntry::Label("Up to date — watching for new shoots".into())
+    );
+    assert_eq!(open("Pause"), Effect::Done);
+    let (paused, _) = view_of(&agent);
+    assert_eq!(paused.icon, IconKind::Paused);
+    assert_eq!(paused.status, "Paused");
+    assert_eq!(click(&agent, "Resume"), Effect::Done);
+    assert_eq!(view_of(&agent).0.icon, IconKind::Idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_chosen_in_the_menu_holds_work_across_a_restart_until_resume() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.start();
+    wait_for(&agent, "the agent made its journal", LONG, || {
+        imagen_sync::journal::Journal::path_in(&agent.dir.path().join("data")).exists()
+    })
+    .await;
+    assert_eq!(click(&agent, "Pause"), Effect::Done);
+
+    // A crash and a restart later, pause still holds.
+    agent.kill();
+    agent.start();
+    drop_shoot(&agent.inbox(), "Held Listing", 2);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        sim.counters().projects_created,
+        0,
+        "nothing starts while paused"
+    );
+    let (view, _) = view_of(&agent);
+    assert_eq!(view.icon, IconKind::Paused);
+    assert!(
+        menu::actions(&view.menu)
+            .iter()
+            .any(|(label, action)| label == "Resume" && *action == MenuAction::Resume),
+        "the toggle offers Resume"
+    );
+
+    assert_eq!(click(&agent, "Resume"), Effect::Done);
+    wait_for(&agent, "the held shoot done after Resume", LONG, || {
+        agent.shoot_states() == [("Held Listing".to_owned(), "done".to_owned())]
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_shoots_lists_the_five_newest_and_a_failed_one_offers_retry() {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        fail_names_containing: vec!["Broken".into()],
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    for n in 1..=5 {
+        drop_shoot(&agent.inbox(), &format!("Listing {n}"), 1);
+    }
+    agent.start();
+    wait_for(&agent, "five shoots done", LONG, || {
+        let states = agent.shoot_states();
+        states.len() == 5 && states.iter().all(|(_, s)| s == "done")
+    })
+    .await;
+    drop_shoot(&agent.inbox(), "Broken Listing", 2);
+    wait_for(&agent, "the broken shoot failed", LONG, || {
+        agent
+            .shoot_states()
+            .iter()
+            .any(|(f, s)| f == "Broken Listing" && s == "failed")
+    })
+    .await;
+
+    let (view, config) = view_of(&agent);
+    assert_eq!(view.icon, IconKind::Error);
+    assert_eq!(view.status, "1 shoot failed — see Recent shoots");
+    let Some(MenuEntry::Submenu {
+        entries: recent, ..
+    }) = view
+        .menu
+        .iter()
+        .find(|e| matches!(e, MenuEntry::Submenu { label, .. } if label == "Recent shoots"))
+    else {
+        panic!("no Recent shoots in {:#?}", view.menu);
+    };
+    assert_eq!(recent.len(), 5, "the five newest: {recent:#?}");
+    let MenuEntry::Submenu { label, entries } = &recent[0] else {
+        panic!("the failed shoot is a submenu: {:#?}", recent[0]);
+    };
+    assert_eq!(label, "Broken Listing — failed");
+    assert!(matches!(&entries[0], MenuEntry::Label(reason) if reason.contains("Failed")));
+    let done: Vec<&MenuEntry> = recent[1..].iter().collect();
+    for entry in &done {
+        let MenuEntry::Item { label, action } = entry else {
+            panic!("a done shoot is one entry: {entry:#?}");
+        };
+        assert!(label.ends_with("— done, 1 photos"), "{label}");
+        let Effect::Open(folder) = apply(*action, &config, &agent.config).unwrap() else {
+            panic!("a done shoot opens its folder");
+        };
+        let name = label.split(" — ").next().unwrap();
+        assert_eq!(folder, agent.outbox().join(name));
+        assert!(folder.is_dir());
+    }
+
+    sim.set_faults(Faults::default());
+    assert_eq!(click(&agent, "Retry"), Effect::Done);
+    wait_for(&agent, "the retried shoot done", LONG, || {
+        agent
+            .shoot_states()
+            .iter()
+            .any(|(f, s)| f == "Broken Listing" && s == "done")
+    })
+    .await;
+    assert_eq!(
+        sim.counters().projects_created,
+        7,
+        "the retry is a new project"
+    );
+    let (after, _) = view_of(&agent);
+    assert_eq!(after.icon, IconKind::Idle);
+    let outputs: Vec<PathBuf> = std::fs::read_dir(agent.outbox().join("Broken Listing"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(outputs.len(), 2);
+}
