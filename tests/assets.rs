@@ -42,3 +42,55 @@ fn the_icons_in_assets_are_the_ones_the_app_draws() {
         );
     }
 }
+
+#[test]
+fn the_windows_icon_holds_the_application_icon() {
+    let path = icons_dir().join("imagen-sync.ico");
+    if std::env::var_os("IMAGEN_WRITE_ASSETS").is_some() {
+        std::fs::write(&path, icons::ico()).unwrap();
+    }
+    let on_disk = std::fs::read(&path).unwrap();
+    assert_eq!(
+        on_disk,
+        icons::ico(),
+        "run IMAGEN_WRITE_ASSETS=1 cargo test --test assets"
+    );
+    let largest = image::load_from_memory_with_format(&on_disk, image::ImageFormat::Ico)
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(largest.as_raw(), &icons::draw(IconKind::Idle, 256));
+}
+
+/// The login entries shipped in packaging/ are the ones `autostart enable` writes for
+/// the installed binary, so the two cannot drift apart.
+#[test]
+fn packaged_login_entries_match_what_autostart_enable_writes() {
+    use imagen_sync::autostart::{desktop_entry, launch_agent};
+    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
+    let entries = [
+        (
+            packaging.join("linux/imagen-sync-autostart.desktop"),
+            desktop_entry(Path::new("/usr/bin/imagen-sync"), None),
+        ),
+        (
+            packaging.join("macos/ai.imagen.sync.plist"),
+            launch_agent(
+                Path::new("/Applications/imagen-sync.app/Contents/MacOS/imagen-sync"),
+                None,
+            ),
+        ),
+    ];
+    for (path, expected) in entries {
+        if std::env::var_os("IMAGEN_WRITE_ASSETS").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+            continue;
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            on_disk,
+            expected,
+            "{} differs; run IMAGEN_WRITE_ASSETS=1 cargo test --test assets",
+            path.display()
+        );
+    }
+}

@@ -45,6 +45,7 @@ const JOURNAL_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// a display it runs on without a tray, as `run --headless` would.
 pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
+    notifier::register_app();
     let events = Events::default();
     let (config_sender, config) = watch::channel(None);
     let (stop, stopped) = watch::channel(false);

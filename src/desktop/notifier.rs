@@ -8,6 +8,14 @@ use crate::ui::notices::Notice;
 
 static UNAVAILABLE_REPORTED: AtomicBool = AtomicBool::new(false);
 
+/// Ties notifications to the app's bundle id (macOS shows them under its name).
+pub fn register_app() {
+    #[cfg(target_os = "macos")]
+    if let Err(error) = notify_rust::set_application("ai.imagen.sync") {
+        tracing::debug!(%error, "cannot set the notification bundle id");
+    }
+}
+
 /// Shows `notice`; blocks until the service took it (call it off the UI thread).
 pub fn show(notice: &Notice) {
     let mut notification = notify_rust::Notification::new();
@@ -15,6 +23,8 @@ pub fn show(notice: &Notice) {
         .appname("imagen-sync")
         .summary(&notice.summary)
         .body(&notice.body);
+    #[cfg(windows)]
+    notification.app_id("ai.imagen.sync");
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         notification.icon("imagen-sync");

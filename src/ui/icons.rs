@@ -129,6 +129,28 @@ pub fn png(kind: IconKind, size: u32) -> Vec<u8> {
     bytes
 }
 
+/// A Windows .ico of the application icon, with its common sizes.
+pub fn ico() -> Vec<u8> {
+    use image::codecs::ico::{IcoEncoder, IcoFrame};
+    let frames: Vec<IcoFrame> = [16, 32, 48, 256]
+        .into_iter()
+        .map(|size| {
+            IcoFrame::as_png(
+                &draw(IconKind::Idle, size),
+                size,
+                size,
+                image::ExtendedColorType::Rgba8,
+            )
+            .expect("encoding to memory cannot fail")
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    IcoEncoder::new(&mut bytes)
+        .encode_images(&frames)
+        .expect("encoding to memory cannot fail");
+    bytes
+}
+
 /// The file name of a tray icon in `assets/icons/`.
 pub fn tray_file_name(kind: IconKind, size: u32) -> String {
     format!("tray-{}-{size}.png", kind.name())
