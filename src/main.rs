@@ -430,7 +430,9 @@ fn init(path: PathBuf) -> ExitCode {
         Ok(()) => {
             println!("Wrote {}", path.display());
             println!(
-                "Next: set {} (or a key_file), check the folders in it, then `imagen-sync run`.",
+                "Next: put your API key in {} (chmod 600) or set {}, check the folders in it, \
+                 then `imagen-sync run`.",
+                imagen_sync::config::default_key_file().display(),
                 imagen_sync::config::ENV_API_KEY
             );
             ExitCode::SUCCESS

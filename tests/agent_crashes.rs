@@ -132,3 +132,56 @@ async fn answers_lost_mid_body_never_create_a_second_project() {
     assert_eq!(tree(&agent.outbox()).len(), 9);
     assert_outbox_holds_only_whole_photos(&agent.outbox());
 }
+
+/// Quit in the tray and SIGTERM from a service manager take the same path: in-flight
+/// requests are dropped, temp files removed, and the next start carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_mid_download_exits_promptly_and_leaves_nothing_half_written() {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        max_latency_ms: 400,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Stopped Politely");
+    std::fs::create_dir_all(&shoot).unwrap();
+    for n in 0..PHOTOS {
+        write_jpeg(&shoot.join(format!("IMG_{n:02}.jpg")), 400, 300);
+    }
+    agent.start();
+    wait_for(&agent, "some downloads", LONG, || {
+        sim.counters().downloads >= 2
+    })
+    .await;
+    let mut child = agent.agent.take().unwrap();
+    let stopping = std::time::Instant::now();
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a clean stop exits 0: {status:?}");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "stopped in {:?}",
+        stopping.elapsed()
+    );
+    assert_outbox_holds_only_whole_photos(&agent.outbox());
+    let leftovers: Vec<String> = tree(&agent.outbox())
+        .into_iter()
+        .filter(|f| f.contains(".imagen-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+
+    agent.start();
+    wait_for(&agent, "the shoot is done after the restart", LONG, || {
+        agent.shoot_states() == [("Stopped Politely".to_owned(), "done".to_owned())]
+    })
+    .await;
+    assert_eq!(sim.counters().projects_created, 1);
+    assert_eq!(tree(&agent.outbox().join("Stopped Politely")).len(), PHOTOS);
+}

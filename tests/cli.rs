@@ -26,7 +26,7 @@ fn init_writes_a_commented_config_once_and_never_over_an_existing_one() {
     assert!(first.status.success());
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
-        text.contains("[[folders]]") && text.contains("# Your API key comes from"),
+        text.contains("[[folders]]") && text.contains("# Your API key: paste it into this file"),
         "{text}"
     );
     let second = imagen_sync(&["--config", path_text, "init"]);
