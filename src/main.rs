@@ -198,7 +198,7 @@ fn main() -> ExitCode {
         }
         Command::Init => init(config_path),
         Command::Run { headless } if headless || !cfg!(feature = "desktop") => {
-            runtime.block_on(run_headless(&config_path))
+            runtime.block_on(run_headless(&config_path, true))
         }
         Command::Run { .. } => run_desktop(&config_path, &runtime),
         Command::Autostart { action } => autostart(action, cli.config.as_deref()),
@@ -326,18 +326,24 @@ fn status(journal: &Journal, json: bool) -> CommandResult {
     Ok(())
 }
 
-/// The agent without a tray. The config and key are checked before anything starts
-/// (exit 2 with the reason); later edits are picked up live.
-async fn run_headless(config_path: &Path) -> ExitCode {
-    let config = match load_config(config_path) {
-        Ok(config) => config,
-        Err(code) => return code,
+/// The agent without a tray. With `check_first` (`run --headless`), a wrong config or a
+/// missing key stops it before anything starts (exit 2); otherwise (`imagen-sync` in a
+/// headless build) it waits for them to be fixed. Later edits are picked up live.
+async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
+    let data_dir = if check_first {
+        let config = match load_config(config_path) {
+            Ok(config) => config,
+            Err(code) => return code,
+        };
+        if let Err(error) = config.api_key() {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::from(2);
+        }
+        config.agent.data_dir
+    } else {
+        data_dir_of(config_path)
     };
-    if let Err(error) = config.api_key() {
-        eprintln!("imagen-sync: {error}");
-        return ExitCode::from(2);
-    }
-    let _logs = logs::init("info", Some(&config.agent.data_dir.join("logs")));
+    let _logs = logs::init("info", Some(&data_dir.join("logs")));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         engine::termination_signal().await;
@@ -354,14 +360,18 @@ async fn run_headless(config_path: &Path) -> ExitCode {
     }
 }
 
+/// The data folder the config names, or the default one while the config is unusable.
+fn data_dir_of(config_path: &Path) -> PathBuf {
+    Config::load(config_path)
+        .map(|c| c.agent.data_dir)
+        .unwrap_or_else(|_| imagen_sync::config::default_data_dir())
+}
+
 /// The agent with its tray icon and notifications. Problems with the config or key are
 /// shown there (and in the log) while it waits for them to be fixed.
 #[cfg(feature = "desktop")]
 fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCode {
-    let data_dir = Config::load(config_path)
-        .map(|c| c.agent.data_dir)
-        .unwrap_or_else(|_| imagen_sync::config::default_data_dir());
-    let _logs = logs::init("info", Some(&data_dir.join("logs")));
+    let _logs = logs::init("info", Some(&data_dir_of(config_path).join("logs")));
     match imagen_sync::desktop::run(config_path.to_owned()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -373,7 +383,7 @@ fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCo
 
 #[cfg(not(feature = "desktop"))]
 fn run_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> ExitCode {
-    runtime.block_on(run_headless(config_path))
+    runtime.block_on(run_headless(config_path, false))
 }
 
 /// `imagen-sync` alone: on the first run, writes the default config, makes the folders
