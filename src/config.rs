@@ -51,6 +51,30 @@ pub struct Config {
     pub agent: AgentSettings,
     pub folders: Vec<FolderPair>,
     pub notifications: NotificationSettings,
+    pub dashboard: DashboardSettings,
+}
+
+/// The local dashboard (`[dashboard]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardSettings {
+    pub port: u16,
+    /// 127.0.0.1 unless the user explicitly opens it to the network.
+    pub listen: std::net::IpAddr,
+    /// Required when `listen` is not a loopback address: a private file holding the
+    /// password browsers must give.
+    pub password_file: Option<PathBuf>,
+}
+
+pub const DEFAULT_DASHBOARD_PORT: u16 = 7117;
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        DashboardSettings {
+            port: DEFAULT_DASHBOARD_PORT,
+            listen: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            password_file: None,
+        }
+    }
 }
 
 /// Which desktop notifications are shown (`[notifications]`; all on by default).
@@ -119,6 +143,16 @@ struct RawConfig {
     folders: Vec<RawFolder>,
     #[serde(default)]
     notifications: NotificationSettings,
+    #[serde(default)]
+    dashboard: RawDashboard,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    port: Option<u16>,
+    listen: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -361,6 +395,34 @@ impl Config {
             });
         }
 
+        let mut dashboard = DashboardSettings {
+            port: raw.dashboard.port.unwrap_or(DEFAULT_DASHBOARD_PORT),
+            password_file: raw
+                .dashboard
+                .password_file
+                .as_ref()
+                .map(|p| expand_home(p.get_ref())),
+            ..DashboardSettings::default()
+        };
+        if let Some(listen) = &raw.dashboard.listen {
+            dashboard.listen = listen.get_ref().trim().parse().map_err(|_| {
+                at(
+                    listen.span(),
+                    "dashboard.listen",
+                    "must be an IP address, like 127.0.0.1".into(),
+                )
+            })?;
+            if !dashboard.listen.is_loopback() && dashboard.password_file.is_none() {
+                return Err(at(
+                    listen.span(),
+                    "dashboard.listen",
+                    "opening the dashboard beyond this machine needs `password_file` \
+                     (a file only you can read, holding the password to ask for)"
+                        .into(),
+                ));
+            }
+        }
+
         Ok(Config {
             api: ApiSettings {
                 base_url,
@@ -369,6 +431,7 @@ impl Config {
             agent: settings,
             folders,
             notifications: raw.notifications,
+            dashboard,
         })
     }
 
@@ -444,74 +507,149 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// The config a first run writes: the defaults, one hot folder under
+/// `default_folders_root()`, and the key file named.
+pub fn default_config() -> Config {
+    let mut config =
+        Config::parse("", Path::new("defaults"), None).expect("the defaults are valid");
+    config.api.key_file = Some(default_key_file());
+    let root = default_folders_root();
+    config.folders = vec![FolderPair {
+        inbox: root.join("Inbox"),
+        outbox: root.join("Outbox"),
+        edit: EditOptions {
+            perspective_correction: true,
+            ..EditOptions::default()
+        },
+    }];
+    config
+}
+
 /// The commented config `imagen-sync init` writes.
 pub fn default_config_text() -> String {
-    let root = default_folders_root();
-    let data_dir = default_data_dir();
-    format!(
+    render(&default_config())
+}
+
+/// The whole config as commented TOML: what `init` writes and what the dashboard saves.
+/// `Config::parse(&render(c))` gives `c` back.
+pub fn render(config: &Config) -> String {
+    use std::fmt::Write;
+    let s = |text: &str| toml_string(text);
+    let p = |path: &Path| toml_string(&path.display().to_string());
+    let agent = &config.agent;
+    let mut out = format!(
         r#"# imagen-sync configuration. A running agent picks up changes as soon as the file is
-# saved; if an edit is invalid, it says so and keeps the last good settings.
+# saved; if an edit is invalid, it says so and keeps the last good settings. Saving
+# the dashboard's Settings page rewrites this file.
 
 [api]
 # The Imagen API. IMAGEN_API_BASE_URL overrides it.
-base_url = "{DEFAULT_BASE_URL}"
+base_url = {base_url}
 # Your API key: paste it into this file, which only you may read (chmod 600).
 # The IMAGEN_API_KEY environment variable, when set, is used instead.
-key_file = "{key_file}"
+{key_file}
 
 [agent]
 # Where the journal (the agent's memory of every shoot) and logs live.
-data_dir = "{data_dir}"
+data_dir = {data_dir}
 # A shoot starts once its folder has been quiet this many seconds.
-settle_seconds = 10
+settle_seconds = {settle}
 # Every inbox is also listed in full this often, for network drives that send no
 # change events (local disks report changes at once).
-rescan_seconds = 120
+rescan_seconds = {rescan}
 # Shoots processed at once, and photos moving at once per shoot.
-max_active_shoots = 2
-max_parallel_uploads = 4
-max_parallel_downloads = 4
+max_active_shoots = {shoots}
+max_parallel_uploads = {uploads}
+max_parallel_downloads = {downloads}
 # RAW+JPEG twins (same name, same folder): upload "raw", "jpeg" or "both".
-raw_jpeg_pairs = "raw"
+raw_jpeg_pairs = {pairs}
 
-# One [[folders]] block per hot folder. Each direct subfolder of an inbox is one shoot.
-[[folders]]
-inbox = "{inbox}"
-outbox = "{outbox}"
-[folders.edit]
-hdr_merge = false
-perspective_correction = true
-sky_replacement = false
-# callback_url = "https://example.com/imagen-done"
-
-# A second hot folder, e.g. for exteriors:
-# [[folders]]
-# inbox = "{root}/Exteriors Inbox"
-# outbox = "{root}/Exteriors Outbox"
-# [folders.edit]
-# sky_replacement = true
+[dashboard]
+# The local dashboard (`imagen-sync open`). It listens on this machine only; another
+# address needs password_file too.
+port = {port}
+listen = {listen}
+{password_file}
 
 # Desktop notifications, each of which can be switched off.
 [notifications]
-shoot_done = true
-shoot_failed = true
-key_rejected = true
-network = true
+shoot_done = {done}
+shoot_failed = {failed}
+key_rejected = {rejected}
+network = {network}
+
+# One [[folders]] block per hot folder. Each direct subfolder of an inbox is one shoot.
 "#,
-        key_file = toml_path(&default_key_file()),
-        data_dir = toml_path(&data_dir),
-        inbox = toml_path(&root.join("Inbox")),
-        outbox = toml_path(&root.join("Outbox")),
-        root = toml_path(&root),
-    )
+        base_url = s(config.api.base_url.as_str()),
+        key_file = match &config.api.key_file {
+            Some(path) => format!("key_file = {}", p(path)),
+            None => format!("# key_file = {}", p(&default_key_file())),
+        },
+        data_dir = p(&agent.data_dir),
+        settle = agent.settle_seconds,
+        rescan = agent.rescan_seconds,
+        shoots = agent.max_active_shoots,
+        uploads = agent.max_parallel_uploads,
+        downloads = agent.max_parallel_downloads,
+        pairs = s(match agent.raw_jpeg_pairs {
+            PairPolicy::Raw => "raw",
+            PairPolicy::Jpeg => "jpeg",
+            PairPolicy::Both => "both",
+        }),
+        port = config.dashboard.port,
+        listen = s(&config.dashboard.listen.to_string()),
+        password_file = match &config.dashboard.password_file {
+            Some(path) => format!("password_file = {}", p(path)),
+            None => "# password_file = \"~/.config/imagen-sync/dashboard-password\"".into(),
+        },
+        done = config.notifications.shoot_done,
+        failed = config.notifications.shoot_failed,
+        rejected = config.notifications.key_rejected,
+        network = config.notifications.network,
+    );
+    for pair in &config.folders {
+        let edit = &pair.edit;
+        let _ = write!(
+            out,
+            "[[folders]]\ninbox = {}\noutbox = {}\n[folders.edit]\nhdr_merge = {}\n\
+             perspective_correction = {}\nsky_replacement = {}\n",
+            p(&pair.inbox),
+            p(&pair.outbox),
+            edit.hdr_merge,
+            edit.perspective_correction,
+            edit.sky_replacement,
+        );
+        if let Some(template) = edit.sky_replacement_template_id {
+            let _ = writeln!(out, "sky_replacement_template_id = {template}");
+        }
+        match &edit.callback_url {
+            Some(url) => {
+                let _ = writeln!(out, "callback_url = {}", s(url));
+            }
+            None => out.push_str("# callback_url = \"https://example.com/imagen-done\"\n"),
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "# Another hot folder (e.g. for exteriors with sky replacement): add another\n\
+         # [[folders]] block like the one above.\n",
+    );
+    out
 }
 
-/// A path as the inside of a TOML basic string.
-fn toml_path(path: &Path) -> String {
-    path.display()
-        .to_string()
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
+/// A TOML basic string, quotes included.
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// Writes the default config to `path`, never over an existing file.
@@ -581,6 +719,40 @@ mod tests {
         assert_eq!(config.folders.len(), 1);
         assert!(config.folders[0].edit.perspective_correction);
         assert!(config.folders[0].inbox.ends_with("Imagen/Inbox"));
+    }
+
+    #[test]
+    fn a_rendered_config_parses_back_to_itself() {
+        let mut config = default_config();
+        config.agent.settle_seconds = 3;
+        config.agent.raw_jpeg_pairs = PairPolicy::Both;
+        config.notifications.network = false;
+        config.dashboard.port = 9000;
+        config.folders.push(FolderPair {
+            inbox: PathBuf::from("/photos/Ext \"quoted\" \\ In"),
+            outbox: PathBuf::from("/photos/Ext Out"),
+            edit: EditOptions {
+                sky_replacement: true,
+                sky_replacement_template_id: Some(12),
+                callback_url: Some("https://hooks.example.com/done".into()),
+                ..EditOptions::default()
+            },
+        });
+        config.api.key_file = None;
+        let text = render(&config);
+        assert_eq!(parse(&text).unwrap(), config, "{text}");
+    }
+
+    #[test]
+    fn the_dashboard_stays_on_this_machine_unless_a_password_guards_it() {
+        let open = error_of("[dashboard]\nlisten = \"0.0.0.0\"\n");
+        assert!(
+            open.starts_with("config.toml:2:") && open.contains("password_file"),
+            "{open}"
+        );
+        let guarded = parse("[dashboard]\nlisten = \"0.0.0.0\"\npassword_file = \"/k\"\n").unwrap();
+        assert!(!guarded.dashboard.listen.is_loopback());
+        assert!(error_of("[dashboard]\nlisten = \"localhost\"\n").contains("IP address"));
     }
 
     #[test]

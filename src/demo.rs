@@ -81,6 +81,7 @@ pub async fn run(
             },
         }],
         notifications: Default::default(),
+        dashboard: Default::default(),
     };
     let client = Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(key)))?;
     let journal = Journal::open(&data_dir)?;

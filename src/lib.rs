@@ -7,6 +7,7 @@ pub mod agent;
 pub mod api;
 pub mod autostart;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 #[cfg(feature = "desktop")]
 pub mod desktop;

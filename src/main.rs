@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use imagen_sync::config::Config;
+use imagen_sync::dashboard::DashboardContext;
 use imagen_sync::engine;
 use imagen_sync::events::Events;
 use imagen_sync::journal::{Journal, RetryScope};
@@ -66,11 +67,22 @@ enum Command {
     Resume,
     /// Write a commented default config.
     Init,
+    /// Open the dashboard in the browser (shoots, or the settings page).
+    Open {
+        #[arg(value_enum, default_value_t = DashboardPage::Shoots)]
+        page: DashboardPage,
+    },
     /// Start imagen-sync when you log in, or stop doing so.
     Autostart {
         #[arg(value_enum)]
         action: AutostartAction,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DashboardPage {
+    Shoots,
+    Settings,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -202,6 +214,7 @@ fn main() -> ExitCode {
         }
         Command::Run { .. } => run_desktop(&config_path, &runtime),
         Command::Autostart { action } => autostart(action, cli.config.as_deref()),
+        Command::Open { page } => open_dashboard(&config_path, page),
         Command::Status { json } => {
             let nothing_yet = match json {
                 true => r#"{ "paused": false, "shoots": [] }"#,
@@ -350,8 +363,15 @@ async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
         tracing::info!("stopping: finished steps are in the journal");
         let _ = stop.send(true);
     });
-    let (current, _) = tokio::sync::watch::channel(None);
-    match engine::run(config_path.to_owned(), Events::default(), current, stopped).await {
+    let (current, config) = tokio::sync::watch::channel(None);
+    let events = Events::default();
+    let _dashboard = imagen_sync::dashboard::serve_beside_agent(DashboardContext {
+        config_path: config_path.to_owned(),
+        config,
+        events: events.clone(),
+    })
+    .await;
+    match engine::run(config_path.to_owned(), events, current, stopped).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -412,6 +432,26 @@ fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime)
         }
     }
     run_desktop(config_path, runtime)
+}
+
+fn open_dashboard(config_path: &Path, page: DashboardPage) -> ExitCode {
+    let page = match page {
+        DashboardPage::Shoots => "",
+        DashboardPage::Settings => "settings",
+    };
+    let link = match imagen_sync::dashboard::link(config_path, page) {
+        Ok(link) => link,
+        Err(error) => {
+            eprintln!("imagen-sync open: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The link carries the access token: printed for the terminal's user only.
+    println!("{link}");
+    if let Err(error) = imagen_sync::ui::actions::open_in_desktop(Path::new(&link)) {
+        eprintln!("imagen-sync open: no browser could be started ({error}); open the link above.");
+    }
+    ExitCode::SUCCESS
 }
 
 fn autostart(action: AutostartAction, config: Option<&Path>) -> ExitCode {

@@ -124,6 +124,12 @@ where
 
 /// Writes (or replaces) a small text file of the agent's own, atomically.
 pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
+    write_bytes(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` atomically: a user-only temp file beside it, synced, then
+/// renamed over it.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -131,7 +137,7 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
-    temp.write_all(text.as_bytes())?;
+    temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())

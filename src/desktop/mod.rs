@@ -56,6 +56,7 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     // Subscribed before the engine starts, so its first words are not missed.
     let for_notices = events.subscribe();
     let for_tray = events.subscribe();
+    let dashboard_events = events.clone();
     let engine = runtime.spawn(engine::run(
         config_path.clone(),
         events,
@@ -75,6 +76,13 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
         let _ = quit_on_signal.send(UiMessage::Quit);
     });
 
+    let dashboard = runtime.block_on(crate::dashboard::serve_beside_agent(
+        crate::dashboard::DashboardContext {
+            config_path: config_path.clone(),
+            config: config.clone(),
+            events: dashboard_events,
+        },
+    ));
     let context = UiContext {
         config,
         config_path,
@@ -87,7 +95,9 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     }
     tracing::info!("stopping: finished steps are in the journal");
     let _ = stop.send(true);
-    runtime.block_on(engine)?
+    let outcome = runtime.block_on(engine)?;
+    drop(dashboard);
+    outcome
 }
 
 /// Handles one message on the UI thread; returns false when the app should quit.
@@ -112,7 +122,7 @@ fn handle_click(id: &str, context: &UiContext) -> bool {
     let config = context.config.borrow().clone();
     let effect = match (&config, action) {
         (_, MenuAction::Quit) => Ok(Effect::Quit),
-        (None, MenuAction::Settings) => Ok(Effect::Open(context.config_path.clone())),
+        (None, MenuAction::Settings) => Ok(actions::settings(&context.config_path)),
         (Some(config), action) => actions::apply(action, config, &context.config_path),
         (None, _) => Ok(Effect::Tell {
             summary: "Settings needed".into(),
@@ -125,6 +135,11 @@ fn handle_click(id: &str, context: &UiContext) -> bool {
         Ok(Effect::Open(path)) => {
             if let Err(error) = actions::open_in_desktop(&path) {
                 tracing::warn!(%error, path = %path.display(), "cannot open");
+            }
+        }
+        Ok(Effect::Browse(link)) => {
+            if let Err(error) = actions::open_in_desktop(std::path::Path::new(&link)) {
+                tracing::warn!(%error, "cannot open the browser");
             }
         }
         Ok(Effect::Tell { summary, body }) => {

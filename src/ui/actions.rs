@@ -16,6 +16,8 @@ pub enum Effect {
     Done,
     /// Show this folder or file with the desktop's default application.
     Open(PathBuf),
+    /// Open this address in the default browser.
+    Browse(String),
     /// Tell the user something (About).
     Tell {
         summary: String,
@@ -57,8 +59,7 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
             };
             Effect::Open(folder)
         }
-        // The dashboard takes this over when it lands; until then, the file itself.
-        MenuAction::Settings => Effect::Open(config_path.to_owned()),
+        MenuAction::Settings => settings(config_path),
         MenuAction::OpenLog => Effect::Open(newest_log(&config.agent.data_dir.join("logs"))),
         MenuAction::About => Effect::Tell {
             summary: format!("imagen-sync {}", env!("CARGO_PKG_VERSION")),
@@ -68,6 +69,17 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
         },
         MenuAction::Quit => Effect::Quit,
     })
+}
+
+/// The dashboard's Settings page (or, if no link can be made, the config file).
+pub fn settings(config_path: &Path) -> Effect {
+    match crate::dashboard::link(config_path, "settings") {
+        Ok(link) => Effect::Browse(link),
+        Err(error) => {
+            tracing::warn!("cannot make the dashboard link ({error:#}); opening the config file");
+            Effect::Open(config_path.to_owned())
+        }
+    }
 }
 
 /// The newest log file in `dir`, or the folder itself when there is none.

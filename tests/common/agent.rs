@@ -25,7 +25,7 @@ impl Harness {
             &config,
             format!(
                 "[api]\nbase_url = \"{}\"\n\n[agent]\ndata_dir = \"{}\"\nsettle_seconds = {settle_seconds}\n\
-                 max_active_shoots = 2\n\n[[folders]]\ninbox = \"{}\"\noutbox = \"{}\"\n[folders.edit]\n{edit}\n",
+                 max_active_shoots = 2\n\n[dashboard]\nport = 0\n\n[[folders]]\ninbox = \"{}\"\noutbox = \"{}\"\n[folders.edit]\n{edit}\n",
                 sim.base_url(),
                 root.join("data").display(),
                 root.join("inbox").display(),

@@ -1,0 +1,200 @@
+//! The local dashboard: a small web UI the agent serves itself (axum) on 127.0.0.1 by
+//! default. The Shoots page follows every shoot live, shows its photos before and
+//! after, and retries, pauses and resumes; the Settings page edits the config. Plain
+//! server-rendered HTML with a little script, all served from here (no CDN). `guard`
+//! decides who may use it. The address it listens on is written to
+//! `<data_dir>/dashboard.addr`, so `imagen-sync open` and the tray find it.
+
+mod guard;
+mod pages;
+mod settings;
+mod shoots;
+mod thumbs;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+use crate::config::{Config, DashboardSettings};
+use crate::events::Events;
+
+pub use guard::{access_token, token_path};
+
+/// What the dashboard works from.
+pub struct DashboardContext {
+    pub config_path: PathBuf,
+    /// The config in force (None while the file is broken).
+    pub config: watch::Receiver<Option<Arc<Config>>>,
+    pub events: Events,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    config_path: PathBuf,
+    config: watch::Receiver<Option<Arc<Config>>>,
+    events: Events,
+    secret: guard::Secret,
+    port: u16,
+    /// Asked for when the dashboard listens beyond this machine.
+    password: Option<String>,
+    thumbs_dir: PathBuf,
+    live: Mutex<shoots::Live>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A running dashboard.
+pub struct Dashboard {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The file holding the running dashboard's address.
+pub fn address_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("dashboard.addr")
+}
+
+/// Starts the dashboard; an error (the port taken, a bad password file) leaves the
+/// agent running without it.
+pub async fn start(
+    context: DashboardContext,
+    settings: &DashboardSettings,
+    data_dir: &Path,
+) -> anyhow::Result<Dashboard> {
+    let token = access_token(&context.config_path)?;
+    let password = match (&settings.password_file, settings.listen.is_loopback()) {
+        (_, true) => None,
+        (Some(file), false) => Some(
+            crate::config::read_key_file(file)?
+                .expose()
+                .trim()
+                .to_owned(),
+        ),
+        (None, false) => anyhow::bail!("listening beyond this machine needs a password_file"),
+    };
+    let listener = tokio::net::TcpListener::bind((settings.listen, settings.port)).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState(Arc::new(Inner {
+        config_path: context.config_path,
+        config: context.config,
+        events: context.events.clone(),
+        secret: guard::Secret::new(token),
+        port: addr.port(),
+        password,
+        thumbs_dir: data_dir.join("thumbnails"),
+        live: Mutex::new(shoots::Live::default()),
+    }));
+    tokio::spawn(shoots::follow(state.clone(), context.events.subscribe()));
+    let app = router(state);
+    std::fs::create_dir_all(data_dir)?;
+    crate::outbox::write_text(&address_file(data_dir), &addr.to_string())?;
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the dashboard stopped");
+        }
+    });
+    tracing::info!("dashboard on http://{addr}/ (imagen-sync open)");
+    Ok(Dashboard { addr, task })
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(shoots::page))
+        .route("/rows", get(shoots::rows))
+        .route("/events", get(shoots::events))
+        .route("/shoots/{id}", get(shoots::shoot_page))
+        .route("/shoots/{id}/thumb/{index}/{side}", get(shoots::thumbnail))
+        .route("/shoots/{id}/retry", post(shoots::retry))
+        .route("/shoots/{id}/open", post(shoots::open_outbox))
+        .route("/pause", post(shoots::pause))
+        .route("/resume", post(shoots::resume))
+        .route("/settings", get(settings::page).post(settings::save))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css", pages::STYLE) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript", pages::SCRIPT) }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check,
+        ))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, kind)], body)
+}
+
+/// Headers every answer carries: no framing by other sites, nothing loaded from
+/// elsewhere, no caching of pages.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let cached = headers.contains_key(header::CACHE_CONTROL);
+    let mut set = |name: &'static str, value: &'static str| {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    };
+    set(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    );
+    set("x-frame-options", "DENY");
+    set("x-content-type-options", "nosniff");
+    set("referrer-policy", "no-referrer");
+    if !cached {
+        set("cache-control", "no-store");
+    }
+    response
+}
+
+/// Starts the dashboard next to the agent, on the settings in the config file (or the
+/// defaults while it is broken). Failing to start it is reported and is not fatal.
+pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> {
+    let config =
+        Config::load(&context.config_path).unwrap_or_else(|_| crate::config::default_config());
+    match start(context, &config.dashboard, &config.agent.data_dir).await {
+        Ok(dashboard) => Some(dashboard),
+        Err(error) => {
+            tracing::warn!("no dashboard: {error:#} (set another [dashboard] port in the config)");
+            None
+        }
+    }
+}
+
+/// The link that opens the dashboard (the running one's address when it is known),
+/// with the access token. `page` is "" or "settings".
+pub fn link(config_path: &Path, page: &str) -> anyhow::Result<String> {
+    let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
+    let token = access_token(config_path)?;
+    let running = std::fs::read_to_string(address_file(&config.agent.data_dir))
+        .ok()
+        .and_then(|text| text.trim().parse::<SocketAddr>().ok());
+    let port = running.map_or(config.dashboard.port, |addr| addr.port());
+    Ok(format!("http://127.0.0.1:{port}/{page}?token={token}"))
+}

@@ -1,0 +1,459 @@
+//! The Settings page: folder pairs and their edit options, settle time, concurrency,
+//! notifications, the API address and the API key. The key is write-only: the page
+//! only says whether one is set; a new one goes into the key file (user-only). Input
+//! is validated on the server by the config's own parser, so each mistake is shown
+//! under its field; a good form is saved atomically and the running agent picks it up
+//! (the engine watches the file).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::pages::{Tab, csrf_field, escape, layout};
+use super::{AppState, guard};
+use crate::api::EditOptions;
+use crate::config::{self, Config, ConfigError, FolderPair};
+
+/// What the form shows: the user's own text, so a mistake can be corrected in place.
+struct FormValues {
+    base_url: String,
+    numbers: Vec<(&'static str, &'static str, String)>,
+    notifications: Vec<(&'static str, &'static str, bool)>,
+    pairs: Vec<PairValues>,
+    /// The empty pair at the end, for adding one.
+    new_pair: PairValues,
+}
+
+#[derive(Default)]
+struct PairValues {
+    inbox: String,
+    outbox: String,
+    hdr_merge: bool,
+    perspective_correction: bool,
+    sky_replacement: bool,
+}
+
+const NUMBERS: [(&str, &str); 4] = [
+    (
+        "agent.settle_seconds",
+        "Quiet time before a shoot starts (seconds)",
+    ),
+    ("agent.max_active_shoots", "Shoots at once"),
+    ("agent.max_parallel_uploads", "Photos uploading at once"),
+    ("agent.max_parallel_downloads", "Photos downloading at once"),
+];
+
+const NOTIFICATIONS: [(&str, &str); 4] = [
+    ("notifications.shoot_done", "A shoot is ready"),
+    ("notifications.shoot_failed", "A shoot failed"),
+    ("notifications.key_rejected", "The API key was rejected"),
+    ("notifications.network", "The network was lost, and is back"),
+];
+
+impl FormValues {
+    fn of(config: &Config) -> FormValues {
+        let agent = &config.agent;
+        let numbers = [
+            agent.settle_seconds as usize,
+            agent.max_active_shoots,
+            agent.max_parallel_uploads,
+            agent.max_parallel_downloads,
+        ];
+        let n = &config.notifications;
+        let switches = [n.shoot_done, n.shoot_failed, n.key_rejected, n.network];
+        FormValues {
+            base_url: config.api.base_url.to_string(),
+            numbers: NUMBERS
+                .iter()
+                .zip(numbers)
+                .map(|(&(key, label), value)| (key, label, value.to_string()))
+                .collect(),
+            notifications: NOTIFICATIONS
+                .iter()
+                .zip(switches)
+                .map(|(&(key, label), on)| (key, label, on))
+                .collect(),
+            pairs: config
+                .folders
+                .iter()
+                .map(|pair| PairValues {
+                    inbox: pair.inbox.display().to_string(),
+                    outbox: pair.outbox.display().to_string(),
+                    hdr_merge: pair.edit.hdr_merge,
+                    perspective_correction: pair.edit.perspective_correction,
+                    sky_replacement: pair.edit.sky_replacement,
+                })
+                .collect(),
+            new_pair: PairValues::default(),
+        }
+    }
+
+    fn from_form(form: &HashMap<String, String>, pairs: usize) -> FormValues {
+        let text = |key: &str| {
+            form.get(key)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let on = |key: &str| form.contains_key(key);
+        let pair = |i: usize| PairValues {
+            inbox: text(&format!("folders[{i}].inbox")),
+            outbox: text(&format!("folders[{i}].outbox")),
+            hdr_merge: on(&format!("folders[{i}].hdr_merge")),
+            perspective_correction: on(&format!("folders[{i}].perspective_correction")),
+            sky_replacement: on(&format!("folders[{i}].sky_replacement")),
+        };
+        FormValues {
+            base_url: text("api.base_url"),
+            numbers: NUMBERS
+                .iter()
+                .map(|&(key, label)| (key, label, text(key)))
+                .collect(),
+            notifications: NOTIFICATIONS
+                .iter()
+                .map(|&(key, label)| (key, label, on(key)))
+                .collect(),
+            pairs: (0..pairs).map(pair).collect(),
+            new_pair: pair(pairs),
+        }
+    }
+}
+
+/// Field name → message.
+type FieldErrors = BTreeMap<String, String>;
+
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    saved: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, Query(query): Query<PageQuery>) -> Response {
+    let (config, problem) = current(&state);
+    let banner = match (query.saved.is_some(), problem) {
+        (_, Some(problem)) => format!(
+            "<div class=\"banner bad\">The settings file cannot be used: {}</div>",
+            escape(&problem)
+        ),
+        (true, None) => {
+            "<div class=\"banner ok\">Saved. The agent now works with these settings.</div>".into()
+        }
+        (false, None) => String::new(),
+    };
+    render(
+        &state,
+        &config,
+        &FormValues::of(&config),
+        &FieldErrors::new(),
+        &banner,
+    )
+    .into_response()
+}
+
+/// The config in force, or (when the file is broken) the defaults and what is wrong.
+fn current(state: &AppState) -> (Config, Option<String>) {
+    if let Some(config) = state.config.borrow().clone() {
+        return ((*config).clone(), None);
+    }
+    match Config::load(&state.config_path) {
+        Ok(config) => (config, None),
+        Err(error) => (config::default_config(), Some(error.to_string())),
+    }
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !guard::csrf_ok(&state, form.get("csrf")) {
+        return (
+            StatusCode::FORBIDDEN,
+            super::pages::message_page(
+                "Refused",
+                "This form is stale; reload the page and try again.",
+            ),
+        )
+            .into_response();
+    }
+    let (mut config, _) = current(&state);
+    let pair_count = form
+        .get("folder_count")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(64);
+    let values = FormValues::from_form(&form, pair_count);
+    let mut errors = FieldErrors::new();
+    apply(&values, &form, &mut config, &mut errors);
+    if errors.is_empty() {
+        let text = config::render(&config);
+        match Config::parse(&text, &state.config_path, None) {
+            Ok(_) => {
+                if let Err(error) = store(&state, &mut config, form.get("api_key")) {
+                    errors.insert("api_key".into(), error);
+                } else {
+                    return Redirect::to("/settings?saved=1").into_response();
+                }
+            }
+            Err(ConfigError::Invalid {
+                key: Some(key),
+                message,
+                ..
+            }) => {
+                errors.insert(form_field(&key, &values, &form), message);
+            }
+            Err(error) => {
+                errors.insert("general".into(), error.to_string());
+            }
+        }
+    }
+    let banner = "<div class=\"banner bad\">Nothing was saved: please correct the fields marked below.</div>";
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(&state, &config, &values, &errors, banner),
+    )
+        .into_response()
+}
+
+/// Puts the form's values into `config`, noting what cannot be read.
+fn apply(
+    values: &FormValues,
+    form: &HashMap<String, String>,
+    config: &mut Config,
+    errors: &mut FieldErrors,
+) {
+    match url::Url::parse(&values.base_url) {
+        Ok(url) => config.api.base_url = url,
+        Err(_) => {
+            errors.insert(
+                "api.base_url".into(),
+                "must be a URL, like https://api.imagen-ai.com/v1".into(),
+            );
+        }
+    }
+    for (key, _, text) in &values.numbers {
+        let Ok(number) = text.parse::<u64>() else {
+            errors.insert((*key).into(), "must be a whole number".into());
+            continue;
+        };
+        let agent = &mut config.agent;
+        match *key {
+            "agent.settle_seconds" => agent.settle_seconds = number,
+            "agent.max_active_shoots" => agent.max_active_shoots = number as usize,
+            "agent.max_parallel_uploads" => agent.max_parallel_uploads = number as usize,
+            _ => agent.max_parallel_downloads = number as usize,
+        }
+    }
+    let switch = |key: &str| {
+        values
+            .notifications
+            .iter()
+            .any(|(k, _, on)| *k == key && *on)
+    };
+    config.notifications.shoot_done = switch("notifications.shoot_done");
+    config.notifications.shoot_failed = switch("notifications.shoot_failed");
+    config.notifications.key_rejected = switch("notifications.key_rejected");
+    config.notifications.network = switch("notifications.network");
+
+    let previous = std::mem::take(&mut config.folders);
+    let all = values.pairs.iter().chain(std::iter::once(&values.new_pair));
+    for (index, pair) in all.enumerate() {
+        let is_new = index == values.pairs.len();
+        if form.contains_key(&format!("folders[{index}].remove"))
+            || (is_new && pair.inbox.is_empty() && pair.outbox.is_empty())
+        {
+            continue;
+        }
+        let mut folder = |field: &str, text: &str| -> Option<PathBuf> {
+            let path = PathBuf::from(text);
+            if text.is_empty() || !path.is_absolute() {
+                errors.insert(
+                    format!("folders[{index}].{field}"),
+                    "must be a full path to a folder, like /home/you/Pictures/Imagen/Inbox".into(),
+                );
+                return None;
+            }
+            Some(path)
+        };
+        let (Some(inbox), Some(outbox)) =
+            (folder("inbox", &pair.inbox), folder("outbox", &pair.outbox))
+        else {
+            continue;
+        };
+        // Options the form does not show (template, callback) are kept.
+        let kept = previous
+            .get(index)
+            .map(|p| p.edit.clone())
+            .unwrap_or_default();
+        config.folders.push(FolderPair {
+            inbox,
+            outbox,
+            edit: EditOptions {
+                hdr_merge: pair.hdr_merge,
+                perspective_correction: pair.perspective_correction,
+                sky_replacement: pair.sky_replacement,
+                ..kept
+            },
+        });
+    }
+}
+
+/// The form field a config key points at (folder indexes shift when pairs are removed).
+fn form_field(key: &str, values: &FormValues, form: &HashMap<String, String>) -> String {
+    let Some(rest) = key.strip_prefix("folders[") else {
+        return key.to_owned();
+    };
+    let Some((index, field)) = rest.split_once("].") else {
+        return key.to_owned();
+    };
+    let Ok(index) = index.parse::<usize>() else {
+        return key.to_owned();
+    };
+    let kept: Vec<usize> = (0..=values.pairs.len())
+        .filter(|i| !form.contains_key(&format!("folders[{i}].remove")))
+        .filter(|&i| {
+            i < values.pairs.len()
+                || !values.new_pair.inbox.is_empty()
+                || !values.new_pair.outbox.is_empty()
+        })
+        .collect();
+    let form_index = kept.get(index).copied().unwrap_or(index);
+    format!("folders[{form_index}].{field}")
+}
+
+/// Writes the new key (if one was typed) and the config, each atomically.
+fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Result<(), String> {
+    if let Some(key) = new_key.map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        let key_file = config
+            .api
+            .key_file
+            .get_or_insert_with(config::default_key_file)
+            .clone();
+        if let Some(parent) = key_file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+        }
+        crate::outbox::write_text(&key_file, &format!("{key}\n"))
+            .map_err(|e| format!("cannot write the key file {}: {e}", key_file.display()))?;
+    }
+    crate::outbox::write_text(&state.config_path, &config::render(config))
+        .map_err(|e| format!("cannot save {}: {e}", state.config_path.display()))
+}
+
+fn render(
+    state: &AppState,
+    config: &Config,
+    values: &FormValues,
+    errors: &FieldErrors,
+    banner: &str,
+) -> axum::response::Html<String> {
+    let error_for = |field: &str| match errors.get(field) {
+        Some(message) => format!(
+            "<p class=\"field-error\" data-field=\"{}\">{}</p>",
+            escape(field),
+            escape(message)
+        ),
+        None => String::new(),
+    };
+    let text_input = |field: &str, label: &str, value: &str, kind: &str| {
+        format!(
+            "<label for=\"{f}\">{label}</label><input type=\"{kind}\" id=\"{f}\" name=\"{f}\" value=\"{v}\">{e}",
+            f = escape(field),
+            v = escape(value),
+            e = error_for(field),
+        )
+    };
+    let check = |field: &str, label: &str, on: bool| {
+        format!(
+            "<label><input type=\"checkbox\" name=\"{f}\" {c}> {label}</label>",
+            f = escape(field),
+            c = if on { "checked" } else { "" },
+        )
+    };
+    let pair_html = |index: usize, pair: &PairValues, is_new: bool| {
+        let field = |name: &str| format!("folders[{index}].{name}");
+        let title = if is_new {
+            "Add a hot folder".to_owned()
+        } else {
+            format!("Hot folder {}", index + 1)
+        };
+        let remove = if is_new {
+            String::new()
+        } else {
+            check(&field("remove"), "Remove this pair", false)
+        };
+        format!(
+            "<div class=\"pair\"><h2>{title}</h2><div class=\"grid\">{inbox}{outbox}\
+             <span>Edits</span><span class=\"checks\">{hdr}{persp}{sky}</span>\
+             <span></span><span class=\"checks\">{remove}</span></div></div>",
+            inbox = text_input(&field("inbox"), "Inbox", &pair.inbox, "text"),
+            outbox = text_input(&field("outbox"), "Outbox", &pair.outbox, "text"),
+            hdr = check(&field("hdr_merge"), "HDR merge", pair.hdr_merge),
+            persp = check(
+                &field("perspective_correction"),
+                "Perspective correction",
+                pair.perspective_correction
+            ),
+            sky = check(
+                &field("sky_replacement"),
+                "Sky replacement",
+                pair.sky_replacement
+            ),
+        )
+    };
+    let pairs: String = values
+        .pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| pair_html(i, p, false))
+        .chain(std::iter::once(pair_html(
+            values.pairs.len(),
+            &values.new_pair,
+            true,
+        )))
+        .collect();
+    let numbers: String = values
+        .numbers
+        .iter()
+        .map(|(key, label, value)| text_input(key, label, value, "number"))
+        .collect();
+    let notifications: String = values
+        .notifications
+        .iter()
+        .map(|(key, label, on)| check(key, label, *on))
+        .collect::<Vec<_>>()
+        .join("<br>");
+    let key_state = match (
+        std::env::var(config::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty()),
+        config.api_key().is_ok(),
+    ) {
+        (true, _) => "set (from the IMAGEN_API_KEY environment variable, which wins)",
+        (false, true) => "set",
+        (false, false) => "not set",
+    };
+    let body = format!(
+        r#"{banner}{general}
+<form method="post" action="/settings" id="settings">
+{csrf}<input type="hidden" name="folder_count" value="{count}">
+<section class="card"><h1>Settings</h1><p class="muted">Saved to {path}. The agent picks changes up at once.</p></section>
+<section class="card">{pairs}</section>
+<section class="card"><h2>Processing</h2><div class="grid">{numbers}</div></section>
+<section class="card"><h2>Notifications</h2><div class="checks">{notifications}</div></section>
+<section class="card"><h2>Imagen account</h2><div class="grid">
+{base_url}
+<label for="api_key">API key</label><input type="password" id="api_key" name="api_key" autocomplete="off" placeholder="{key_state} — type a new key to replace it">{key_error}
+</div></section>
+<div class="actions"><button class="primary" type="submit">Save</button></div>
+</form>"#,
+        general = errors
+            .get("general")
+            .map(|m| format!("<div class=\"banner bad\">{}</div>", escape(m)))
+            .unwrap_or_default(),
+        csrf = csrf_field(&state.secret.csrf()),
+        count = values.pairs.len(),
+        path = escape(&state.config_path.display().to_string()),
+        base_url = text_input("api.base_url", "API address", &values.base_url, "url"),
+        key_error = error_for("api_key"),
+    );
+    layout("Settings", Tab::Settings, &body)
+}
