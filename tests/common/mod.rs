@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod agent;
+pub mod browser;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

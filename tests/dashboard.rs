@@ -1,0 +1,368 @@
+//! The dashboard end to end: the real agent binary serving it, the simulator on
+//! loopback, and Debian's headless Chromium clicking through it like a user.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::agent::{Harness, tree, wait_for};
+use common::browser::Browser;
+use common::{KEY, start_sim, write_jpeg};
+use imagen_sync::sim::Faults;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn drop_shoot(inbox: &Path, name: &str) {
+    let folder = inbox.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    write_jpeg(&folder.join("Living Room.jpg"), 480, 320);
+    write_jpeg(&folder.join("Kitchen.jpg"), 480, 320);
+}
+
+/// Starts the agent and waits for its dashboard; returns the address and the link
+/// `imagen-sync open` gives.
+async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
+    agent.start();
+    let address_file = agent.dir.path().join("data/dashboard.addr");
+    wait_for(agent, "the dashboard listening", LONG, || {
+        address_file.exists()
+    })
+    .await;
+    let address = std::fs::read_to_string(&address_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let output = agent
+        .command(&["open"])
+        .env("BROWSER", "true")
+        .output()
+        .unwrap();
+    let link = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find(|l| l.starts_with("http://"))
+        .unwrap_or_else(|| panic!("open printed no link: {output:?}"))
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("http://{address}/?token=")),
+        "{link}"
+    );
+    (address, link)
+}
+
+fn photos_in(folder: &Path) -> usize {
+    tree(folder).iter().filter(|f| f.ends_with(".jpg")).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (address, link) = start_with_dashboard(&mut agent).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://{address}");
+
+    let no_token = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(no_token.status(), 401);
+    assert!(no_token.text().await.unwrap().contains("imagen-sync open"));
+    let wrong = http
+        .get(format!("{base}/?token=0123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let rebinding = http
+        .get(&link)
+        .header(
+            "host",
+            format!("attacker.example:{}", address.rsplit(':').next().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rebinding.status(),
+        403,
+        "a foreign Host is refused, token or not"
+    );
+
+    // The token is traded for a cookie and leaves the address bar.
+    let entered = http.get(&link).send().await.unwrap();
+    assert_eq!(entered.status(), 303);
+    assert_eq!(entered.headers()["location"], "/");
+    let cookie = entered.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let token = link.split("token=").nth(1).unwrap();
+    assert!(!session.contains(token), "the cookie is not the token");
+
+    let page = http
+        .get(format!("{base}/settings"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains(KEY) && !html.contains(token),
+        "no secret in the page"
+    );
+    assert!(html.contains("set (from the IMAGEN_API_KEY environment variable"));
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // A change without the CSRF token (a forged cross-site form) is refused.
+    let forged = http
+        .post(format!("{base}/pause"))
+        .header("cookie", &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let paused = http
+        .post(format!("{base}/pause"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 303);
+    assert_eq!(agent.status()["paused"], true);
+
+    // A key typed into Settings lands in a user-only key file and is never shown back.
+    let key_file = agent.dir.path().join("api-key");
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        config.replace(
+            "[agent]",
+            &format!("key_file = \"{}\"\n\n[agent]", key_file.display()),
+        ),
+    )
+    .unwrap();
+    wait_for(&agent, "the key_file picked up", LONG, || {
+        agent.logs().matches("config in force").count() >= 2
+    })
+    .await;
+    let (inbox, outbox, base_url) = (
+        agent.inbox().display().to_string(),
+        agent.outbox().display().to_string(),
+        sim.base_url().to_string(),
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("folder_count", "1"),
+        ("folders[0].inbox", inbox.as_str()),
+        ("folders[0].outbox", outbox.as_str()),
+        ("agent.settle_seconds", "1"),
+        ("agent.max_active_shoots", "2"),
+        ("agent.max_parallel_uploads", "4"),
+        ("agent.max_parallel_downloads", "4"),
+        ("notifications.shoot_done", "on"),
+        ("api.base_url", base_url.as_str()),
+        ("api_key", "brand-new-key-4711"),
+    ];
+    let saved = http
+        .post(format!("{base}/settings"))
+        .header("cookie", &session)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        "brand-new-key-4711\n"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key file is user-only");
+    }
+    let after = http
+        .get(format!("{base}/settings"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!after.contains("brand-new-key-4711"));
+    assert!(!agent.logs().contains("brand-new-key-4711"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shoot_is_followed_live_from_settling_to_done_and_shows_before_and_after() {
+    let sim = start_sim(|c| c.timings.processing_for = Duration::from_secs(2)).await;
+    let mut agent = Harness::new(&sim, 3, "");
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser
+        .wait_for_text("#shoot-rows", "No shoots yet", LONG)
+        .await;
+    // Marks this page: if it reloaded, the mark would be gone.
+    browser.script("window.stillTheSamePage = true;").await;
+
+    drop_shoot(&agent.inbox(), "12 Oak Lane");
+    browser.wait_for_text("#shoot-rows", "Settling", LONG).await;
+    browser.wait_for_text("#shoot-rows", "Done", LONG).await;
+    let row = browser.text("#shoot-rows tr").await;
+    assert!(
+        row.contains("12 Oak Lane") && row.contains("2 edited photos"),
+        "{row}"
+    );
+    assert_eq!(
+        browser
+            .script("return window.stillTheSamePage === true;")
+            .await,
+        true,
+        "the page followed the shoot without reloading"
+    );
+
+    browser.click("#shoot-rows a").await;
+    browser.wait_for_text("h1", "12 Oak Lane", LONG).await;
+    let loaded = "return Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).map(i => i.alt);";
+    let started = std::time::Instant::now();
+    loop {
+        let images = browser.script(loaded).await;
+        let alts: Vec<&str> = images
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if alts.iter().filter(|a| **a == "before").count() == 2
+            && alts.iter().filter(|a| **a == "after").count() == 2
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < LONG,
+            "thumbnails never loaded: {alts:?}"
+        );
+        browser
+            .script("window.scrollTo(0, document.body.scrollHeight);")
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_shoot_is_retried_from_the_dashboard() {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        fail_names_containing: vec!["Broken".into()],
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    drop_shoot(&agent.inbox(), "Broken Listing");
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser.wait_for_text("#shoot-rows", "Failed", LONG).await;
+    assert!(
+        browser
+            .text("#shoot-rows")
+            .await
+            .contains("imagen-sync retry")
+    );
+
+    sim.set_faults(Faults::default());
+    browser.click("#shoot-rows button").await;
+    browser.wait_for_text("h1", "Broken Listing", LONG).await;
+    browser.goto(&link).await;
+    browser.wait_for_text("#shoot-rows", "Done", LONG).await;
+    assert_eq!(photos_in(&agent.outbox().join("Broken Listing")), 2);
+    assert_eq!(
+        sim.counters().projects_created,
+        2,
+        "the retry is a new project"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_move_the_outbox_for_the_next_shoot_and_show_mistakes_by_their_field() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&link.replace("/?token", "/settings?token"))
+        .await;
+    browser.wait_for_text("h1", "Settings", LONG).await;
+
+    // A mistake: the form comes back with the message under its field, nothing saved.
+    let before = std::fs::read_to_string(&agent.config).unwrap();
+    browser.fill("#agent\\.max_parallel_uploads", "0").await;
+    browser.click("button[type=submit]").await;
+    let message = browser
+        .wait_for_text(
+            "p.field-error[data-field='agent.max_parallel_uploads']",
+            "between 1 and 64",
+            LONG,
+        )
+        .await;
+    assert!(message.contains("not 0"), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(&agent.config).unwrap(),
+        before,
+        "nothing saved"
+    );
+    let nested = agent.inbox().join("Out");
+    browser.fill("#agent\\.max_parallel_uploads", "4").await;
+    browser
+        .fill("#folders\\[0\\]\\.outbox", nested.to_str().unwrap())
+        .await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_text(
+            "p.field-error[data-field='folders[0].outbox']",
+            "inside the inbox",
+            LONG,
+        )
+        .await;
+
+    // A good change: saved, picked up by the running agent, used by the next shoot.
+    let delivered: PathBuf = agent.dir.path().join("Delivered");
+    browser
+        .fill("#folders\\[0\\]\\.outbox", delivered.to_str().unwrap())
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_text(".banner", "Saved", LONG).await;
+    wait_for(
+        &agent,
+        "the agent restarted on the new settings",
+        LONG,
+        || {
+            agent
+                .logs()
+                .contains("config changed: restarting the agent")
+        },
+    )
+    .await;
+    drop_shoot(&agent.inbox(), "After The Move");
+    wait_for(&agent, "the shoot in the new outbox", LONG, || {
+        photos_in(&delivered.join("After The Move")) == 2
+    })
+    .await;
+    assert!(!agent.outbox().join("After The Move").exists());
+}
