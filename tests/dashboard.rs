@@ -43,8 +43,9 @@ async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
         .find(|l| l.starts_with("http://"))
         .unwrap_or_else(|| panic!("open printed no link: {output:?}"))
         .to_owned();
+    let port = address.rsplit(':').next().unwrap();
     assert!(
-        link.starts_with(&format!("http://{address}/?token=")),
+        link.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
         "{link}"
     );
     (address, link)
@@ -365,4 +366,67 @@ async fn settings_move_the_outbox_for_the_next_shoot_and_show_mistakes_by_their_
     })
     .await;
     assert!(!agent.outbox().join("After The Move").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opened_to_the_network_the_dashboard_also_asks_for_its_password() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let password_file = agent.dir.path().join("dashboard-password");
+    std::fs::write(&password_file, "correct horse\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        config.replace(
+            "[dashboard]\nport = 0\n",
+            &format!(
+                "[dashboard]\nport = 0\nlisten = \"0.0.0.0\"\npassword_file = \"{}\"\n",
+                password_file.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let without = http.get(&link).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    assert!(
+        without.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let wrong = http
+        .get(&link)
+        .basic_auth("me", Some("guess"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = http
+        .get(&link)
+        .basic_auth("me", Some("correct horse"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        right.status(),
+        303,
+        "password and token together let one in"
+    );
+    let no_token = http
+        .get(link.split('?').next().unwrap())
+        .basic_auth("me", Some("correct horse"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 401, "the password alone is not enough");
 }
