@@ -96,6 +96,10 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
             .body("The dashboard password is needed.".into())
             .expect("a valid response");
     }
+    // The style and script hold nothing private; refusal pages use them too.
+    if request.uri().path().starts_with("/static/") {
+        return next.run(request).await;
+    }
     let given_token = request.uri().query().and_then(|query| {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(name, _)| name == "token")
