@@ -185,3 +185,60 @@ async fn a_clean_stop_mid_download_exits_promptly_and_leaves_nothing_half_writte
     assert_eq!(sim.counters().projects_created, 1);
     assert_eq!(tree(&agent.outbox().join("Stopped Politely")).len(), PHOTOS);
 }
+
+/// A laptop closed mid-shoot: the agent is frozen (SIGSTOP) for longer than the links
+/// live, then thawed. Expired links are asked for again, the shoot completes once, and
+/// waking up does not set off a storm of requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_asleep_mid_shoot_wakes_to_fresh_links_without_a_request_storm() {
+    let sim = start_sim(|c| c.link_lifetime = Duration::from_secs(2)).await;
+    sim.set_faults(Faults {
+        max_latency_ms: 300,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Sleepy Listing");
+    std::fs::create_dir_all(&shoot).unwrap();
+    for n in 0..PHOTOS {
+        write_jpeg(&shoot.join(format!("IMG_{n:02}.jpg")), 400, 300);
+    }
+    agent.start();
+    wait_for(&agent, "some uploads", LONG, || {
+        sim.counters().total_uploads() >= 3
+    })
+    .await;
+    let pid = agent.agent.as_ref().unwrap().id().to_string();
+    let signal = |name: &str| {
+        assert!(
+            std::process::Command::new("kill")
+                .args([name, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    signal("-STOP");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let before_waking: u64 = sim.counters().requests.values().sum();
+    signal("-CONT");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let just_after_waking: u64 = sim.counters().requests.values().sum::<u64>() - before_waking;
+    wait_for(&agent, "the shoot is done after waking", LONG, || {
+        agent.shoot_states() == [("Sleepy Listing".to_owned(), "done".to_owned())]
+    })
+    .await;
+    let counters = sim.counters();
+    assert_eq!(counters.projects_created, 1);
+    assert_eq!(counters.edits_started, 1);
+    assert!(
+        counters.protocol_violations.is_empty(),
+        "the contract held through the sleep: {:?}",
+        counters.protocol_violations
+    );
+    // Waking up: at most a refresh per photo plus the uploads themselves.
+    assert!(
+        just_after_waking <= 3 * PHOTOS as u64 + 10,
+        "{just_after_waking} requests in the 2 s after waking"
+    );
+    assert_eq!(tree(&agent.outbox().join("Sleepy Listing")).len(), PHOTOS);
+}

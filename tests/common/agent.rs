@@ -12,6 +12,8 @@ pub struct Harness {
     pub config: PathBuf,
     pub agent: Option<Child>,
     pub key: String,
+    /// The agent's log filter (`IMAGEN_LOG`); `IMAGEN_TEST_LOG` overrides the default.
+    pub log_filter: String,
     starts: u32,
 }
 
@@ -39,6 +41,8 @@ impl Harness {
             config,
             agent: None,
             key: super::KEY.to_owned(),
+            log_filter: std::env::var("IMAGEN_TEST_LOG")
+                .unwrap_or_else(|_| "debug,hyper=info,reqwest=info".into()),
             starts: 0,
         }
     }
@@ -73,11 +77,7 @@ impl Harness {
             .arg(&self.config)
             .args(args)
             .env("IMAGEN_API_KEY", &self.key)
-            .env(
-                "IMAGEN_LOG",
-                std::env::var("IMAGEN_TEST_LOG")
-                    .unwrap_or_else(|_| "debug,hyper=info,reqwest=info".into()),
-            )
+            .env("IMAGEN_LOG", &self.log_filter)
             .env_remove("IMAGEN_API_BASE_URL");
         command
     }

@@ -1,0 +1,175 @@
+//! The soak: many shoots through the simulator under continuous faults (5xx, 429 with
+//! Retry-After, answers cut off mid-body, storage errors, 5 s link lifetime, random
+//! latency) while the real agent is SIGKILLed and restarted every few seconds. Every
+//! shoot must complete exactly once, every output must be a whole JPEG, and the
+//! agent's memory and open files must stay flat.
+//!
+//! The short version runs with the tests. The long one (RELIABILITY.md):
+//!   SOAK_SHOOTS=200 SOAK_KILL_EVERY_SECS=20 cargo test --release --test soak -- --nocapture
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree};
+use common::{start_sim, write_jpeg};
+use imagen_sync::sim::Faults;
+
+const PHOTOS_PER_SHOOT: usize = 3;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// (RSS in kB, open file descriptors) of a running process.
+fn footprint(pid: u32) -> Option<(u64, usize)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count();
+    Some((rss, fds))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shoot_completes_exactly_once_through_faults_and_repeated_kills() {
+    let shoots = setting("SOAK_SHOOTS", 12) as usize;
+    let kill_every = Duration::from_secs(setting("SOAK_KILL_EVERY_SECS", 4));
+    let sim = start_sim(|c| {
+        c.link_lifetime = Duration::from_secs(5);
+        c.timings.processing_for = Duration::from_millis(500);
+    })
+    .await;
+    sim.set_faults(Faults {
+        api_error_rate: 0.05,
+        rate_limit_rate: 0.03,
+        retry_after_secs: 1,
+        storage_error_rate: 0.05,
+        drop_rate: 0.03,
+        max_latency_ms: 150,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        config.replace("max_active_shoots = 2", "max_active_shoots = 4"),
+    )
+    .unwrap();
+    let drop_shoot = |agent: &Harness, n: usize| {
+        let folder = agent.inbox().join(format!("Listing {n:03}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        for p in 0..PHOTOS_PER_SHOOT {
+            write_jpeg(&folder.join(format!("Room {p}.jpg")), 320, 240);
+        }
+    };
+    // Half now, the rest arriving while the agent is being killed and restarted.
+    for n in 0..shoots / 2 {
+        drop_shoot(&agent, n);
+    }
+    let mut next_shoot = shoots / 2;
+    let started = Instant::now();
+    let deadline = Duration::from_secs(120 + 4 * shoots as u64);
+    let mut kills = 0;
+    let mut samples: Vec<(u64, usize)> = Vec::new();
+    agent.start();
+    loop {
+        tokio::time::sleep(kill_every).await;
+        let done = agent
+            .shoot_states()
+            .iter()
+            .filter(|(_, state)| state == "done")
+            .count();
+        if done == shoots {
+            break;
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "only {done} of {shoots} shoots done after {:?}\n{}",
+            started.elapsed(),
+            agent
+                .logs()
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        if let Some(pid) = agent.agent.as_ref().map(|c| c.id())
+            && let Some(sample) = footprint(pid)
+        {
+            samples.push(sample);
+        }
+        agent.kill();
+        kills += 1;
+        assert_outbox_holds_only_whole_photos(&agent.outbox());
+        for _ in 0..(shoots / 6).max(1) {
+            if next_shoot < shoots {
+                drop_shoot(&agent, next_shoot);
+                next_shoot += 1;
+            }
+        }
+        agent.start();
+    }
+    agent.kill();
+
+    let counters = sim.counters();
+    let faults: u64 = counters.faults_injected.values().sum();
+    let duplicates = counters.projects_created.saturating_sub(shoots as u64)
+        + counters.edits_started.saturating_sub(shoots as u64)
+        + counters
+            .protocol_violations
+            .get("duplicate create")
+            .copied()
+            .unwrap_or(0);
+    let mut lost = 0;
+    for n in 0..shoots {
+        let folder = agent.outbox().join(format!("Listing {n:03}"));
+        let photos = tree(&folder).iter().filter(|f| f.ends_with(".jpg")).count();
+        if photos != PHOTOS_PER_SHOOT {
+            lost += 1;
+        }
+    }
+    assert_outbox_holds_only_whole_photos(&agent.outbox());
+    let (max_rss, max_fds) = samples
+        .iter()
+        .fold((0, 0), |(r, f), &(rss, fds)| (r.max(rss), f.max(fds)));
+    println!(
+        "soak: {shoots} shoots, {} photos, {faults} faults injected ({:?}), {kills} kills, \
+         {} s; duplicates found = {duplicates}, lost = {lost}; agent peak RSS {} MB, \
+         peak open fds {max_fds} over {} samples",
+        shoots * PHOTOS_PER_SHOOT,
+        counters.faults_injected,
+        started.elapsed().as_secs(),
+        max_rss / 1024,
+        samples.len()
+    );
+    assert_eq!(duplicates, 0, "{counters:?}");
+    assert_eq!(lost, 0);
+    assert_eq!(counters.projects_created, shoots as u64);
+    assert_eq!(counters.edits_started, shoots as u64);
+    assert!(faults > 0 && kills > 0, "the soak injected nothing");
+    // Flat: no life of the agent holds more than a bounded set of files or memory, and
+    // the last lives are no bigger than the first.
+    assert!(max_fds < 128, "{max_fds} open files");
+    assert!(max_rss < 150 * 1024, "{max_rss} kB");
+    if samples.len() >= 8 {
+        let quarter = samples.len() / 4;
+        let average = |s: &[(u64, usize)]| s.iter().map(|x| x.0).sum::<u64>() / s.len() as u64;
+        let (first, last) = (
+            average(&samples[..quarter]),
+            average(&samples[samples.len() - quarter..]),
+        );
+        assert!(
+            last <= first * 3 / 2 + 8 * 1024,
+            "RSS grew from {first} kB to {last} kB"
+        );
+    }
+}
