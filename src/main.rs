@@ -12,7 +12,7 @@ use imagen_sync::engine;
 use imagen_sync::events::Events;
 use imagen_sync::journal::{Journal, RetryScope};
 use imagen_sync::logs;
-use imagen_sync::sim::{Envelope, Faults, Sim, SimConfig, Timings};
+use imagen_sync::sim::{Envelope, Faults, Hostile, Sim, SimConfig, Timings};
 
 #[derive(Parser)]
 #[command(
@@ -149,6 +149,9 @@ struct SimArgs {
     /// Answer the multipart upload endpoints with 404, as a server without them would.
     #[arg(long)]
     no_multipart: bool,
+    /// Misbehave on purpose, as a hostile or badly broken server would.
+    #[arg(long, value_enum)]
+    hostile: Option<Hostile>,
 }
 
 impl SimArgs {
@@ -174,6 +177,7 @@ impl SimArgs {
                 fail_rate: self.fail_rate,
                 fail_names_containing: self.fail_name,
                 stale_links: 0,
+                hostile: self.hostile,
             },
             multipart: !self.no_multipart,
             ..SimConfig::new("")

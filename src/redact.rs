@@ -39,9 +39,13 @@ impl fmt::Display for ApiKey {
 pub struct PresignedUrl(Url);
 
 impl PresignedUrl {
-    /// Parses a link received from the API; an unparseable one is reported without its text.
-    pub fn parse(link: &str) -> Result<Self, url::ParseError> {
-        Url::parse(link).map(PresignedUrl)
+    /// Parses a link received from the API. It is refused unless it is https, or http
+    /// to this machine: a broken or hostile server must not send photos (or fetch
+    /// outputs) anywhere else. The error never carries the link's query.
+    pub fn parse(link: &str) -> Result<Self, String> {
+        let url = Url::parse(link).map_err(|e| format!("not a valid link ({e})"))?;
+        crate::api::check_transport(&url)?;
+        Ok(PresignedUrl(url))
     }
 
     /// The full link, for building the request only.
@@ -83,14 +87,29 @@ impl fmt::Display for PresignedUrl {
 impl<'de> serde::Deserialize<'de> for PresignedUrl {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        PresignedUrl::parse(&text)
-            .map_err(|e| serde::de::Error::custom(format!("not a valid link ({e})")))
+        PresignedUrl::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_elsewhere_than_https_or_this_machine_are_refused() {
+        for link in [
+            "http://storage.example.com/in/a.jpg?X-Amz-Signature=abc",
+            "ftp://127.0.0.1/a.jpg",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+        ] {
+            let refused = PresignedUrl::parse(link).unwrap_err();
+            assert!(refused.contains("refusing"), "{link}: {refused}");
+            assert!(!refused.contains("abc"), "{refused}");
+        }
+        assert!(PresignedUrl::parse("https://s3.example.com/a.jpg?X-Amz-Signature=abc").is_ok());
+        assert!(PresignedUrl::parse("http://localhost:9/a.jpg").is_ok());
+    }
 
     #[test]
     fn presigned_links_print_without_their_signature() {

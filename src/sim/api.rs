@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::faults::Hostile;
 use super::state::{Edit, Multipart, Project, StoredFile};
 use super::storage::presign;
 use super::{Envelope, Shared, api_error, render};
@@ -622,20 +623,58 @@ async fn download_links(
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     drop(state);
-    let files: Vec<Value> = names
+    let link_to = |name: &str| {
+        presign(
+            &shared,
+            "GET",
+            &["s3", "out", &uuid, name],
+            None,
+            shared.config.link_lifetime,
+        )
+    };
+    let mut files: Vec<Value> = names
         .iter()
-        .map(|name| {
-            let link = presign(
-                &shared,
-                "GET",
-                &["s3", "out", &uuid, name],
-                None,
-                shared.config.link_lifetime,
-            );
-            json!({ "file_name": name, "download_link": link })
-        })
+        .map(|name| json!({ "file_name": name, "download_link": link_to(name) }))
         .collect();
+    if let (Some(hostile), Some(first)) = (shared.faults().hostile, names.first()) {
+        hostile_download_list(&mut files, hostile, &link_to(first), first);
+    }
     Ok(shared.reply(StatusCode::OK, json!({ "files_list": files })))
+}
+
+/// What a hostile server puts in a download list (see `Hostile`).
+fn hostile_download_list(files: &mut Vec<Value>, hostile: Hostile, real_link: &str, first: &str) {
+    match hostile {
+        Hostile::EvilNames => {
+            for name in [
+                "../escaped.jpg",
+                "../../../../tmp/imagen-escaped.jpg",
+                "/tmp/imagen-absolute.jpg",
+                "nul\u{0}byte.jpg",
+                "bell\u{7}.jpg",
+                "sub/../../escaped.jpg",
+                first,
+            ] {
+                files.push(json!({ "file_name": name, "download_link": real_link }));
+            }
+        }
+        Hostile::ForeignLinks => {
+            let query = real_link.split_once('?').map_or("", |(_, q)| q);
+            for (n, link) in [
+                format!("http://storage.example.invalid/out/a.jpg?{query}"),
+                "ftp://127.0.0.1/out/b.jpg".to_owned(),
+                "file:///etc/passwd".to_owned(),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                files.push(
+                    json!({ "file_name": format!("foreign {n}.jpg"), "download_link": link }),
+                );
+            }
+        }
+        _ => {}
+    }
 }
 
 #[derive(Deserialize)]

@@ -38,7 +38,31 @@ pub struct Faults {
     /// The next this-many presigned links are handed out already expired, as if the
     /// client had slept past their lifetime before using them.
     pub stale_links: u32,
+    /// A server that misbehaves on purpose, in one of these ways (or none).
+    pub hostile: Option<Hostile>,
 }
+
+/// The ways a hostile (or badly broken) server misbehaves.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Hostile {
+    /// The download list names outputs `../…`, `/…`, with NUL or control characters,
+    /// and one name twice.
+    EvilNames,
+    /// Download links point to a plain-http host elsewhere, or to other schemes.
+    ForeignLinks,
+    /// Every API answer is padded far beyond any sane size (40 MB).
+    HugeJson,
+    /// Downloads announce their length and stop halfway, every time.
+    TruncatedDownloads,
+    /// Downloads are whole, but the bytes are not a JPEG.
+    NotJpeg,
+    /// API calls are never answered (storage still is).
+    Silent,
+}
+
+/// How much a `HugeJson` answer is padded with.
+pub const HUGE_JSON_BYTES: usize = 40 << 20;
 
 impl Faults {
     pub fn project_fails(&self, name: &str) -> bool {
@@ -79,7 +103,19 @@ pub(crate) async fn inject(
     if let Some(early) = early_failure(&shared, &faults, is_storage) {
         return early;
     }
+    if faults.hostile == Some(Hostile::Silent) && !is_storage && !route.starts_with("/_sim") {
+        shared.state().counters.fault("silent");
+        return std::future::pending().await;
+    }
+    let is_download = is_storage && request.method() == axum::http::Method::GET;
     let response = next.run(request).await;
+    if !is_storage && faults.hostile == Some(Hostile::HugeJson) {
+        shared.state().counters.fault("huge json");
+    }
+    if is_download && faults.hostile == Some(Hostile::TruncatedDownloads) {
+        shared.state().counters.fault("truncated download");
+        return cut_off_halfway(response);
+    }
     if roll(faults.drop_rate) && response_has_body(&response) {
         shared.state().counters.fault("dropped mid-body");
         return cut_off_halfway(response);

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-pub use faults::Faults;
+pub use faults::{Faults, Hostile};
 use state::SimState;
 pub use state::{Counters, Timings};
 
@@ -106,10 +106,17 @@ impl Shared {
 
     /// Wraps a payload in the configured envelope.
     pub fn reply(&self, status: StatusCode, payload: serde_json::Value) -> Response {
-        let body = match self.config.envelope {
+        let mut body = match self.config.envelope {
             Envelope::Data => serde_json::json!({ "data": payload }),
             Envelope::Root => payload,
         };
+        // Counted by the fault middleware: handlers may hold the state lock here.
+        if self.faults().hostile == Some(faults::Hostile::HugeJson)
+            && let Some(object) = body.as_object_mut()
+        {
+            let padding = "x".repeat(faults::HUGE_JSON_BYTES);
+            object.insert("padding".into(), serde_json::Value::String(padding));
+        }
         (status, axum::Json(body)).into_response()
     }
 }

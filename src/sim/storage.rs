@@ -405,6 +405,11 @@ async fn get_output(
         state.counters.downloads += 1;
         path
     };
+    if shared.faults().hostile == Some(super::faults::Hostile::NotJpeg) {
+        shared.state().counters.fault("not a jpeg");
+        let page = "<html><body>Service temporarily unavailable</body></html>";
+        return (StatusCode::OK, [(header::CONTENT_TYPE, "image/jpeg")], page).into_response();
+    }
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(_) => return no_such_key(),

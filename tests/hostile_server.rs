@@ -1,0 +1,196 @@
+//! A hostile (or badly broken) server, played by the simulator's `hostile` modes, against
+//! the real agent. Each misbehaviour must have a bounded, clear outcome: nothing written
+//! outside the outbox, memory bounded, the shoot retried or failed with a reason, no
+//! storm of requests, and the agent alive (and able to stop cleanly).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
+use common::{start_sim, write_jpeg};
+use imagen_sync::sim::{Faults, Hostile, Sim};
+
+const LONG: Duration = Duration::from_secs(60);
+
+async fn agent_against(hostile: Hostile) -> (Sim, Harness) {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        hostile: Some(hostile),
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Target Listing");
+    std::fs::create_dir_all(&shoot).unwrap();
+    write_jpeg(&shoot.join("Front.jpg"), 200, 150);
+    write_jpeg(&shoot.join("Back.jpg"), 200, 150);
+    agent.start();
+    (sim, agent)
+}
+
+fn shoot_field(agent: &Harness, field: &str) -> String {
+    agent.status()["shoots"][0][field]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn total_requests(sim: &Sim) -> u64 {
+    sim.counters().requests.values().sum()
+}
+
+/// Peak resident memory of the agent so far, in MB.
+fn peak_rss_mb(agent: &Harness) -> u64 {
+    let pid = agent.agent.as_ref().unwrap().id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb / 1024
+}
+
+/// Every file under the test's folder that is not in the outbox, the inbox or the
+/// agent's own data: nothing should ever be written there.
+fn strays(agent: &Harness) -> Vec<String> {
+    tree(agent.dir.path())
+        .into_iter()
+        .filter(|f| {
+            !f.starts_with("outbox/") && !f.starts_with("inbox/") && !f.starts_with("data/")
+        })
+        .filter(|f| {
+            !f.ends_with(".log") && !f.starts_with("config.toml") && *f != "dashboard-token"
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_names_that_climb_out_or_carry_control_characters_write_nothing_outside() {
+    for outside in ["/tmp/imagen-escaped.jpg", "/tmp/imagen-absolute.jpg"] {
+        let _ = std::fs::remove_file(outside);
+    }
+    let (_sim, mut agent) = agent_against(Hostile::EvilNames).await;
+    wait_for(&agent, "the shoot failed with a reason", LONG, || {
+        shoot_field(&agent, "state") == "failed"
+    })
+    .await;
+    let reason = shoot_field(&agent, "last_error");
+    assert!(reason.contains("outside the outbox"), "{reason}");
+    assert!(agent.is_running());
+    assert!(strays(&agent).is_empty(), "{:?}", strays(&agent));
+    for outside in ["/tmp/imagen-escaped.jpg", "/tmp/imagen-absolute.jpg"] {
+        assert!(
+            !std::path::Path::new(outside).exists(),
+            "{outside} was written"
+        );
+    }
+    let placed = tree(&agent.outbox());
+    assert!(
+        placed.iter().all(|f| f.starts_with("Target Listing/")
+            && !f.contains('\u{0}')
+            && !f.contains('\u{7}')),
+        "{placed:?}"
+    );
+    assert_outbox_holds_only_whole_photos(&agent.outbox());
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_to_other_hosts_or_schemes_are_refused_before_any_connection() {
+    let (sim, mut agent) = agent_against(Hostile::ForeignLinks).await;
+    wait_for(&agent, "the foreign links refused", LONG, || {
+        shoot_field(&agent, "last_error").contains("refusing")
+    })
+    .await;
+    let reason = shoot_field(&agent, "last_error");
+    assert!(
+        reason.contains("http://storage.example.invalid/out/a.jpg")
+            && !reason.contains("Signature"),
+        "named without its signature: {reason}"
+    );
+    assert!(!agent.logs().contains("X-Amz-Signature"));
+    assert_eq!(
+        sim.counters().downloads,
+        0,
+        "nothing was fetched from a bad list"
+    );
+    assert!(tree(&agent.outbox()).iter().all(|f| !f.ends_with(".jpg")));
+    assert!(agent.is_running());
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_far_larger_than_any_sane_one_are_cut_off_with_memory_bounded() {
+    let (sim, mut agent) = agent_against(Hostile::HugeJson).await;
+    wait_for(&agent, "the oversized answers reported", LONG, || {
+        agent.logs().contains("larger than")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let peak = peak_rss_mb(&agent);
+    assert!(peak < 120, "peak RSS {peak} MB while reading 40 MB answers");
+    let requests = total_requests(&sim);
+    assert!(requests < 40, "{requests} requests: the agent backs off");
+    assert!(agent.is_running());
+    assert!(tree(&agent.outbox()).iter().all(|f| !f.ends_with(".jpg")));
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_cut_short_or_not_jpegs_never_appear_in_the_outbox() {
+    for hostile in [Hostile::TruncatedDownloads, Hostile::NotJpeg] {
+        let (sim, mut agent) = agent_against(hostile).await;
+        wait_for(&agent, "the bad downloads reported", LONG, || {
+            sim.counters().downloads >= 2 && !shoot_field(&agent, "last_error").is_empty()
+        })
+        .await;
+        let before = sim.counters().downloads;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let during_wait = sim.counters().downloads - before;
+        assert!(
+            during_wait < 30,
+            "{hostile:?}: {during_wait} downloads in 6 s"
+        );
+        assert!(
+            tree(&agent.outbox()).iter().all(|f| !f.ends_with(".jpg")),
+            "{hostile:?}: {:?}",
+            tree(&agent.outbox())
+        );
+        assert_ne!(shoot_field(&agent, "state"), "done");
+        assert!(agent.is_running(), "{hostile:?}");
+        agent.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_holds_nothing_up_and_the_agent_still_stops_promptly() {
+    let (sim, mut agent) = agent_against(Hostile::Silent).await;
+    wait_for(&agent, "a first request sent", LONG, || {
+        total_requests(&sim) >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(total_requests(&sim) <= 4, "no pile-up of hanging requests");
+    assert!(agent.is_running());
+    assert_eq!(shoot_field(&agent, "state"), "planned");
+
+    let mut child = agent.agent.take().unwrap();
+    let asked = Instant::now();
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+}
