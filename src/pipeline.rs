@@ -64,8 +64,10 @@ impl ShootError {
             ShootError::Api(error) => {
                 error.is_transient() || matches!(error, ApiError::LinkExpired { .. })
             }
+            // A full or read-only outbox (while the download is written, or while the
+            // photo is placed): wait for space, then go on.
+            ShootError::Outbox(OutboxError::Download(ApiError::Io { .. })) => true,
             ShootError::Outbox(OutboxError::Download(error)) => error.is_transient(),
-            // A full or read-only outbox: wait for space, then go on.
             ShootError::Outbox(OutboxError::Io { .. }) => true,
             ShootError::Outbox(OutboxError::NotAJpeg { .. }) => true,
             ShootError::Journal(_) | ShootError::Paused | ShootError::FileChanged(_) => true,

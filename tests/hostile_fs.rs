@@ -1,0 +1,152 @@
+//! A hostile filesystem under the outbox: full, then read-only. The shoot waits with a
+//! clear message, nothing half-written is left, and it completes once the disk is
+//! usable again. The outbox is a small tmpfs, so these tests mount one: they need root
+//! (CI runs as root) and say so, skipping, elsewhere.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
+use common::{start_sim, write_jpeg};
+
+const LONG: Duration = Duration::from_secs(90);
+const PHOTOS: usize = 4;
+
+/// A 4 MB tmpfs at `dir`, unmounted when dropped.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("SKIPPED: mounting a small tmpfs needs root (CI runs these as root)");
+            return None;
+        }
+        Some(SmallDisk {
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn remount(&self, mode: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+fn shoot_field(agent: &Harness, field: &str) -> String {
+    agent.status()["shoots"][0][field]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn agent_with_outbox_on(disk_dir: &Path) -> Harness {
+    let sim = start_sim(|_| {}).await;
+    let agent = Harness::new(&sim, 1, "");
+    // The outbox moves onto the small disk.
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        config.replace(
+            &format!("outbox = \"{}\"", agent.outbox().display()),
+            &format!("outbox = \"{}\"", disk_dir.join("Outbox").display()),
+        ),
+    )
+    .unwrap();
+    let shoot = agent.inbox().join("Disk Trouble");
+    std::fs::create_dir_all(&shoot).unwrap();
+    for n in 0..PHOTOS {
+        write_jpeg(&shoot.join(format!("Room {n}.jpg")), 400, 300);
+    }
+    std::mem::forget(sim); // lives as long as the test process
+    agent
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outbox_makes_the_shoot_wait_and_it_completes_once_space_returns() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&root.path().join("disk")) else {
+        return;
+    };
+    // Leave less room than one edited photo needs.
+    let filler = disk.dir.join("filler.bin");
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=1k", "count=100000"])
+        .arg(format!("of={}", filler.display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+    let mut agent = agent_with_outbox_on(&disk.dir).await;
+    agent.start();
+    wait_for(&agent, "the shoot waits for space", LONG, || {
+        shoot_field(&agent, "last_error").contains("No space left")
+    })
+    .await;
+    assert!(agent.is_running());
+    let outbox = disk.dir.join("Outbox");
+    assert_outbox_holds_only_whole_photos(&outbox);
+    assert!(
+        tree(&outbox).iter().all(|f| !f.contains(".imagen-")),
+        "{:?}",
+        tree(&outbox)
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    wait_for(&agent, "the shoot done once space returned", LONG, || {
+        shoot_field(&agent, "state") == "done"
+    })
+    .await;
+    assert_outbox_holds_only_whole_photos(&outbox);
+    let photos = tree(&outbox.join("Disk Trouble"));
+    assert_eq!(photos.len(), PHOTOS, "{photos:?}");
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_outbox_makes_the_shoot_wait_and_it_completes_once_writable() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&root.path().join("disk")) else {
+        return;
+    };
+    std::fs::create_dir_all(disk.dir.join("Outbox")).unwrap();
+    disk.remount("ro");
+    let mut agent = agent_with_outbox_on(&disk.dir).await;
+    agent.start();
+    wait_for(
+        &agent,
+        "the shoot waits for a writable outbox",
+        LONG,
+        || shoot_field(&agent, "last_error").contains("Read-only file system"),
+    )
+    .await;
+    assert!(agent.is_running());
+
+    disk.remount("rw");
+    wait_for(&agent, "the shoot done once writable", LONG, || {
+        shoot_field(&agent, "state") == "done"
+    })
+    .await;
+    let outbox = disk.dir.join("Outbox");
+    assert_outbox_holds_only_whole_photos(&outbox);
+    assert_eq!(tree(&outbox.join("Disk Trouble")).len(), PHOTOS);
+    agent.kill();
+}
