@@ -86,6 +86,89 @@ fn list_shoot_folders(inbox: &Path) -> Vec<String> {
         .collect()
 }
 
+/// How one inbox is watched natively.
+#[derive(Clone, Default)]
+struct Armed {
+    /// The folder's identity when its watch was set (a drive mounted again is a new
+    /// folder at the same path, which the old watch does not see).
+    identity: Option<(u64, u64)>,
+    /// A problem already told, so each is said once.
+    told: Option<String>,
+}
+
+impl Armed {
+    /// Logs `problem` unless it is the one already told.
+    fn tell(&mut self, inbox: &Path, problem: String) {
+        if self.told.as_ref() != Some(&problem) {
+            tracing::warn!(inbox = %inbox.display(), "{problem}");
+            self.told = Some(problem);
+        }
+    }
+}
+
+/// The native watcher, re-armed on every rescan for inboxes that came back.
+struct NativeWatch {
+    watcher: Option<notify::RecommendedWatcher>,
+    armed: Vec<Armed>,
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        Some((0, u64::from(metadata.is_dir())))
+    }
+}
+
+impl NativeWatch {
+    /// Watches every inbox that is not watched yet, or is a different folder than when
+    /// its watch was set. Each problem is logged once, until it changes.
+    fn arm(&mut self, inboxes: &[PathBuf]) {
+        let Some(watcher) = &mut self.watcher else {
+            return;
+        };
+        for (inbox, armed) in inboxes.iter().zip(&mut self.armed) {
+            let now = identity(inbox);
+            if now.is_some() && now == armed.identity {
+                continue;
+            }
+            if now.is_none() {
+                armed.identity = None;
+                armed.tell(inbox, "the inbox is not there (a disconnected drive?); shoots in it wait until it comes back".into());
+                continue;
+            }
+            let again = armed.identity.is_some() || armed.told.is_some();
+            if armed.identity.is_some() {
+                let _ = watcher.unwatch(inbox);
+            }
+            match watcher.watch(inbox, notify::RecursiveMode::Recursive) {
+                Ok(()) => {
+                    if again {
+                        tracing::info!(
+                            inbox = %inbox.display(),
+                            "the inbox came back or was replaced (a drive mounted again?): watching it again"
+                        );
+                    }
+                    armed.told = None;
+                    armed.identity = now;
+                }
+                Err(error) => armed.tell(
+                    inbox,
+                    format!(
+                        "cannot watch this inbox natively ({error}; on Linux, raise \
+                     fs.inotify.max_user_watches); new shoots are still found by rescanning"
+                    ),
+                ),
+            }
+        }
+    }
+}
+
 /// A running watcher; dropping it stops watching.
 pub struct InboxWatcher {
     task: tokio::task::JoinHandle<()>,
@@ -118,25 +201,18 @@ pub fn spawn(
         let watcher = notify::recommended_watcher(move |event| {
             let _ = raw_sender.send(event);
         });
-        let mut watcher = match watcher {
+        let watcher = match watcher {
             Ok(watcher) => Some(watcher),
             Err(error) => {
                 tracing::warn!(%error, "native file watching is unavailable; relying on rescans");
                 None
             }
         };
-        for inbox in &inboxes {
-            if let Some(active) = &mut watcher
-                && let Err(error) = active.watch(inbox, notify::RecursiveMode::Recursive)
-            {
-                tracing::warn!(
-                    inbox = %inbox.display(),
-                    %error,
-                    "cannot watch this inbox natively (on Linux, raise fs.inotify.max_user_watches); \
-                     new shoots are still found by rescanning"
-                );
-            }
-        }
+        let mut native = NativeWatch {
+            watcher,
+            armed: vec![Armed::default(); inboxes.len()],
+        };
+        native.arm(&inboxes);
         let mut state = WatchState {
             inboxes,
             settings,
@@ -154,7 +230,10 @@ pub fn spawn(
         loop {
             tokio::select! {
                 Some(event) = raw.recv() => state.on_event(event),
-                _ = rescan.tick() => state.rescan().await,
+                _ = rescan.tick() => {
+                    native.arm(&state.inboxes);
+                    state.rescan().await;
+                }
                 _ = tick.tick() => {
                     if state.check_settling().await.is_err() {
                         return;

@@ -1,7 +1,8 @@
-//! A hostile filesystem under the outbox: full, then read-only. The shoot waits with a
+//! A hostile filesystem: an outbox that is full, then read-only (the shoot waits with a
 //! clear message, nothing half-written is left, and it completes once the disk is
-//! usable again. The outbox is a small tmpfs, so these tests mount one: they need root
-//! (CI runs as root) and say so, skipping, elsewhere.
+//! usable again), and an inbox drive unplugged and plugged back in (it is watched
+//! again). The disks are small tmpfs mounts, so these tests need root (CI runs as
+//! root) and say so, skipping, elsewhere.
 
 mod common;
 
@@ -148,5 +149,55 @@ async fn a_read_only_outbox_makes_the_shoot_wait_and_it_completes_once_writable(
     let outbox = disk.dir.join("Outbox");
     assert_outbox_holds_only_whole_photos(&outbox);
     assert_eq!(tree(&outbox.join("Disk Trouble")).len(), PHOTOS);
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_drive_that_disappears_and_comes_back_is_watched_again() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let Some(drive) = SmallDisk::mount(&agent.inbox()) else {
+        return;
+    };
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        config.replace(
+            "settle_seconds = 1\n",
+            "settle_seconds = 1\nrescan_seconds = 5\n",
+        ),
+    )
+    .unwrap();
+    agent.start();
+    let drop_shoot = |name: &str| {
+        let shoot = agent.inbox().join(name);
+        std::fs::create_dir_all(&shoot).unwrap();
+        write_jpeg(&shoot.join("Room.jpg"), 200, 150);
+    };
+    drop_shoot("Before Unplugging");
+    wait_for(&agent, "the first shoot", LONG, || {
+        agent.shoot_states().iter().any(|(_, s)| s == "done")
+    })
+    .await;
+
+    // Unplugged: the folder under the mount point is what is left; then plugged back in.
+    drop(drive);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let Some(_drive) = SmallDisk::mount(&agent.inbox()) else {
+        return;
+    };
+    wait_for(&agent, "the inbox watched again", LONG, || {
+        agent.logs().matches("watching it again").count() >= 2
+    })
+    .await;
+    drop_shoot("After Plugging Back");
+    wait_for(&agent, "the shoot on the returned drive", LONG, || {
+        agent
+            .shoot_states()
+            .iter()
+            .any(|(f, s)| f == "After Plugging Back" && s == "done")
+    })
+    .await;
+    assert!(agent.is_running());
     agent.kill();
 }
