@@ -20,12 +20,16 @@ fn unescape(component: &str) -> String {
 }
 
 /// The upload name for `relative` (a path inside the shoot folder). `None` for a path
-/// that is empty, absolute, not UTF-8, or climbs out with `..`.
+/// that is empty, absolute, not UTF-8, climbs out with `..`, or has a component that
+/// `decode` would refuse to write back (control characters, a backslash).
 pub fn encode(relative: &Path) -> Option<String> {
     let mut parts = Vec::new();
     for component in relative.components() {
         match component {
-            Component::Normal(part) => parts.push(escape(part.to_str()?)),
+            Component::Normal(part) => {
+                let part = part.to_str().filter(|p| is_safe_component(p))?;
+                parts.push(escape(part));
+            }
             Component::CurDir => {}
             _ => return None,
         }
@@ -40,17 +44,22 @@ pub fn decode(name: &str) -> Option<PathBuf> {
     let mut path = PathBuf::new();
     for part in name.split(SEPARATOR) {
         let part = unescape(part);
-        let safe = !part.is_empty()
-            && part != "."
-            && part != ".."
-            && !part.contains(['/', '\\', '\0'])
-            && !part.chars().any(char::is_control);
-        if !safe {
+        if !is_safe_component(&part) {
             return None;
         }
         path.push(part);
     }
     Some(path)
+}
+
+/// A path component that can be written anywhere below the outbox: not empty, not `.`
+/// or `..`, no separator of any platform, no NUL or other control character.
+fn is_safe_component(part: &str) -> bool {
+    !part.is_empty()
+        && part != "."
+        && part != ".."
+        && !part.contains(['/', '\\', '\0'])
+        && !part.chars().any(char::is_control)
 }
 
 /// Removes a `%dN` marker (placed just before the extension, or at the end).

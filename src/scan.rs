@@ -93,7 +93,10 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Symlink => f.write_str("symbolic link (not followed)"),
             SkipReason::Unreadable(why) => write!(f, "cannot be read ({why})"),
             SkipReason::TwinOf(other) => write!(f, "same photo as {}", other.display()),
-            SkipReason::UnencodableName => f.write_str("file name is not valid UTF-8"),
+            SkipReason::UnencodableName => f.write_str(
+                "its name cannot be sent (not UTF-8, or it holds a control character or a \
+                 backslash); rename it to send it",
+            ),
         }
     }
 }
@@ -181,6 +184,11 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
             } else if let Some(kind) = PhotoKind::of(&relative).filter(|_| metadata.is_file()) {
                 if metadata.len() == 0 {
                     skipped.push(skip(SkipReason::Empty));
+                    continue;
+                }
+                // A photo we may not read would fail the whole shoot at upload time.
+                if let Err(error) = std::fs::File::open(entry.path()) {
+                    skipped.push(skip(SkipReason::Unreadable(error.kind().to_string())));
                     continue;
                 }
                 found.push((

@@ -201,3 +201,69 @@ async fn an_inbox_drive_that_disappears_and_comes_back_is_watched_again() {
     assert!(agent.is_running());
     agent.kill();
 }
+
+/// Root reads everything, so the agent runs as `nobody` here (through setpriv).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_the_agent_may_not_read_is_reported_and_the_rest_of_the_shoot_goes_through() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        eprintln!("SKIPPED: running the agent as another user needs root (CI runs this as root)");
+        return;
+    }
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Locked Out");
+    std::fs::create_dir_all(&shoot).unwrap();
+    write_jpeg(&shoot.join("Open.jpg"), 200, 150);
+    write_jpeg(&shoot.join("Locked.jpg"), 200, 150);
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(agent.dir.path())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            shoot.join("Locked.jpg"),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
+    }
+    agent.start_via(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+    ]);
+    wait_for(
+        &agent,
+        "the shoot done without the locked photo",
+        LONG,
+        || agent.shoot_states() == [("Locked Out".to_owned(), "done".to_owned())],
+    )
+    .await;
+    let outputs = tree(&agent.outbox().join("Locked Out"));
+    assert!(outputs.iter().any(|f| f.starts_with("Open")), "{outputs:?}");
+    assert!(
+        !outputs.iter().any(|f| f.starts_with("Locked.")),
+        "{outputs:?}"
+    );
+    let report = std::fs::read_to_string(
+        agent
+            .outbox()
+            .join("Locked Out")
+            .join(imagen_sync::agent::REPORT_NAME),
+    )
+    .unwrap();
+    assert!(
+        report.contains("Locked.jpg: cannot be read (permission denied)"),
+        "{report}"
+    );
+    agent.kill();
+}

@@ -71,7 +71,20 @@ impl Harness {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_imagen-sync"));
+        self.command_via(&[], args)
+    }
+
+    /// The binary started through `wrapper` (e.g. `setpriv` to run as another user).
+    pub fn command_via(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let binary = env!("CARGO_BIN_EXE_imagen-sync");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .arg("--config")
             .arg(&self.config)
@@ -84,12 +97,17 @@ impl Harness {
 
     /// Starts `imagen-sync run --headless`; its stderr goes to `agent-N.log`.
     pub fn start(&mut self) {
+        self.start_via(&[]);
+    }
+
+    /// Starts the agent through `wrapper` (see `command_via`).
+    pub fn start_via(&mut self, wrapper: &[&str]) {
         assert!(self.agent.is_none(), "already running");
         self.starts += 1;
         let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", self.starts)))
             .unwrap();
         let child = self
-            .command(&["run", "--headless"])
+            .command_via(wrapper, &["run", "--headless"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
