@@ -165,6 +165,36 @@ async fn downloads_cut_short_or_not_jpegs_never_appear_in_the_outbox() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_announcing_gigabytes_are_refused_before_reading() {
+    let (sim, mut agent) = agent_against(Hostile::OversizedDownloads).await;
+    wait_for(&agent, "the oversized downloads refused", LONG, || {
+        shoot_field(&agent, "last_error").contains("larger than")
+    })
+    .await;
+    assert!(peak_rss_mb(&agent) < 120);
+    assert!(tree(&agent.outbox()).iter().all(|f| !f.ends_with(".jpg")));
+    assert!(sim.counters().downloads < 30);
+    assert!(agent.is_running());
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_to_other_schemes_and_hosts_are_never_followed() {
+    let (sim, mut agent) = agent_against(Hostile::Redirects).await;
+    wait_for(&agent, "the redirect reported", LONG, || {
+        !shoot_field(&agent, "last_error").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let reason = shoot_field(&agent, "last_error");
+    assert!(reason.contains("307"), "{reason}");
+    assert!(total_requests(&sim) < 40, "the agent backs off");
+    assert_eq!(sim.counters().projects_created, 0);
+    assert!(agent.is_running());
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_holds_nothing_up_and_the_agent_still_stops_promptly() {
     let (sim, mut agent) = agent_against(Hostile::Silent).await;
     wait_for(&agent, "a first request sent", LONG, || {

@@ -59,6 +59,10 @@ pub enum Hostile {
     NotJpeg,
     /// API calls are never answered (storage still is).
     Silent,
+    /// API calls are redirected to another scheme and host.
+    Redirects,
+    /// Downloads announce a length far beyond any photo (5 GB).
+    OversizedDownloads,
 }
 
 /// How much a `HugeJson` answer is padded with.
@@ -107,10 +111,34 @@ pub(crate) async fn inject(
         shared.state().counters.fault("silent");
         return std::future::pending().await;
     }
+    if faults.hostile == Some(Hostile::Redirects) && !is_storage && !route.starts_with("/_sim") {
+        shared.state().counters.fault("redirect");
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, "ftp://files.example.invalid/v1/elsewhere")],
+        )
+            .into_response();
+    }
     let is_download = is_storage && request.method() == axum::http::Method::GET;
     let response = next.run(request).await;
     if !is_storage && faults.hostile == Some(Hostile::HugeJson) {
         shared.state().counters.fault("huge json");
+    }
+    if is_download && faults.hostile == Some(Hostile::OversizedDownloads) {
+        shared.state().counters.fault("oversized download");
+        // A real 5 GB body, made only as fast as the client reads it.
+        const CHUNK: usize = 1 << 20;
+        const CHUNKS: usize = 5000;
+        let (mut parts, _) = response.into_parts();
+        parts.headers.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from((CHUNK * CHUNKS) as u64),
+        );
+        let zeros = bytes::Bytes::from(vec![0u8; CHUNK]);
+        let body = futures_util::stream::iter(
+            std::iter::repeat_n(zeros, CHUNKS).map(Ok::<_, std::io::Error>),
+        );
+        return (parts, Body::from_stream(body)).into_response();
     }
     if is_download && faults.hostile == Some(Hostile::TruncatedDownloads) {
         shared.state().counters.fault("truncated download");
