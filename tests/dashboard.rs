@@ -148,15 +148,10 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
 
     // A key typed into Settings lands in a user-only key file and is never shown back.
     let key_file = agent.dir.path().join("api-key");
-    let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(
-        &agent.config,
-        config.replace(
-            "[agent]",
-            &format!("key_file = \"{}\"\n\n[agent]", key_file.display()),
-        ),
-    )
-    .unwrap();
+    agent.edit_config(
+        "[agent]",
+        &format!("key_file = \"{}\"\n\n[agent]", key_file.display()),
+    );
     wait_for(&agent, "the key_file picked up", LONG, || {
         agent.logs().matches("config in force").count() >= 2
     })
@@ -279,7 +274,10 @@ async fn a_failed_shoot_is_retried_from_the_dashboard() {
     drop_shoot(&agent.inbox(), "Broken Listing");
     let browser = Browser::start().await;
     browser.goto(&link).await;
-    browser.wait_for_text("#shoot-rows", "Failed", LONG).await;
+    // The state pill, not the progress column (which may say "editing (Failed)" first).
+    browser
+        .wait_for_text("#shoot-rows .pill.failed", "Failed", LONG)
+        .await;
     assert!(
         browser
             .text("#shoot-rows")
@@ -379,18 +377,13 @@ async fn opened_to_the_network_the_dashboard_also_asks_for_its_password() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(
-        &agent.config,
-        config.replace(
-            "[dashboard]\nport = 0\n",
-            &format!(
-                "[dashboard]\nport = 0\nlisten = \"0.0.0.0\"\npassword_file = \"{}\"\n",
-                password_file.display()
-            ),
+    agent.edit_config(
+        "[dashboard]\nport = 0\n",
+        &format!(
+            "[dashboard]\nport = 0\nlisten = \"0.0.0.0\"\npassword_file = \"{}\"\n",
+            password_file.display()
         ),
-    )
-    .unwrap();
+    );
     let (_, link) = start_with_dashboard(&mut agent).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
