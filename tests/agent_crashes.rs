@@ -153,23 +153,9 @@ async fn a_clean_stop_mid_download_exits_promptly_and_leaves_nothing_half_writte
         sim.counters().downloads >= 2
     })
     .await;
-    let mut child = agent.agent.take().unwrap();
-    let stopping = std::time::Instant::now();
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
+    let (status, took) = agent.stop_with_sigterm();
     assert!(status.success(), "a clean stop exits 0: {status:?}");
-    assert!(
-        stopping.elapsed() < Duration::from_secs(10),
-        "stopped in {:?}",
-        stopping.elapsed()
-    );
+    assert!(took < Duration::from_secs(10), "stopped in {took:?}");
     assert_outbox_holds_only_whole_photos(&agent.outbox());
     let leftovers: Vec<String> = tree(&agent.outbox())
         .into_iter()

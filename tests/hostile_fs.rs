@@ -65,15 +65,10 @@ async fn agent_with_outbox_on(disk_dir: &Path) -> Harness {
     let sim = start_sim(|_| {}).await;
     let agent = Harness::new(&sim, 1, "");
     // The outbox moves onto the small disk.
-    let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(
-        &agent.config,
-        config.replace(
-            &format!("outbox = \"{}\"", agent.outbox().display()),
-            &format!("outbox = \"{}\"", disk_dir.join("Outbox").display()),
-        ),
-    )
-    .unwrap();
+    agent.edit_config(
+        &format!("outbox = \"{}\"", agent.outbox().display()),
+        &format!("outbox = \"{}\"", disk_dir.join("Outbox").display()),
+    );
     let shoot = agent.inbox().join("Disk Trouble");
     std::fs::create_dir_all(&shoot).unwrap();
     for n in 0..PHOTOS {
@@ -159,15 +154,13 @@ async fn an_inbox_drive_that_disappears_and_comes_back_is_watched_again() {
     let Some(drive) = SmallDisk::mount(&agent.inbox()) else {
         return;
     };
-    let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(
-        &agent.config,
-        config.replace(
-            "settle_seconds = 1\n",
-            "settle_seconds = 1\nrescan_seconds = 5\n",
-        ),
-    )
-    .unwrap();
+    agent.edit_config(
+        "settle_seconds = 1
+",
+        "settle_seconds = 1
+rescan_seconds = 5
+",
+    );
     agent.start();
     let drop_shoot = |name: &str| {
         let shoot = agent.inbox().join(name);

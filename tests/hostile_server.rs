@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
 use common::{start_sim, write_jpeg};
@@ -206,21 +206,7 @@ async fn a_server_that_never_answers_holds_nothing_up_and_the_agent_still_stops_
     assert!(agent.is_running());
     assert_eq!(shoot_field(&agent, "state"), "planned");
 
-    let mut child = agent.agent.take().unwrap();
-    let asked = Instant::now();
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
+    let (status, took) = agent.stop_with_sigterm();
     assert!(status.success(), "{status:?}");
-    assert!(
-        asked.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        asked.elapsed()
-    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
 }

@@ -39,15 +39,13 @@ impl Drop for LoweredLimit {
 async fn past_the_watch_limit_the_agent_warns_once_and_finds_shoots_by_rescanning() {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
-    let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(
-        &agent.config,
-        config.replace(
-            "settle_seconds = 1\n",
-            "settle_seconds = 1\nrescan_seconds = 5\n",
-        ),
-    )
-    .unwrap();
+    agent.edit_config(
+        "settle_seconds = 1
+",
+        "settle_seconds = 1
+rescan_seconds = 5
+",
+    );
     // More folders than watches allowed.
     for n in 0..40 {
         std::fs::create_dir_all(agent.inbox().join(format!("Archive/{n:02}"))).unwrap();

@@ -182,14 +182,7 @@ async fn the_first_run_writes_settings_and_folders_and_starts_once_the_key_is_pa
     }
 
     // SIGTERM (a logout): a clean stop.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::agent::sigterm(child.id());
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{:?}", output.status);
     let stderr = String::from_utf8_lossy(&output.stderr);

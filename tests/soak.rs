@@ -57,12 +57,7 @@ async fn every_shoot_completes_exactly_once_through_faults_and_repeated_kills() 
         ..Faults::default()
     });
     let mut agent = Harness::new(&sim, 1, "");
-    let config = std::fs::read_to_string(&agent.config).unwrap();
-    std::fs::write(
-        &agent.config,
-        config.replace("max_active_shoots = 2", "max_active_shoots = 4"),
-    )
-    .unwrap();
+    agent.edit_config("max_active_shoots = 2", "max_active_shoots = 4");
     let drop_shoot = |agent: &Harness, n: usize| {
         let folder = agent.inbox().join(format!("Listing {n:03}"));
         std::fs::create_dir_all(&folder).unwrap();

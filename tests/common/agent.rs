@@ -62,6 +62,26 @@ impl Harness {
         (inbox, outbox)
     }
 
+    /// Rewrites the config: `from` (which must be there) becomes `to`.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        assert!(
+            text.contains(from),
+            "{from:?} is not in the config:\n{text}"
+        );
+        std::fs::write(&self.config, text.replace(from, to)).unwrap();
+    }
+
+    /// Stops the agent with SIGTERM (a logout, a service manager, Quit's path); returns
+    /// how it exited and how long that took.
+    pub fn stop_with_sigterm(&mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.agent.take().expect("running");
+        let asked = Instant::now();
+        sigterm(child.id());
+        let status = child.wait().unwrap();
+        (status, asked.elapsed())
+    }
+
     pub fn inbox(&self) -> PathBuf {
         self.dir.path().join("inbox")
     }
@@ -184,6 +204,15 @@ impl Drop for Harness {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Sends SIGTERM to a process.
+pub fn sigterm(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
 }
 
 /// Polls `check` until it holds, or fails the test with `what` and the agent's logs.
