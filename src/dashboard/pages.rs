@@ -133,15 +133,20 @@ pub const SCRIPT: &str = r#"
 (function () {
   var rows = document.getElementById('shoot-rows');
   if (!rows || !window.EventSource) return;
-  var pending = false;
+  // One fetch at a time; an event that arrives meanwhile asks for one more afterwards,
+  // so the last change (a shoot failing, finishing) is never missed.
+  var pending = false, again = false;
   function refresh() {
-    if (pending) return;
+    if (pending) { again = true; return; }
     pending = true;
     setTimeout(function () {
       fetch('/rows', { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) rows.innerHTML = html; })
-        .finally(function () { pending = false; });
+        .finally(function () {
+          pending = false;
+          if (again) { again = false; refresh(); }
+        });
     }, 250);
   }
   var source = new EventSource('/events');
