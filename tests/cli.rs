@@ -138,7 +138,8 @@ fn autostart_enable_adds_a_login_entry_for_this_binary_and_disable_removes_it() 
     assert!(enabled.status.success(), "{enabled:?}");
     let entry = home.path().join(".config/autostart/imagen-sync.desktop");
     let text = std::fs::read_to_string(&entry).unwrap();
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_imagen-sync"));
+    // The entry names the binary as the OS resolves it (through any symlinks).
+    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_imagen-sync")).unwrap();
     assert!(
         text.contains(&format!(
             "Exec={} --config \"{}\"",
