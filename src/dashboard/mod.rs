@@ -19,7 +19,7 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, DashboardSettings};
 use crate::events::Events;
@@ -40,7 +40,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     config_path: PathBuf,
     config: watch::Receiver<Option<Arc<Config>>>,
-    events: Events,
+    /// What the page's event stream sends: each agent event, once `live` has seen it.
+    changes: broadcast::Sender<String>,
     secret: guard::Secret,
     port: u16,
     /// Asked for when the dashboard listens beyond this machine.
@@ -96,7 +97,7 @@ pub async fn start(
     let state = AppState(Arc::new(Inner {
         config_path: context.config_path,
         config: context.config,
-        events: context.events.clone(),
+        changes: broadcast::channel(256).0,
         secret: guard::Secret::new(token),
         port: addr.port(),
         password,

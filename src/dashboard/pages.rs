@@ -150,6 +150,8 @@ pub const SCRIPT: &str = r#"
     }, 250);
   }
   var source = new EventSource('/events');
+  // Whatever changed between rendering the page and (re)connecting was not heard.
+  source.onopen = refresh;
   source.onmessage = refresh;
   source.onerror = function () { setTimeout(refresh, 2000); };
 })();

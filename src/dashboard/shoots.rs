@@ -76,15 +76,30 @@ impl Live {
     }
 }
 
-/// Keeps `Live` current for as long as the dashboard runs.
+/// Keeps `Live` current for as long as the dashboard runs, and only then tells the
+/// pages, so a page that fetches its rows on hearing of a change sees that change.
 pub async fn follow(state: AppState, mut events: broadcast::Receiver<Event>) {
     loop {
         match events.recv().await {
-            Ok(event) => state.live.lock().expect("not poisoned").observe(&event),
+            Ok(event) => {
+                state.live.lock().expect("not poisoned").observe(&event);
+                // Nobody listening (no page open) is not an error.
+                let _ = state.changes.send(change_message(&event));
+            }
             Err(broadcast::error::RecvError::Lagged(_)) => {}
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
+}
+
+/// What a page hears of an event: which shoot and what happened (no path, no secret).
+fn change_message(event: &Event) -> String {
+    serde_json::json!({
+        "shoot": event.shoot,
+        "shoot_id": event.shoot_id,
+        "event": kind_name(&event.kind),
+    })
+    .to_string()
 }
 
 fn journal(state: &AppState) -> Option<Journal> {
@@ -463,22 +478,15 @@ pub async fn open_outbox(
 pub async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let receiver = state.events.subscribe();
+    let receiver = state.changes.subscribe();
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(event) => {
-                    let data = serde_json::json!({
-                        "shoot": event.shoot,
-                        "shoot_id": event.shoot_id,
-                        "event": kind_name(&event.kind),
-                    });
-                    return Some((Ok(SseEvent::default().data(data.to_string())), receiver));
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        let data = match receiver.recv().await {
+            Ok(data) => data,
+            // Some changes were dropped: the page still needs to hear that it is stale.
+            Err(broadcast::error::RecvError::Lagged(_)) => r#"{"event":"lagged"}"#.to_owned(),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(SseEvent::default().data(data)), receiver))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
