@@ -325,7 +325,8 @@ mod platform {
                     Err(error) => tracing::error!("cannot make the tray icon: {error:#}"),
                 },
                 Event::UserEvent(message) => {
-                    if !dispatch(message, tray.as_mut(), &context) {
+                    let carry_on = dispatch(message, tray.as_mut(), &context);
+                    if !carry_on {
                         tray = None;
                         *control_flow = ControlFlow::Exit;
                     }

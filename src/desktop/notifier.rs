@@ -33,18 +33,16 @@ pub fn show(notice: &Notice) {
         }
     }
     let shown = notification.show();
-    let handle = match shown {
-        Ok(handle) => handle,
-        Err(error) => {
-            if !UNAVAILABLE_REPORTED.swap(true, Ordering::Relaxed) {
-                tracing::warn!(%error, "desktop notifications are unavailable; the tray and log still report everything");
-            }
-            return;
+    if let Err(error) = &shown {
+        if !UNAVAILABLE_REPORTED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "desktop notifications are unavailable; the tray and log still report everything");
         }
-    };
+        return;
+    }
     tracing::debug!(summary = notice.summary, "notification shown");
+    // Only the freedesktop daemons report clicks back.
     #[cfg(all(unix, not(target_os = "macos")))]
-    if let Some(folder) = notice.open.clone() {
+    if let (Ok(handle), Some(folder)) = (shown, notice.open.clone()) {
         // Waits for a click or the close; a thread per open notification is cheap.
         std::thread::spawn(move || {
             handle.wait_for_action(|action| {
@@ -56,6 +54,4 @@ pub fn show(notice: &Notice) {
             })
         });
     }
-    #[cfg(not(all(unix, not(target_os = "macos"))))]
-    let _ = handle;
 }
