@@ -33,7 +33,8 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let dir = dir.canonicalize()?;
+    // Not canonicalize: on Windows that prints as \\?\C:\…, which confuses people.
+    let dir = std::path::absolute(dir)?;
     let inbox = dir.join("inbox");
     let outbox = dir.join("outbox");
     let data_dir = dir.join(".imagen-sync");
