@@ -39,7 +39,7 @@ pub enum ConfigError {
     KeyFile { path: PathBuf, problem: String },
     #[error(
         "no API key: set the {ENV_API_KEY} environment variable, or put the key in a file \
-         only you can read (chmod 600) and name it as `key_file` under [api]"
+         only you can read and name it as `key_file` under [api]"
     )]
     MissingKey,
 }
@@ -449,6 +449,17 @@ impl Config {
     }
 }
 
+/// The step that makes a file readable by its owner alone, as a clause to append
+/// (", then run `chmod 600 …`"). Empty on Windows, where a file in the user's profile
+/// already is.
+pub fn private_file_step(path: &Path) -> String {
+    if cfg!(unix) {
+        format!(", then run `chmod 600 {}`", path.display())
+    } else {
+        String::new()
+    }
+}
+
 /// Reads a key file, refusing one that other users can read.
 pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
     let problem = |problem: String| ConfigError::KeyFile {
@@ -457,8 +468,8 @@ pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
     };
     let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => problem(format!(
-            "does not exist yet: paste your Imagen API key into it, then run `chmod 600 {}`",
-            path.display()
+            "does not exist yet: paste your Imagen API key into it{}",
+            private_file_step(path)
         )),
         _ => problem(format!("cannot be read: {e}")),
     })?;
@@ -545,7 +556,7 @@ pub fn render(config: &Config) -> String {
 [api]
 # The Imagen API. IMAGEN_API_BASE_URL overrides it.
 base_url = {base_url}
-# Your API key: paste it into this file, which only you may read (chmod 600).
+# Your API key: paste it into this file, which only you may read.
 # The IMAGEN_API_KEY environment variable, when set, is used instead.
 {key_file}
 

@@ -483,10 +483,12 @@ fn init(path: PathBuf) -> ExitCode {
     match imagen_sync::config::write_default(&path) {
         Ok(()) => {
             println!("Wrote {}", path.display());
+            let key_file = imagen_sync::config::default_key_file();
             println!(
-                "Next: put your API key in {} (chmod 600) or set {}, check the folders in it, \
+                "Next: put your API key in {}{} (or set {}), check the folders in the config, \
                  then `imagen-sync run`.",
-                imagen_sync::config::default_key_file().display(),
+                key_file.display(),
+                imagen_sync::config::private_file_step(&key_file),
                 imagen_sync::config::ENV_API_KEY
             );
             ExitCode::SUCCESS
