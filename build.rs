@@ -1,7 +1,7 @@
-//! Build script: on Windows, embeds the application manifest. It asks for version 6 of
-//! the common controls (the tray's event loop subclasses its window, which needs them),
-//! per-monitor DPI awareness (crisp tray icons on scaled displays), long paths and UTF-8.
-//! Nothing happens for other targets.
+//! Build script: on Windows, embeds the application manifest: version 6 of the common
+//! controls (today's look for the tray menu), per-monitor DPI awareness (a crisp tray
+//! icon on scaled displays), long paths (shoot folders nested past 260 characters) and
+//! UTF-8 as the code page. Nothing happens for other targets.
 
 fn main() {
     if std::env::var_os("CARGO_CFG_WINDOWS").is_some() {
