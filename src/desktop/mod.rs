@@ -3,6 +3,8 @@
 //! loop on Linux). They talk through one channel of `UiMessage`s: views and quit
 //! requests go to the UI; menu clicks come back as actions the UI runs.
 
+#[cfg(windows)]
+mod console;
 mod notifier;
 mod tray;
 
@@ -44,6 +46,8 @@ const JOURNAL_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// Runs the agent with a tray icon and notifications until Quit (or a signal). Without
 /// a display it runs on without a tray, as `run --headless` would.
 pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
+    #[cfg(windows)]
+    console::leave_if_ours();
     let runtime = tokio::runtime::Runtime::new()?;
     notifier::register_app();
     let events = Events::default();
