@@ -17,11 +17,19 @@ fn filter(default: &str) -> EnvFilter {
     EnvFilter::try_from_env("IMAGEN_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
+/// Colour only for a person at a terminal: not in a pipe, a file or the systemd journal,
+/// and not when `NO_COLOR` is set.
+fn colours_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 /// Starts logging to stderr at `stderr_level` (unless `IMAGEN_LOG` says otherwise) and,
 /// with `log_dir`, at info level to `log_dir/imagen-sync.<date>.log`.
 pub fn init(stderr_level: &str, log_dir: Option<&Path>) -> LogGuard {
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(colours_on_stderr())
         .with_filter(filter(stderr_level));
     let (file, guard) =
         match log_dir.and_then(|dir| std::fs::create_dir_all(dir).ok().map(|()| dir)) {

@@ -79,6 +79,24 @@ fn without_an_api_key_the_agent_says_how_to_give_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_sent_to_a_file_or_the_journal_carry_no_colour_codes() {
+    // Under systemd, stderr is the journal: colour codes would show as "[2m…" there.
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = agent.inbox().join("Quiet Logs");
+    std::fs::create_dir_all(&shoot).unwrap();
+    write_jpeg(&shoot.join("a.jpg"), 64, 48);
+    agent.start();
+    wait_for(&agent, "the shoot done", Duration::from_secs(60), || {
+        agent.shoot_states().iter().any(|(_, s)| s == "done")
+    })
+    .await;
+    let logs = agent.logs();
+    assert!(logs.contains("Quiet Logs"), "{logs}");
+    assert!(!logs.contains('\x1b'), "colour codes in: {logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn photos_added_after_a_shoot_finished_become_a_follow_up_in_the_same_outbox_folder() {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
