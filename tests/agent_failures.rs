@@ -12,12 +12,9 @@ use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(60);
 
+/// Written aside, then moved into the inbox whole.
 fn drop_shoot(agent: &Harness, name: &str, photos: usize) {
-    let staging = agent.dir.path().join("staging").join(name);
-    std::fs::create_dir_all(&staging).unwrap();
-    for n in 0..photos {
-        write_jpeg(&staging.join(format!("IMG_{n:02}.jpg")), 64, 48);
-    }
+    let staging = write_shoot(&agent.dir.path().join("staging"), name, photos, (64, 48));
     std::fs::rename(&staging, agent.inbox().join(name)).unwrap();
 }
 

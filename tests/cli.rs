@@ -83,9 +83,7 @@ async fn logs_sent_to_a_file_or_the_journal_carry_no_colour_codes() {
     // Under systemd, stderr is the journal: colour codes would show as "[2m…" there.
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
-    let shoot = agent.inbox().join("Quiet Logs");
-    std::fs::create_dir_all(&shoot).unwrap();
-    write_jpeg(&shoot.join("a.jpg"), 64, 48);
+    write_shoot(&agent.inbox(), "Quiet Logs", 1, (64, 48));
     agent.start();
     wait_for(&agent, "the shoot done", Duration::from_secs(60), || {
         agent.shoot_states().iter().any(|(_, s)| s == "done")

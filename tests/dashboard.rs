@@ -8,16 +8,13 @@ use std::time::Duration;
 
 use common::agent::{Harness, tree, wait_for};
 use common::browser::Browser;
-use common::{KEY, start_sim, write_jpeg};
+use common::{KEY, start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(60);
 
 fn drop_shoot(inbox: &Path, name: &str) {
-    let folder = inbox.join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    write_jpeg(&folder.join("Living Room.jpg"), 480, 320);
-    write_jpeg(&folder.join("Kitchen.jpg"), 480, 320);
+    write_shoot(inbox, name, 2, (480, 320));
 }
 
 /// Starts the agent and waits for its dashboard; returns the address and the link

@@ -9,15 +9,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::agent::{Harness, tree, wait_for};
-use common::{start_sim, write_jpeg};
+use common::{start_sim, write_shoot};
 
 const LONG: Duration = Duration::from_secs(60);
 
 fn drop_shoot(inbox: &Path, name: &str) {
-    let folder = inbox.join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    write_jpeg(&folder.join("front.jpg"), 64, 48);
-    write_jpeg(&folder.join("back.jpg"), 64, 48);
+    write_shoot(inbox, name, 2, (64, 48));
 }
 
 /// Saves like an editor does: a new file beside the old one, renamed over it.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::agent::{Harness, wait_for};
-use common::{start_sim, write_jpeg};
+use common::{start_sim, write_shoot};
 use imagen_sync::config::Config;
 use imagen_sync::sim::Faults;
 use imagen_sync::ui::actions::{Effect, apply};
@@ -19,11 +19,7 @@ use imagen_sync::ui::view::{TrayView, ViewSource};
 const LONG: Duration = Duration::from_secs(60);
 
 fn drop_shoot(inbox: &std::path::Path, name: &str, photos: usize) {
-    let folder = inbox.join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    for n in 0..photos {
-        write_jpeg(&folder.join(format!("photo {n}.jpg")), 64, 48);
-    }
+    write_shoot(inbox, name, photos, (64, 48));
 }
 
 fn view_of(agent: &Harness) -> (TrayView, Config) {

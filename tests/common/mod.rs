@@ -40,6 +40,17 @@ pub fn client_for(sim: &Sim, adjust: impl FnOnce(&mut ClientConfig)) -> Client {
     Client::new(config).expect("client builds")
 }
 
+/// Puts a shoot of `photos` real JPEGs (`IMG_00.jpg`, `IMG_01.jpg`, …) of the given
+/// size into `inbox/name`, and returns its folder.
+pub fn write_shoot(inbox: &Path, name: &str, photos: usize, size: (u32, u32)) -> PathBuf {
+    let folder = inbox.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    for n in 0..photos {
+        write_jpeg(&folder.join(format!("IMG_{n:02}.jpg")), size.0, size.1);
+    }
+    folder
+}
+
 /// Writes a real, decodable JPEG of the given size.
 pub fn write_jpeg(path: &Path, width: u32, height: u32) {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
