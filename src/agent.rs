@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -76,10 +77,19 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     for folder in &config.folders {
-        std::fs::create_dir_all(&folder.inbox)?;
-        std::fs::create_dir_all(&folder.outbox)?;
+        for (role, path) in [("inbox", &folder.inbox), ("outbox", &folder.outbox)] {
+            std::fs::create_dir_all(path).with_context(|| {
+                format!(
+                    "cannot make the {role} {}: check that its drive is connected and that \
+                     you may write there, or choose another folder",
+                    path.display()
+                )
+            })?;
+        }
     }
-    let initially_paused = journal.paused()?;
+    let initially_paused = journal
+        .paused()
+        .context("cannot read the journal in the data folder")?;
     let (paused_sender, paused) = watch::channel(initially_paused);
     if initially_paused {
         events.emit("", None, EventKind::Paused);

@@ -79,6 +79,34 @@ fn without_an_api_key_the_agent_says_how_to_give_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_that_cannot_be_made_is_named_with_what_to_do() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    // A plain file where a folder of the outbox's path should be: even root cannot.
+    let blocker = agent.dir.path().join("not a folder");
+    std::fs::write(&blocker, "").unwrap();
+    let outbox = agent.outbox().display().to_string();
+    let unusable = blocker.join("Outbox").display().to_string();
+    agent.edit_config(
+        &format!("outbox = \"{outbox}\""),
+        &format!("outbox = \"{unusable}\""),
+    );
+    agent.start();
+    wait_for(
+        &agent,
+        "the outbox problem reported",
+        Duration::from_secs(30),
+        || agent.logs().contains("cannot make the outbox"),
+    )
+    .await;
+    let logs = agent.logs();
+    assert!(
+        logs.contains(&unusable) && logs.contains("choose another folder"),
+        "{logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_sent_to_a_file_or_the_journal_carry_no_colour_codes() {
     // Under systemd, stderr is the journal: colour codes would show as "[2m…" there.
     let sim = start_sim(|_| {}).await;
