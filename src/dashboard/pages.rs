@@ -142,12 +142,31 @@ pub const SCRIPT: &str = r#"
     setTimeout(function () {
       fetch('/rows', { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null) rows.innerHTML = html; })
+        .then(function (html) { if (html !== null) apply(html); })
         .finally(function () {
           pending = false;
           if (again) { again = false; refresh(); }
         });
     }, 250);
+  }
+  // Only rows that changed are replaced, so a button being clicked (Retry) is not
+  // swapped out from under the pointer while other shoots make progress.
+  function key(row) {
+    return row.getAttribute('data-shoot') || 'folder:' + (row.getAttribute('data-folder') || '');
+  }
+  function apply(html) {
+    var next = document.createElement('tbody');
+    next.innerHTML = html;
+    var current = {};
+    Array.prototype.forEach.call(rows.children, function (row) { current[key(row)] = row; });
+    Array.prototype.slice.call(next.children).forEach(function (row, position) {
+      var old = current[key(row)];
+      delete current[key(row)];
+      var kept = old && old.outerHTML === row.outerHTML ? old : row;
+      if (old && kept !== old) old.remove();
+      if (rows.children[position] !== kept) rows.insertBefore(kept, rows.children[position] || null);
+    });
+    Object.keys(current).forEach(function (gone) { current[gone].remove(); });
   }
   var source = new EventSource('/events');
   // Whatever changed between rendering the page and (re)connecting was not heard.

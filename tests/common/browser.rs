@@ -142,14 +142,25 @@ impl Browser {
             .to_owned()
     }
 
+    /// Clicks the element matching `css`. An element the page replaced between finding
+    /// and clicking ("stale") is found again; any other refusal fails the test.
     pub async fn click(&self, css: &str) {
-        let id = self.wait_for_element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        for _ in 0..20 {
+            let id = self.wait_for_element(css).await;
+            let answer = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{id}/click"),
+                    Some(json!({})),
+                )
+                .await;
+            match answer["error"].as_str() {
+                None => return,
+                Some("stale element reference") => continue,
+                Some(_) => panic!("clicking {css:?} was refused: {answer}"),
+            }
+        }
+        panic!("{css:?} kept being replaced; it could not be clicked");
     }
 
     /// Replaces the value of the input matching `css`.
