@@ -14,7 +14,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree};
-use common::{start_sim, write_jpeg};
+use common::{start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
 const PHOTOS_PER_SHOOT: usize = 3;
@@ -71,11 +71,12 @@ async fn every_shoot_completes_exactly_once_through_faults_and_repeated_kills() 
     let mut agent = Harness::new(&sim, 1, "");
     agent.edit_config("max_active_shoots = 2", "max_active_shoots = 4");
     let drop_shoot = |agent: &Harness, n: usize| {
-        let folder = agent.inbox().join(format!("Listing {n:03}"));
-        std::fs::create_dir_all(&folder).unwrap();
-        for p in 0..PHOTOS_PER_SHOOT {
-            write_jpeg(&folder.join(format!("Room {p}.jpg")), 320, 240);
-        }
+        write_shoot(
+            &agent.inbox(),
+            &format!("Listing {n:03}"),
+            PHOTOS_PER_SHOOT,
+            (320, 240),
+        );
     };
     // Half now, the rest arriving a batch every few seconds, while the agent is being
     // killed and restarted.

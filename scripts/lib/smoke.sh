@@ -54,5 +54,13 @@ screen_region_has_colour() {
     convert "$OUT/screen.png" -crop "${3}x${4}+${1}+${2}" -format %c histogram:info: | grep -qi "#$5"
 }
 
+# drop_shoot INBOX NAME COUNT: a shoot folder of COUNT small JPEGs.
+drop_shoot() {
+    mkdir "$1/$2"
+    for n in $(seq "$3"); do
+        convert -size 96x64 "gradient:skyblue-darkgreen" "$1/$2/Photo $n.jpg"
+    done
+}
+
 # The colours of the tray icon's faces (src/ui/icons.rs).
 IDLE=1F9E89 PAUSED=D98E04

@@ -160,8 +160,8 @@ pub const SCRIPT: &str = r#"
     var current = {};
     Array.prototype.forEach.call(rows.children, function (row) { current[key(row)] = row; });
     Array.prototype.slice.call(next.children).forEach(function (row, position) {
-      var old = current[key(row)];
-      delete current[key(row)];
+      var id = key(row), old = current[id];
+      delete current[id];
       var kept = old && old.outerHTML === row.outerHTML ? old : row;
       if (old && kept !== old) old.remove();
       if (rows.children[position] !== kept) rows.insertBefore(kept, rows.children[position] || null);
