@@ -111,6 +111,11 @@ fn write_random_file(path: &Path, bytes: u64) {
             seed ^= seed << 5;
             *byte = seed as u8;
         }
+        if written == 0 {
+            // Starts as its format does, so intake takes it for a photo.
+            let signature = common::photo_signature(path);
+            block[..signature.len()].copy_from_slice(signature);
+        }
         let n = (bytes - written).min(MB) as usize;
         file.write_all(&block[..n]).unwrap();
         written += n as u64;
@@ -331,10 +336,12 @@ async fn memory(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) {
     agent.start();
     let big = work.join("big/pano.dng");
     std::fs::create_dir_all(big.parent().unwrap()).unwrap();
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len(sizes.big_file_mb * MB)
-        .unwrap();
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&big).unwrap();
+        file.write_all(common::photo_signature(&big)).unwrap();
+        file.set_len(sizes.big_file_mb * MB).unwrap();
+    }
     drop_in(&agent, &work.join("big"), "Big");
     wait_until("the big upload", Duration::from_secs(900), || {
         sim.counters().multipart_completed == 1

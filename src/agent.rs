@@ -76,16 +76,17 @@ pub async fn run(
     options: AgentOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    // An inbox is never made here: a missing one is an unmounted drive, waited for
+    // (the watcher says so), not replaced by an empty local folder.
     for folder in &config.folders {
-        for (role, path) in [("inbox", &folder.inbox), ("outbox", &folder.outbox)] {
-            std::fs::create_dir_all(path).with_context(|| {
-                format!(
-                    "cannot make the {role} {}: check that its drive is connected and that \
-                     you may write there, or choose another folder",
-                    path.display()
-                )
-            })?;
-        }
+        let outbox = &folder.outbox;
+        std::fs::create_dir_all(outbox).with_context(|| {
+            format!(
+                "cannot make the outbox {}: check that its drive is connected and that \
+                 you may write there, or choose another folder",
+                outbox.display()
+            )
+        })?;
     }
     let initially_paused = journal
         .paused()
@@ -104,7 +105,10 @@ pub async fn run(
         },
         polls: options.polls.clone(),
         paused,
+        spend: config.agent.spend,
+        inboxes: Arc::new(config.folders.iter().map(|f| f.inbox.clone()).collect()),
     };
+    let mut intake = Intake::default();
     let (settled_sender, mut settled) = mpsc::channel(256);
     let inboxes = config.folders.iter().map(|f| f.inbox.clone()).collect();
     let watcher = crate::watch::spawn(
@@ -123,6 +127,8 @@ pub async fn run(
     let mut must_look = true;
     let mut tick = tokio::time::interval(options.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut held_check = tokio::time::interval(HELD_CHECK_EVERY);
+    held_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
         tokio::select! {
@@ -132,8 +138,13 @@ pub async fn run(
                     break;
                 }
             }
+            _ = held_check.tick() => {
+                if let Err(error) = release_held(&ctx) {
+                    tracing::error!(%error, "cannot look at held shoots");
+                }
+            }
             Some(shoot) = settled.recv() => {
-                if let Err(error) = take_settled(&ctx, &config, &shoot).await {
+                if let Err(error) = intake.take_settled(&ctx, &config, &shoot).await {
                     tracing::error!(folder = shoot.folder, %error, "could not record a shoot");
                 }
                 must_look = true;
@@ -211,6 +222,11 @@ fn settle_outcome(
             *auth_blocked = None;
             return;
         }
+        // Recorded and told already; `release_held` lets it go on.
+        Err(ShootError::Held(_)) => {
+            backoff.remove(&id);
+            return;
+        }
         Err(error) => error,
     };
     let folder = ctx
@@ -271,6 +287,80 @@ fn wait_cause(error: &ShootError) -> WaitCause {
     }
 }
 
+/// How often held shoots are looked at again (the 24-hour window moves on).
+const HELD_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// Held shoots the spend guard's limits allow now go back in line.
+fn release_held(ctx: &Context) -> anyhow::Result<()> {
+    let journal = ctx.journal();
+    for shoot in journal.held_shoots()? {
+        if crate::spend::over_limit(&journal, &shoot, ctx.spend)?.is_none() {
+            journal.release(shoot.id)?;
+            tracing::info!(
+                shoot = shoot.folder,
+                "the spend guard's limits allow it again"
+            );
+            ctx.events
+                .emit(&shoot.folder, Some(shoot.id), EventKind::Discovered);
+        }
+    }
+    Ok(())
+}
+
+/// What intake remembers between settled folders: the hot folders stopped because
+/// their outbox reaches into an inbox (told once, until it is fixed).
+#[derive(Default)]
+struct Intake {
+    stopped: HashSet<usize>,
+}
+
+impl Intake {
+    /// Takes a settled folder, unless its hot folder's outbox (or any) reaches into its
+    /// inbox now (a symlink made while running): then the hot folder stops, said once.
+    async fn take_settled(
+        &mut self,
+        ctx: &Context,
+        config: &Config,
+        shoot: &Settled,
+    ) -> anyhow::Result<()> {
+        let inbox = config.folders[shoot.inbox].inbox.clone();
+        let outboxes: Vec<_> = config.folders.iter().map(|f| f.outbox.clone()).collect();
+        let problem = tokio::task::spawn_blocking(move || {
+            outboxes.iter().find_map(|outbox| {
+                let how = crate::overlap::overlap(outbox, &inbox)?;
+                Some(format!(
+                    "the outbox {} {}",
+                    outbox.display(),
+                    how.describe(&inbox)
+                ))
+            })
+        })
+        .await?;
+        match problem {
+            Some(reason) => {
+                if self.stopped.insert(shoot.inbox) {
+                    ctx.events.emit(
+                        "",
+                        None,
+                        EventKind::FolderStopped {
+                            inbox: config.folders[shoot.inbox].inbox.clone(),
+                            reason: format!(
+                                "{reason}. Nothing in this inbox is sent until the folders \
+                                 are apart again"
+                            ),
+                        },
+                    );
+                }
+                Ok(())
+            }
+            None => {
+                self.stopped.remove(&shoot.inbox);
+                take_settled(ctx, config, shoot).await
+            }
+        }
+    }
+}
+
 /// Scans a settled folder and records its new photos as shoots (one per photo type).
 async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow::Result<()> {
     let pair = &config.folders[shoot.inbox];
@@ -287,27 +377,65 @@ async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow
     };
     let known = ctx.journal().known_files(&pair.inbox, &shoot.folder)?;
     let outbox = pair.outbox.join(&shoot.folder);
-    let ShootContents { batches, skipped } = contents;
-    let fresh: Vec<scan::Batch> = batches
-        .into_iter()
-        .map(|mut batch| {
-            batch.photos.retain(|p| !known.contains(&p.relative));
-            batch
-        })
-        .filter(|batch| !batch.photos.is_empty())
-        .collect();
+    let ShootContents {
+        batches,
+        mut skipped,
+    } = contents;
+    let mut fresh: Vec<scan::Batch> = Vec::new();
+    for mut batch in batches {
+        batch.photos.retain(|p| !known.contains(&p.relative));
+        // Never an output of ours, whatever path led here: that is how a loop starts.
+        let mut own = Vec::new();
+        {
+            let journal = ctx.journal();
+            for photo in &batch.photos {
+                let path = crate::overlap::resolve(&dir.join(&photo.relative));
+                if journal.is_own_output(&path, photo.identity)? {
+                    own.push(photo.relative.clone());
+                }
+            }
+        }
+        if !own.is_empty() {
+            tracing::error!(
+                shoot = shoot.folder,
+                files = own.len(),
+                "found edited photos imagen-sync wrote itself in the inbox; they are not sent again"
+            );
+            batch.photos.retain(|p| !own.contains(&p.relative));
+            skipped.extend(own.into_iter().map(|relative| Skipped {
+                relative,
+                reason: scan::SkipReason::OwnOutput,
+            }));
+        }
+        if !batch.photos.is_empty() {
+            fresh.push(batch);
+        }
+    }
     if !skipped.is_empty() {
         write_report(&outbox, &shoot.folder, &skipped, fresh.len() > 1);
     }
+    let mut not_sent: Vec<(String, String)> = skipped
+        .iter()
+        .filter(|s| s.reason.is_notable())
+        .map(|s| (s.relative.display().to_string(), s.reason.to_string()))
+        .collect();
+    if fresh.is_empty() && known.is_empty() {
+        let others = skipped.len() as u64;
+        let reason = format!(
+            "no JPEG or RAW photos to upload ({}; see \"{REPORT_NAME}\" in the outbox)",
+            crate::words::count(others, "other file", "other files")
+        );
+        not_sent.insert(0, (String::new(), reason.clone()));
+        ctx.journal()
+            .record_not_sent(&pair.inbox, &shoot.folder, &not_sent)?;
+        ctx.events
+            .emit(&shoot.folder, None, EventKind::Skipped { reason });
+        return Ok(());
+    }
+    ctx.journal()
+        .record_not_sent(&pair.inbox, &shoot.folder, &not_sent)?;
     if fresh.is_empty() {
-        if known.is_empty() {
-            let reason = format!(
-                "no JPEG or RAW photos to upload ({} other file(s); see \"{REPORT_NAME}\" in the outbox)",
-                skipped.len()
-            );
-            ctx.events
-                .emit(&shoot.folder, None, EventKind::Skipped { reason });
-        }
+        ctx.events.emit(&shoot.folder, None, EventKind::NothingNew);
         return Ok(());
     }
     if fresh.len() > 1 {

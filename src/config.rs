@@ -121,6 +121,8 @@ pub struct AgentSettings {
     pub max_parallel_downloads: usize,
     /// Which side of a RAW+JPEG twin goes up.
     pub raw_jpeg_pairs: PairPolicy,
+    /// The spend guard's daily limits.
+    pub spend: crate::spend::SpendLimits,
 }
 
 /// One hot folder: shoots dropped in `inbox` come out edited in `outbox`.
@@ -172,6 +174,8 @@ struct RawAgent {
     max_parallel_uploads: Option<Spanned<usize>>,
     max_parallel_downloads: Option<Spanned<usize>>,
     raw_jpeg_pairs: Option<PairPolicy>,
+    daily_photo_limit: Option<u64>,
+    daily_follow_up_limit: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +198,34 @@ struct RawEdit {
     sky_replacement: bool,
     sky_replacement_template_id: Option<i64>,
     callback_url: Option<Spanned<String>>,
+}
+
+/// The data folder for the commands that work on the journal (`status`, `pause`,
+/// `resume`, `retry`), whatever state the config file is in: the valid config's, else
+/// the `[agent] data_dir` a broken file still names, else the default. The note says
+/// why the config was not used, when it was not.
+pub fn data_dir_for_commands(path: &Path) -> (PathBuf, Option<String>) {
+    let error = match Config::load(path) {
+        Ok(config) => return (config.agent.data_dir, None),
+        Err(error) => error,
+    };
+    let named = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| {
+            let dir = table.get("agent")?.get("data_dir")?.as_str()?.to_owned();
+            Some(expand_home(&dir))
+        });
+    let note = match &error {
+        ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!(
+                "no config at {} (`imagen-sync init` writes one)",
+                path.display()
+            )
+        }
+        other => format!("the config has a mistake ({other})"),
+    };
+    (named.unwrap_or_else(default_data_dir), Some(note))
 }
 
 /// The platform's folders for config and data.
@@ -268,13 +300,19 @@ impl Config {
             }
         };
         let raw: RawConfig = toml::from_str(text).map_err(|error| {
-            let (line, column) = line_and_column(text, error.span().map_or(0, |s| s.start));
+            let offset = error.span().map_or(0, |s| s.start);
+            let (line, column) = line_and_column(text, offset);
+            let message = error.message().trim();
+            let (key, message) = match type_mistake(text, offset, message) {
+                Some((key, plain)) => (Some(key), plain),
+                None => (None, message.to_owned()),
+            };
             ConfigError::Invalid {
                 file: file.to_owned(),
                 line,
                 column,
-                key: None,
-                message: error.message().trim().to_owned(),
+                key,
+                message,
             }
         })?;
 
@@ -343,6 +381,14 @@ impl Config {
                 4,
             )?,
             raw_jpeg_pairs: agent.raw_jpeg_pairs.unwrap_or_default(),
+            spend: crate::spend::SpendLimits {
+                daily_photos: agent
+                    .daily_photo_limit
+                    .unwrap_or(crate::spend::DEFAULT_DAILY_PHOTOS),
+                daily_follow_ups: agent
+                    .daily_follow_up_limit
+                    .unwrap_or(crate::spend::DEFAULT_DAILY_FOLLOW_UPS),
+            },
         };
 
         let mut folders: Vec<FolderPair> = Vec::new();
@@ -352,14 +398,32 @@ impl Config {
                 .map_err(|m| at(folder.inbox.span(), &key("inbox"), m))?;
             let outbox = non_empty_path(&folder.outbox)
                 .map_err(|m| at(folder.outbox.span(), &key("outbox"), m))?;
-            if outbox.starts_with(&inbox) || inbox.starts_with(&outbox) {
+            // Every outbox against every inbox, this pair's own included: an outbox
+            // reaching into any inbox feeds the agent its own outputs.
+            let inboxes = folders.iter().map(|f| &f.inbox).chain([&inbox]);
+            if let Some(problem) = inboxes
+                .filter_map(|other| Some(crate::overlap::overlap(&outbox, other)?.describe(other)))
+                .next()
+            {
+                return Err(at(folder.outbox.span(), &key("outbox"), problem));
+            }
+            if let Some((other, problem)) = folders.iter().enumerate().find_map(|(other, f)| {
+                Some((
+                    other,
+                    crate::overlap::overlap(&f.outbox, &inbox)?.describe(&inbox),
+                ))
+            }) {
                 return Err(at(
-                    folder.outbox.span(),
-                    &key("outbox"),
-                    "must not be inside the inbox (or contain it): outputs would be taken for new shoots".into(),
+                    folder.inbox.span(),
+                    &key("inbox"),
+                    format!("the outbox of folders[{other}] {problem}"),
                 ));
             }
-            if let Some(other) = folders.iter().position(|f| f.inbox == inbox) {
+            let resolved = crate::overlap::resolve(&inbox);
+            if let Some(other) = folders
+                .iter()
+                .position(|f| crate::overlap::resolve(&f.inbox) == resolved)
+            {
                 return Err(at(
                     folder.inbox.span(),
                     &key("inbox"),
@@ -510,6 +574,40 @@ fn non_empty_path(value: &Spanned<String>) -> Result<PathBuf, String> {
     Ok(expand_home(text))
 }
 
+/// A value of the wrong type, in plain words with an example: the key (with its
+/// section) and what it must be. `None` for other mistakes.
+fn type_mistake(text: &str, offset: usize, message: &str) -> Option<(String, String)> {
+    let expected = message
+        .strip_prefix("invalid type: ")?
+        .split(", expected ")
+        .nth(1)?;
+    let before = &text[..offset.min(text.len())];
+    let line = before.rsplit('\n').next()?;
+    let name = line.split('=').next()?.trim();
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    let key = match section {
+        Some(section) if !name.is_empty() => format!("{section}.{name}"),
+        _ => name.to_owned(),
+    };
+    let plain = match (name, expected) {
+        ("settle_seconds" | "rescan_seconds", _) => {
+            "must be a whole number of seconds, like 10".to_owned()
+        }
+        (_, "u64" | "usize" | "u16" | "u32" | "i64") => {
+            format!("must be a whole number without quotes, like {name} = 4")
+        }
+        (_, "a boolean") => format!("must be true or false, like {name} = true"),
+        (_, "a string") => format!("must be text in quotes, like {name} = \"...\""),
+        _ => format!("has the wrong type: {message}"),
+    };
+    Some((key, plain))
+}
+
 /// 1-based line and column of a byte offset.
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -574,6 +672,12 @@ max_parallel_uploads = {uploads}
 max_parallel_downloads = {downloads}
 # RAW+JPEG twins (same name, same folder): upload "raw", "jpeg" or "both".
 raw_jpeg_pairs = {pairs}
+# The spend guard: past either limit new projects are held (not created) until the
+# next 24 hours allow them, or you say "Send anyway". 0 means no limit.
+# Photos sent for editing in any 24 hours:
+daily_photo_limit = {daily_photos}
+# Follow-up projects of one shoot folder in 24 hours (photos added to a finished shoot):
+daily_follow_up_limit = {daily_follow_ups}
 
 [dashboard]
 # The local dashboard (`imagen-sync open`). It listens on this machine only; another
@@ -607,6 +711,8 @@ network = {network}
             PairPolicy::Jpeg => "jpeg",
             PairPolicy::Both => "both",
         }),
+        daily_photos = agent.spend.daily_photos,
+        daily_follow_ups = agent.spend.daily_follow_ups,
         port = config.dashboard.port,
         listen = s(&config.dashboard.listen.to_string()),
         password_file = match &config.dashboard.password_file {
@@ -737,6 +843,8 @@ mod tests {
         let mut config = default_config();
         config.agent.settle_seconds = 3;
         config.agent.raw_jpeg_pairs = PairPolicy::Both;
+        config.agent.spend.daily_photos = 0;
+        config.agent.spend.daily_follow_ups = 2;
         config.notifications.network = false;
         config.dashboard.port = 9000;
         config.folders.push(FolderPair {
@@ -805,6 +913,13 @@ callback_url = "https://hooks.example.com/done"
     fn mistakes_are_reported_with_their_key_and_line() {
         let wrong_type = error_of("[agent]\nsettle_seconds = \"ten\"\n");
         assert!(wrong_type.starts_with("config.toml:2:"), "{wrong_type}");
+        assert!(
+            wrong_type
+                .contains("`agent.settle_seconds`: must be a whole number of seconds, like 10"),
+            "{wrong_type}"
+        );
+        let flag = error_of("[notifications]\nshoot_done = \"yes\"\n");
+        assert!(flag.contains("must be true or false"), "{flag}");
 
         let typo = error_of("[agent]\nsettle_secs = 5\n");
         assert!(

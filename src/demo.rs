@@ -38,9 +38,18 @@ pub async fn run(
     let inbox = dir.join("inbox");
     let outbox = dir.join("outbox");
     let data_dir = dir.join(".imagen-sync");
-    for stale in [&outbox, &data_dir] {
-        if stale.exists() {
-            std::fs::remove_dir_all(stale)?;
+    // Two demos in one folder would drive the same shoots: one at a time, and the one
+    // running keeps its journal.
+    let lock = crate::running::RunningLock::acquire(&data_dir)?;
+    if outbox.exists() {
+        std::fs::remove_dir_all(&outbox)?;
+    }
+    for entry in std::fs::read_dir(&data_dir)?.flatten() {
+        if entry.path() != lock.lock_file() && entry.path() != lock.info_file() {
+            match entry.file_type()?.is_dir() {
+                true => std::fs::remove_dir_all(entry.path())?,
+                false => std::fs::remove_file(entry.path())?,
+            }
         }
     }
     std::fs::create_dir_all(&inbox)?;
@@ -71,6 +80,7 @@ pub async fn run(
             max_parallel_uploads: 4,
             max_parallel_downloads: 4,
             raw_jpeg_pairs: PairPolicy::Raw,
+            spend: Default::default(),
         },
         folders: vec![FolderPair {
             inbox: inbox.clone(),
@@ -111,6 +121,7 @@ pub async fn run(
     };
     agent::run(config, client, journal, events, options, shutdown).await?;
     display.abort();
+    drop(lock);
     Ok(outbox)
 }
 
@@ -151,8 +162,9 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             match &event.kind {
                 EventKind::Done { photos, outbox } => {
                     println!(
-                        "{}: {photos} edited photos in {}",
-                        event.shoot,
+                        "{}: {} in {}",
+                        crate::words::printable(&event.shoot),
+                        crate::words::count(*photos, "edited photo", "edited photos"),
                         outbox.display()
                     )
                 }
@@ -177,9 +189,11 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             EventKind::Downloading { done, total } => {
                 bar.set_message(format!("downloading {done}/{total}"))
             }
-            EventKind::Done { photos, outbox } => {
-                bar.finish_with_message(format!("done: {photos} photos in {}", outbox.display()))
-            }
+            EventKind::Done { photos, outbox } => bar.finish_with_message(format!(
+                "done: {} in {}",
+                crate::words::count(photos, "photo", "photos"),
+                outbox.display()
+            )),
             EventKind::Failed { reason } => bar.abandon_with_message(format!("failed: {reason}")),
             EventKind::Waiting { reason, .. } => bar.set_message(format!("waiting: {reason}")),
             _ => {}

@@ -181,6 +181,8 @@ fn report(events: &Events, last: &mut Option<Problem>, problem: Problem) {
 struct RunningAgent {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// This process's hold on the data folder, for as long as the agent runs.
+    _lock: crate::running::RunningLock,
 }
 
 impl RunningAgent {
@@ -191,6 +193,8 @@ impl RunningAgent {
             loaded.key.clone(),
         ))
         .map_err(|error| error.to_string())?;
+        let lock = crate::running::RunningLock::acquire(&config.agent.data_dir)
+            .map_err(|error| error.to_string())?;
         let journal = Journal::open(&config.agent.data_dir).map_err(|error| error.to_string())?;
         for pair in &config.folders {
             tracing::info!("watching {}", agent::describe(pair));
@@ -207,6 +211,7 @@ impl RunningAgent {
         Ok(RunningAgent {
             stop,
             task: Some(task),
+            _lock: lock,
         })
     }
 

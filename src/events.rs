@@ -40,6 +40,25 @@ pub enum EventKind {
     Skipped {
         reason: String,
     },
+    /// A settled folder held nothing new (a known shoot seen again after a restart).
+    NothingNew,
+    /// The spend guard holds the shoot before its project is created.
+    Held {
+        reason: String,
+    },
+    /// A configured inbox is not there (an unmounted drive); it is waited for, never
+    /// made.
+    InboxMissing {
+        inbox: PathBuf,
+    },
+    InboxBack {
+        inbox: PathBuf,
+    },
+    /// A hot folder stopped taking shoots: its outbox now reaches into an inbox.
+    FolderStopped {
+        inbox: PathBuf,
+        reason: String,
+    },
     /// A problem the agent keeps retrying through (network down, key rejected...).
     Waiting {
         reason: String,
@@ -130,10 +149,30 @@ fn log(event: &Event) {
         EventKind::Discovered => tracing::info!(shoot, "new shoot"),
         EventKind::Settling => tracing::debug!(shoot, "settling"),
         EventKind::Done { photos, outbox } => {
-            tracing::info!(shoot, "done: {photos} photos in {}", outbox.display())
+            tracing::info!(
+                shoot,
+                "done: {} in {}",
+                crate::words::count(*photos, "photo", "photos"),
+                crate::words::printable_path(outbox)
+            )
         }
         EventKind::Failed { reason } => tracing::error!(shoot, "failed: {reason}"),
         EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),
+        EventKind::NothingNew => tracing::debug!(shoot, "nothing new"),
+        EventKind::Held { reason } => tracing::warn!(shoot, "held: {reason}"),
+        EventKind::InboxMissing { inbox } => tracing::warn!(
+            "Inbox {} is missing — is the drive mounted? Shoots in it wait until it is back \
+             (imagen-sync never creates it)",
+            crate::words::printable_path(inbox)
+        ),
+        EventKind::InboxBack { inbox } => {
+            tracing::info!("Inbox {} is back", crate::words::printable_path(inbox))
+        }
+        EventKind::FolderStopped { inbox, reason } => tracing::error!(
+            "the hot folder {} stopped taking shoots: {}",
+            crate::words::printable_path(inbox),
+            crate::words::printable(reason)
+        ),
         EventKind::Waiting { reason, .. } => tracing::warn!(shoot, "waiting: {reason}"),
         EventKind::Paused => tracing::info!("paused"),
         EventKind::Resumed => tracing::info!("resumed"),

@@ -30,6 +30,9 @@ pub enum ShootState {
     Downloading,
     Done,
     Failed,
+    /// Not sent: a new project would pass the spend guard's limits. Goes on by itself
+    /// when the limits allow it again, or when the user says "Send anyway".
+    Held,
 }
 
 impl ShootState {
@@ -41,22 +44,28 @@ impl ShootState {
             ShootState::Downloading => "downloading",
             ShootState::Done => "done",
             ShootState::Failed => "failed",
+            ShootState::Held => "held",
         }
     }
 
-    fn parse(text: &str) -> ShootState {
-        match text {
+    fn parse(text: &str) -> Option<ShootState> {
+        Some(match text {
+            "planned" => ShootState::Planned,
             "uploading" => ShootState::Uploading,
             "editing" => ShootState::Editing,
             "downloading" => ShootState::Downloading,
             "done" => ShootState::Done,
             "failed" => ShootState::Failed,
-            _ => ShootState::Planned,
-        }
+            "held" => ShootState::Held,
+            _ => return None,
+        })
     }
 
     pub fn is_active(self) -> bool {
-        !matches!(self, ShootState::Done | ShootState::Failed)
+        !matches!(
+            self,
+            ShootState::Done | ShootState::Failed | ShootState::Held
+        )
     }
 }
 
@@ -72,6 +81,11 @@ pub enum JournalError {
     },
     #[error("no shoot with id {0}")]
     NoSuchShoot(ShootId),
+    #[error(
+        "the journal was written by a newer imagen-sync (schema {found}, this one knows {known}); \
+         upgrade imagen-sync to use it"
+    )]
+    Newer { found: i64, known: i64 },
 }
 
 type Result<T> = std::result::Result<T, JournalError>;
@@ -94,6 +108,10 @@ pub struct ShootRecord {
     pub create_attempted: bool,
     /// /edit answered; from here on only polling is needed.
     pub edit_sent: bool,
+    /// New photos in a folder whose first photos were already recorded.
+    pub follow_up: bool,
+    /// The user said "Send anyway": the spend guard lets this one through.
+    pub allow_over_limit: bool,
     pub last_error: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
@@ -105,6 +123,26 @@ pub struct FileRecord {
     pub upload_name: String,
     pub size: u64,
     pub uploaded: bool,
+}
+
+/// A file of a shoot folder that was not sent for editing, worth the user's eye (junk
+/// the user expects to be left, like `.DS_Store` or sidecars, is not listed). A folder
+/// with nothing to send has one entry with an empty `file`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotSent {
+    pub folder: String,
+    pub file: String,
+    pub reason: String,
+    pub seen_ms: i64,
+}
+
+/// What the spend guard counts over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spend {
+    /// Photos in projects created (or attempted) in the period.
+    pub photos: u64,
+    /// Follow-up projects of one shoot folder created in the period.
+    pub follow_ups: u64,
 }
 
 /// A row of `imagen-sync status`.
@@ -124,6 +162,17 @@ pub enum RetryScope<'a> {
     /// Every failed shoot of that folder name.
     Folder(&'a str),
     Shoot(ShootId),
+}
+
+impl RetryScope<'_> {
+    /// The folder and id to filter on (`None`: any).
+    fn filters(&self) -> (Option<&str>, Option<ShootId>) {
+        match *self {
+            RetryScope::All => (None, None),
+            RetryScope::Folder(folder) => (Some(folder), None),
+            RetryScope::Shoot(id) => (None, Some(id)),
+        }
+    }
 }
 
 pub struct Journal {
@@ -179,8 +228,45 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 COMMIT;
 "#;
 
+/// Changes to the schema after the first release, in order; `PRAGMA user_version` says
+/// how many a journal has. Each runs in one transaction with its version bump.
+const MIGRATIONS: &[&str] = &[
+    // 1: the spend guard, the agent's own outputs, files not sent.
+    r#"
+ALTER TABLE shoots ADD COLUMN follow_up INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shoots ADD COLUMN allow_over_limit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shoots ADD COLUMN project_started_ms INTEGER;
+CREATE INDEX shoots_by_project_start ON shoots(project_started_ms);
+ALTER TABLE outputs ADD COLUMN dev INTEGER;
+ALTER TABLE outputs ADD COLUMN ino INTEGER;
+CREATE INDEX outputs_by_path ON outputs(path);
+CREATE INDEX outputs_by_identity ON outputs(dev, ino);
+CREATE TABLE not_sent (
+    inbox TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    file TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (inbox, folder, file)
+);
+"#,
+];
+
 const SHOOT_COLUMNS: &str = "id, inbox, folder, batch, kind, outbox, options, state, project_name, \
-     project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent";
+     project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent, follow_up, \
+     allow_over_limit";
+/// How many columns `SHOOT_COLUMNS` reads (the summaries' counts come after them).
+const SHOOT_COLUMN_COUNT: usize = 17;
+
+/// A value the journal holds that this version cannot read: a loud error, never a
+/// silent default.
+fn unreadable(column: usize, what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        format!("the journal holds an unknown {what} {value:?}").into(),
+    )
+}
 
 fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
     let kind: String = row.get(4)?;
@@ -191,14 +277,15 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         inbox: PathBuf::from(row.get::<_, String>(1)?),
         folder: row.get(2)?,
         batch: row.get(3)?,
-        kind: if kind == "raw" {
-            PhotoKind::Raw
-        } else {
-            PhotoKind::Jpeg
+        kind: match kind.as_str() {
+            "raw" => PhotoKind::Raw,
+            "jpeg" => PhotoKind::Jpeg,
+            _ => return Err(unreadable(4, "photo kind", &kind)),
         },
         outbox: PathBuf::from(row.get::<_, String>(5)?),
-        options: serde_json::from_str(&options).unwrap_or_default(),
-        state: ShootState::parse(&state),
+        options: serde_json::from_str(&options)
+            .map_err(|_| unreadable(6, "set of edit options", &options))?,
+        state: ShootState::parse(&state).ok_or_else(|| unreadable(7, "shoot state", &state))?,
         project_name: row.get(8)?,
         project_uuid: row.get(9)?,
         create_attempted: row.get(10)?,
@@ -206,6 +293,8 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         created_ms: row.get(12)?,
         updated_ms: row.get(13)?,
         edit_sent: row.get(14)?,
+        follow_up: row.get(15)?,
+        allow_over_limit: row.get(16)?,
     })
 }
 
@@ -228,6 +317,7 @@ impl Journal {
         // FULL: a shoot's recorded step survives power loss, not just a crash.
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.execute_batch(SCHEMA)?;
+        migrate(&connection)?;
         Ok(Journal { connection })
     }
 
@@ -249,7 +339,23 @@ impl Journal {
             [],
             |row| row.get(0),
         )?;
-        Ok(has_schema.then_some(Journal { connection }))
+        if !has_schema {
+            return Ok(None);
+        }
+        let version = schema_version(&connection)?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(JournalError::Newer {
+                found: version,
+                known: MIGRATIONS.len() as i64,
+            });
+        }
+        if version < MIGRATIONS.len() as i64 {
+            // Written by an older agent that has not run since the upgrade: bring it up
+            // to date first (a reader cannot).
+            drop(connection);
+            return Journal::open(data_dir).map(Some);
+        }
+        Ok(Some(Journal { connection }))
     }
 
     /// Records the batches of a settled shoot folder in one transaction: the project name
@@ -263,6 +369,11 @@ impl Journal {
         batches: &[Batch],
     ) -> Result<Vec<ShootId>> {
         let transaction = self.connection.transaction()?;
+        let follow_up: bool = transaction.query_row(
+            "SELECT EXISTS (SELECT 1 FROM shoots WHERE inbox = ?1 AND folder = ?2)",
+            params![path_text(inbox), folder],
+            |row| row.get(0),
+        )?;
         let first_batch: i64 = transaction.query_row(
             "SELECT COALESCE(MAX(batch) + 1, 0) FROM shoots WHERE inbox = ?1 AND folder = ?2",
             params![path_text(inbox), folder],
@@ -277,14 +388,17 @@ impl Journal {
                 PhotoKind::Jpeg => "jpeg",
             };
             let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+            // The folder's name as people read it: no control character reaches the
+            // server's project list.
+            let name = crate::words::printable(folder);
             let project_name = match (batch_number, batches.len()) {
-                (0, 1) => format!("{folder} [{tag}]"),
-                _ => format!("{folder} ({kind} {}) [{tag}]", batch_number + 1),
+                (0, 1) => format!("{name} [{tag}]"),
+                _ => format!("{name} ({kind} {}) [{tag}]", batch_number + 1),
             };
             transaction.execute(
-                "INSERT INTO shoots (inbox, folder, batch, kind, outbox, options, state, project_name, created_ms, updated_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'planned', ?7, ?8, ?8)",
-                params![path_text(inbox), folder, batch_number, kind, path_text(outbox), options, project_name, now],
+                "INSERT INTO shoots (inbox, folder, batch, kind, outbox, options, state, project_name, created_ms, updated_ms, follow_up) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'planned', ?7, ?8, ?8, ?9)",
+                params![path_text(inbox), folder, batch_number, kind, path_text(outbox), options, project_name, now, follow_up],
             )?;
             let id = transaction.last_insert_rowid();
             for photo in &batch.photos {
@@ -330,7 +444,7 @@ impl Journal {
     /// Shoots still to be driven forward, oldest first.
     pub fn active_shoots(&self) -> Result<Vec<ShootRecord>> {
         let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state NOT IN ('done', 'failed') ORDER BY id"
+            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state NOT IN ('done', 'failed', 'held') ORDER BY id"
         ))?;
         let rows = statement.query_map([], shoot_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -363,8 +477,106 @@ impl Journal {
     }
 
     /// Recorded right before `POST /projects`: after a crash, look the name up first.
+    /// It also counts the project for the spend guard from this moment on.
     pub fn mark_create_attempted(&self, id: ShootId) -> Result<()> {
-        self.touch(id, "create_attempted = ?2", &true)
+        self.touch(
+            id,
+            "create_attempted = 1, project_started_ms = COALESCE(project_started_ms, ?2)",
+            &now_ms(),
+        )
+    }
+
+    /// What was spent since `since_ms`: photos in every project started, and follow-up
+    /// projects of the shoot folder `folder` in `inbox`.
+    pub fn spend_since(&self, since_ms: i64, inbox: &Path, folder: &str) -> Result<Spend> {
+        let (photos, follow_ups): (i64, i64) = self.connection.query_row(
+            "SELECT \
+               (SELECT COUNT(*) FROM files f JOIN shoots s ON s.id = f.shoot_id \
+                  WHERE s.project_started_ms >= ?1), \
+               (SELECT COUNT(*) FROM shoots WHERE project_started_ms >= ?1 AND follow_up = 1 \
+                  AND inbox = ?2 AND folder = ?3)",
+            params![since_ms, path_text(inbox), folder],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(Spend {
+            photos: photos as u64,
+            follow_ups: follow_ups as u64,
+        })
+    }
+
+    /// The spend guard stops a shoot before its project is created.
+    pub fn hold(&self, id: ShootId, reason: &str) -> Result<()> {
+        self.touch(id, "state = 'held', last_error = ?2", &reason)
+    }
+
+    /// Held shoots in line again (the limits allow them now); oldest first.
+    pub fn held_shoots(&self) -> Result<Vec<ShootRecord>> {
+        let mut statement = self.connection.prepare_cached(&format!(
+            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = 'held' ORDER BY id"
+        ))?;
+        let rows = statement.query_map([], shoot_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// "Send anyway": held shoots (by folder, one, or all) go on past the limits.
+    pub fn send_anyway(&self, which: RetryScope<'_>) -> Result<usize> {
+        let (folder, id) = which.filters();
+        Ok(self.connection.execute(
+            "UPDATE shoots SET state = 'planned', allow_over_limit = 1, last_error = NULL, \
+             updated_ms = ?3 WHERE state = 'held' AND (?1 IS NULL OR folder = ?1) \
+             AND (?2 IS NULL OR id = ?2)",
+            params![folder, id, now_ms()],
+        )?)
+    }
+
+    /// A held shoot the limits allow again goes back in line.
+    pub fn release(&self, id: ShootId) -> Result<()> {
+        self.touch(
+            id,
+            "state = 'planned', last_error = NULL, allow_over_limit = ?2",
+            &false,
+        )
+    }
+
+    /// The files of a shoot folder not sent for editing, replacing what an earlier scan
+    /// of the folder found.
+    pub fn record_not_sent(
+        &mut self,
+        inbox: &Path,
+        folder: &str,
+        items: &[(String, String)],
+    ) -> Result<()> {
+        let transaction = self.connection.transaction()?;
+        transaction.execute(
+            "DELETE FROM not_sent WHERE inbox = ?1 AND folder = ?2",
+            params![path_text(inbox), folder],
+        )?;
+        let now = now_ms();
+        for (file, reason) in items {
+            transaction.execute(
+                "INSERT OR REPLACE INTO not_sent (inbox, folder, file, reason, seen_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![path_text(inbox), folder, file, reason, now],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Every file not sent, newest first.
+    pub fn not_sent(&self) -> Result<Vec<NotSent>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT folder, file, reason, seen_ms FROM not_sent ORDER BY seen_ms DESC, folder, file",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(NotSent {
+                folder: row.get(0)?,
+                file: row.get(1)?,
+                reason: row.get(2)?,
+                seen_ms: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn set_project(&self, id: ShootId, uuid: &str) -> Result<()> {
@@ -424,12 +636,36 @@ impl Journal {
         Ok(())
     }
 
-    pub fn output_placed(&self, id: ShootId, file_name: &str) -> Result<()> {
+    /// The output is in place; `identity` is its file's (device, inode), so intake
+    /// knows it again under any path.
+    pub fn output_placed(
+        &self,
+        id: ShootId,
+        file_name: &str,
+        identity: Option<crate::overlap::FileIdentity>,
+    ) -> Result<()> {
+        let (dev, ino) = identity.map(|(d, i)| (d as i64, i as i64)).unzip();
         self.connection.execute(
-            "UPDATE outputs SET placed = 1 WHERE shoot_id = ?1 AND file_name = ?2",
-            params![id, file_name],
+            "UPDATE outputs SET placed = 1, dev = ?3, ino = ?4 WHERE shoot_id = ?1 AND file_name = ?2",
+            params![id, file_name, dev, ino],
         )?;
         Ok(())
+    }
+
+    /// Whether the file at `path` (resolved) or with `identity` is an output this agent
+    /// placed: such a file is never taken as a new photo.
+    pub fn is_own_output(
+        &self,
+        path: &Path,
+        identity: Option<crate::overlap::FileIdentity>,
+    ) -> Result<bool> {
+        let (dev, ino) = identity.map(|(d, i)| (d as i64, i as i64)).unzip();
+        Ok(self.connection.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outputs WHERE path = ?1) \
+             OR EXISTS (SELECT 1 FROM outputs WHERE ?2 IS NOT NULL AND dev = ?2 AND ino = ?3)",
+            params![path_text(path), dev, ino],
+            |row| row.get(0),
+        )?)
     }
 
     /// Outputs already in the outbox, or whose rename may have happened just before a
@@ -451,11 +687,7 @@ impl Journal {
     /// Puts failed shoots of a folder (by folder name, or all with `None`) back in line.
     /// A shoot whose edit failed gets a fresh project (new name); others resume.
     pub fn retry(&self, which: RetryScope<'_>) -> Result<usize> {
-        let (folder, id) = match which {
-            RetryScope::All => (None, None),
-            RetryScope::Folder(folder) => (Some(folder), None),
-            RetryScope::Shoot(id) => (None, Some(id)),
-        };
+        let (folder, id) = which.filters();
         let failed: Vec<ShootRecord> = {
             let mut statement = self.connection.prepare(&format!(
                 "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = 'failed' \
@@ -515,11 +747,12 @@ impl Journal {
              FROM shoots s ORDER BY id DESC LIMIT ?1"
         ))?;
         let rows = statement.query_map([limit], |row| {
+            let count = |n: usize| row.get::<_, i64>(SHOOT_COLUMN_COUNT + n).map(|c| c as u64);
             Ok(ShootSummary {
                 shoot: shoot_from_row(row)?,
-                files: row.get::<_, i64>(15)? as u64,
-                uploaded: row.get::<_, i64>(16)? as u64,
-                outputs: row.get::<_, i64>(17)? as u64,
+                files: count(0)?,
+                uploaded: count(1)?,
+                outputs: count(2)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -527,9 +760,18 @@ impl Journal {
 
     /// How many shoots are failed (and not yet retried).
     pub fn failed_count(&self) -> Result<usize> {
+        self.count_in(ShootState::Failed)
+    }
+
+    /// How many shoots the spend guard holds.
+    pub fn held_count(&self) -> Result<usize> {
+        self.count_in(ShootState::Held)
+    }
+
+    fn count_in(&self, state: ShootState) -> Result<usize> {
         let count: i64 = self.connection.query_row(
-            "SELECT COUNT(*) FROM shoots WHERE state = 'failed'",
-            [],
+            "SELECT COUNT(*) FROM shoots WHERE state = ?1",
+            [state.as_str()],
             |row| row.get(0),
         )?;
         Ok(count as usize)
@@ -568,6 +810,38 @@ impl Journal {
 /// The text a failed edit's error carries, so `retry` knows to start a new project.
 pub const EDIT_FAILED_MARK: &str = "Imagen reported the edit as Failed";
 
+fn schema_version(connection: &Connection) -> Result<i64> {
+    Ok(connection.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Brings the schema up to date; refuses a journal from a newer version.
+fn migrate(connection: &Connection) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    let found = schema_version(connection)?;
+    if found > known {
+        return Err(JournalError::Newer { found, known });
+    }
+    // Another process may migrate at the same moment: read the version again inside
+    // each write transaction.
+    loop {
+        connection.execute_batch("BEGIN IMMEDIATE")?;
+        let version = schema_version(connection)?;
+        let Some(migration) = MIGRATIONS.get(version as usize) else {
+            connection.execute_batch("COMMIT")?;
+            return Ok(());
+        };
+        let applied = connection.execute_batch(&format!(
+            "{migration}; PRAGMA user_version = {};",
+            version + 1
+        ));
+        if let Err(error) = applied {
+            let _ = connection.execute_batch("ROLLBACK");
+            return Err(error.into());
+        }
+        connection.execute_batch("COMMIT")?;
+    }
+}
+
 /// The data folder holds the journal and logs: readable by its owner only.
 fn create_private_dir(dir: &Path) -> Result<()> {
     let io = |source| JournalError::Io {
@@ -598,6 +872,7 @@ mod tests {
                     upload_name: crate::names::encode(Path::new(n)).unwrap(),
                     size: 10,
                     modified: None,
+                    identity: None,
                 })
                 .collect(),
         }

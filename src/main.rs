@@ -10,7 +10,7 @@ use imagen_sync::config::Config;
 use imagen_sync::dashboard::DashboardContext;
 use imagen_sync::engine;
 use imagen_sync::events::Events;
-use imagen_sync::journal::{Journal, RetryScope};
+use imagen_sync::journal::{Journal, RetryScope, ShootState};
 use imagen_sync::logs;
 use imagen_sync::sim::{Envelope, Faults, Hostile, Sim, SimConfig, Timings};
 
@@ -21,7 +21,7 @@ use imagen_sync::sim::{Envelope, Faults, Hostile, Sim, SimConfig, Timings};
     about = "Hot-folder agent for Imagen AI's Smart Editing (I2I) API"
 )]
 struct Cli {
-    /// Config file (default: the platform config dir).
+    /// Config file (default: the platform config dir). Not used by `demo` and `sim`.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Without one: start the agent with its tray icon; on the very first run, write
@@ -50,16 +50,24 @@ enum Command {
     },
     /// Serve the I2I API simulator on loopback.
     Sim(SimArgs),
-    /// Show every shoot's state (works while the agent runs).
+    /// Show whether the agent runs, every shoot's state, and files not sent (works
+    /// whether or not the agent runs, and with a broken config).
     Status {
+        /// Print it as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
-    /// Send failed shoots again: the named shoot folder, or all with --all.
+    /// Send failed shoots again: the named shoot folder, or all with --all. With
+    /// --allow-over-limit, send shoots the spend guard holds instead.
     Retry {
+        /// The shoot folder's name, as `status` shows it.
         shoot: Option<String>,
+        /// Every failed (or, with --allow-over-limit, held) shoot.
         #[arg(long, conflicts_with = "shoot")]
         all: bool,
+        /// Send held shoots past the spend guard's daily limits ("Send anyway").
+        #[arg(long)]
+        allow_over_limit: bool,
     },
     /// Stop starting new shoots and uploads (remembered across restarts).
     Pause,
@@ -69,11 +77,13 @@ enum Command {
     Init,
     /// Open the dashboard in the browser (shoots, or the settings page).
     Open {
+        /// Which page to open.
         #[arg(value_enum, default_value_t = DashboardPage::Shoots)]
         page: DashboardPage,
     },
     /// Start imagen-sync when you log in, or stop doing so.
     Autostart {
+        /// Enable or disable starting at login.
         #[arg(value_enum)]
         action: AutostartAction,
     },
@@ -129,6 +139,7 @@ struct SimArgs {
     /// Probability of a 429 answer with Retry-After.
     #[arg(long, default_value_t = 0.0)]
     rate_limit_rate: f64,
+    /// The Retry-After seconds a 429 answer asks for.
     #[arg(long, default_value_t = 1)]
     retry_after_secs: u64,
     /// Probability of a 5xx answer from storage (presigned links).
@@ -202,6 +213,13 @@ fn main() -> ExitCode {
         Some(command) => command,
         None => return first_run_then_desktop(&config_path, &runtime),
     };
+    if cli.config.is_some() && matches!(command, Command::Demo { .. } | Command::Sim(_)) {
+        eprintln!(
+            "imagen-sync: `demo` and `sim` do not read a config file: leave out --config \
+             (the demo makes its own settings in --dir; the simulator takes its flags)."
+        );
+        return ExitCode::from(2);
+    }
     match command {
         Command::Sim(args) => {
             let _logs = logs::init("info", None);
@@ -220,41 +238,109 @@ fn main() -> ExitCode {
         Command::Autostart { action } => autostart(action, cli.config.as_deref()),
         Command::Open { page } => open_dashboard(&config_path, page),
         Command::Status { json } => {
-            let nothing_yet = match json {
-                true => r#"{ "paused": false, "shoots": [] }"#,
-                false => "No shoots yet.",
-            };
-            with_journal(&config_path, Some(nothing_yet), |journal| {
-                status(journal, json)
+            with_journal(&config_path, Access::Read, |journal, data_dir| {
+                status(journal, data_dir, json)
             })
         }
-        Command::Retry { shoot, all } => with_journal(&config_path, None, |journal| {
-            if shoot.is_none() && !all {
-                return Err("name the shoot folder to retry, or pass --all".into());
-            }
-            let scope = match &shoot {
-                Some(folder) => RetryScope::Folder(folder),
-                None => RetryScope::All,
-            };
-            let count = journal.retry(scope)?;
-            println!("{count} failed shoot(s) queued again");
-            Ok(())
+        Command::Retry {
+            shoot,
+            all,
+            allow_over_limit,
+        } => with_journal(&config_path, Access::Write, |journal, _| {
+            let journal = journal.expect("opened for writing");
+            retry(journal, shoot.as_deref(), all, allow_over_limit)
         }),
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
-            with_journal(&config_path, None, |journal| {
-                journal.set_paused(pause)?;
-                println!(
-                    "{}",
-                    if pause {
-                        "Paused: no new shoot or upload starts (in-flight requests finish)."
-                    } else {
-                        "Resumed."
-                    }
-                );
-                Ok(())
+            with_journal(&config_path, Access::Write, |journal, _| {
+                journal.expect("opened for writing").set_paused(pause)?;
+                print_out(if pause {
+                    "Paused: no new shoot or upload starts (in-flight requests finish).\n"
+                } else {
+                    "Resumed.\n"
+                })
             })
         }
+    }
+}
+
+/// `retry`: failed shoots (or, with `allow_over_limit`, held ones) go on. A shoot that
+/// is unknown or not in that state is named, and the command fails.
+fn retry(
+    journal: &Journal,
+    shoot: Option<&str>,
+    all: bool,
+    allow_over_limit: bool,
+) -> CommandResult {
+    let scope = match (shoot, all) {
+        (Some(folder), _) => RetryScope::Folder(folder),
+        (None, true) => RetryScope::All,
+        (None, false) => {
+            return Err(
+                "name the shoot folder to retry (as `imagen-sync status` shows it), \
+                        or pass --all"
+                    .into(),
+            );
+        }
+    };
+    let (count, wanted, what) = match allow_over_limit {
+        true => (journal.send_anyway(scope)?, ShootState::Held, "held"),
+        false => (journal.retry(scope)?, ShootState::Failed, "failed"),
+    };
+    let shoots = |n: usize| imagen_sync::words::count(n as u64, "shoot", "shoots");
+    if count > 0 {
+        let verb = if allow_over_limit {
+            "sent past the spend guard"
+        } else {
+            "queued again"
+        };
+        return print_out(&format!("{} {what} {verb}.\n", shoots(count)));
+    }
+    let Some(folder) = shoot else {
+        return print_out(&format!("No {what} shoots: nothing to do.\n"));
+    };
+    let states: Vec<ShootState> = journal
+        .summaries()?
+        .into_iter()
+        .filter(|row| row.shoot.folder == folder)
+        .map(|row| row.shoot.state)
+        .collect();
+    let name = imagen_sync::words::printable(folder);
+    if states.is_empty() {
+        return Err(format!(
+            "there is no shoot folder named \"{name}\" in the journal;              `imagen-sync status` lists them"
+        )
+        .into());
+    }
+    let listed: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    let hint = match (wanted, states.contains(&ShootState::Held)) {
+        (ShootState::Failed, true) => {
+            "; it is held by the spend guard: `imagen-sync retry --allow-over-limit` sends it"
+        }
+        _ => "",
+    };
+    Err(format!(
+        "\"{name}\" has no {what} shoot (its {}: {}){hint}; nothing was changed",
+        if states.len() == 1 {
+            "shoot is"
+        } else {
+            "shoots are"
+        },
+        listed.join(", ")
+    )
+    .into())
+}
+
+/// Writes to stdout; a reader that went away (`status | head -1`) ends it quietly.
+fn print_out(text: &str) -> CommandResult {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
     }
 }
 
@@ -275,32 +361,35 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 type CommandResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Runs `action` on the journal: read-only (printing `read_only_if_missing` when there
-/// is no journal yet), or for writing with `None`.
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    /// Reading: no journal yet is fine (`None`).
+    Read,
+    Write,
+}
+
+/// Runs `action` on the journal of the data folder the config names, whatever state
+/// the config is in (a broken one is said, not fatal: these commands are what a user
+/// reaches for when something is wrong).
 fn with_journal(
     config_path: &Path,
-    read_only_if_missing: Option<&str>,
-    action: impl FnOnce(&Journal) -> CommandResult,
+    access: Access,
+    action: impl FnOnce(Option<&Journal>, &Path) -> CommandResult,
 ) -> ExitCode {
-    let config = match load_config(config_path) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let data_dir = &config.agent.data_dir;
-    let journal = match read_only_if_missing {
-        Some(nothing_yet) => match Journal::open_read_only(data_dir) {
-            Ok(None) => {
-                println!("{nothing_yet}");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(journal)) => Ok(journal),
-            Err(error) => Err(error),
-        },
-        None => Journal::open(data_dir),
+    let (data_dir, note) = imagen_sync::config::data_dir_for_commands(config_path);
+    if let Some(note) = note {
+        eprintln!(
+            "imagen-sync: note: {note}; using the journal in {}",
+            data_dir.display()
+        );
+    }
+    let journal = match access {
+        Access::Read => Journal::open_read_only(&data_dir),
+        Access::Write => Journal::open(&data_dir).map(Some),
     };
     let outcome = journal
         .map_err(Into::into)
-        .and_then(|journal| action(&journal));
+        .and_then(|journal| action(journal.as_ref(), &data_dir));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -310,37 +399,69 @@ fn with_journal(
     }
 }
 
-fn status(journal: &Journal, json: bool) -> CommandResult {
-    let shoots = journal.summaries()?;
+fn status(journal: Option<&Journal>, data_dir: &Path, json: bool) -> CommandResult {
+    use imagen_sync::words::printable;
+    use std::fmt::Write;
+    let agent = imagen_sync::running::running_agent(data_dir);
+    let (paused, shoots, not_sent) = match journal {
+        Some(journal) => (journal.paused()?, journal.summaries()?, journal.not_sent()?),
+        None => (false, Vec::new(), Vec::new()),
+    };
     if json {
-        let document = serde_json::json!({ "paused": journal.paused()?, "shoots": shoots });
-        println!("{}", serde_json::to_string_pretty(&document)?);
-        return Ok(());
+        let agent = match &agent {
+            Some(info) => serde_json::json!({
+                "running": true, "pid": info.pid, "since": info.since_text(),
+            }),
+            None => serde_json::json!({ "running": false }),
+        };
+        let document = serde_json::json!({
+            "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
+        });
+        return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
-    if journal.paused()? {
-        println!("Paused (imagen-sync resume carries on).");
+    let mut out = match &agent {
+        Some(info) => format!("Agent: running ({}).\n", info.describe()),
+        None => "Agent: not running — nothing is moving. Start it with `imagen-sync` \
+                 (or `imagen-sync run --headless`).\n"
+            .to_owned(),
+    };
+    if paused {
+        out.push_str("Paused (imagen-sync resume carries on).\n");
     }
     if shoots.is_empty() {
-        println!("No shoots yet.");
+        out.push_str("No shoots yet.\n");
     }
-    for row in shoots {
+    for row in &shoots {
         let shoot = &row.shoot;
-        println!(
-            "{:<28} {:<11} {:>3}/{:<3} uploaded {:>3} in outbox  {}{}",
-            shoot.folder,
-            shoot.state.as_str(),
+        let mut state = shoot.state.as_str().to_owned();
+        if agent.is_none() && shoot.state.is_active() {
+            state.push_str(" (stopped)");
+        }
+        let _ = writeln!(
+            out,
+            "{:<28} {:<11} {:>3}/{:<3} uploaded {:>3} in outbox  {}",
+            printable(&shoot.folder),
+            state,
             row.uploaded,
             row.files,
             row.outputs,
-            shoot.project_name,
-            shoot
-                .last_error
-                .as_deref()
-                .map(|e| format!("\n    {e}"))
-                .unwrap_or_default()
+            printable(&shoot.project_name),
         );
+        if let Some(error) = &shoot.last_error {
+            let _ = writeln!(out, "    {}", printable(error));
+        }
     }
-    Ok(())
+    if !not_sent.is_empty() {
+        out.push_str("\nNot sent for editing:\n");
+        for item in &not_sent {
+            let place = match item.file.is_empty() {
+                true => format!("{}/", printable(&item.folder)),
+                false => format!("{}/{}", printable(&item.folder), printable(&item.file)),
+            };
+            let _ = writeln!(out, "  {place}: {}", printable(&item.reason));
+        }
+    }
+    print_out(&out)
 }
 
 /// The agent without a tray. With `check_first` (`run --headless`), a wrong config or a
@@ -439,6 +560,14 @@ fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime)
 }
 
 fn open_dashboard(config_path: &Path, page: DashboardPage) -> ExitCode {
+    let (data_dir, _) = imagen_sync::config::data_dir_for_commands(config_path);
+    if imagen_sync::running::running_agent(&data_dir).is_none() {
+        eprintln!(
+            "imagen-sync open: no agent is running, so the dashboard is not being served. \
+             Start it with `imagen-sync` (or `imagen-sync run --headless`), then open it again."
+        );
+        return ExitCode::FAILURE;
+    }
     let page = match page {
         DashboardPage::Shoots => "",
         DashboardPage::Settings => "settings",

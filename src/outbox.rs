@@ -177,7 +177,24 @@ fn candidate_names(name: &str) -> impl Iterator<Item = String> + '_ {
         Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
         _ => (name, String::new()),
     };
-    std::iter::once(name.to_owned()).chain((2..).map(move |n| format!("{stem} ({n}){ext}")))
+    std::iter::once(name.to_owned()).chain((2..).map(move |n| {
+        let suffix = format!(" ({n}){ext}");
+        // A name at the file system's limit would not fit its suffix: shorten the stem.
+        let room = MAX_NAME_BYTES.saturating_sub(suffix.len());
+        format!("{}{suffix}", truncate_to_bytes(stem, room))
+    }))
+}
+
+/// The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or units).
+const MAX_NAME_BYTES: usize = 255;
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character.
+fn truncate_to_bytes(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Makes the rename itself durable (best effort: not every platform can fsync a folder).
@@ -244,6 +261,21 @@ mod tests {
             Ok(file)
         })
         .await
+    }
+
+    #[tokio::test]
+    async fn a_name_at_the_length_limit_is_shortened_to_fit_its_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("{}.jpg", "é".repeat(125));
+        assert_eq!(long.len(), 254);
+        std::fs::write(dir.path().join(&long), b"the user's own").unwrap();
+        let written = write_bytes(dir.path(), &long, jpeg_bytes()).await.unwrap();
+        let name = written.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() <= 255 && name.ends_with(" (2).jpg"), "{name}");
+        assert_eq!(
+            std::fs::read(dir.path().join(&long)).unwrap(),
+            b"the user's own"
+        );
     }
 
     #[tokio::test]

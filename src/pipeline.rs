@@ -55,6 +55,13 @@ pub enum ShootError {
     UnsafeOutputName(String),
     #[error("paused")]
     Paused,
+    /// The spend guard holds the shoot (already recorded and told).
+    #[error("{0}")]
+    Held(String),
+    /// The shoot's outbox reaches into an inbox: writing there would feed the agent its
+    /// own outputs.
+    #[error("its outbox {0}; nothing was written")]
+    OutboxInInbox(String),
 }
 
 impl ShootError {
@@ -126,6 +133,9 @@ pub struct Context {
     pub polls: PollSchedule,
     /// `true` while paused: no new upload starts.
     pub paused: tokio::sync::watch::Receiver<bool>,
+    pub spend: crate::spend::SpendLimits,
+    /// Every inbox of the config, which no output may be written into.
+    pub inboxes: Arc<Vec<PathBuf>>,
 }
 
 impl Context {
@@ -145,7 +155,21 @@ pub async fn drive(ctx: &Context, id: ShootId) -> Result<(), ShootError> {
     loop {
         let shoot = ctx.journal().shoot(id)?;
         match shoot.state {
-            ShootState::Planned => ensure_project(ctx, &shoot).await?,
+            ShootState::Held => return Err(ShootError::Held(shoot.last_error.unwrap_or_default())),
+            ShootState::Planned => {
+                let over = crate::spend::over_limit(&ctx.journal(), &shoot, ctx.spend)?;
+                if let Some(reason) = over {
+                    ctx.journal().hold(id, &reason)?;
+                    ctx.emit(
+                        &shoot,
+                        EventKind::Held {
+                            reason: reason.clone(),
+                        },
+                    );
+                    return Err(ShootError::Held(reason));
+                }
+                ensure_project(ctx, &shoot).await?
+            }
             ShootState::Uploading => upload_all(ctx, &shoot).await?,
             ShootState::Editing => edit_and_wait(ctx, &shoot).await?,
             ShootState::Downloading => download_all(ctx, &shoot).await?,
@@ -327,6 +351,18 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
         .project_uuid
         .as_deref()
         .expect("downloading shoots have a project");
+    let inboxes = ctx.inboxes.clone();
+    let outbox = shoot.outbox.clone();
+    let reaches_inbox = tokio::task::spawn_blocking(move || {
+        inboxes.iter().find_map(|inbox| {
+            crate::overlap::overlap(&outbox, inbox).map(|how| how.describe(inbox))
+        })
+    })
+    .await
+    .unwrap_or_default();
+    if let Some(problem) = reaches_inbox {
+        return Err(ShootError::OutboxInInbox(problem));
+    }
     let links = ctx.client.download_links(uuid).await?;
     let outbox_root = shoot.outbox.clone();
     tokio::task::spawn_blocking(move || outbox::remove_stale_temp_files(&outbox_root))
@@ -338,7 +374,9 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
     for (file_name, path, was_placed) in recorded {
         // Renamed into place just before a crash, but not yet recorded as such.
         if !was_placed && path.symlink_metadata().is_ok() {
-            ctx.journal().output_placed(shoot.id, &file_name)?;
+            let identity = crate::overlap::identity(&path);
+            ctx.journal()
+                .output_placed(shoot.id, &file_name, identity)?;
         }
         if was_placed || path.symlink_metadata().is_ok() {
             placed.insert(file_name);
@@ -416,12 +454,15 @@ async fn download_one(
         }
     };
     loop {
-        let dest = outbox::free_name(&dir, &name);
+        // Recorded resolved, so intake knows the file under any path that reaches it.
+        let dest = crate::overlap::resolve(&outbox::free_name(&dir, &name));
         ctx.journal()
             .output_intent(shoot.id, &link.file_name, &dest)?;
         match photo.place(&dest)? {
             Ok(()) => {
-                ctx.journal().output_placed(shoot.id, &link.file_name)?;
+                let identity = crate::overlap::identity(&dest);
+                ctx.journal()
+                    .output_placed(shoot.id, &link.file_name, identity)?;
                 return Ok(());
             }
             Err(unplaced) => photo = unplaced,

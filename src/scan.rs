@@ -57,6 +57,8 @@ pub struct Photo {
     pub upload_name: String,
     pub size: u64,
     pub modified: Option<std::time::SystemTime>,
+    /// The file's (device, inode), to tell the agent's own outputs from new photos.
+    pub identity: Option<crate::overlap::FileIdentity>,
 }
 
 /// Photos of one type: one project.
@@ -79,6 +81,25 @@ pub enum SkipReason {
     Unreadable(String),
     TwinOf(PathBuf),
     UnencodableName,
+    /// Its first bytes are not those of the format its extension names.
+    NotAPhoto(String),
+    /// An edited photo this agent wrote itself (the outbox reaches into the inbox).
+    OwnOutput,
+}
+
+impl SkipReason {
+    /// Whether the user should hear of it beyond the report: files they meant to send
+    /// (or may not expect to be left out), not junk every shoot carries.
+    pub fn is_notable(&self) -> bool {
+        !matches!(
+            self,
+            SkipReason::Hidden
+                | SkipReason::SystemJunk
+                | SkipReason::Incomplete
+                | SkipReason::Sidecar
+                | SkipReason::TwinOf(_)
+        )
+    }
 }
 
 impl std::fmt::Display for SkipReason {
@@ -97,6 +118,10 @@ impl std::fmt::Display for SkipReason {
                 "its name cannot be sent (not UTF-8, or it holds a control character or a \
                  backslash); rename it to send it",
             ),
+            SkipReason::NotAPhoto(why) => f.write_str(why),
+            SkipReason::OwnOutput => {
+                f.write_str("an edited photo imagen-sync wrote itself; it is never sent again")
+            }
         }
     }
 }
@@ -186,10 +211,22 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
                     skipped.push(skip(SkipReason::Empty));
                     continue;
                 }
-                // A photo we may not read would fail the whole shoot at upload time.
-                if let Err(error) = std::fs::File::open(entry.path()) {
-                    skipped.push(skip(SkipReason::Unreadable(error.kind().to_string())));
-                    continue;
+                // A photo we may not read would fail the whole shoot at upload time, and
+                // one whose bytes are not its format's would be billed or refused.
+                match read_head(&entry.path()) {
+                    Err(error) => {
+                        skipped.push(skip(SkipReason::Unreadable(error.kind().to_string())));
+                        continue;
+                    }
+                    Ok(head) => {
+                        let ext = extension_of(&relative);
+                        if !crate::magic::matches_extension(&ext, &head) {
+                            skipped.push(skip(SkipReason::NotAPhoto(
+                                crate::magic::mismatch_reason(&ext),
+                            )));
+                            continue;
+                        }
+                    }
                 }
                 found.push((
                     kind,
@@ -198,6 +235,7 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
                         upload_name: String::new(),
                         size: metadata.len(),
                         modified: metadata.modified().ok(),
+                        identity: crate::overlap::identity_of(&metadata),
                     },
                 ));
             } else {
@@ -212,6 +250,23 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
         batches: into_batches(found, &mut skipped),
         skipped,
     })
+}
+
+/// A file's first bytes (fewer when it is shorter).
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(crate::magic::HEAD_LEN);
+    std::fs::File::open(path)?
+        .take(crate::magic::HEAD_LEN as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+fn extension_of(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Applies the pair policy to RAW+JPEG files sharing folder and stem.
@@ -296,6 +351,9 @@ fn into_batches(found: Vec<(PhotoKind, Photo)>, skipped: &mut Vec<Skipped>) -> V
 mod tests {
     use super::*;
 
+    const JPEG_HEAD: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
+    const TIFF_HEAD: &[u8] = b"II*\0\x08\0\0\0";
+
     fn touch(root: &Path, relative: &str, bytes: &[u8]) {
         let path = root.join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -315,8 +373,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for (name, bytes) in [
-            ("IMG_1.JPG", &b"x"[..]),
-            ("Kitchen/IMG_2.jpeg", b"x"),
+            ("IMG_1.JPG", JPEG_HEAD),
+            ("Kitchen/IMG_2.jpeg", JPEG_HEAD),
+            ("FAKE.jpg", b"a text file, renamed"),
+            ("DSC_9.NEF", JPEG_HEAD),
             (".DS_Store", b"x"),
             ("._IMG_1.JPG", b"x"),
             ("Thumbs.db", b"x"),
@@ -359,7 +419,9 @@ mod tests {
             ".DS_Store",
             "._IMG_1.JPG",
             ".hidden",
+            "DSC_9.NEF",
             "Desktop.ini",
+            "FAKE.jpg",
             "IMG_1.xmp",
             "IMG_3.jpg.part",
             "IMG_4.crdownload",
@@ -373,6 +435,10 @@ mod tests {
         }
         expected.sort();
         assert_eq!(skipped_names, expected, "{reasons:?}");
+        let fake = &reasons.iter().find(|(n, _)| n == "FAKE.jpg").unwrap().1;
+        assert!(fake.starts_with("not a real JPEG photo"), "{fake}");
+        let nef = &reasons.iter().find(|(n, _)| n == "DSC_9.NEF").unwrap().1;
+        assert!(nef.starts_with("not a real NEF RAW photo"), "{nef}");
     }
 
     #[test]
@@ -380,7 +446,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for name in ["DSC_1.NEF", "DSC_1.JPG", "DSC_2.nef", "Drone/DJI_5.jpg"] {
-            touch(root, name, b"x");
+            let head = match PhotoKind::of(Path::new(name)) {
+                Some(PhotoKind::Raw) => TIFF_HEAD,
+                _ => JPEG_HEAD,
+            };
+            touch(root, name, head);
         }
         let raw_first = scan(root, PairPolicy::Raw).unwrap();
         assert_eq!(raw_first.batches.len(), 2, "a RAW batch and a JPEG batch");

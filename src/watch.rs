@@ -94,6 +94,8 @@ struct Armed {
     identity: Option<(u64, u64)>,
     /// A problem already told, so each is said once.
     told: Option<String>,
+    /// The inbox was missing when last looked at (told as an event).
+    missing: bool,
 }
 
 impl Armed {
@@ -112,26 +114,20 @@ struct NativeWatch {
     armed: Vec<Armed>,
 }
 
+/// A folder's identity: (device, inode) where the platform has one, else whether it
+/// is there at all.
 fn identity(path: &Path) -> Option<(u64, u64)> {
-    let metadata = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        Some((metadata.dev(), metadata.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        Some((0, u64::from(metadata.is_dir())))
+    match crate::overlap::identity(path) {
+        Some(identity) => Some(identity),
+        None => path.is_dir().then_some((0, 1)),
     }
 }
 
 impl NativeWatch {
     /// Watches every inbox that is not watched yet, or is a different folder than when
-    /// its watch was set. Each problem is logged once, until it changes.
-    fn arm(&mut self, inboxes: &[PathBuf]) {
-        let Some(watcher) = &mut self.watcher else {
-            return;
-        };
+    /// its watch was set. A missing inbox is told once (log, tray, notification) and
+    /// again when it is back; other problems are logged once, until they change.
+    fn arm(&mut self, inboxes: &[PathBuf], events: &Events) {
         for (inbox, armed) in inboxes.iter().zip(&mut self.armed) {
             let now = identity(inbox);
             if now.is_some() && now == armed.identity {
@@ -139,9 +135,32 @@ impl NativeWatch {
             }
             if now.is_none() {
                 armed.identity = None;
-                armed.tell(inbox, "the inbox is not there (a disconnected drive?); shoots in it wait until it comes back".into());
+                if !armed.missing {
+                    armed.missing = true;
+                    armed.told = None;
+                    events.emit(
+                        "",
+                        None,
+                        EventKind::InboxMissing {
+                            inbox: inbox.clone(),
+                        },
+                    );
+                }
                 continue;
             }
+            if std::mem::take(&mut armed.missing) {
+                events.emit(
+                    "",
+                    None,
+                    EventKind::InboxBack {
+                        inbox: inbox.clone(),
+                    },
+                );
+            }
+            let Some(watcher) = &mut self.watcher else {
+                armed.identity = now;
+                continue;
+            };
             let again = armed.identity.is_some() || armed.told.is_some();
             if armed.identity.is_some() {
                 let _ = watcher.unwatch(inbox);
@@ -212,7 +231,7 @@ pub fn spawn(
             watcher,
             armed: vec![Armed::default(); inboxes.len()],
         };
-        native.arm(&inboxes);
+        native.arm(&inboxes, &events);
         let mut state = WatchState {
             inboxes,
             settings,
@@ -231,7 +250,7 @@ pub fn spawn(
             tokio::select! {
                 Some(event) = raw.recv() => state.on_event(event),
                 _ = rescan.tick() => {
-                    native.arm(&state.inboxes);
+                    native.arm(&state.inboxes, &state.events);
                     state.rescan().await;
                 }
                 _ = tick.tick() => {

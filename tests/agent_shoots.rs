@@ -17,7 +17,9 @@ fn put(root: &std::path::Path, relative: &str) {
     if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
         write_jpeg(&path, 96, 64);
     } else {
-        std::fs::write(&path, format!("bytes of {relative}")).unwrap();
+        let mut bytes = photo_signature(&path).to_vec();
+        bytes.extend_from_slice(format!("bytes of {relative}").as_bytes());
+        std::fs::write(&path, bytes).unwrap();
     }
 }
 

@@ -55,13 +55,24 @@ fn a_config_mistake_names_the_key_and_line_and_nothing_starts() {
         "{said}"
     );
 
+    // `status` still answers (from the default data folder), and says how to fix it.
     let missing = imagen_sync(&[
         "--config",
         dir.path().join("nope.toml").to_str().unwrap(),
         "status",
     ]);
-    assert_eq!(missing.status.code(), Some(2));
+    assert!(missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("imagen-sync init"));
+
+    std::fs::write(&path, "[agent]\nsettle_seconds = \"ten\"\n").unwrap();
+    let output = imagen_sync(&["--config", path.to_str().unwrap(), "run", "--headless"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("config.toml:2:")
+            && said.contains("`agent.settle_seconds`: must be a whole number of seconds, like 10"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -125,6 +125,7 @@ fn router(state: AppState) -> Router {
         .route("/shoots/{id}", get(shoots::shoot_page))
         .route("/shoots/{id}/thumb/{index}/{side}", get(shoots::thumbnail))
         .route("/shoots/{id}/retry", post(shoots::retry))
+        .route("/shoots/{id}/send-anyway", post(shoots::send_anyway))
         .route("/shoots/{id}/open", post(shoots::open_outbox))
         .route("/pause", post(shoots::pause))
         .route("/resume", post(shoots::resume))

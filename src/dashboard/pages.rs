@@ -101,6 +101,7 @@ td a:hover { color: var(--accent); }
 .pill { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 500; background: #e8e8ed; }
 .pill.done { background: #dff3ee; color: #13705f; }
 .pill.failed { background: #fbe3e2; color: #a3261f; }
+.pill.held { background: #fdf0d5; color: #8a5a00; }
 .pill.settling, .pill.planned { background: #eef0f3; color: #555; }
 .pill.uploading, .pill.editing, .pill.downloading { background: #e2edfc; color: #1d5bb0; }
 .progress { width: 140px; height: 6px; background: #e8e8ed; border-radius: 3px; overflow: hidden; display: inline-block; vertical-align: middle; margin-right: 8px; }

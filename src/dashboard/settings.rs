@@ -36,7 +36,7 @@ struct PairValues {
     sky_replacement: bool,
 }
 
-const NUMBERS: [(&str, &str); 4] = [
+const NUMBERS: [(&str, &str); 6] = [
     (
         "agent.settle_seconds",
         "Quiet time before a shoot starts (seconds)",
@@ -44,6 +44,14 @@ const NUMBERS: [(&str, &str); 4] = [
     ("agent.max_active_shoots", "Shoots at once"),
     ("agent.max_parallel_uploads", "Photos uploading at once"),
     ("agent.max_parallel_downloads", "Photos downloading at once"),
+    (
+        "agent.daily_photo_limit",
+        "Spend guard: photos sent in 24 hours at most (0: no limit)",
+    ),
+    (
+        "agent.daily_follow_up_limit",
+        "Spend guard: follow-up projects of one shoot in 24 hours at most (0: no limit)",
+    ),
 ];
 
 const NOTIFICATIONS: [(&str, &str); 4] = [
@@ -61,6 +69,8 @@ impl FormValues {
             agent.max_active_shoots,
             agent.max_parallel_uploads,
             agent.max_parallel_downloads,
+            agent.spend.daily_photos as usize,
+            agent.spend.daily_follow_ups as usize,
         ];
         let n = &config.notifications;
         let switches = [n.shoot_done, n.shoot_failed, n.key_rejected, n.network];
@@ -241,6 +251,8 @@ fn apply(
             "agent.settle_seconds" => agent.settle_seconds = number,
             "agent.max_active_shoots" => agent.max_active_shoots = number as usize,
             "agent.max_parallel_uploads" => agent.max_parallel_uploads = number as usize,
+            "agent.daily_photo_limit" => agent.spend.daily_photos = number,
+            "agent.daily_follow_up_limit" => agent.spend.daily_follow_ups = number,
             _ => agent.max_parallel_downloads = number as usize,
         }
     }

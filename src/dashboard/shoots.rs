@@ -2,7 +2,7 @@
 //! after), and the actions on them: retry, pause, resume, open the outbox folder. The
 //! page follows the agent's event stream over server-sent events and redraws its rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use super::pages::{Tab, csrf_field, escape, layout};
 use super::{AppState, guard, thumbs};
 use crate::events::{Event, EventKind};
-use crate::journal::{Journal, RetryScope, ShootId, ShootState, ShootSummary};
+use crate::journal::{Journal, NotSent, RetryScope, ShootId, ShootState, ShootSummary};
 use crate::names;
 
 /// How many shoots the page lists (newest first).
@@ -38,7 +38,7 @@ impl Live {
             (EventKind::Settling, _) => {
                 self.settling.insert(event.shoot.clone(), Instant::now());
             }
-            (EventKind::Discovered | EventKind::Skipped { .. }, _) => {
+            (EventKind::Discovered | EventKind::Skipped { .. } | EventKind::NothingNew, _) => {
                 self.settling.remove(&event.shoot);
             }
             (
@@ -66,7 +66,10 @@ impl Live {
                     format!("{percent}|downloading {done}/{total} edited photos"),
                 );
             }
-            (EventKind::Done { .. } | EventKind::Failed { .. }, Some(id)) => {
+            (
+                EventKind::Done { .. } | EventKind::Failed { .. } | EventKind::Held { .. },
+                Some(id),
+            ) => {
                 self.progress.remove(&id);
             }
             _ => {}
@@ -179,21 +182,60 @@ fn status_banner(state: &AppState) -> String {
 }
 
 fn rows_html(state: &AppState) -> String {
-    let summaries = journal(state)
+    let journal = journal(state);
+    let summaries = journal
+        .as_ref()
         .and_then(|j| j.newest_summaries(LISTED).ok())
+        .unwrap_or_default();
+    let not_sent = journal
+        .as_ref()
+        .and_then(|j| j.not_sent().ok())
         .unwrap_or_default();
     let live = state.live.lock().expect("not poisoned");
     let mut html = String::new();
-    for folder in live.settling.keys() {
+    // A folder appears once: settling gets a row of its own only when the journal has
+    // none for it yet (new photos in a known shoot are noted on its newest row).
+    let known: HashSet<&str> = summaries.iter().map(|r| r.shoot.folder.as_str()).collect();
+    for folder in live.settling.keys().filter(|f| !known.contains(f.as_str())) {
         html.push_str(&format!(
             "<tr data-folder=\"{f}\"><td>{f}</td><td><span class=\"pill settling\">Settling</span></td>\
              <td class=\"muted\">waiting for the copy to finish</td><td></td><td></td><td></td></tr>",
             f = escape(folder)
         ));
     }
+    for item in not_sent.iter().filter(|n| n.file.is_empty()) {
+        if known.contains(item.folder.as_str()) || live.settling.contains_key(&item.folder) {
+            continue;
+        }
+        html.push_str(&format!(
+            "<tr data-folder=\"{f}\"><td>{f}</td><td><span class=\"pill failed\">Skipped</span>\
+             <div class=\"error\">{reason}</div></td><td></td><td>0</td><td class=\"muted\">{updated}</td><td></td></tr>",
+            f = escape(&item.folder),
+            reason = escape(&item.reason),
+            updated = ago(item.seen_ms),
+        ));
+    }
     let csrf = csrf_field(&state.secret.csrf());
+    let mut noted: HashSet<&str> = HashSet::new();
     for row in &summaries {
-        html.push_str(&row_html(row, live.progress.get(&row.shoot.id), &csrf));
+        let folder = row.shoot.folder.as_str();
+        // Folder-wide notes go on the folder's newest row (the list is newest first).
+        let notes = match noted.insert(folder) {
+            true => FolderNotes {
+                settling: live.settling.contains_key(folder),
+                not_sent: not_sent
+                    .iter()
+                    .filter(|n| n.folder == folder && !n.file.is_empty())
+                    .collect(),
+            },
+            false => FolderNotes::default(),
+        };
+        html.push_str(&row_html(
+            row,
+            live.progress.get(&row.shoot.id),
+            &notes,
+            &csrf,
+        ));
     }
     if html.is_empty() {
         html.push_str(
@@ -211,10 +253,19 @@ fn state_label(state: ShootState) -> &'static str {
         ShootState::Downloading => "Downloading",
         ShootState::Done => "Done",
         ShootState::Failed => "Failed",
+        ShootState::Held => "Held",
     }
 }
 
-fn row_html(row: &ShootSummary, live: Option<&String>, csrf: &str) -> String {
+/// What a shoot folder's newest row also says.
+#[derive(Default)]
+struct FolderNotes<'a> {
+    /// New photos are being copied in.
+    settling: bool,
+    not_sent: Vec<&'a NotSent>,
+}
+
+fn row_html(row: &ShootSummary, live: Option<&String>, notes: &FolderNotes, csrf: &str) -> String {
     let shoot = &row.shoot;
     let id = shoot.id;
     let progress = match (shoot.state, live) {
@@ -228,18 +279,38 @@ fn row_html(row: &ShootSummary, live: Option<&String>, csrf: &str) -> String {
             };
             format!("{bar}{}", escape(words))
         }
-        (ShootState::Done, _) => format!("{} edited photos", row.outputs),
+        (ShootState::Done, _) => crate::words::count(row.outputs, "edited photo", "edited photos"),
         (ShootState::Uploading, _) => format!("uploaded {}/{}", row.uploaded, row.files),
         (ShootState::Downloading, _) => format!("downloaded {}", row.outputs),
         _ => String::new(),
     };
-    let note = match &shoot.last_error {
+    let mut note = match &shoot.last_error {
         Some(error) => format!("<div class=\"error\">{}</div>", escape(error)),
         None => String::new(),
     };
+    if notes.settling {
+        note.push_str(
+            "<div class=\"muted\">New photos arriving: waiting for the copy to finish</div>",
+        );
+    }
+    if !notes.not_sent.is_empty() {
+        let items: Vec<String> = notes
+            .not_sent
+            .iter()
+            .map(|n| format!("<li>{}: {}</li>", escape(&n.file), escape(&n.reason)))
+            .collect();
+        note.push_str(&format!(
+            "<div class=\"error not-sent\">{} not sent:<ul>{}</ul></div>",
+            crate::words::count(notes.not_sent.len() as u64, "file", "files"),
+            items.join("")
+        ));
+    }
     let action = match shoot.state {
         ShootState::Failed => format!(
             "<form class=\"inline\" method=\"post\" action=\"/shoots/{id}/retry\">{csrf}<button>Retry</button></form>"
+        ),
+        ShootState::Held => format!(
+            "<form class=\"inline\" method=\"post\" action=\"/shoots/{id}/send-anyway\">{csrf}<button>Send anyway</button></form>"
         ),
         _ => String::new(),
     };
@@ -448,6 +519,18 @@ pub async fn retry(
     })
 }
 
+/// "Send anyway": a held shoot goes on past the spend guard's limits.
+pub async fn send_anyway(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<ShootId>,
+    Form(form): FormFields,
+) -> Response {
+    change(&state, &form, "/", |journal| {
+        journal.send_anyway(RetryScope::Shoot(id))?;
+        Ok(())
+    })
+}
+
 pub async fn pause(State(state): State<AppState>, Form(form): FormFields) -> Response {
     change(&state, &form, "/", |journal| Ok(journal.set_paused(true)?))
 }
@@ -501,6 +584,11 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Done { .. } => "done",
         EventKind::Failed { .. } => "failed",
         EventKind::Skipped { .. } => "skipped",
+        EventKind::NothingNew => "nothing_new",
+        EventKind::Held { .. } => "held",
+        EventKind::InboxMissing { .. } => "inbox_missing",
+        EventKind::InboxBack { .. } => "inbox_back",
+        EventKind::FolderStopped { .. } => "folder_stopped",
         EventKind::Waiting { .. } => "waiting",
         EventKind::Paused => "paused",
         EventKind::Resumed => "resumed",

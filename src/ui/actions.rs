@@ -48,6 +48,10 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
             journal()?.retry(RetryScope::Shoot(id))?;
             Effect::Done
         }
+        MenuAction::SendAnyway(id) => {
+            journal()?.send_anyway(RetryScope::Shoot(id))?;
+            Effect::Done
+        }
         MenuAction::OpenInbox(index) => Effect::Open(pair(index)?.inbox.clone()),
         MenuAction::OpenOutbox(index) => Effect::Open(pair(index)?.outbox.clone()),
         MenuAction::OpenShoot(id) => {

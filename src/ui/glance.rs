@@ -81,11 +81,15 @@ pub struct Glance {
     trouble: Option<Trouble>,
     offline: bool,
     failed_shoots: usize,
+    held_shoots: usize,
+    /// A hot folder that cannot take shoots (its inbox missing, its outbox reaching
+    /// into an inbox), as the user reads it.
+    folder_problem: Option<String>,
 }
 
 impl Glance {
     pub fn observe(&mut self, event: &Event) {
-        let name = || event.shoot.clone();
+        let name = || crate::words::printable(&event.shoot).into_owned();
         let mut set = |phase: Phase| {
             if let Some(id) = event.shoot_id {
                 self.shoots.insert(id, (name(), phase));
@@ -119,14 +123,34 @@ impl Glance {
                     WaitCause::Server | WaitCause::Other => {}
                 }
             }
-            EventKind::Done { .. } | EventKind::Failed { .. } | EventKind::Skipped { .. } => {
+            EventKind::Done { .. }
+            | EventKind::Failed { .. }
+            | EventKind::Skipped { .. }
+            | EventKind::Held { .. } => {
                 if let Some(id) = event.shoot_id {
                     self.shoots.remove(&id);
                 }
             }
+            EventKind::InboxMissing { inbox } => {
+                self.folder_problem = Some(format!(
+                    "Inbox {} is missing — is the drive mounted?",
+                    crate::words::printable_path(inbox)
+                ));
+            }
+            EventKind::FolderStopped { inbox, .. } => {
+                self.folder_problem = Some(format!(
+                    "Stopped: the outbox reaches into the inbox {}",
+                    crate::words::printable_path(inbox)
+                ));
+            }
+            EventKind::InboxBack { .. } => self.folder_problem = None,
+            EventKind::NothingNew => {}
             EventKind::Paused => self.paused = true,
             EventKind::Resumed => self.paused = false,
-            EventKind::ConfigApplied => self.trouble = None,
+            EventKind::ConfigApplied => {
+                self.trouble = None;
+                self.folder_problem = None;
+            }
             EventKind::ConfigRejected { .. } => self.trouble = Some(Trouble::ConfigRejected),
             EventKind::NeedsApiKey { .. } => self.trouble = Some(Trouble::NeedsKey),
             EventKind::Settling => {}
@@ -141,9 +165,10 @@ impl Glance {
 
     /// The journal is the truth about pause and failures (the CLI or another window
     /// may have changed them); the tray refreshes these from it.
-    pub fn set_from_journal(&mut self, paused: bool, failed_shoots: usize) {
+    pub fn set_from_journal(&mut self, paused: bool, failed_shoots: usize, held_shoots: usize) {
         self.paused = paused;
         self.failed_shoots = failed_shoots;
+        self.held_shoots = held_shoots;
     }
 
     pub fn is_paused(&self) -> bool {
@@ -151,7 +176,11 @@ impl Glance {
     }
 
     pub fn icon(&self) -> IconKind {
-        if self.trouble.is_some() || self.failed_shoots > 0 {
+        if self.trouble.is_some()
+            || self.failed_shoots > 0
+            || self.held_shoots > 0
+            || self.folder_problem.is_some()
+        {
             IconKind::Error
         } else if self.paused {
             IconKind::Paused
@@ -174,6 +203,9 @@ impl Glance {
             }
             None => {}
         }
+        if let Some(problem) = &self.folder_problem {
+            return problem.clone();
+        }
         let active = self.shoots.len();
         if self.paused {
             return match active {
@@ -187,14 +219,23 @@ impl Glance {
                 shoots(active, if active == 1 { "waits" } else { "wait" })
             );
         }
-        let failed = match self.failed_shoots {
-            0 => String::new(),
-            n => format!(" ({n} failed — see Recent shoots)"),
+        let failed = match (self.failed_shoots, self.held_shoots) {
+            (0, 0) => String::new(),
+            (n, 0) => format!(" ({n} failed — see Recent shoots)"),
+            (0, h) => format!(" ({h} held by the spend guard — see Recent shoots)"),
+            (n, h) => format!(" ({n} failed, {h} held — see Recent shoots)"),
         };
         let line = match self.shoots.values().collect::<Vec<_>>().as_slice() {
-            [] => match self.failed_shoots {
-                0 => return "Up to date — watching for new shoots".into(),
-                n => return format!("{} — see Recent shoots", shoots(n, "failed")),
+            [] => match (self.failed_shoots, self.held_shoots) {
+                (0, 0) => return "Up to date — watching for new shoots".into(),
+                (n, 0) => return format!("{} — see Recent shoots", shoots(n, "failed")),
+                (0, h) => {
+                    return format!(
+                        "{} by the spend guard — see Recent shoots",
+                        shoots(h, "held")
+                    );
+                }
+                (n, h) => return format!("{n} failed, {h} held — see Recent shoots"),
             },
             [(name, phase)] => format!("{name} — {}", describe(phase)),
             many => {
@@ -353,7 +394,7 @@ mod tests {
         };
         glance.observe(&event("A", Some(1), done));
         assert_eq!(glance.status_line(), "Up to date — watching for new shoots");
-        glance.set_from_journal(false, 1);
+        glance.set_from_journal(false, 1, 0);
         assert_eq!(glance.icon(), IconKind::Error);
         assert_eq!(glance.status_line(), "1 shoot failed — see Recent shoots");
     }

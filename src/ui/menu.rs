@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use crate::config::FolderPair;
-use crate::journal::{ShootId, ShootState, ShootSummary};
+use crate::journal::{NotSent, ShootId, ShootState, ShootSummary};
 use crate::ui::glance::{Glance, shorten};
+use crate::words::printable;
 
 /// How many shoots "Recent shoots" lists.
 pub const RECENT_SHOOTS: i64 = 5;
@@ -22,6 +23,8 @@ pub enum MenuAction {
     /// Open a shoot's outbox folder.
     OpenShoot(ShootId),
     RetryShoot(ShootId),
+    /// Past the spend guard's limits, for a held shoot.
+    SendAnyway(ShootId),
     Settings,
     OpenLog,
     About,
@@ -38,6 +41,7 @@ impl MenuAction {
             MenuAction::OpenOutbox(i) => format!("open-outbox:{i}"),
             MenuAction::OpenShoot(id) => format!("open-shoot:{id}"),
             MenuAction::RetryShoot(id) => format!("retry-shoot:{id}"),
+            MenuAction::SendAnyway(id) => format!("send-anyway:{id}"),
             MenuAction::Settings => "settings".into(),
             MenuAction::OpenLog => "open-log".into(),
             MenuAction::About => "about".into(),
@@ -59,6 +63,7 @@ impl MenuAction {
             "open-outbox" => MenuAction::OpenOutbox(index()?),
             "open-shoot" => MenuAction::OpenShoot(shoot()?),
             "retry-shoot" => MenuAction::RetryShoot(shoot()?),
+            "send-anyway" => MenuAction::SendAnyway(shoot()?),
             "settings" => MenuAction::Settings,
             "open-log" => MenuAction::OpenLog,
             "about" => MenuAction::About,
@@ -93,7 +98,12 @@ impl MenuEntry {
 }
 
 /// The whole menu for this moment.
-pub fn build(glance: &Glance, folders: &[FolderPair], recent: &[ShootSummary]) -> Vec<MenuEntry> {
+pub fn build(
+    glance: &Glance,
+    folders: &[FolderPair],
+    recent: &[ShootSummary],
+    not_sent: &[NotSent],
+) -> Vec<MenuEntry> {
     let mut menu = vec![MenuEntry::Label(glance.status_line()), MenuEntry::Separator];
     menu.push(match glance.is_paused() {
         true => MenuEntry::item("Resume", MenuAction::Resume),
@@ -103,7 +113,7 @@ pub fn build(glance: &Glance, folders: &[FolderPair], recent: &[ShootSummary]) -
     menu.extend(folder_entries(folders));
     menu.push(MenuEntry::Submenu {
         label: "Recent shoots".into(),
-        entries: recent_entries(recent),
+        entries: recent_entries(recent, not_sent),
     });
     menu.push(MenuEntry::Separator);
     menu.push(MenuEntry::item("Settings…", MenuAction::Settings));
@@ -150,18 +160,33 @@ fn short_name(path: &Path) -> String {
     parts.join("/")
 }
 
-fn recent_entries(recent: &[ShootSummary]) -> Vec<MenuEntry> {
-    if recent.is_empty() {
+fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntry> {
+    if recent.is_empty() && not_sent.is_empty() {
         return vec![MenuEntry::Label("No shoots yet".into())];
     }
-    recent
+    let mut entries: Vec<MenuEntry> = recent
         .iter()
         .map(|row| {
             let shoot = &row.shoot;
             let open = MenuAction::OpenShoot(shoot.id);
+            let folder = printable(&shoot.folder);
             match shoot.state {
+                ShootState::Held => MenuEntry::Submenu {
+                    label: format!("{folder} — held by the spend guard"),
+                    entries: vec![
+                        MenuEntry::Label(shorten(
+                            shoot.last_error.as_deref().unwrap_or("held"),
+                            70,
+                        )),
+                        MenuEntry::item("Send anyway", MenuAction::SendAnyway(shoot.id)),
+                    ],
+                },
                 ShootState::Done => MenuEntry::item(
-                    format!("{} — done, {} photos", shoot.folder, row.outputs),
+                    format!(
+                        "{} — done, {}",
+                        shoot.folder,
+                        crate::words::count(row.outputs, "photo", "photos")
+                    ),
                     open,
                 ),
                 ShootState::Failed => MenuEntry::Submenu {
@@ -185,7 +210,22 @@ fn recent_entries(recent: &[ShootSummary]) -> Vec<MenuEntry> {
                 state => MenuEntry::item(format!("{} — {}", shoot.folder, state.as_str()), open),
             }
         })
-        .collect()
+        .collect();
+    if !not_sent.is_empty() {
+        entries.push(MenuEntry::Separator);
+        entries.push(MenuEntry::Label("Not sent for editing:".into()));
+        for item in not_sent {
+            let what = match item.file.is_empty() {
+                true => format!("{} — skipped", printable(&item.folder)),
+                false => format!("{}/{}", printable(&item.folder), printable(&item.file)),
+            };
+            entries.push(MenuEntry::Label(shorten(
+                &format!("{what}: {}", item.reason),
+                90,
+            )));
+        }
+    }
+    entries
 }
 
 /// Every action reachable from a menu, submenus included (for tests and lookups).

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::config::NotificationSettings;
 use crate::events::{Event, EventKind, WaitCause};
 use crate::ui::glance::shorten;
+use crate::words::count;
 
 /// Finishes this close together make one notification.
 pub const COALESCE_WINDOW: Duration = Duration::from_secs(2);
@@ -24,6 +25,12 @@ pub enum NoticeKind {
     ConfigRejected,
     NetworkLost,
     NetworkBack,
+    /// The spend guard held a shoot.
+    ShootHeld,
+    /// An inbox is missing (an unmounted drive?).
+    InboxMissing,
+    /// A hot folder stopped: its outbox reaches into an inbox.
+    FolderStopped,
     /// Something the user asked for (About, the outcome of a menu action).
     About,
 }
@@ -106,7 +113,7 @@ impl Notices {
     }
 
     pub fn observe(&mut self, event: &Event, now: Instant) {
-        let shoot = event.shoot.clone();
+        let shoot = crate::words::printable(&event.shoot).into_owned();
         match &event.kind {
             EventKind::Done { photos, outbox } if self.settings.shoot_done => {
                 self.done.add((shoot, *photos, outbox.clone()), now);
@@ -149,6 +156,31 @@ impl Notices {
                 open: None,
             }),
             EventKind::ConfigApplied => self.key_rejected_told = false,
+            EventKind::Held { reason } if self.settings.shoot_failed => self.ready.push(Notice {
+                kind: NoticeKind::ShootHeld,
+                summary: format!("{shoot}: held by the spend guard"),
+                body: format!(
+                    "{}\nSend anyway is in the tray's Recent shoots and on the dashboard.",
+                    shorten(reason, 200)
+                ),
+                open: None,
+            }),
+            EventKind::InboxMissing { inbox } => self.ready.push(Notice {
+                kind: NoticeKind::InboxMissing,
+                summary: "An inbox is missing".into(),
+                body: format!(
+                    "Inbox {} is missing — is the drive mounted? Shoots in it wait until it \
+                     is back; imagen-sync does not create it.",
+                    crate::words::printable_path(inbox)
+                ),
+                open: None,
+            }),
+            EventKind::FolderStopped { reason, .. } => self.ready.push(Notice {
+                kind: NoticeKind::FolderStopped,
+                summary: "A hot folder stopped".into(),
+                body: shorten(reason, 240),
+                open: None,
+            }),
             _ => {}
         }
         let moving = matches!(
@@ -235,7 +267,7 @@ fn done_notice(done: Vec<(String, u64, PathBuf)>) -> Notice {
     if let [(shoot, photos, outbox)] = done.as_slice() {
         return Notice {
             kind: NoticeKind::ShootsDone,
-            summary: format!("{shoot}: {photos} photos ready"),
+            summary: format!("{shoot}: {} ready", count(*photos, "photo", "photos")),
             body: format!("Edited photos are in {}", outbox.display()),
             open: Some(outbox.clone()),
         };
@@ -253,10 +285,14 @@ fn done_notice(done: Vec<(String, u64, PathBuf)>) -> Notice {
         .flatten();
     Notice {
         kind: NoticeKind::ShootsDone,
-        summary: format!("{} shoots ready: {photos} photos", done.len()),
+        summary: format!(
+            "{} shoots ready: {}",
+            done.len(),
+            count(photos, "photo", "photos")
+        ),
         body: listed(
             done.iter()
-                .map(|(shoot, n, _)| format!("{shoot}: {n} photos")),
+                .map(|(shoot, n, _)| format!("{shoot}: {}", count(*n, "photo", "photos"))),
             done.len(),
         ),
         open: shared,

@@ -47,20 +47,24 @@ impl ViewSource {
 
     pub fn view(&mut self, config: Option<&Config>) -> TrayView {
         let mut recent = Vec::new();
+        let mut not_sent = Vec::new();
         let was_paused = self.glance.is_paused();
         if let Some(config) = config
             && let Some(journal) = self.journal(&config.agent.data_dir)
         {
             let paused = journal.paused().unwrap_or(was_paused);
             let failed = journal.failed_count().unwrap_or(0);
+            let held = journal.held_count().unwrap_or(0);
             recent = journal.newest_summaries(RECENT_SHOOTS).unwrap_or_default();
-            self.glance.set_from_journal(paused, failed);
+            not_sent = journal.not_sent().unwrap_or_default();
+            not_sent.truncate(RECENT_SHOOTS as usize);
+            self.glance.set_from_journal(paused, failed, held);
         }
         let folders = config.map(|c| c.folders.as_slice()).unwrap_or_default();
         TrayView {
             icon: self.glance.icon(),
             status: self.glance.status_line(),
-            menu: menu::build(&self.glance, folders, &recent),
+            menu: menu::build(&self.glance, folders, &recent, &not_sent),
         }
     }
 }

@@ -1,0 +1,78 @@
+//! The spend guard: a runaway (a sync tool writing into the inbox, an outbox that
+//! reaches back into it) must not turn into an unbounded bill. Before a shoot's project
+//! is created, the photos sent in the last 24 hours and the follow-up projects of the
+//! same shoot folder are counted from the journal (so the count survives restarts);
+//! past a limit the shoot is held, not created, until the window allows it again or
+//! the user says "Send anyway".
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::journal::{Journal, JournalError, ShootRecord};
+
+/// The window the daily limits count over.
+pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// `[agent] daily_photo_limit` and `daily_follow_up_limit`; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendLimits {
+    pub daily_photos: u64,
+    pub daily_follow_ups: u64,
+}
+
+pub const DEFAULT_DAILY_PHOTOS: u64 = 3000;
+pub const DEFAULT_DAILY_FOLLOW_UPS: u64 = 5;
+
+impl Default for SpendLimits {
+    fn default() -> Self {
+        SpendLimits {
+            daily_photos: DEFAULT_DAILY_PHOTOS,
+            daily_follow_ups: DEFAULT_DAILY_FOLLOW_UPS,
+        }
+    }
+}
+
+/// Why creating `shoot`'s project now would pass a limit, or `None` when it may go.
+/// A shoot the user sent anyway, or whose project may already exist, always goes.
+pub fn over_limit(
+    journal: &Journal,
+    shoot: &ShootRecord,
+    limits: SpendLimits,
+) -> Result<Option<String>, JournalError> {
+    if shoot.allow_over_limit || shoot.create_attempted {
+        return Ok(None);
+    }
+    let since = SystemTime::now()
+        .checked_sub(WINDOW)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    let spent = journal.spend_since(since, &shoot.inbox, &shoot.folder)?;
+    let send_anyway = format!(
+        "It goes on by itself when the limit allows, or now with Send anyway (tray, \
+         dashboard) or `imagen-sync retry --allow-over-limit {:?}`",
+        shoot.folder
+    );
+    if shoot.follow_up && limits.daily_follow_ups > 0 && spent.follow_ups >= limits.daily_follow_ups
+    {
+        return Ok(Some(format!(
+            "held before creating a project: {} follow-up projects of this shoot folder were \
+             already sent in the last 24 hours (the limit is {}, `daily_follow_up_limit` under \
+             [agent]). New photos keep arriving in a finished shoot: is a sync tool or an \
+             outbox writing into the inbox? {send_anyway}.",
+            spent.follow_ups, limits.daily_follow_ups
+        )));
+    }
+    if limits.daily_photos > 0 {
+        let photos = journal.files(shoot.id)?.len() as u64;
+        if spent.photos + photos > limits.daily_photos {
+            return Ok(Some(format!(
+                "held before creating a project: its {} would pass the daily limit of \
+                 {} photos ({} sent in the last 24 hours; `daily_photo_limit` under [agent]). \
+                 {send_anyway}.",
+                crate::words::count(photos, "photo", "photos"),
+                limits.daily_photos,
+                spent.photos
+            )));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,43 @@
+//! How counts and names are written for people: "1 photo" and "2 photos", and names
+//! from the file system with their control characters escaped, so a folder named with a
+//! newline cannot break a table or forge a log line.
+
+use std::borrow::Cow;
+
+/// "1 photo", "3 photos".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `text` with control characters written as escapes (`\n`, `\t`, `\u{7}`).
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| match c {
+                c if c.is_control() => c.escape_default().to_string(),
+                c => c.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// A path with its control characters escaped.
+pub fn printable_path(path: &std::path::Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_and_control_characters_are_escaped() {
+        assert_eq!(count(1, "photo", "photos"), "1 photo");
+        assert_eq!(count(0, "photo", "photos"), "0 photos");
+        assert_eq!(printable("12 Oak\nLane\t\u{7}"), "12 Oak\\nLane\\t\\u{7}");
+        assert!(matches!(printable("Main St"), Cow::Borrowed(_)));
+    }
+}

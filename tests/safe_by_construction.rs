@@ -1,0 +1,349 @@
+//! Safe by construction, against the real binary: the agent never edits its own
+//! outputs (an outbox reaching back into the inbox through `..`, a symlink, or a link
+//! made while running), a spend guard that holds new projects across restarts, only
+//! real photos go up, a missing inbox is waited for and never made, and `status`,
+//! `pause`, `retry` and `open` tell the truth whatever state the agent and config are in.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::agent::*;
+use common::*;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn done_count(agent: &Harness) -> usize {
+    agent
+        .shoot_states()
+        .iter()
+        .filter(|(_, s)| s == "done")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_reaching_back_into_the_inbox_through_dot_dot_or_a_symlink_is_refused() {
+    let sim = start_sim(|_| {}).await;
+    let agent = Harness::new(&sim, 1, "");
+    let root = agent.dir.path().to_owned();
+    std::fs::create_dir_all(root.join("out")).unwrap();
+    std::os::unix::fs::symlink(agent.inbox(), root.join("link")).unwrap();
+    write_shoot(&agent.inbox(), "Loop", 1, (64, 48));
+    let mut previous = agent.outbox().display().to_string();
+    for outbox in [
+        format!("{}/out/../inbox", root.display()),
+        format!("{}/link", root.display()),
+        format!("{}/link/Edited", root.display()),
+        root.display().to_string(),
+    ] {
+        agent.edit_config(
+            &format!("outbox = \"{previous}\""),
+            &format!("outbox = \"{outbox}\""),
+        );
+        previous = outbox.clone();
+        let output = agent.command(&["run", "--headless"]).output().unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{outbox}: {said}");
+        assert!(
+            said.contains("config.toml:") && said.contains("folders[0].outbox"),
+            "{outbox}: {said}"
+        );
+        assert!(said.contains("billed again"), "{said}");
+    }
+    assert_eq!(sim.counters().projects_created, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_turned_into_a_link_to_the_inbox_while_running_stops_that_folder_instead_of_looping()
+ {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    write_shoot(&agent.inbox(), "First", 1, (64, 48));
+    agent.start();
+    wait_for(&agent, "the first shoot", LONG, || done_count(&agent) == 1).await;
+
+    // The outbox becomes a link to the inbox under the running agent.
+    std::fs::remove_dir_all(agent.outbox()).unwrap();
+    std::os::unix::fs::symlink(agent.inbox(), agent.outbox()).unwrap();
+    write_shoot(&agent.inbox(), "Second", 1, (64, 48));
+    wait_for(&agent, "the hot folder stopped", LONG, || {
+        agent.logs().contains("stopped taking shoots")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sim.counters().projects_created, 1, "nothing more was sent");
+    assert_eq!(tree(&agent.inbox().join("First")), ["IMG_00.jpg"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_photo_that_finds_its_way_back_into_the_inbox_is_never_sent_again() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = write_shoot(&agent.inbox(), "Open House", 1, (64, 48));
+    agent.start();
+    wait_for(&agent, "the shoot", LONG, || done_count(&agent) == 1).await;
+    // A sync tool (or a hand) puts the edited photo back beside its original: the same
+    // file (a hard link), under a new name.
+    std::fs::hard_link(
+        agent.outbox().join("Open House/IMG_00.jpg"),
+        shoot.join("IMG_00 edited.jpg"),
+    )
+    .unwrap();
+    wait_for(&agent, "the status names it", LONG, || {
+        agent.status()["not_sent"].as_array().is_some_and(|items| {
+            items.iter().any(|i| {
+                i["file"] == "IMG_00 edited.jpg"
+                    && i["reason"].as_str().unwrap().contains("wrote itself")
+            })
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.counters().projects_created, 1, "no follow-up project");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spend_guard_holds_new_projects_past_the_daily_limit_across_a_restart_until_sent_anyway()
+ {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "max_active_shoots = 2",
+        "max_active_shoots = 2\ndaily_photo_limit = 3",
+    );
+    write_shoot(&agent.inbox(), "Monday", 2, (64, 48));
+    agent.start();
+    wait_for(&agent, "the first shoot", LONG, || done_count(&agent) == 1).await;
+    write_shoot(&agent.inbox(), "Tuesday", 2, (64, 48));
+    let held = |agent: &Harness| {
+        agent
+            .shoot_states()
+            .contains(&("Tuesday".to_owned(), "held".to_owned()))
+    };
+    wait_for(&agent, "the second shoot held", LONG, || held(&agent)).await;
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("daily limit of 3 photos") && status.contains("--allow-over-limit"),
+        "{status}"
+    );
+
+    // Counted in the journal: a restart does not reset it.
+    agent.stop_with_sigterm();
+    agent.start();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(held(&agent), "{:?}", agent.shoot_states());
+    assert_eq!(sim.counters().projects_created, 1);
+
+    let plain_retry = agent.command(&["retry", "Tuesday"]).output().unwrap();
+    assert!(!plain_retry.status.success());
+    assert!(String::from_utf8_lossy(&plain_retry.stderr).contains("--allow-over-limit"));
+    let sent = agent.run_cli(&["retry", "--allow-over-limit", "Tuesday"]);
+    assert!(sent.contains("1 shoot held sent"), "{sent}");
+    wait_for(&agent, "the held shoot sent", LONG, || {
+        done_count(&agent) == 2
+    })
+    .await;
+    assert_eq!(sim.counters().projects_created, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_up_projects_of_one_shoot_are_capped_per_day() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "max_active_shoots = 2",
+        "max_active_shoots = 2\ndaily_follow_up_limit = 1",
+    );
+    let shoot = write_shoot(&agent.inbox(), "Growing", 1, (64, 48));
+    agent.start();
+    wait_for(&agent, "the shoot", LONG, || done_count(&agent) == 1).await;
+    write_jpeg(&shoot.join("late 1.jpg"), 64, 48);
+    wait_for(&agent, "one follow-up", LONG, || done_count(&agent) == 2).await;
+    write_jpeg(&shoot.join("late 2.jpg"), 64, 48);
+    wait_for(&agent, "the second follow-up held", LONG, || {
+        agent.shoot_states().iter().any(|(_, s)| s == "held")
+    })
+    .await;
+    assert_eq!(sim.counters().projects_created, 2);
+    let status = agent.run_cli(&["status"]);
+    assert!(status.contains("daily_follow_up_limit"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_file_named_like_a_photo_is_never_uploaded_and_the_status_says_why() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let shoot = write_shoot(&agent.inbox(), "Mixed", 1, (64, 48));
+    std::fs::write(shoot.join("FAKE.jpg"), "this is a text file, not a photo").unwrap();
+    std::fs::write(shoot.join("fake.NEF"), [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
+    let junk = agent.inbox().join("Only Junk");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("notes.txt"), "x").unwrap();
+    agent.start();
+    wait_for(&agent, "the shoot", LONG, || done_count(&agent) == 1).await;
+    assert_eq!(sim.counters().total_uploads(), 1, "only the real photo");
+    wait_for(&agent, "the junk folder seen", LONG, || {
+        agent.run_cli(&["status"]).contains("Only Junk/")
+    })
+    .await;
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("Mixed/FAKE.jpg: not a real JPEG photo")
+            && status.contains("Mixed/fake.NEF: not a real NEF RAW photo")
+            && status.contains("Only Junk/: no JPEG or RAW photos to upload (1 other file;"),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_inbox_is_waited_for_and_never_made() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let nas = agent.dir.path().join("nas/Inbox");
+    let inbox = agent.inbox().display().to_string();
+    agent.edit_config(
+        &format!("inbox = \"{inbox}\""),
+        &format!("inbox = \"{}\"", nas.display()),
+    );
+    agent.edit_config(
+        "max_active_shoots = 2",
+        "max_active_shoots = 2\nrescan_seconds = 5",
+    );
+    agent.start();
+    wait_for(&agent, "the missing inbox told", LONG, || {
+        agent.logs().contains("is missing — is the drive mounted?")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!nas.exists(), "the agent made the inbox");
+    assert!(agent.is_running());
+
+    // The share is mounted: its shoots go.
+    write_shoot(&nas, "From the NAS", 1, (64, 48));
+    wait_for(&agent, "the shoot from the share", LONG, || {
+        done_count(&agent) == 1
+    })
+    .await;
+    assert_eq!(
+        agent
+            .logs()
+            .matches("is missing — is the drive mounted?")
+            .count(),
+        1,
+        "said once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_whether_an_agent_runs_and_works_with_a_broken_config() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    write_shoot(&agent.inbox(), "Bright\nKitchen", 1, (64, 48));
+    agent.start();
+    wait_for(&agent, "the shoot", LONG, || done_count(&agent) == 1).await;
+    let running = agent.status();
+    assert_eq!(running["agent"]["running"], true, "{running}");
+    assert_eq!(
+        running["agent"]["pid"],
+        agent.agent.as_ref().unwrap().id(),
+        "{running}"
+    );
+    let text = agent.run_cli(&["status"]);
+    assert!(text.contains("Agent: running (pid"), "{text}");
+    assert!(text.contains("Bright\\nKitchen"), "escaped: {text}");
+    assert!(
+        !agent.logs().contains("Bright\nKitchen"),
+        "a raw newline in the logs"
+    );
+
+    agent.stop_with_sigterm();
+    assert_eq!(agent.status()["agent"]["running"], false);
+    let text = agent.run_cli(&["status"]);
+    assert!(text.contains("not running — nothing is moving"), "{text}");
+    let open = agent.command(&["open"]).output().unwrap();
+    assert!(!open.status.success());
+    assert!(String::from_utf8_lossy(&open.stderr).contains("no agent is running"));
+
+    // A typo in the config: the journal's commands still work.
+    agent.edit_config("settle_seconds = 1", "settle_secnds = 1");
+    let status = agent.command(&["status"]).output().unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let said = String::from_utf8_lossy(&status.stderr);
+    assert!(said.contains("the config has a mistake"), "{said}");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("Bright\\nKitchen"));
+    let pause = agent.command(&["pause"]).output().unwrap();
+    assert!(pause.status.success(), "{pause:?}");
+    assert_eq!(agent.status()["paused"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_names_a_shoot_that_is_unknown_or_not_failed_and_fails() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    write_shoot(&agent.inbox(), "Finished", 1, (64, 48));
+    agent.start();
+    wait_for(&agent, "the shoot", LONG, || done_count(&agent) == 1).await;
+    let unknown = agent.command(&["retry", "No Such"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no shoot folder named \"No Such\""));
+    let done = agent.command(&["retry", "Finished"]).output().unwrap();
+    assert_eq!(done.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        said.contains("has no failed shoot (its shoot is: done)"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[agent]\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imagen-sync"))
+            .args(["--config", config.to_str().unwrap(), "status"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_ne!(output.status.code(), Some(101), "{output:?}");
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    }
+}
+
+#[test]
+fn every_flag_has_help_and_config_is_refused_where_it_is_not_used() {
+    let help = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_imagen-sync"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for command in ["status", "retry", "open", "autostart", "run", "demo", "sim"] {
+        let text = help(&[command, "--help"]);
+        for line in text.lines().map(str::trim_start) {
+            if line.starts_with("--") || line.starts_with('-') || line.starts_with('[') {
+                let described = line.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
+                assert!(described, "`{command}`: no help for {line:?}\n{text}");
+            }
+        }
+    }
+    let demo = std::process::Command::new(env!("CARGO_BIN_EXE_imagen-sync"))
+        .args(["--config", "x.toml", "demo", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(demo.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&demo.stderr).contains("leave out --config"));
+}
