@@ -333,11 +333,25 @@ fn every_flag_has_help_and_config_is_refused_where_it_is_not_used() {
     };
     for command in ["status", "retry", "open", "autostart", "run", "demo", "sim"] {
         let text = help(&[command, "--help"]);
-        for line in text.lines().map(str::trim_start) {
-            if line.starts_with("--") || line.starts_with('-') || line.starts_with('[') {
-                let described = line.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
-                assert!(described, "`{command}`: no help for {line:?}\n{text}");
+        let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
+        for (index, line) in lines.iter().enumerate() {
+            let is_argument = ["-", "[", "<"].iter().any(|p| line.starts_with(p))
+                && !line.starts_with("- ")
+                && !line.starts_with("[default")
+                && !line.starts_with("[env")
+                && !line.starts_with("[possible");
+            if !is_argument {
+                continue;
             }
+            // Described on the same line after a gap, or on the next line (long help).
+            let same_line = line.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
+            let next_line = lines.get(index + 1).is_some_and(|next| {
+                !next.is_empty() && !["-", "[", "<"].iter().any(|p| next.starts_with(p))
+            });
+            assert!(
+                same_line || next_line,
+                "`{command}`: no help for {line:?}\n{text}"
+            );
         }
     }
     let demo = std::process::Command::new(env!("CARGO_BIN_EXE_imagen-sync"))
