@@ -166,7 +166,10 @@ fn log(event: &Event) {
             crate::words::printable_path(inbox)
         ),
         EventKind::InboxBack { inbox } => {
-            tracing::info!("Inbox {} is back", crate::words::printable_path(inbox))
+            tracing::info!(
+                "Inbox {} is back: watching it again",
+                crate::words::printable_path(inbox)
+            )
         }
         EventKind::FolderStopped { inbox, reason } => tracing::error!(
             "the hot folder {} stopped taking shoots: {}",

@@ -287,14 +287,18 @@ fn retry(
         true => (journal.send_anyway(scope)?, ShootState::Held, "held"),
         false => (journal.retry(scope)?, ShootState::Failed, "failed"),
     };
-    let shoots = |n: usize| imagen_sync::words::count(n as u64, "shoot", "shoots");
     if count > 0 {
         let verb = if allow_over_limit {
             "sent past the spend guard"
         } else {
             "queued again"
         };
-        return print_out(&format!("{} {what} {verb}.\n", shoots(count)));
+        let shoots = imagen_sync::words::count(
+            count as u64,
+            &format!("{what} shoot"),
+            &format!("{what} shoots"),
+        );
+        return print_out(&format!("{shoots} {verb}.\n"));
     }
     let Some(folder) = shoot else {
         return print_out(&format!("No {what} shoots: nothing to do.\n"));
@@ -560,8 +564,7 @@ fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime)
 }
 
 fn open_dashboard(config_path: &Path, page: DashboardPage) -> ExitCode {
-    let (data_dir, _) = imagen_sync::config::data_dir_for_commands(config_path);
-    if imagen_sync::running::running_agent(&data_dir).is_none() {
+    if !imagen_sync::dashboard::is_served(config_path) {
         eprintln!(
             "imagen-sync open: no agent is running, so the dashboard is not being served. \
              Start it with `imagen-sync` (or `imagen-sync run --headless`), then open it again."

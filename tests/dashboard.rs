@@ -20,8 +20,10 @@ fn drop_shoot(inbox: &Path, name: &str) {
 /// Starts the agent and waits for its dashboard; returns the address and the link
 /// `imagen-sync open` gives.
 async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
-    agent.start();
     let address_file = agent.dir.path().join("data/dashboard.addr");
+    // A restart: the last run's address is not this one's.
+    let _ = std::fs::remove_file(&address_file);
+    agent.start();
     wait_for(agent, "the dashboard listening", LONG, || {
         address_file.exists()
     })
@@ -200,6 +202,49 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
         .unwrap();
     assert!(!after.contains("brand-new-key-4711"));
     assert!(!agent.logs().contains("brand-new-key-4711"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_each_finished_shoot_shows_once_with_no_phantom_settling_row() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 2, "");
+    for name in ["12 Oak Lane", "3 Elm Court"] {
+        drop_shoot(&agent.inbox(), name);
+    }
+    agent.start();
+    wait_for(&agent, "both shoots done", LONG, || {
+        let states = agent.shoot_states();
+        states.len() == 2 && states.iter().all(|(_, s)| s == "done")
+    })
+    .await;
+    agent.stop_with_sigterm();
+
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser.wait_for_text("#shoot-rows", "Done", LONG).await;
+    // The restarted agent looks at both folders again (2 s to settle): at no moment,
+    // and not afterwards, does a folder get a second row.
+    let first_cells = "return Array.from(document.querySelectorAll('#shoot-rows tr'))\
+        .map(r => r.cells[0].innerText.split('\\n')[0]);";
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        let names = browser.script(first_cells).await;
+        let mut names: Vec<String> = names
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["12 Oak Lane", "3 Elm Court"], "one row each");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rows = browser.text("#shoot-rows").await;
+    assert!(
+        !rows.contains("Settling") && !rows.contains("arriving"),
+        "{rows}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

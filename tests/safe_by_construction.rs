@@ -139,7 +139,7 @@ async fn the_spend_guard_holds_new_projects_past_the_daily_limit_across_a_restar
     assert!(!plain_retry.status.success());
     assert!(String::from_utf8_lossy(&plain_retry.stderr).contains("--allow-over-limit"));
     let sent = agent.run_cli(&["retry", "--allow-over-limit", "Tuesday"]);
-    assert!(sent.contains("1 shoot held sent"), "{sent}");
+    assert!(sent.contains("1 held shoot sent"), "{sent}");
     wait_for(&agent, "the held shoot sent", LONG, || {
         done_count(&agent) == 2
     })

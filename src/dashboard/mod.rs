@@ -189,6 +189,23 @@ pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> 
     }
 }
 
+/// Whether a dashboard is being served for this config now: its address file is there
+/// and something answers on it (a file left by a killed agent answers nothing).
+pub fn is_served(config_path: &Path) -> bool {
+    let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
+    let Some(addr) = std::fs::read_to_string(address_file(&config.agent.data_dir))
+        .ok()
+        .and_then(|text| text.trim().parse::<SocketAddr>().ok())
+    else {
+        return false;
+    };
+    let target = match addr.ip().is_unspecified() {
+        true => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        false => addr,
+    };
+    std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(2)).is_ok()
+}
+
 /// The link that opens the dashboard (the running one's address when it is known),
 /// with the access token. `page` is "" or "settings".
 pub fn link(config_path: &Path, page: &str) -> anyhow::Result<String> {

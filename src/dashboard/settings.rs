@@ -242,6 +242,10 @@ fn apply(
         }
     }
     for (key, _, text) in &values.numbers {
+        // A form from before a field existed keeps that setting as it is.
+        if !form.contains_key(*key) {
+            continue;
+        }
         let Ok(number) = text.parse::<u64>() else {
             errors.insert((*key).into(), "must be a whole number".into());
             continue;
