@@ -186,7 +186,7 @@ async fn recent_shoots_lists_the_five_newest_and_a_failed_one_offers_retry() {
         let MenuEntry::Item { label, action } = entry else {
             panic!("a done shoot is one entry: {entry:#?}");
         };
-        assert!(label.ends_with("— done, 1 photos"), "{label}");
+        assert!(label.ends_with("— done, 1 photo"), "{label}");
         let Effect::Open(folder) = apply(*action, &config, &agent.config).unwrap() else {
             panic!("a done shoot opens its folder");
         };
