@@ -443,8 +443,13 @@ impl Journal {
 
     /// Shoots still to be driven forward, oldest first.
     pub fn active_shoots(&self) -> Result<Vec<ShootRecord>> {
+        self.shoots_where("state NOT IN ('done', 'failed', 'held')")
+    }
+
+    /// Shoots matching a fixed SQL condition, oldest first.
+    fn shoots_where(&self, condition: &'static str) -> Result<Vec<ShootRecord>> {
         let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state NOT IN ('done', 'failed', 'held') ORDER BY id"
+            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE {condition} ORDER BY id"
         ))?;
         let rows = statement.query_map([], shoot_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -509,13 +514,9 @@ impl Journal {
         self.touch(id, "state = 'held', last_error = ?2", &reason)
     }
 
-    /// Held shoots in line again (the limits allow them now); oldest first.
+    /// The shoots the spend guard holds, oldest first.
     pub fn held_shoots(&self) -> Result<Vec<ShootRecord>> {
-        let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = 'held' ORDER BY id"
-        ))?;
-        let rows = statement.query_map([], shoot_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.shoots_where("state = 'held'")
     }
 
     /// "Send anyway": held shoots (by folder, one, or all) go on past the limits.

@@ -54,22 +54,22 @@ pub fn over_limit(
     if shoot.follow_up && limits.daily_follow_ups > 0 && spent.follow_ups >= limits.daily_follow_ups
     {
         return Ok(Some(format!(
-            "held before creating a project: {} follow-up projects of this shoot folder were \
-             already sent in the last 24 hours (the limit is {}, `daily_follow_up_limit` under \
-             [agent]). New photos keep arriving in a finished shoot: is a sync tool or an \
+            "the daily limit of {} follow-up projects for this shoot folder is reached ({} in \
+             the last 24 hours; `daily_follow_up_limit` under [agent]), so no project was \
+             created. New photos keep arriving in a finished shoot: is a sync tool or an \
              outbox writing into the inbox? {send_anyway}.",
-            spent.follow_ups, limits.daily_follow_ups
+            limits.daily_follow_ups, spent.follow_ups
         )));
     }
     if limits.daily_photos > 0 {
         let photos = journal.files(shoot.id)?.len() as u64;
         if spent.photos + photos > limits.daily_photos {
             return Ok(Some(format!(
-                "held before creating a project: its {} would pass the daily limit of \
-                 {} photos ({} sent in the last 24 hours; `daily_photo_limit` under [agent]). \
+                "the daily limit of {} photos would be passed by its {} ({} sent in the last \
+                 24 hours; `daily_photo_limit` under [agent]), so no project was created. \
                  {send_anyway}.",
-                crate::words::count(photos, "photo", "photos"),
                 limits.daily_photos,
+                crate::words::count(photos, "photo", "photos"),
                 spent.photos
             )));
         }

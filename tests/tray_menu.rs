@@ -217,3 +217,64 @@ async fn recent_shoots_lists_the_five_newest_and_a_failed_one_offers_retry() {
         .collect();
     assert_eq!(outputs.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shoot_held_by_the_spend_guard_says_why_and_send_anyway_sends_it() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "max_active_shoots = 2",
+        "max_active_shoots = 2\ndaily_photo_limit = 2",
+    );
+    drop_shoot(&agent.inbox(), "Big Listing", 3);
+    let junk = agent.inbox().join("Just Notes");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("notes.txt"), "x").unwrap();
+    agent.start();
+    wait_for(&agent, "the shoot held", LONG, || {
+        agent.shoot_states().iter().any(|(_, s)| s == "held")
+    })
+    .await;
+    wait_for(&agent, "the folder with nothing to send seen", LONG, || {
+        agent.run_cli(&["status"]).contains("Just Notes/")
+    })
+    .await;
+
+    let (view, _) = view_of(&agent);
+    assert_eq!(view.icon, IconKind::Error);
+    assert!(
+        view.status.contains("held by the spend guard"),
+        "{}",
+        view.status
+    );
+    let Some(MenuEntry::Submenu {
+        entries: recent, ..
+    }) = view
+        .menu
+        .iter()
+        .find(|e| matches!(e, MenuEntry::Submenu { label, .. } if label == "Recent shoots"))
+    else {
+        panic!("no Recent shoots in {:#?}", view.menu);
+    };
+    let MenuEntry::Submenu { label, entries } = &recent[0] else {
+        panic!("the held shoot is a submenu: {:#?}", recent[0]);
+    };
+    assert_eq!(label, "Big Listing — held by the spend guard");
+    assert!(
+        matches!(&entries[0], MenuEntry::Label(reason) if reason.contains("daily limit of 2 photos")),
+        "{entries:#?}"
+    );
+    assert!(
+        recent.iter().any(|e| matches!(e, MenuEntry::Label(text)
+            if text.starts_with("Just Notes — skipped: no JPEG or RAW photos"))),
+        "the folder with nothing to send is listed: {recent:#?}"
+    );
+    assert_eq!(sim.counters().projects_created, 0);
+
+    assert_eq!(click(&agent, "Send anyway"), Effect::Done);
+    wait_for(&agent, "the shoot sent anyway", LONG, || {
+        agent.shoot_states().iter().any(|(_, s)| s == "done")
+    })
+    .await;
+    assert_eq!(sim.counters().projects_created, 1);
+}

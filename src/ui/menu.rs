@@ -254,6 +254,7 @@ mod tests {
             MenuAction::OpenOutbox(0),
             MenuAction::OpenShoot(41),
             MenuAction::RetryShoot(7),
+            MenuAction::SendAnyway(9),
             MenuAction::Settings,
             MenuAction::OpenLog,
             MenuAction::About,
