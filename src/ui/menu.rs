@@ -184,13 +184,13 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                 ShootState::Done => MenuEntry::item(
                     format!(
                         "{} — done, {}",
-                        shoot.folder,
+                        folder,
                         crate::words::count(row.outputs, "photo", "photos")
                     ),
                     open,
                 ),
                 ShootState::Failed => MenuEntry::Submenu {
-                    label: format!("{} — failed", shoot.folder),
+                    label: format!("{folder} — failed"),
                     entries: vec![
                         MenuEntry::Label(shorten(
                             shoot.last_error.as_deref().unwrap_or("failed"),
@@ -201,13 +201,10 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                     ],
                 },
                 ShootState::Uploading => MenuEntry::item(
-                    format!(
-                        "{} — uploading {}/{}",
-                        shoot.folder, row.uploaded, row.files
-                    ),
+                    format!("{} — uploading {}/{}", folder, row.uploaded, row.files),
                     open,
                 ),
-                state => MenuEntry::item(format!("{} — {}", shoot.folder, state.as_str()), open),
+                state => MenuEntry::item(format!("{folder} — {}", state.as_str()), open),
             }
         })
         .collect();
