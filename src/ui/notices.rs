@@ -351,6 +351,46 @@ mod tests {
 
     const WINDOW: Duration = Duration::from_secs(2);
 
+    #[test]
+    fn a_held_shoot_a_missing_inbox_and_a_stopped_folder_are_each_told_at_once() {
+        let mut notices = notices();
+        let now = Instant::now();
+        let reason = "the daily limit of 3000 photos would be passed".to_owned();
+        notices.observe(&event("One\nPhoto", EventKind::Held { reason }), now);
+        let inbox = PathBuf::from("/mnt/nas/Inbox");
+        notices.observe(
+            &event(
+                "",
+                EventKind::InboxMissing {
+                    inbox: inbox.clone(),
+                },
+            ),
+            now,
+        );
+        let stopped = EventKind::FolderStopped {
+            inbox,
+            reason: "the outbox /o is the same folder as the inbox".into(),
+        };
+        notices.observe(&event("", stopped), now);
+        let due = notices.due(now);
+        let kinds: Vec<NoticeKind> = due.iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                NoticeKind::ShootHeld,
+                NoticeKind::InboxMissing,
+                NoticeKind::FolderStopped
+            ]
+        );
+        assert_eq!(due[0].summary, "One\\nPhoto: held by the spend guard");
+        assert!(due[0].body.contains("Send anyway"), "{}", due[0].body);
+        assert!(
+            due[1]
+                .body
+                .contains("/mnt/nas/Inbox is missing — is the drive mounted?")
+        );
+    }
+
     fn notices() -> Notices {
         Notices::with_timing(
             NotificationSettings::default(),
