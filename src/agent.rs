@@ -419,23 +419,24 @@ async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow
         .filter(|s| s.reason.is_notable())
         .map(|s| (s.relative.display().to_string(), s.reason.to_string()))
         .collect();
-    if fresh.is_empty() && known.is_empty() {
-        let others = skipped.len() as u64;
-        let reason = format!(
+    // Nothing to send, now or before: the folder as a whole is skipped.
+    let folder_skipped = (fresh.is_empty() && known.is_empty()).then(|| {
+        format!(
             "no JPEG or RAW photos to upload ({}; see \"{REPORT_NAME}\" in the outbox)",
-            crate::words::count(others, "other file", "other files")
-        );
+            crate::words::count(skipped.len() as u64, "other file", "other files")
+        )
+    });
+    if let Some(reason) = &folder_skipped {
         not_sent.insert(0, (String::new(), reason.clone()));
-        ctx.journal()
-            .record_not_sent(&pair.inbox, &shoot.folder, &not_sent)?;
-        ctx.events
-            .emit(&shoot.folder, None, EventKind::Skipped { reason });
-        return Ok(());
     }
     ctx.journal()
         .record_not_sent(&pair.inbox, &shoot.folder, &not_sent)?;
     if fresh.is_empty() {
-        ctx.events.emit(&shoot.folder, None, EventKind::NothingNew);
+        let kind = match folder_skipped {
+            Some(reason) => EventKind::Skipped { reason },
+            None => EventKind::NothingNew,
+        };
+        ctx.events.emit(&shoot.folder, None, kind);
         return Ok(());
     }
     if fresh.len() > 1 {

@@ -27,6 +27,19 @@ fn view_of(agent: &Harness) -> (TrayView, Config) {
     (ViewSource::default().view(Some(&config)), config)
 }
 
+/// The entries of the Recent shoots submenu.
+fn recent_shoots(view: &TrayView) -> &[MenuEntry] {
+    view.menu
+        .iter()
+        .find_map(|e| match e {
+            MenuEntry::Submenu { label, entries } if label == "Recent shoots" => {
+                Some(entries.as_slice())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Recent shoots in {:#?}", view.menu))
+}
+
 /// The action of the entry labelled `label`, anywhere in the menu.
 fn action_labelled(view: &TrayView, label: &str) -> MenuAction {
     menu::actions(&view.menu)
@@ -166,15 +179,7 @@ async fn recent_shoots_lists_the_five_newest_and_a_failed_one_offers_retry() {
     let (view, config) = view_of(&agent);
     assert_eq!(view.icon, IconKind::Error);
     assert_eq!(view.status, "1 shoot failed — see Recent shoots");
-    let Some(MenuEntry::Submenu {
-        entries: recent, ..
-    }) = view
-        .menu
-        .iter()
-        .find(|e| matches!(e, MenuEntry::Submenu { label, .. } if label == "Recent shoots"))
-    else {
-        panic!("no Recent shoots in {:#?}", view.menu);
-    };
+    let recent = recent_shoots(&view);
     assert_eq!(recent.len(), 5, "the five newest: {recent:#?}");
     let MenuEntry::Submenu { label, entries } = &recent[0] else {
         panic!("the failed shoot is a submenu: {:#?}", recent[0]);
@@ -247,15 +252,7 @@ async fn a_shoot_held_by_the_spend_guard_says_why_and_send_anyway_sends_it() {
         "{}",
         view.status
     );
-    let Some(MenuEntry::Submenu {
-        entries: recent, ..
-    }) = view
-        .menu
-        .iter()
-        .find(|e| matches!(e, MenuEntry::Submenu { label, .. } if label == "Recent shoots"))
-    else {
-        panic!("no Recent shoots in {:#?}", view.menu);
-    };
+    let recent = recent_shoots(&view);
     let MenuEntry::Submenu { label, entries } = &recent[0] else {
         panic!("the held shoot is a submenu: {:#?}", recent[0]);
     };

@@ -189,14 +189,18 @@ pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> 
     }
 }
 
+/// The address the last dashboard started on this data folder wrote down.
+fn recorded_address(data_dir: &Path) -> Option<SocketAddr> {
+    std::fs::read_to_string(address_file(data_dir))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+}
+
 /// Whether a dashboard is being served for this config now: its address file is there
 /// and something answers on it (a file left by a killed agent answers nothing).
 pub fn is_served(config_path: &Path) -> bool {
     let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
-    let Some(addr) = std::fs::read_to_string(address_file(&config.agent.data_dir))
-        .ok()
-        .and_then(|text| text.trim().parse::<SocketAddr>().ok())
-    else {
+    let Some(addr) = recorded_address(&config.agent.data_dir) else {
         return false;
     };
     let target = match addr.ip().is_unspecified() {
@@ -211,9 +215,7 @@ pub fn is_served(config_path: &Path) -> bool {
 pub fn link(config_path: &Path, page: &str) -> anyhow::Result<String> {
     let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
     let token = access_token(config_path)?;
-    let running = std::fs::read_to_string(address_file(&config.agent.data_dir))
-        .ok()
-        .and_then(|text| text.trim().parse::<SocketAddr>().ok());
+    let running = recorded_address(&config.agent.data_dir);
     let port = running.map_or(config.dashboard.port, |addr| addr.port());
     Ok(format!("http://127.0.0.1:{port}/{page}?token={token}"))
 }

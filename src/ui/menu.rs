@@ -171,16 +171,14 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
             let open = MenuAction::OpenShoot(shoot.id);
             let folder = printable(&shoot.folder);
             match shoot.state {
-                ShootState::Held => MenuEntry::Submenu {
-                    label: format!("{folder} — held by the spend guard"),
-                    entries: vec![
-                        MenuEntry::Label(shorten(
-                            shoot.last_error.as_deref().unwrap_or("held"),
-                            70,
-                        )),
-                        MenuEntry::item("Send anyway", MenuAction::SendAnyway(shoot.id)),
-                    ],
-                },
+                ShootState::Held => needs_you(
+                    format!("{folder} — held by the spend guard"),
+                    shoot.last_error.as_deref().unwrap_or("held"),
+                    vec![MenuEntry::item(
+                        "Send anyway",
+                        MenuAction::SendAnyway(shoot.id),
+                    )],
+                ),
                 ShootState::Done => MenuEntry::item(
                     format!(
                         "{} — done, {}",
@@ -189,17 +187,14 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                     ),
                     open,
                 ),
-                ShootState::Failed => MenuEntry::Submenu {
-                    label: format!("{folder} — failed"),
-                    entries: vec![
-                        MenuEntry::Label(shorten(
-                            shoot.last_error.as_deref().unwrap_or("failed"),
-                            70,
-                        )),
+                ShootState::Failed => needs_you(
+                    format!("{folder} — failed"),
+                    shoot.last_error.as_deref().unwrap_or("failed"),
+                    vec![
                         MenuEntry::item("Retry", MenuAction::RetryShoot(shoot.id)),
                         MenuEntry::item("Open outbox folder", open),
                     ],
-                },
+                ),
                 ShootState::Uploading => MenuEntry::item(
                     format!("{} — uploading {}/{}", folder, row.uploaded, row.files),
                     open,
@@ -223,6 +218,13 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
         }
     }
     entries
+}
+
+/// A shoot that needs the user: a submenu with why on its first line, then what to do.
+fn needs_you(label: String, reason: &str, actions: Vec<MenuEntry>) -> MenuEntry {
+    let mut entries = vec![MenuEntry::Label(shorten(reason, 70))];
+    entries.extend(actions);
+    MenuEntry::Submenu { label, entries }
 }
 
 /// Every action reachable from a menu, submenus included (for tests and lookups).
