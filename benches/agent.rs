@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::agent::{Harness, tree};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use imagen_sync::api::{Client, ClientConfig, EditOptions, FileToUpload, ProjectStatus};
-use imagen_sync::journal::{Journal, ShootState};
+use imagen_sync::journal::{self, ShootState};
 use imagen_sync::redact::ApiKey;
 use imagen_sync::scan::{self, PairPolicy};
 use imagen_sync::sim::Sim;
@@ -387,7 +387,7 @@ async fn memory(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) {
 /// Fills an inbox and the journal with `shoots` finished shoots of `files` photos each.
 fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
     let data = harness.dir.path().join("data");
-    let mut journal = Journal::open(&data).unwrap();
+    let journal = journal::open(&data).unwrap();
     for s in 0..shoots {
         let folder = format!("Shoot {s:04}");
         let dir = harness.inbox().join(&folder);
@@ -411,7 +411,13 @@ fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
             .unwrap();
         for id in ids {
             journal.set_project(id, "done-before").unwrap();
-            journal.set_state(id, ShootState::Done).unwrap();
+            for step in [
+                ShootState::Editing,
+                ShootState::Downloading,
+                ShootState::Done,
+            ] {
+                journal.advance(id, step).unwrap();
+            }
         }
     }
 }

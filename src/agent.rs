@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use crate::api::{ApiError, Client};
 use crate::config::{Config, FolderPair};
 use crate::events::{EventKind, Events, WaitCause};
-use crate::journal::{Journal, ShootId};
+use crate::journal::{self, Journal, ShootId, ShootQueue};
 use crate::outbox::OutboxError;
 use crate::pipeline::{self, Context, Limits, PollSchedule, ShootError};
 use crate::scan::{self, ShootContents, Skipped};
@@ -71,7 +71,7 @@ impl Backoff {
 pub async fn run(
     config: Config,
     client: Client,
-    journal: Journal,
+    journal: Arc<dyn Journal>,
     events: Events,
     options: AgentOptions,
     mut shutdown: watch::Receiver<bool>,
@@ -88,8 +88,9 @@ pub async fn run(
             )
         })?;
     }
-    let initially_paused = journal
-        .paused()
+    let queue: Arc<dyn ShootQueue> = journal.clone();
+    let initially_paused = journal::off_worker(&queue, |q| q.paused())
+        .await
         .context("cannot read the journal in the data folder")?;
     let (paused_sender, paused) = watch::channel(initially_paused);
     if initially_paused {
@@ -97,7 +98,7 @@ pub async fn run(
     }
     let ctx = Context {
         client,
-        journal: Arc::new(Mutex::new(journal)),
+        journal,
         events: events.clone(),
         limits: Limits {
             parallel_uploads: config.agent.max_parallel_uploads,
@@ -139,12 +140,12 @@ pub async fn run(
                 }
             }
             _ = held_check.tick() => {
-                if let Err(error) = release_held(&ctx) {
+                if let Err(error) = release_held(&ctx, &queue).await {
                     tracing::error!(%error, "cannot look at held shoots");
                 }
             }
             Some(shoot) = settled.recv() => {
-                if let Err(error) = intake.take_settled(&ctx, &config, &shoot).await {
+                if let Err(error) = intake.take_settled(&ctx, &queue, &config, &shoot).await {
                     tracing::error!(folder = shoot.folder, %error, "could not record a shoot");
                 }
                 must_look = true;
@@ -154,13 +155,13 @@ pub async fn run(
                 let Ok((id, outcome)) = finished else { continue };
                 running.remove(&id);
                 did_work = true;
-                settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked);
+                settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked).await;
                 must_look = true;
                 tick.reset_immediately();
             }
             _ = tick.tick() => {
                 // Idle and nothing changed since the last look: skip the journal queries.
-                let version = ctx.journal().data_version().ok();
+                let version = journal::off_worker(&queue, |q| q.change_mark()).await.ok();
                 let nothing_new = version.is_some() && version == seen_version && !must_look
                     && backoff.is_empty() && auth_blocked.is_none() && !options.exit_when_idle;
                 if nothing_new {
@@ -168,7 +169,9 @@ pub async fn run(
                 }
                 seen_version = version;
                 must_look = false;
-                let now_paused = ctx.journal().paused().unwrap_or(*ctx.paused.borrow());
+                let now_paused = journal::off_worker(&queue, |q| q.paused())
+                    .await
+                    .unwrap_or(*ctx.paused.borrow());
                 if now_paused != *paused_sender.borrow() {
                     let _ = paused_sender.send(now_paused);
                     events.emit("", None, if now_paused { EventKind::Paused } else { EventKind::Resumed });
@@ -176,7 +179,7 @@ pub async fn run(
                 if now_paused || auth_blocked.as_ref().is_some_and(|b| b.until > Instant::now()) {
                     continue;
                 }
-                let active = ctx.journal().active_shoots();
+                let active = journal::off_worker(&queue, |q| q.active_shoots()).await;
                 let active = match active {
                     Ok(active) => active,
                     Err(error) => {
@@ -209,7 +212,7 @@ pub async fn run(
     Ok(())
 }
 
-fn settle_outcome(
+async fn settle_outcome(
     ctx: &Context,
     id: ShootId,
     outcome: Result<(), ShootError>,
@@ -230,14 +233,15 @@ fn settle_outcome(
         Err(error) => error,
     };
     let folder = ctx
-        .journal()
-        .shoot(id)
+        .record(move |j| j.shoot(id))
+        .await
         .map(|s| s.folder)
         .unwrap_or_default();
-    let report_waiting = |next: &Backoff| {
+    let report_waiting = async |next: &Backoff| {
         let wait = next.until.saturating_duration_since(Instant::now());
         let reason = format!("{error}; trying again in {}s", wait.as_secs().max(1));
-        let _ = ctx.journal().set_note(id, Some(&reason));
+        let note = reason.clone();
+        let _ = ctx.record(move |j| j.note(id, Some(&note))).await;
         let cause = wait_cause(&error);
         ctx.events
             .emit(&folder, Some(id), EventKind::Waiting { reason, cause });
@@ -249,7 +253,7 @@ fn settle_outcome(
             Duration::from_secs(30),
             Duration::from_secs(600),
         );
-        report_waiting(&next);
+        report_waiting(&next).await;
         *auth_blocked = Some(next);
         return;
     }
@@ -259,18 +263,21 @@ fn settle_outcome(
             Duration::from_secs(2),
             Duration::from_secs(300),
         );
-        report_waiting(&next);
+        report_waiting(&next).await;
         backoff.insert(id, next);
         return;
     }
     backoff.remove(&id);
-    let reason = error.to_string();
-    let recorded = ctx.journal().set_failed(id, &reason);
+    let (reason, kind) = (error.to_string(), error.failure_kind());
+    let recorded_reason = reason.clone();
+    let recorded = ctx
+        .record(move |j| j.fail(id, kind, &recorded_reason))
+        .await;
     if let Err(journal_error) = recorded {
         tracing::error!(%journal_error, "cannot record a failure");
     }
     ctx.events
-        .emit(&folder, Some(id), EventKind::Failed { reason });
+        .emit(&folder, Some(id), EventKind::Failed { reason, kind });
 }
 
 /// What a retryable failure says about the world outside the shoot.
@@ -291,18 +298,26 @@ fn wait_cause(error: &ShootError) -> WaitCause {
 const HELD_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// Held shoots the spend guard's limits allow now go back in line.
-fn release_held(ctx: &Context) -> anyhow::Result<()> {
-    let journal = ctx.journal();
-    for shoot in journal.held_shoots()? {
-        if crate::spend::over_limit(&journal, &shoot, ctx.spend)?.is_none() {
-            journal.release(shoot.id)?;
-            tracing::info!(
-                shoot = shoot.folder,
-                "the spend guard's limits allow it again"
-            );
-            ctx.events
-                .emit(&shoot.folder, Some(shoot.id), EventKind::Discovered);
+async fn release_held(ctx: &Context, queue: &Arc<dyn ShootQueue>) -> anyhow::Result<()> {
+    let spend = ctx.spend;
+    let released = journal::off_worker(queue, move |q| {
+        let mut released = Vec::new();
+        for shoot in q.held_shoots()? {
+            if crate::spend::over_limit(q, &shoot, spend)?.is_none() {
+                q.release(shoot.id)?;
+                released.push(shoot);
+            }
         }
+        Ok(released)
+    })
+    .await?;
+    for shoot in released {
+        tracing::info!(
+            shoot = shoot.folder,
+            "the spend guard's limits allow it again"
+        );
+        ctx.events
+            .emit(&shoot.folder, Some(shoot.id), EventKind::Discovered);
     }
     Ok(())
 }
@@ -320,6 +335,7 @@ impl Intake {
     async fn take_settled(
         &mut self,
         ctx: &Context,
+        queue: &Arc<dyn ShootQueue>,
         config: &Config,
         shoot: &Settled,
     ) -> anyhow::Result<()> {
@@ -355,14 +371,19 @@ impl Intake {
             }
             None => {
                 self.stopped.remove(&shoot.inbox);
-                take_settled(ctx, config, shoot).await
+                take_settled(ctx, queue, config, shoot).await
             }
         }
     }
 }
 
 /// Scans a settled folder and records its new photos as shoots (one per photo type).
-async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow::Result<()> {
+async fn take_settled(
+    ctx: &Context,
+    queue: &Arc<dyn ShootQueue>,
+    config: &Config,
+    shoot: &Settled,
+) -> anyhow::Result<()> {
     let pair = &config.folders[shoot.inbox];
     let dir = pair.inbox.join(&shoot.folder);
     let pairs = config.agent.raw_jpeg_pairs;
@@ -375,7 +396,8 @@ async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow
         }
         Err(error) => return Err(error.into()),
     };
-    let known = ctx.journal().known_files(&pair.inbox, &shoot.folder)?;
+    let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
+    let known = journal::off_worker(queue, move |q| q.known_files(&inbox, &folder)).await?;
     let outbox = pair.outbox.join(&shoot.folder);
     let ShootContents {
         batches,
@@ -385,16 +407,18 @@ async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow
     for mut batch in batches {
         batch.photos.retain(|p| !known.contains(&p.relative));
         // Never an output of ours, whatever path led here: that is how a loop starts.
-        let mut own = Vec::new();
-        {
-            let journal = ctx.journal();
-            for photo in &batch.photos {
-                let path = crate::overlap::resolve(&dir.join(&photo.relative));
-                if journal.is_own_output(&path, photo.identity)? {
-                    own.push(photo.relative.clone());
+        let (photos, shoot_dir) = (batch.photos.clone(), dir.clone());
+        let own: Vec<_> = journal::off_worker(queue, move |q| {
+            let mut own = Vec::new();
+            for photo in photos {
+                let path = crate::overlap::resolve(&shoot_dir.join(&photo.relative));
+                if q.is_own_output(&path, photo.identity)? {
+                    own.push(photo.relative);
                 }
             }
-        }
+            Ok(own)
+        })
+        .await?;
         if !own.is_empty() {
             tracing::error!(
                 shoot = shoot.folder,
@@ -429,8 +453,11 @@ async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow
     if let Some(reason) = &folder_skipped {
         not_sent.insert(0, (String::new(), reason.clone()));
     }
-    ctx.journal()
-        .record_not_sent(&pair.inbox, &shoot.folder, &not_sent)?;
+    let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
+    journal::off_worker(queue, move |q| {
+        q.record_not_sent(&inbox, &folder, &not_sent)
+    })
+    .await?;
     if fresh.is_empty() {
         let kind = match folder_skipped {
             Some(reason) => EventKind::Skipped { reason },
@@ -445,9 +472,16 @@ async fn take_settled(ctx: &Context, config: &Config, shoot: &Settled) -> anyhow
             "the folder mixes RAW and JPEG photos: it is split into one project per type"
         );
     }
-    let ids =
-        ctx.journal()
-            .record_batches(&pair.inbox, &shoot.folder, &outbox, &pair.edit, &fresh)?;
+    let (inbox, folder, shoot_outbox, edit) = (
+        pair.inbox.clone(),
+        shoot.folder.clone(),
+        outbox.clone(),
+        pair.edit.clone(),
+    );
+    let ids = journal::off_worker(queue, move |q| {
+        q.record_batches(&inbox, &folder, &shoot_outbox, &edit, &fresh)
+    })
+    .await?;
     let kind = if known.is_empty() {
         "new shoot"
     } else {

@@ -15,7 +15,6 @@ use crate::agent::{self, AgentOptions};
 use crate::api::{Client, ClientConfig, EditOptions};
 use crate::config::{AgentSettings, ApiSettings, Config, FolderPair};
 use crate::events::{Event, EventKind, Events};
-use crate::journal::Journal;
 use crate::pipeline::PollSchedule;
 use crate::redact::ApiKey;
 use crate::scan::PairPolicy;
@@ -95,7 +94,7 @@ pub async fn run(
         dashboard: Default::default(),
     };
     let client = Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(key)))?;
-    let journal = Journal::open(&data_dir)?;
+    let journal = crate::journal::open(&data_dir)?;
     println!("Simulated Imagen API on {}", sim.base_url());
     println!("Inbox:  {}", inbox.display());
     println!("Outbox: {}", outbox.display());
@@ -168,7 +167,7 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
                         outbox.display()
                     )
                 }
-                EventKind::Failed { reason } | EventKind::Waiting { reason, .. } => {
+                EventKind::Failed { reason, .. } | EventKind::Waiting { reason, .. } => {
                     println!("{}: {reason}", event.shoot)
                 }
                 _ => {}
@@ -194,7 +193,9 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
                 crate::words::count(photos, "photo", "photos"),
                 outbox.display()
             )),
-            EventKind::Failed { reason } => bar.abandon_with_message(format!("failed: {reason}")),
+            EventKind::Failed { reason, .. } => {
+                bar.abandon_with_message(format!("failed: {reason}"))
+            }
             EventKind::Waiting { reason, .. } => bar.set_message(format!("waiting: {reason}")),
             _ => {}
         }

@@ -17,7 +17,6 @@ use crate::agent::{self, AgentOptions};
 use crate::api::{Client, ClientConfig};
 use crate::config::{Config, ConfigError};
 use crate::events::{EventKind, Events};
-use crate::journal::Journal;
 use crate::redact::ApiKey;
 
 /// How often the files are read again even without a change event (network home
@@ -195,7 +194,8 @@ impl RunningAgent {
         .map_err(|error| error.to_string())?;
         let lock = crate::running::RunningLock::acquire(&config.agent.data_dir)
             .map_err(|error| error.to_string())?;
-        let journal = Journal::open(&config.agent.data_dir).map_err(|error| error.to_string())?;
+        let journal =
+            crate::journal::open(&config.agent.data_dir).map_err(|error| error.to_string())?;
         for pair in &config.folders {
             tracing::info!("watching {}", agent::describe(pair));
         }

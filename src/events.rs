@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::journal::ShootId;
+use crate::journal::{FailureKind, ShootId};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -35,6 +35,7 @@ pub enum EventKind {
     },
     Failed {
         reason: String,
+        kind: FailureKind,
     },
     /// Nothing in the folder could be uploaded; the report says why.
     Skipped {
@@ -156,7 +157,7 @@ fn log(event: &Event) {
                 crate::words::printable_path(outbox)
             )
         }
-        EventKind::Failed { reason } => tracing::error!(shoot, "failed: {reason}"),
+        EventKind::Failed { reason, .. } => tracing::error!(shoot, "failed: {reason}"),
         EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),
         EventKind::NothingNew => tracing::debug!(shoot, "nothing new"),
         EventKind::Held { reason } => tracing::warn!(shoot, "held: {reason}"),

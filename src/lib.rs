@@ -7,6 +7,7 @@ pub mod agent;
 pub mod api;
 pub mod autostart;
 pub mod config;
+pub mod control;
 pub mod dashboard;
 pub mod demo;
 #[cfg(feature = "desktop")]
@@ -17,6 +18,7 @@ pub mod journal;
 pub mod logs;
 pub mod magic;
 pub mod names;
+pub mod open;
 pub mod outbox;
 pub mod overlap;
 pub mod pipeline;

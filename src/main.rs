@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use imagen_sync::config::Config;
+use imagen_sync::control::Control;
 use imagen_sync::dashboard::DashboardContext;
 use imagen_sync::engine;
 use imagen_sync::events::Events;
-use imagen_sync::journal::{Journal, RetryScope, ShootState};
+use imagen_sync::journal::{self, JournalView, RetryScope};
 use imagen_sync::logs;
 use imagen_sync::sim::{Envelope, Faults, Hostile, Sim, SimConfig, Timings};
 
@@ -237,23 +238,25 @@ fn main() -> ExitCode {
         Command::Run { .. } => run_desktop(&config_path, &runtime),
         Command::Autostart { action } => autostart(action, cli.config.as_deref()),
         Command::Open { page } => open_dashboard(&config_path, page),
-        Command::Status { json } => {
-            with_journal(&config_path, Access::Read, |journal, data_dir| {
-                status(journal, data_dir, json)
-            })
-        }
+        Command::Status { json } => with_data_dir(&config_path, |data_dir| {
+            status(
+                journal::open_read_only(data_dir)?.as_deref(),
+                data_dir,
+                json,
+            )
+        }),
         Command::Retry {
             shoot,
             all,
             allow_over_limit,
-        } => with_journal(&config_path, Access::Write, |journal, _| {
-            let journal = journal.expect("opened for writing");
-            retry(journal, shoot.as_deref(), all, allow_over_limit)
+        } => with_data_dir(&config_path, |data_dir| {
+            let control = Control::open(data_dir)?;
+            retry(&control, shoot.as_deref(), all, allow_over_limit)
         }),
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
-            with_journal(&config_path, Access::Write, |journal, _| {
-                journal.expect("opened for writing").set_paused(pause)?;
+            with_data_dir(&config_path, |data_dir| {
+                Control::open(data_dir)?.set_paused(pause)?;
                 print_out(if pause {
                     "Paused: no new shoot or upload starts (in-flight requests finish).\n"
                 } else {
@@ -267,7 +270,7 @@ fn main() -> ExitCode {
 /// `retry`: failed shoots (or, with `allow_over_limit`, held ones) go on. A shoot that
 /// is unknown or not in that state is named, and the command fails.
 fn retry(
-    journal: &Journal,
+    control: &Control,
     shoot: Option<&str>,
     all: bool,
     allow_over_limit: bool,
@@ -283,56 +286,11 @@ fn retry(
             );
         }
     };
-    let (count, wanted, what) = match allow_over_limit {
-        true => (journal.send_anyway(scope)?, ShootState::Held, "held"),
-        false => (journal.retry(scope)?, ShootState::Failed, "failed"),
+    let sent = match allow_over_limit {
+        true => control.send_anyway(scope)?,
+        false => control.retry(scope)?,
     };
-    if count > 0 {
-        let verb = if allow_over_limit {
-            "sent past the spend guard"
-        } else {
-            "queued again"
-        };
-        let shoots = imagen_sync::words::count(
-            count as u64,
-            &format!("{what} shoot"),
-            &format!("{what} shoots"),
-        );
-        return print_out(&format!("{shoots} {verb}.\n"));
-    }
-    let Some(folder) = shoot else {
-        return print_out(&format!("No {what} shoots: nothing to do.\n"));
-    };
-    let states: Vec<ShootState> = journal
-        .summaries()?
-        .into_iter()
-        .filter(|row| row.shoot.folder == folder)
-        .map(|row| row.shoot.state)
-        .collect();
-    let name = imagen_sync::words::printable(folder);
-    if states.is_empty() {
-        return Err(format!(
-            "there is no shoot folder named \"{name}\" in the journal;              `imagen-sync status` lists them"
-        )
-        .into());
-    }
-    let listed: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-    let hint = match (wanted, states.contains(&ShootState::Held)) {
-        (ShootState::Failed, true) => {
-            "; it is held by the spend guard: `imagen-sync retry --allow-over-limit` sends it"
-        }
-        _ => "",
-    };
-    Err(format!(
-        "\"{name}\" has no {what} shoot (its {}: {}){hint}; nothing was changed",
-        if states.len() == 1 {
-            "shoot is"
-        } else {
-            "shoots are"
-        },
-        listed.join(", ")
-    )
-    .into())
+    print_out(&format!("{}\n", sent.describe()))
 }
 
 /// Writes to stdout; a reader that went away (`status | head -1`) ends it quietly.
@@ -365,21 +323,10 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 type CommandResult = Result<(), Box<dyn std::error::Error>>;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Access {
-    /// Reading: no journal yet is fine (`None`).
-    Read,
-    Write,
-}
-
-/// Runs `action` on the journal of the data folder the config names, whatever state
-/// the config is in (a broken one is said, not fatal: these commands are what a user
-/// reaches for when something is wrong).
-fn with_journal(
-    config_path: &Path,
-    access: Access,
-    action: impl FnOnce(Option<&Journal>, &Path) -> CommandResult,
-) -> ExitCode {
+/// Runs `action` on the data folder the config names, whatever state the config is in
+/// (a broken one is said, not fatal: these commands are what a user reaches for when
+/// something is wrong).
+fn with_data_dir(config_path: &Path, action: impl FnOnce(&Path) -> CommandResult) -> ExitCode {
     let (data_dir, note) = imagen_sync::config::data_dir_for_commands(config_path);
     if let Some(note) = note {
         eprintln!(
@@ -387,14 +334,7 @@ fn with_journal(
             data_dir.display()
         );
     }
-    let journal = match access {
-        Access::Read => Journal::open_read_only(&data_dir),
-        Access::Write => Journal::open(&data_dir).map(Some),
-    };
-    let outcome = journal
-        .map_err(Into::into)
-        .and_then(|journal| action(journal.as_ref(), &data_dir));
-    match outcome {
+    match action(&data_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("imagen-sync: {error}");
@@ -403,12 +343,16 @@ fn with_journal(
     }
 }
 
-fn status(journal: Option<&Journal>, data_dir: &Path, json: bool) -> CommandResult {
+fn status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -> CommandResult {
     use imagen_sync::words::printable;
     use std::fmt::Write;
     let agent = imagen_sync::running::running_agent(data_dir);
     let (paused, shoots, not_sent) = match journal {
-        Some(journal) => (journal.paused()?, journal.summaries()?, journal.not_sent()?),
+        Some(journal) => (
+            journal.paused()?,
+            journal.summaries(None)?,
+            journal.not_sent()?,
+        ),
         None => (false, Vec::new(), Vec::new()),
     };
     if json {
@@ -584,7 +528,7 @@ fn open_dashboard(config_path: &Path, page: DashboardPage) -> ExitCode {
     };
     // The link carries the access token: printed for the terminal's user only.
     println!("{link}");
-    if let Err(error) = imagen_sync::ui::actions::open_in_desktop(Path::new(&link)) {
+    if let Err(error) = imagen_sync::open::in_desktop(Path::new(&link)) {
         eprintln!("imagen-sync open: no browser could be started ({error}); open the link above.");
     }
     ExitCode::SUCCESS

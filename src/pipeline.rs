@@ -4,8 +4,8 @@
 //! before the next starts, so [`drive`] picks up wherever a crash left a shoot.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -13,7 +13,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use crate::api::{ApiError, Client, DownloadLink, ProjectStatus};
 use crate::events::{EventKind, Events};
 use crate::journal::{
-    EDIT_FAILED_MARK, FileRecord, Journal, JournalError, ShootId, ShootRecord, ShootState,
+    self, FailureKind, FileRecord, JournalError, ShootId, ShootRecord, ShootState, ShootSteps,
 };
 use crate::names;
 use crate::outbox::{self, OutboxError};
@@ -42,7 +42,7 @@ pub enum ShootError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(
-        "{EDIT_FAILED_MARK}; nothing was downloaded. Run `imagen-sync retry` to send it again as a new project"
+        "Imagen reported the edit as Failed; nothing was downloaded. Run `imagen-sync retry` to send it again as a new project"
     )]
     EditFailed,
     #[error("the shoot folder {0:?} is gone; the shoot was abandoned")]
@@ -79,6 +79,19 @@ impl ShootError {
             ShootError::Outbox(OutboxError::NotAJpeg { .. }) => true,
             ShootError::Journal(_) | ShootError::Paused | ShootError::FileChanged(_) => true,
             _ => false,
+        }
+    }
+
+    /// Why a shoot stopped on this error, as the journal stores it.
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            ShootError::EditFailed => FailureKind::EditFailed,
+            ShootError::FolderGone(_) => FailureKind::FolderGone,
+            ShootError::OutboxInInbox(_) => FailureKind::OutboxInInbox,
+            ShootError::UnsafeOutputName(_) => FailureKind::UnsafeOutputName,
+            ShootError::Api(_) => FailureKind::Refused,
+            ShootError::Outbox(_) => FailureKind::Outbox,
+            _ => FailureKind::Other,
         }
     }
 }
@@ -127,7 +140,7 @@ impl PollSchedule {
 #[derive(Clone)]
 pub struct Context {
     pub client: Client,
-    pub journal: Arc<Mutex<Journal>>,
+    pub journal: Arc<dyn ShootSteps>,
     pub events: Events,
     pub limits: Limits,
     pub polls: PollSchedule,
@@ -139,10 +152,12 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn journal(&self) -> MutexGuard<'_, Journal> {
-        self.journal
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Runs a journal call off the async workers (a write waits for an fsync).
+    pub async fn record<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&(dyn ShootSteps + 'static)) -> journal::Result<T> + Send + 'static,
+    ) -> journal::Result<T> {
+        journal::off_worker(&self.journal, call).await
     }
 
     fn emit(&self, shoot: &ShootRecord, kind: EventKind) {
@@ -153,13 +168,21 @@ impl Context {
 /// Drives shoot `id` forward until it is Done (or an error stops it).
 pub async fn drive(ctx: &Context, id: ShootId) -> Result<(), ShootError> {
     loop {
-        let shoot = ctx.journal().shoot(id)?;
+        let shoot = ctx.record(move |j| j.shoot(id)).await?;
         match shoot.state {
             ShootState::Held => return Err(ShootError::Held(shoot.last_error.unwrap_or_default())),
             ShootState::Planned => {
-                let over = crate::spend::over_limit(&ctx.journal(), &shoot, ctx.spend)?;
+                let (held, spend) = (shoot.clone(), ctx.spend);
+                let over = ctx
+                    .record(move |j| {
+                        let over = crate::spend::over_limit(j, &held, spend)?;
+                        if let Some(reason) = &over {
+                            j.hold(id, reason)?;
+                        }
+                        Ok(over)
+                    })
+                    .await?;
                 if let Some(reason) = over {
-                    ctx.journal().hold(id, &reason)?;
                     ctx.emit(
                         &shoot,
                         EventKind::Held {
@@ -190,11 +213,13 @@ async fn ensure_project(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootE
             shoot = shoot.folder,
             "found the project created before the restart"
         );
-        ctx.journal()
-            .set_project(shoot.id, &existing.project_uuid)?;
+        let id = shoot.id;
+        ctx.record(move |j| j.set_project(id, &existing.project_uuid))
+            .await?;
         return Ok(());
     }
-    ctx.journal().mark_create_attempted(shoot.id)?;
+    let id = shoot.id;
+    ctx.record(move |j| j.mark_create_attempted(id)).await?;
     let uuid = match client.create_project(Some(name)).await {
         Ok(uuid) => uuid,
         // Our names carry a random tag: a taken one is ours, from an answer we never got.
@@ -204,7 +229,7 @@ async fn ensure_project(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootE
         },
         Err(error) => return Err(error.into()),
     };
-    ctx.journal().set_project(shoot.id, &uuid)?;
+    ctx.record(move |j| j.set_project(id, &uuid)).await?;
     Ok(())
 }
 
@@ -221,7 +246,8 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
     if !folder.is_dir() {
         return Err(ShootError::FolderGone(folder));
     }
-    let files = ctx.journal().files(shoot.id)?;
+    let id = shoot.id;
+    let files = ctx.record(move |j| j.files(id)).await?;
     let files_total = files.len() as u64;
     let bytes_total: u64 = files.iter().map(|f| f.size).sum();
     let files_done = AtomicU64::new(files.iter().filter(|f| f.uploaded).count() as u64);
@@ -252,17 +278,22 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
                     return Err(ShootError::Paused);
                 }
                 let path = folder.join(&file.relative);
+                let resize = |size: u64| {
+                    let name = file.upload_name.clone();
+                    ctx.record(move |j| j.update_file_size(id, &name, size))
+                };
                 let before = match std::fs::metadata(&path) {
                     Ok(metadata) if metadata.len() == file.size => metadata.modified().ok(),
                     _ if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
                     Ok(metadata) => {
                         // Rewritten since it settled: wait, then send the new version.
-                        ctx.journal().update_file_size(shoot.id, &file.upload_name, metadata.len())?;
+                        resize(metadata.len()).await?;
                         return Err(ShootError::FileChanged(file.relative.clone()));
                     }
                     Err(_) => {
                         tracing::warn!(shoot = shoot.folder, file = %file.relative.display(), "deleted before it was uploaded; left out");
-                        ctx.journal().forget_file(shoot.id, &file.upload_name)?;
+                        let name = file.upload_name.clone();
+                        ctx.record(move |j| j.forget_file(id, &name)).await?;
                         files_done.fetch_add(1, Ordering::Relaxed);
                         return Ok(());
                     }
@@ -289,7 +320,7 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
                             return Err(ShootError::FolderGone(folder.clone()));
                         }
                         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                        ctx.journal().update_file_size(shoot.id, &file.upload_name, size)?;
+                        resize(size).await?;
                         return Err(ShootError::FileChanged(file.relative.clone()));
                     }
                     return Err(error.into());
@@ -299,10 +330,11 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
                 let after = std::fs::metadata(&path).ok();
                 if after.as_ref().map(|m| (m.len(), m.modified().ok())) != Some((file.size, before)) {
                     let size = after.map_or(0, |m| m.len());
-                    ctx.journal().update_file_size(shoot.id, &file.upload_name, size)?;
+                    resize(size).await?;
                     return Err(ShootError::FileChanged(file.relative.clone()));
                 }
-                ctx.journal().mark_uploaded(shoot.id, &file.upload_name)?;
+                let name = file.upload_name.clone();
+                ctx.record(move |j| j.mark_uploaded(id, &name)).await?;
                 files_done.fetch_add(1, Ordering::Relaxed);
                 emit_progress(bytes_done.load(Ordering::Relaxed));
                 Ok(())
@@ -311,7 +343,8 @@ async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError
         .buffer_unordered(ctx.limits.parallel_uploads.max(1))
         .try_collect::<Vec<()>>()
         .await?;
-    ctx.journal().set_state(shoot.id, ShootState::Editing)?;
+    ctx.record(move |j| j.advance(id, ShootState::Editing))
+        .await?;
     Ok(())
 }
 
@@ -323,7 +356,8 @@ async fn edit_and_wait(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootEr
     if !shoot.edit_sent {
         // /edit is idempotent: repeating it after a crash starts nothing new.
         ctx.client.edit(uuid, &shoot.options).await?;
-        ctx.journal().mark_edit_sent(shoot.id)?;
+        let id = shoot.id;
+        ctx.record(move |j| j.mark_edit_sent(id)).await?;
     }
     let mut polls = ctx.polls.clone();
     loop {
@@ -337,7 +371,9 @@ async fn edit_and_wait(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootEr
         );
         match status {
             ProjectStatus::Completed => {
-                ctx.journal().set_state(shoot.id, ShootState::Downloading)?;
+                let id = shoot.id;
+                ctx.record(move |j| j.advance(id, ShootState::Downloading))
+                    .await?;
                 return Ok(());
             }
             ProjectStatus::Failed => return Err(ShootError::EditFailed),
@@ -369,19 +405,25 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
         .await
         .ok();
     let mut placed = std::collections::HashSet::new();
-    // Read first: the journal lock must not be held while the loop takes it again.
-    let recorded = ctx.journal().outputs(shoot.id)?;
-    for (file_name, path, was_placed) in recorded {
-        // Renamed into place just before a crash, but not yet recorded as such.
-        if !was_placed && path.symlink_metadata().is_ok() {
-            let identity = crate::overlap::identity(&path);
-            ctx.journal()
-                .output_placed(shoot.id, &file_name, identity)?;
-        }
-        if was_placed || path.symlink_metadata().is_ok() {
-            placed.insert(file_name);
-        }
-    }
+    let id = shoot.id;
+    let recorded = ctx
+        .record(move |j| {
+            let mut placed = std::collections::HashSet::new();
+            for output in j.outputs(id)? {
+                let on_disk = output.path.symlink_metadata().is_ok();
+                // Renamed into place just before a crash, but not yet recorded as such.
+                if !output.placed && on_disk {
+                    let identity = crate::overlap::identity(&output.path);
+                    j.output_placed(id, &output.file_name, identity)?;
+                }
+                if output.placed || on_disk {
+                    placed.insert(output.file_name);
+                }
+            }
+            Ok(placed)
+        })
+        .await?;
+    placed.extend(recorded);
     let total = links.len() as u64;
     let done = &AtomicU64::new(placed.len() as u64);
     let pending: Vec<DownloadLink> = links
@@ -398,7 +440,7 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
         .buffer_unordered(ctx.limits.parallel_downloads.max(1))
         .try_collect::<Vec<()>>()
         .await?;
-    ctx.journal().set_state(shoot.id, ShootState::Done)?;
+    ctx.record(move |j| j.advance(id, ShootState::Done)).await?;
     ctx.emit(
         shoot,
         EventKind::Done {
@@ -456,13 +498,17 @@ async fn download_one(
     loop {
         // Recorded resolved, so intake knows the file under any path that reaches it.
         let dest = crate::overlap::resolve(&outbox::free_name(&dir, &name));
-        ctx.journal()
-            .output_intent(shoot.id, &link.file_name, &dest)?;
+        let (id, file_name, intended) = (shoot.id, link.file_name.clone(), dest.clone());
+        ctx.record(move |j| j.output_intent(id, &file_name, &intended))
+            .await?;
         match photo.place(&dest)? {
             Ok(()) => {
-                let identity = crate::overlap::identity(&dest);
-                ctx.journal()
-                    .output_placed(shoot.id, &link.file_name, identity)?;
+                let (file_name, placed) = (link.file_name.clone(), dest);
+                ctx.record(move |j| {
+                    let identity = crate::overlap::identity(&placed);
+                    j.output_placed(id, &file_name, identity)
+                })
+                .await?;
                 return Ok(());
             }
             Err(unplaced) => photo = unplaced,

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::journal::{Journal, JournalError, ShootRecord};
+use crate::journal::{JournalError, JournalView, ShootRecord};
 
 /// The window the daily limits count over.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -34,7 +34,7 @@ impl Default for SpendLimits {
 /// Why creating `shoot`'s project now would pass a limit, or `None` when it may go.
 /// A shoot the user sent anyway, or whose project may already exist, always goes.
 pub fn over_limit(
-    journal: &Journal,
+    journal: &dyn JournalView,
     shoot: &ShootRecord,
     limits: SpendLimits,
 ) -> Result<Option<String>, JournalError> {

@@ -119,7 +119,7 @@ async fn pause_chosen_in_the_menu_holds_work_across_a_restart_until_resume() {
     let mut agent = Harness::new(&sim, 1, "");
     agent.start();
     wait_for(&agent, "the agent made its journal", LONG, || {
-        imagen_sync::journal::Journal::path_in(&agent.dir.path().join("data")).exists()
+        imagen_sync::journal::exists_in(&agent.dir.path().join("data"))
     })
     .await;
     assert_eq!(click(&agent, "Pause"), Effect::Done);

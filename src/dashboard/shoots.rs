@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Form, Path as UrlPath, State};
@@ -16,12 +17,13 @@ use tokio::sync::broadcast;
 
 use super::pages::{Tab, csrf_field, escape, layout};
 use super::{AppState, guard, thumbs};
+use crate::control::Control;
 use crate::events::{Event, EventKind};
-use crate::journal::{Journal, NotSent, RetryScope, ShootId, ShootState, ShootSummary};
+use crate::journal::{JournalView, NotSent, RetryScope, ShootId, ShootState, ShootSummary};
 use crate::names;
 
 /// How many shoots the page lists (newest first).
-const LISTED: i64 = 300;
+const LISTED: usize = 300;
 /// A folder that never settles (deleted half-way) stops being shown after this.
 const SETTLING_FORGOTTEN_AFTER: Duration = Duration::from_secs(30 * 60);
 
@@ -105,20 +107,20 @@ fn change_message(event: &Event) -> String {
     .to_string()
 }
 
-fn journal(state: &AppState) -> Option<Journal> {
+fn journal(state: &AppState) -> Option<Arc<dyn JournalView>> {
     let config = state.config.borrow().clone()?;
-    Journal::open_read_only(&config.agent.data_dir)
+    crate::journal::open_read_only(&config.agent.data_dir)
         .ok()
         .flatten()
 }
 
-fn writable_journal(state: &AppState) -> anyhow::Result<Journal> {
+fn control(state: &AppState) -> anyhow::Result<Control> {
     let config = state
         .config
         .borrow()
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the settings are not valid yet"))?;
-    Ok(Journal::open(&config.agent.data_dir)?)
+    Ok(Control::open(&config.agent.data_dir)?)
 }
 
 pub async fn page(State(state): State<AppState>) -> Html<String> {
@@ -185,7 +187,7 @@ fn rows_html(state: &AppState) -> String {
     let journal = journal(state);
     let summaries = journal
         .as_ref()
-        .and_then(|j| j.newest_summaries(LISTED).ok())
+        .and_then(|j| j.summaries(Some(LISTED)).ok())
         .unwrap_or_default();
     let not_sent = journal
         .as_ref()
@@ -288,6 +290,7 @@ fn row_html(row: &ShootSummary, live: Option<&String>, notes: &FolderNotes, csrf
         Some(error) => format!("<div class=\"error\">{}</div>", escape(error)),
         None => String::new(),
     };
+    note.push_str(&retry_hint(shoot));
     if notes.settling {
         note.push_str(
             "<div class=\"muted\">New photos arriving: waiting for the copy to finish</div>",
@@ -348,7 +351,7 @@ struct PhotoPair {
     output: Option<PathBuf>,
 }
 
-fn photo_pairs(journal: &Journal, id: ShootId) -> anyhow::Result<Vec<PhotoPair>> {
+fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<PhotoPair>> {
     let shoot = journal.shoot(id)?;
     let mut files = journal.files(id)?;
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
@@ -356,8 +359,8 @@ fn photo_pairs(journal: &Journal, id: ShootId) -> anyhow::Result<Vec<PhotoPair>>
     let outputs: HashMap<PathBuf, PathBuf> = journal
         .outputs(id)?
         .into_iter()
-        .filter(|(_, _, placed)| *placed)
-        .filter_map(|(name, path, _)| Some((stem(&names::decode(&name)?), path)))
+        .filter(|output| output.placed)
+        .filter_map(|output| Some((stem(&names::decode(&output.file_name)?), output.path)))
         .collect();
     let folder = shoot.inbox.join(&shoot.folder);
     Ok(files
@@ -374,7 +377,7 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
     let Some(journal) = journal(&state) else {
         return not_found();
     };
-    let (Ok(shoot), Ok(pairs)) = (journal.shoot(id), photo_pairs(&journal, id)) else {
+    let (Ok(shoot), Ok(pairs)) = (journal.shoot(id), photo_pairs(journal.as_ref(), id)) else {
         return not_found();
     };
     let csrf = csrf_field(&state.secret.csrf());
@@ -403,7 +406,7 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
     let error = match &shoot.last_error {
         Some(error) => format!("<p class=\"error\">{}</p>", escape(error)),
         None => String::new(),
-    };
+    } + &retry_hint(&shoot);
     let body = format!(
         r#"<section class="card">
   <div class="status-line"><h1>{folder}</h1><span class="pill {class}">{label}</span></div>
@@ -447,7 +450,7 @@ pub async fn thumbnail(
     let Some(journal) = journal(&state) else {
         return not_found();
     };
-    let Some(pair) = photo_pairs(&journal, id)
+    let Some(pair) = photo_pairs(journal.as_ref(), id)
         .ok()
         .and_then(|mut p| (index < p.len()).then(|| p.swap_remove(index)))
     else {
@@ -488,17 +491,35 @@ fn refused() -> Response {
         .into_response()
 }
 
-/// Runs a journal change from a form post, then goes back to `back`.
-fn change(
+/// What to know before retrying, from why the shoot stopped.
+fn retry_hint(shoot: &crate::journal::ShootRecord) -> String {
+    match shoot
+        .failure
+        .and_then(crate::journal::FailureKind::retry_hint)
+    {
+        Some(hint) => format!("<div class=\"muted\">{}</div>", escape(hint)),
+        None => String::new(),
+    }
+}
+
+/// Runs a control from a form post (off the async workers: it waits for the journal's
+/// fsync), then goes back to `back`.
+async fn change(
     state: &AppState,
     form: &HashMap<String, String>,
     back: &str,
-    action: impl FnOnce(&Journal) -> anyhow::Result<()>,
+    action: impl FnOnce(&Control) -> anyhow::Result<()> + Send + 'static,
 ) -> Response {
     if !guard::csrf_ok(state, form.get("csrf")) {
         return refused();
     }
-    match writable_journal(state).and_then(|journal| action(&journal)) {
+    let done = match control(state) {
+        Ok(control) => tokio::task::spawn_blocking(move || action(&control))
+            .await
+            .unwrap_or_else(|error| Err(error.into())),
+        Err(error) => Err(error),
+    };
+    match done {
         Ok(()) => Redirect::to(back).into_response(),
         Err(error) => (
             StatusCode::CONFLICT,
@@ -513,10 +534,11 @@ pub async fn retry(
     UrlPath(id): UrlPath<ShootId>,
     Form(form): FormFields,
 ) -> Response {
-    change(&state, &form, &format!("/shoots/{id}"), |journal| {
-        journal.retry(RetryScope::Shoot(id))?;
+    change(&state, &form, &format!("/shoots/{id}"), move |control| {
+        control.retry(RetryScope::Shoot(id))?;
         Ok(())
     })
+    .await
 }
 
 /// "Send anyway": a held shoot goes on past the spend guard's limits.
@@ -525,18 +547,19 @@ pub async fn send_anyway(
     UrlPath(id): UrlPath<ShootId>,
     Form(form): FormFields,
 ) -> Response {
-    change(&state, &form, "/", |journal| {
-        journal.send_anyway(RetryScope::Shoot(id))?;
+    change(&state, &form, "/", move |control| {
+        control.send_anyway(RetryScope::Shoot(id))?;
         Ok(())
     })
+    .await
 }
 
 pub async fn pause(State(state): State<AppState>, Form(form): FormFields) -> Response {
-    change(&state, &form, "/", |journal| Ok(journal.set_paused(true)?))
+    change(&state, &form, "/", |control| Ok(control.set_paused(true)?)).await
 }
 
 pub async fn resume(State(state): State<AppState>, Form(form): FormFields) -> Response {
-    change(&state, &form, "/", |journal| Ok(journal.set_paused(false)?))
+    change(&state, &form, "/", |control| Ok(control.set_paused(false)?)).await
 }
 
 /// Opens the shoot's outbox folder on this machine's desktop.
@@ -545,15 +568,11 @@ pub async fn open_outbox(
     UrlPath(id): UrlPath<ShootId>,
     Form(form): FormFields,
 ) -> Response {
-    change(&state, &form, &format!("/shoots/{id}"), |journal| {
-        let shoot = journal.shoot(id)?;
-        let folder = match shoot.outbox.is_dir() {
-            true => shoot.outbox,
-            false => shoot.outbox.parent().map(PathBuf::from).unwrap_or_default(),
-        };
-        crate::ui::actions::open_in_desktop(&folder)?;
+    change(&state, &form, &format!("/shoots/{id}"), move |control| {
+        crate::open::in_desktop(&control.outbox_folder(id)?)?;
         Ok(())
     })
+    .await
 }
 
 /// The agent's events as server-sent events (the page only needs to know "something

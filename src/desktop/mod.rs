@@ -137,12 +137,12 @@ fn handle_click(id: &str, context: &UiContext) -> bool {
     match effect {
         Ok(Effect::Done) => {}
         Ok(Effect::Open(path)) => {
-            if let Err(error) = actions::open_in_desktop(&path) {
+            if let Err(error) = crate::open::in_desktop(&path) {
                 tracing::warn!(%error, path = %path.display(), "cannot open");
             }
         }
         Ok(Effect::Browse(link)) => {
-            if let Err(error) = actions::open_in_desktop(std::path::Path::new(&link)) {
+            if let Err(error) = crate::open::in_desktop(std::path::Path::new(&link)) {
                 tracing::warn!(%error, "cannot open the browser");
             }
         }

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::journal::{Journal, RetryScope};
+use crate::control::Control;
+use crate::journal::RetryScope;
 use crate::ui::menu::MenuAction;
 
 /// What the app does after an action ran.
@@ -28,7 +29,7 @@ pub enum Effect {
 
 /// Runs `action` against the journal and config in force.
 pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow::Result<Effect> {
-    let journal = || Journal::open(&config.agent.data_dir);
+    let control = || Control::open(&config.agent.data_dir);
     let pair = |index: usize| {
         config
             .folders
@@ -37,32 +38,24 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
     };
     Ok(match action {
         MenuAction::Pause => {
-            journal()?.set_paused(true)?;
+            control()?.set_paused(true)?;
             Effect::Done
         }
         MenuAction::Resume => {
-            journal()?.set_paused(false)?;
+            control()?.set_paused(false)?;
             Effect::Done
         }
         MenuAction::RetryShoot(id) => {
-            journal()?.retry(RetryScope::Shoot(id))?;
+            control()?.retry(RetryScope::Shoot(id))?;
             Effect::Done
         }
         MenuAction::SendAnyway(id) => {
-            journal()?.send_anyway(RetryScope::Shoot(id))?;
+            control()?.send_anyway(RetryScope::Shoot(id))?;
             Effect::Done
         }
         MenuAction::OpenInbox(index) => Effect::Open(pair(index)?.inbox.clone()),
         MenuAction::OpenOutbox(index) => Effect::Open(pair(index)?.outbox.clone()),
-        MenuAction::OpenShoot(id) => {
-            let shoot = journal()?.shoot(id)?;
-            // Before its first photo lands the shoot's folder does not exist yet.
-            let folder = match shoot.outbox.is_dir() {
-                true => shoot.outbox,
-                false => shoot.outbox.parent().map(PathBuf::from).unwrap_or_default(),
-            };
-            Effect::Open(folder)
-        }
+        MenuAction::OpenShoot(id) => Effect::Open(control()?.outbox_folder(id)?),
         MenuAction::Settings => settings(config_path),
         MenuAction::OpenLog => Effect::Open(newest_log(&config.agent.data_dir.join("logs"))),
         MenuAction::About => Effect::Tell {
@@ -96,24 +89,4 @@ fn newest_log(dir: &Path) -> PathBuf {
             .map(|e| e.path())
     });
     newest.unwrap_or_else(|| dir.to_owned())
-}
-
-/// Shows `path` with the desktop's default application, without waiting for it.
-pub fn open_in_desktop(path: &Path) -> std::io::Result<()> {
-    let program = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    let mut child = std::process::Command::new(program)
-        .arg(path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    // Reap it when it exits, so no zombie is left behind.
-    std::thread::spawn(move || child.wait());
-    Ok(())
 }

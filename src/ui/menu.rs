@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use crate::config::FolderPair;
-use crate::journal::{NotSent, ShootId, ShootState, ShootSummary};
+use crate::journal::{FailureKind, NotSent, ShootId, ShootState, ShootSummary};
 use crate::ui::glance::{Glance, shorten};
 use crate::words::printable;
 
 /// How many shoots "Recent shoots" lists.
-pub const RECENT_SHOOTS: i64 = 5;
+pub const RECENT_SHOOTS: usize = 5;
 
 /// What a menu entry does when clicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,10 +190,16 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                 ShootState::Failed => needs_you(
                     format!("{folder} — failed"),
                     shoot.last_error.as_deref().unwrap_or("failed"),
-                    vec![
-                        MenuEntry::item("Retry", MenuAction::RetryShoot(shoot.id)),
-                        MenuEntry::item("Open outbox folder", open),
-                    ],
+                    shoot
+                        .failure
+                        .and_then(FailureKind::retry_hint)
+                        .map(|hint| MenuEntry::Label(hint.into()))
+                        .into_iter()
+                        .chain([
+                            MenuEntry::item("Retry", MenuAction::RetryShoot(shoot.id)),
+                            MenuEntry::item("Open outbox folder", open),
+                        ])
+                        .collect(),
                 ),
                 ShootState::Uploading => MenuEntry::item(
                     format!("{} — uploading {}/{}", folder, row.uploaded, row.files),

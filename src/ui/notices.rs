@@ -118,8 +118,12 @@ impl Notices {
             EventKind::Done { photos, outbox } if self.settings.shoot_done => {
                 self.done.add((shoot, *photos, outbox.clone()), now);
             }
-            EventKind::Failed { reason } if self.settings.shoot_failed => {
-                self.failed.add((shoot, reason.clone()), now);
+            EventKind::Failed { reason, kind } if self.settings.shoot_failed => {
+                let reason = match kind.retry_hint() {
+                    Some(hint) => format!("{reason}. {hint}"),
+                    None => reason.clone(),
+                };
+                self.failed.add((shoot, reason), now);
             }
             EventKind::Waiting { cause, .. } => match cause {
                 WaitCause::KeyRejected if !self.key_rejected_told => {
@@ -435,7 +439,11 @@ mod tests {
         let mut notices = notices();
         let start = Instant::now();
         let reason = "Imagen could not edit the project".to_owned();
-        notices.observe(&event("12 Oak Lane", EventKind::Failed { reason }), start);
+        let kind = crate::journal::FailureKind::EditFailed;
+        notices.observe(
+            &event("12 Oak Lane", EventKind::Failed { reason, kind }),
+            start,
+        );
         let shown = notices.due(start + WINDOW);
         assert_eq!(shown[0].summary, "12 Oak Lane failed");
         assert!(shown[0].body.contains("could not edit"));

@@ -3,10 +3,11 @@
 //! journal is read only when something changed, so an idle tray costs nothing.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::events::Event;
-use crate::journal::Journal;
+use crate::journal::{self, JournalView, ShootState};
 use crate::ui::glance::{Glance, IconKind};
 use crate::ui::menu::{self, MenuEntry, RECENT_SHOOTS};
 
@@ -20,7 +21,7 @@ pub struct TrayView {
 #[derive(Default)]
 pub struct ViewSource {
     glance: Glance,
-    journal: Option<(PathBuf, Journal)>,
+    journal: Option<(PathBuf, Arc<dyn JournalView>)>,
 }
 
 impl ViewSource {
@@ -30,19 +31,19 @@ impl ViewSource {
 
     /// The journal's change counter, to tell whether another process wrote to it.
     pub fn journal_version(&mut self, data_dir: &Path) -> Option<i64> {
-        self.journal(data_dir)?.data_version().ok()
+        self.journal(data_dir)?.change_mark().ok()
     }
 
-    fn journal(&mut self, data_dir: &Path) -> Option<&Journal> {
+    fn journal(&mut self, data_dir: &Path) -> Option<&dyn JournalView> {
         let stale = self.journal.as_ref().is_none_or(|(dir, _)| dir != data_dir);
         if stale {
             // None until the agent has made the journal.
-            self.journal = Journal::open_read_only(data_dir)
+            self.journal = journal::open_read_only(data_dir)
                 .ok()
                 .flatten()
                 .map(|journal| (data_dir.to_owned(), journal));
         }
-        self.journal.as_ref().map(|(_, journal)| journal)
+        self.journal.as_ref().map(|(_, journal)| journal.as_ref())
     }
 
     pub fn view(&mut self, config: Option<&Config>) -> TrayView {
@@ -53,11 +54,11 @@ impl ViewSource {
             && let Some(journal) = self.journal(&config.agent.data_dir)
         {
             let paused = journal.paused().unwrap_or(was_paused);
-            let failed = journal.failed_count().unwrap_or(0);
-            let held = journal.held_count().unwrap_or(0);
-            recent = journal.newest_summaries(RECENT_SHOOTS).unwrap_or_default();
+            let failed = journal.count_in(ShootState::Failed).unwrap_or(0);
+            let held = journal.count_in(ShootState::Held).unwrap_or(0);
+            recent = journal.summaries(Some(RECENT_SHOOTS)).unwrap_or_default();
             not_sent = journal.not_sent().unwrap_or_default();
-            not_sent.truncate(RECENT_SHOOTS as usize);
+            not_sent.truncate(RECENT_SHOOTS);
             self.glance.set_from_journal(paused, failed, held);
         }
         let folders = config.map(|c| c.folders.as_slice()).unwrap_or_default();

@@ -1,0 +1,139 @@
+//! The user's controls, written once for the CLI, the tray and the dashboard: pause,
+//! resume, retry failed shoots and "Send anyway" for held ones. Each is a journal
+//! write; the running agent notices it within a second. A control that names a shoot
+//! or folder that is not in the state it acts on says why, and changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::journal::{self, JournalControls, JournalError, RetryScope, ShootId, ShootState};
+use crate::words::{count, printable};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(
+        "there is no shoot folder named \"{}\" in the journal; `imagen-sync status` lists them",
+        printable(.0)
+    )]
+    UnknownFolder(String),
+    /// The named shoot(s) exist but none is in the state the control acts on.
+    #[error("{0}; nothing was changed")]
+    NotApplicable(String),
+}
+
+/// What a retry or "Send anyway" did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub shoots: usize,
+    /// `failed` or `held`: what kind of shoot went on.
+    pub what: &'static str,
+}
+
+impl Sent {
+    /// "2 failed shoots queued again.", for people.
+    pub fn describe(&self) -> String {
+        if self.shoots == 0 {
+            return format!("No {} shoots: nothing to do.", self.what);
+        }
+        let shoots = count(
+            self.shoots as u64,
+            &format!("{} shoot", self.what),
+            &format!("{} shoots", self.what),
+        );
+        match self.what {
+            "held" => format!("{shoots} sent past the spend guard."),
+            _ => format!("{shoots} queued again."),
+        }
+    }
+}
+
+pub struct Control {
+    journal: Arc<dyn JournalControls>,
+}
+
+impl Control {
+    pub fn new(journal: Arc<dyn JournalControls>) -> Control {
+        Control { journal }
+    }
+
+    /// The controls of the journal in `data_dir` (made if there is none yet).
+    pub fn open(data_dir: &Path) -> Result<Control, ControlError> {
+        Ok(Control::new(journal::open(data_dir)?))
+    }
+
+    /// Pause holds every new shoot and upload (in-flight requests finish); it is
+    /// remembered across restarts.
+    pub fn set_paused(&self, paused: bool) -> Result<(), ControlError> {
+        Ok(self.journal.set_paused(paused)?)
+    }
+
+    /// Failed shoots go on: a failed edit as a new project, the rest where they stopped.
+    pub fn retry(&self, which: RetryScope<'_>) -> Result<Sent, ControlError> {
+        let shoots = self.journal.retry(which)?;
+        self.explain_none(which, shoots, ShootState::Failed)
+    }
+
+    /// Held shoots go on past the spend guard's daily limits.
+    pub fn send_anyway(&self, which: RetryScope<'_>) -> Result<Sent, ControlError> {
+        let shoots = self.journal.send_anyway(which)?;
+        self.explain_none(which, shoots, ShootState::Held)
+    }
+
+    /// The folder to show for a shoot: its outbox folder, or before its first photo
+    /// lands (the folder does not exist yet) the outbox around it.
+    pub fn outbox_folder(&self, id: ShootId) -> Result<PathBuf, ControlError> {
+        let outbox = self.journal.shoot(id)?.outbox;
+        Ok(match outbox.is_dir() {
+            true => outbox,
+            false => outbox.parent().map(PathBuf::from).unwrap_or_default(),
+        })
+    }
+
+    /// When a control that named shoots found none in `wanted`, says what they are.
+    fn explain_none(
+        &self,
+        which: RetryScope<'_>,
+        shoots: usize,
+        wanted: ShootState,
+    ) -> Result<Sent, ControlError> {
+        let what = wanted.as_str();
+        if shoots > 0 || which == RetryScope::All {
+            return Ok(Sent { shoots, what });
+        }
+        let (folder, id) = which.filters();
+        let named: Vec<_> = self
+            .journal
+            .summaries(None)?
+            .into_iter()
+            .map(|row| row.shoot)
+            .filter(|s| folder.is_none_or(|f| s.folder == f) && id.is_none_or(|i| s.id == i))
+            .collect();
+        let Some(first) = named.first() else {
+            return Err(match (folder, id) {
+                (Some(folder), _) => ControlError::UnknownFolder(folder.to_owned()),
+                (_, Some(id)) => JournalError::NoSuchShoot(id).into(),
+                _ => unreachable!("RetryScope::All returned above"),
+            });
+        };
+        let states: Vec<&str> = named.iter().map(|s| s.state.as_str()).collect();
+        let hint = match wanted == ShootState::Failed
+            && named.iter().any(|s| s.state == ShootState::Held)
+        {
+            true => {
+                "; it is held by the spend guard: `imagen-sync retry --allow-over-limit` sends it"
+            }
+            false => "",
+        };
+        let which_shoots = match states.len() {
+            1 => "shoot is",
+            _ => "shoots are",
+        };
+        Err(ControlError::NotApplicable(format!(
+            "\"{}\" has no {what} shoot (its {which_shoots}: {}){hint}",
+            printable(&first.folder),
+            states.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,212 @@
+//! The journal: the agent's single source of truth. Every shoot, its project name and
+//! uuid, options, state and per-file progress are recorded *before* the side effect they
+//! guard, so a restart after a crash at any point resumes where it stopped and never
+//! bills a shoot twice.
+//!
+//! Code outside this module sees the journal only through its roles:
+//! - [`JournalView`]: what status, the tray and the dashboard read;
+//! - [`ShootQueue`]: what intake and the scheduler do to the line of shoots;
+//! - [`ShootSteps`]: what the pipeline records of one shoot's steps;
+//! - [`JournalControls`]: pause, resume, retry and "Send anyway".
+//!
+//! [`open`] is the one place that names a backend (today [`sqlite`]). A shoot's legal
+//! moves between states live in [`state`], and every backend checks them.
+
+mod records;
+mod sqlite;
+mod state;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use records::{
+    FileRecord, NotSent, OutputRecord, RetryScope, ShootId, ShootRecord, ShootSummary, Spend,
+};
+pub use state::{FailureKind, ShootState};
+
+use crate::api::EditOptions;
+use crate::overlap::FileIdentity;
+use crate::scan::Batch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot create the data folder {path:?}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no shoot with id {0}")]
+    NoSuchShoot(ShootId),
+    #[error("shoot {id} cannot go from {} to {}", from.as_str(), to.as_str())]
+    IllegalMove {
+        id: ShootId,
+        from: ShootState,
+        to: ShootState,
+    },
+    #[error(
+        "the journal was written by a newer imagen-sync (schema {found}, this one knows {known}); \
+         upgrade imagen-sync to use it"
+    )]
+    Newer { found: i64, known: i64 },
+    #[error("a journal call was cut short: {0}")]
+    Interrupted(String),
+}
+
+pub type Result<T> = std::result::Result<T, JournalError>;
+
+/// What views read: status, the tray and the dashboard.
+pub trait JournalView: Send + Sync {
+    fn shoot(&self, id: ShootId) -> Result<ShootRecord>;
+    fn files(&self, id: ShootId) -> Result<Vec<FileRecord>>;
+    /// Outputs in the outbox, or whose rename may have happened just before a crash.
+    fn outputs(&self, id: ShootId) -> Result<Vec<OutputRecord>>;
+    /// Shoots with their counts, newest first; all of them, or the `newest` few.
+    fn summaries(&self, newest: Option<usize>) -> Result<Vec<ShootSummary>>;
+    fn count_in(&self, state: ShootState) -> Result<usize>;
+    /// Every file not sent, newest first.
+    fn not_sent(&self) -> Result<Vec<NotSent>>;
+    /// What was spent since `since_ms`: photos in every project started, and follow-up
+    /// projects of the shoot folder `folder` in `inbox`.
+    fn spend_since(&self, since_ms: i64, inbox: &Path, folder: &str) -> Result<Spend>;
+    fn paused(&self) -> Result<bool>;
+    /// Changes whenever another process (the CLI's pause, resume or retry) commits: a
+    /// near-free way for an idle reader to know whether to look again.
+    fn change_mark(&self) -> Result<i64>;
+}
+
+/// What intake and the scheduler do to the line of shoots.
+pub trait ShootQueue: JournalView {
+    /// Records the batches of a settled shoot folder at once: each project's name is
+    /// chosen and stored here, before any project exists.
+    fn record_batches(
+        &self,
+        inbox: &Path,
+        folder: &str,
+        outbox: &Path,
+        options: &EditOptions,
+        batches: &[Batch],
+    ) -> Result<Vec<ShootId>>;
+    /// Relative paths of every file of a folder that some shoot already holds.
+    fn known_files(&self, inbox: &Path, folder: &str) -> Result<HashSet<PathBuf>>;
+    /// Whether the file at `path` (resolved) or with `identity` is an output this agent
+    /// placed: such a file is never taken as a new photo.
+    fn is_own_output(&self, path: &Path, identity: Option<FileIdentity>) -> Result<bool>;
+    /// The files of a shoot folder not sent, replacing what an earlier scan found.
+    fn record_not_sent(&self, inbox: &Path, folder: &str, items: &[(String, String)])
+    -> Result<()>;
+    /// Shoots still to be driven forward, oldest first.
+    fn active_shoots(&self) -> Result<Vec<ShootRecord>>;
+    /// The shoots the spend guard holds, oldest first.
+    fn held_shoots(&self) -> Result<Vec<ShootRecord>>;
+    /// A held shoot the limits allow again goes back in line.
+    fn release(&self, id: ShootId) -> Result<()>;
+}
+
+/// What the pipeline records of one shoot's steps.
+pub trait ShootSteps: JournalView {
+    /// Recorded right before `POST /projects`: after a crash, look the name up first.
+    /// It also counts the project for the spend guard from this moment on.
+    fn mark_create_attempted(&self, id: ShootId) -> Result<()>;
+    /// The project exists: upload next.
+    fn set_project(&self, id: ShootId, uuid: &str) -> Result<()>;
+    /// A file that changed after the shoot settled: upload its new size next time.
+    fn update_file_size(&self, id: ShootId, upload_name: &str, size: u64) -> Result<()>;
+    /// A file deleted before it was uploaded: no longer part of the shoot.
+    fn forget_file(&self, id: ShootId, upload_name: &str) -> Result<()>;
+    fn mark_uploaded(&self, id: ShootId, upload_name: &str) -> Result<()>;
+    /// The next step of the pipeline (a legal move, see [`ShootState::may_become`]).
+    fn advance(&self, id: ShootId, to: ShootState) -> Result<()>;
+    fn mark_edit_sent(&self, id: ShootId) -> Result<()>;
+    /// Recorded right before an output is renamed into place at `path`.
+    fn output_intent(&self, id: ShootId, file_name: &str, path: &Path) -> Result<()>;
+    /// The output is in place; `identity` is its file's (device, inode), so intake knows
+    /// it again under any path.
+    fn output_placed(
+        &self,
+        id: ShootId,
+        file_name: &str,
+        identity: Option<FileIdentity>,
+    ) -> Result<()>;
+    /// The spend guard stops a shoot before its project is created.
+    fn hold(&self, id: ShootId, reason: &str) -> Result<()>;
+    fn fail(&self, id: ShootId, kind: FailureKind, reason: &str) -> Result<()>;
+    /// A problem worth showing that does not stop the shoot (it will be retried).
+    fn note(&self, id: ShootId, note: Option<&str>) -> Result<()>;
+}
+
+/// What the user's controls do: pause, resume, retry, "Send anyway".
+pub trait JournalControls: JournalView {
+    fn set_paused(&self, paused: bool) -> Result<()>;
+    /// Puts failed shoots back in line. One whose failure needs a new project
+    /// ([`FailureKind::retry_starts_over`]) gets one (a new name); others resume.
+    fn retry(&self, which: RetryScope<'_>) -> Result<usize>;
+    /// Held shoots go on past the spend guard's limits.
+    fn send_anyway(&self, which: RetryScope<'_>) -> Result<usize>;
+}
+
+/// Every role at once: what the app opens and hands out, role by role.
+pub trait Journal: ShootQueue + ShootSteps + JournalControls {}
+impl<T: ShootQueue + ShootSteps + JournalControls> Journal for T {}
+
+/// Opens (creating if needed) the journal in `data_dir` for the agent and its controls.
+/// The one place that names the backend.
+pub fn open(data_dir: &Path) -> Result<Arc<dyn Journal>> {
+    Ok(Arc::new(sqlite::SqliteJournal::open(data_dir)?))
+}
+
+/// Opens the journal to read while the agent runs; `None` when there is none yet.
+pub fn open_read_only(data_dir: &Path) -> Result<Option<Arc<dyn JournalView>>> {
+    Ok(sqlite::SqliteJournal::open_read_only(data_dir)?
+        .map(|journal| Arc::new(journal) as Arc<dyn JournalView>))
+}
+
+/// Whether an agent has made a journal in `data_dir` yet.
+pub fn exists_in(data_dir: &Path) -> bool {
+    sqlite::SqliteJournal::path_in(data_dir).exists()
+}
+
+/// Runs a journal call on a blocking thread: a write waits for an fsync, which must
+/// not stall the async workers that carry the transfers.
+pub async fn off_worker<J, T, F>(journal: &Arc<J>, call: F) -> Result<T>
+where
+    J: ?Sized + Send + Sync + 'static,
+    T: Send + 'static,
+    F: FnOnce(&J) -> Result<T> + Send + 'static,
+{
+    let journal = journal.clone();
+    tokio::task::spawn_blocking(move || call(&journal))
+        .await
+        .map_err(|error| JournalError::Interrupted(error.to_string()))?
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A project's name: the folder's name as people read it (no control character reaches
+/// the server's project list), which batch it is when the folder makes several, and a
+/// random tag that makes it unique.
+fn project_name(folder: &str, batch: i64, batches: usize, kind: &str) -> String {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let name = crate::words::printable(folder);
+    match (batch, batches) {
+        (0, 1) => format!("{name} [{tag}]"),
+        _ => format!("{name} ({kind} {}) [{tag}]", batch + 1),
+    }
+}
+
+/// The same project name with a fresh tag, for a shoot sent again as a new project.
+fn renamed(project_name: &str) -> String {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let base = project_name
+        .rsplit_once(" [")
+        .map_or(project_name, |(base, _)| base);
+    format!("{base} [{tag}]")
+}

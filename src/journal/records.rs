@@ -1,0 +1,108 @@
+//! What the journal holds, as plain values every backend reads and writes.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::state::{FailureKind, ShootState};
+use crate::api::EditOptions;
+use crate::scan::PhotoKind;
+
+pub type ShootId = i64;
+
+/// One project's worth of a shoot folder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShootRecord {
+    pub id: ShootId,
+    /// The inbox the shoot folder is in, and the folder's name in it.
+    pub inbox: PathBuf,
+    pub folder: String,
+    /// 0 for the first project of a folder; follow-ups and type splits count up.
+    pub batch: i64,
+    pub kind: PhotoKind,
+    pub outbox: PathBuf,
+    pub options: EditOptions,
+    pub state: ShootState,
+    pub project_name: String,
+    pub project_uuid: Option<String>,
+    pub create_attempted: bool,
+    /// /edit answered; from here on only polling is needed.
+    pub edit_sent: bool,
+    /// New photos in a folder whose first photos were already recorded.
+    pub follow_up: bool,
+    /// The user said "Send anyway": the spend guard lets this one through.
+    pub allow_over_limit: bool,
+    /// Why a failed shoot stopped; `None` unless it failed.
+    pub failure: Option<FailureKind>,
+    /// The failure's or hold's reason, or a note on a problem being waited out.
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub relative: PathBuf,
+    pub upload_name: String,
+    pub size: u64,
+    pub uploaded: bool,
+}
+
+/// An edited photo of a shoot: recorded before it is renamed into the outbox, marked
+/// placed after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputRecord {
+    pub file_name: String,
+    pub path: PathBuf,
+    pub placed: bool,
+}
+
+/// A file of a shoot folder that was not sent for editing, worth the user's eye (junk
+/// the user expects to be left, like `.DS_Store` or sidecars, is not listed). A folder
+/// with nothing to send has one entry with an empty `file`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotSent {
+    pub folder: String,
+    pub file: String,
+    pub reason: String,
+    pub seen_ms: i64,
+}
+
+/// What the spend guard counts over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spend {
+    /// Photos in projects created (or attempted) in the period.
+    pub photos: u64,
+    /// Follow-up projects of one shoot folder created in the period.
+    pub follow_ups: u64,
+}
+
+/// A shoot with its counts: a row of `imagen-sync status`, the tray and the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShootSummary {
+    #[serde(flatten)]
+    pub shoot: ShootRecord,
+    pub files: u64,
+    pub uploaded: u64,
+    pub outputs: u64,
+}
+
+/// Which shoots a control acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryScope<'a> {
+    All,
+    /// Every shoot of that folder name.
+    Folder(&'a str),
+    Shoot(ShootId),
+}
+
+impl RetryScope<'_> {
+    /// The folder and id to filter on (`None`: any).
+    pub fn filters(&self) -> (Option<&str>, Option<ShootId>) {
+        match *self {
+            RetryScope::All => (None, None),
+            RetryScope::Folder(folder) => (Some(folder), None),
+            RetryScope::Shoot(id) => (None, Some(id)),
+        }
+    }
+}
