@@ -509,7 +509,7 @@ fn write_report(outbox: &Path, folder: &str, skipped: &[Skipped], split: bool) {
     for item in skipped {
         tracing::info!(shoot = folder, file = %item.relative.display(), "not uploaded: {}", item.reason);
     }
-    if let Err(error) = crate::outbox::write_text(&outbox.join(REPORT_NAME), &text) {
+    if let Err(error) = crate::atomic_file::write_text(&outbox.join(REPORT_NAME), &text) {
         tracing::warn!(%error, "cannot write the skipped-files report");
     }
 }

@@ -771,16 +771,7 @@ fn toml_string(text: &str) -> String {
 
 /// Writes the default config to `path`, never over an existing file.
 pub fn write_default(path: &Path) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    file.write_all(default_config_text().as_bytes())?;
-    file.sync_all()
+    crate::atomic_file::write_new(path, default_config_text().as_bytes())
 }
 
 /// What the first run made.

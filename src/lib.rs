@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod atomic_file;
 pub mod autostart;
 pub mod config;
 pub mod control;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use tokio::fs::File;
 
+use crate::atomic_file;
+
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -45,7 +47,7 @@ impl VerifiedPhoto {
         match self.temp.persist_noclobber(dest) {
             Ok(()) => {
                 if let Some(dir) = dest.parent() {
-                    sync_dir(dir);
+                    atomic_file::sync_dir(dir);
                 }
                 Ok(Ok(()))
             }
@@ -71,11 +73,7 @@ where
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(io(dir, "creating the outbox folder"))?;
-    let temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(io(dir, "creating a temp file"))?;
+    let temp = atomic_file::temp_in(dir).map_err(io(dir, "creating a temp file"))?;
     let (std_file, temp_path) = temp.into_parts();
     let file = fill(File::from_std(std_file)).await?;
     file.sync_all()
@@ -122,55 +120,6 @@ where
     }
 }
 
-/// Writes (or replaces) a small text file of the agent's own, atomically.
-pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
-    write_bytes(path, text.as_bytes())
-}
-
-/// Writes `bytes` to `path` atomically: a user-only temp file beside it, synced, then
-/// renamed over it.
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Removes temp files a killed process left below `dir` (they are only ever ours).
-pub fn remove_stale_temp_files(dir: &Path) {
-    let mut pending = vec![dir.to_owned()];
-    while let Some(current) = pending.pop() {
-        let Ok(listing) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in listing.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
-                Ok(kind) if kind.is_file() && is_temp_name(&name) => {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-fn is_temp_name(name: &str) -> bool {
-    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
-}
-
-const TEMP_PREFIX: &str = ".imagen-";
-const TEMP_SUFFIX: &str = ".partial";
-
 /// `name`, then `name (2).ext`, `name (3).ext`, ...
 fn candidate_names(name: &str) -> impl Iterator<Item = String> + '_ {
     let (stem, ext) = match name.rsplit_once('.') {
@@ -195,16 +144,6 @@ fn truncate_to_bytes(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// Makes the rename itself durable (best effort: not every platform can fsync a folder).
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = std::fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 /// A structural check: starts with SOI, ends with EOI (trailing padding allowed), and

@@ -401,7 +401,7 @@ async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootErr
     }
     let links = ctx.client.download_links(uuid).await?;
     let outbox_root = shoot.outbox.clone();
-    tokio::task::spawn_blocking(move || outbox::remove_stale_temp_files(&outbox_root))
+    tokio::task::spawn_blocking(move || crate::atomic_file::remove_stale_temp_files(&outbox_root))
         .await
         .ok();
     let mut placed = std::collections::HashSet::new();

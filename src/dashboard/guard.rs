@@ -74,7 +74,7 @@ pub fn access_token(config_path: &Path) -> std::io::Result<String> {
         std::fs::create_dir_all(parent)?;
     }
     // write_text's temp file is created user-only, and keeps that mode when renamed.
-    crate::outbox::write_text(&path, &token)?;
+    crate::atomic_file::write_text(&path, &token)?;
     Ok(token)
 }
 

@@ -107,7 +107,7 @@ pub async fn start(
     tokio::spawn(shoots::follow(state.clone(), context.events.subscribe()));
     let app = router(state);
     std::fs::create_dir_all(data_dir)?;
-    crate::outbox::write_text(&address_file(data_dir), &addr.to_string())?;
+    crate::atomic_file::write_text(&address_file(data_dir), &addr.to_string())?;
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "the dashboard stopped");

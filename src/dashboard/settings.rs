@@ -349,10 +349,10 @@ fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Res
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
         }
-        crate::outbox::write_text(&key_file, &format!("{key}\n"))
+        crate::atomic_file::write_text(&key_file, &format!("{key}\n"))
             .map_err(|e| format!("cannot write the key file {}: {e}", key_file.display()))?;
     }
-    crate::outbox::write_text(&state.config_path, &config::render(config))
+    crate::atomic_file::write_text(&state.config_path, &config::render(config))
         .map_err(|e| format!("cannot save {}: {e}", state.config_path.display()))
 }
 

@@ -35,7 +35,7 @@ pub fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 82)
         .encode_image(&image.to_rgb8())?;
     std::fs::create_dir_all(cache_dir)?;
-    crate::outbox::write_bytes(&cached, &bytes)?;
+    crate::atomic_file::write_bytes(&cached, &bytes)?;
     Ok(bytes)
 }
 
