@@ -19,7 +19,8 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use imagen_sync::api::{Client, ClientConfig, EditOptions, FileToUpload, ProjectStatus};
 use imagen_sync::journal::{self, ShootState};
 use imagen_sync::redact::ApiKey;
-use imagen_sync::scan::{self, PairPolicy};
+use imagen_sync::scan;
+use imagen_sync::shoot::PairPolicy;
 use imagen_sync::sim::Sim;
 
 const MB: u64 = 1024 * 1024;

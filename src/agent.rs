@@ -403,7 +403,7 @@ async fn take_settled(
         batches,
         mut skipped,
     } = contents;
-    let mut fresh: Vec<scan::Batch> = Vec::new();
+    let mut fresh: Vec<crate::shoot::Batch> = Vec::new();
     for mut batch in batches {
         batch.photos.retain(|p| !known.contains(&p.relative));
         // Never an output of ours, whatever path led here: that is how a loop starts.

@@ -13,10 +13,29 @@ use url::Url;
 
 use crate::api::{DEFAULT_BASE_URL, EditOptions};
 use crate::redact::ApiKey;
-use crate::scan::PairPolicy;
+use crate::shoot::PairPolicy;
 
 pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
 pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
+
+/// `[agent] daily_photo_limit` and `daily_follow_up_limit`; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendLimits {
+    pub daily_photos: u64,
+    pub daily_follow_ups: u64,
+}
+
+pub const DEFAULT_DAILY_PHOTOS: u64 = 3000;
+pub const DEFAULT_DAILY_FOLLOW_UPS: u64 = 5;
+
+impl Default for SpendLimits {
+    fn default() -> Self {
+        SpendLimits {
+            daily_photos: DEFAULT_DAILY_PHOTOS,
+            daily_follow_ups: DEFAULT_DAILY_FOLLOW_UPS,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -122,7 +141,7 @@ pub struct AgentSettings {
     /// Which side of a RAW+JPEG twin goes up.
     pub raw_jpeg_pairs: PairPolicy,
     /// The spend guard's daily limits.
-    pub spend: crate::spend::SpendLimits,
+    pub spend: SpendLimits,
 }
 
 /// One hot folder: shoots dropped in `inbox` come out edited in `outbox`.
@@ -381,13 +400,11 @@ impl Config {
                 4,
             )?,
             raw_jpeg_pairs: agent.raw_jpeg_pairs.unwrap_or_default(),
-            spend: crate::spend::SpendLimits {
-                daily_photos: agent
-                    .daily_photo_limit
-                    .unwrap_or(crate::spend::DEFAULT_DAILY_PHOTOS),
+            spend: SpendLimits {
+                daily_photos: agent.daily_photo_limit.unwrap_or(DEFAULT_DAILY_PHOTOS),
                 daily_follow_ups: agent
                     .daily_follow_up_limit
-                    .unwrap_or(crate::spend::DEFAULT_DAILY_FOLLOW_UPS),
+                    .unwrap_or(DEFAULT_DAILY_FOLLOW_UPS),
             },
         };
 
@@ -562,7 +579,7 @@ pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
 
 fn parse_base_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
-    crate::api::check_transport(&url)?;
+    crate::redact::check_transport(&url)?;
     Ok(url)
 }
 

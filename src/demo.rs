@@ -17,7 +17,7 @@ use crate::config::{AgentSettings, ApiSettings, Config, FolderPair};
 use crate::events::{Event, EventKind, Events};
 use crate::pipeline::PollSchedule;
 use crate::redact::ApiKey;
-use crate::scan::PairPolicy;
+use crate::shoot::PairPolicy;
 use crate::sim::{Sim, SimConfig};
 use crate::watch::WatchSettings;
 

@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod redact;
 pub mod running;
 pub mod scan;
+pub mod shoot;
 pub mod sim;
 pub mod spend;
 pub mod ui;

@@ -146,7 +146,7 @@ pub struct Context {
     pub polls: PollSchedule,
     /// `true` while paused: no new upload starts.
     pub paused: tokio::sync::watch::Receiver<bool>,
-    pub spend: crate::spend::SpendLimits,
+    pub spend: crate::config::SpendLimits,
     /// Every inbox of the config, which no output may be written into.
     pub inboxes: Arc<Vec<PathBuf>>,
 }

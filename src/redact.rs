@@ -44,7 +44,7 @@ impl PresignedUrl {
     /// outputs) anywhere else. The error never carries the link's query.
     pub fn parse(link: &str) -> Result<Self, String> {
         let url = Url::parse(link).map_err(|e| format!("not a valid link ({e})"))?;
-        crate::api::check_transport(&url)?;
+        check_transport(&url)?;
         Ok(PresignedUrl(url))
     }
 
@@ -56,6 +56,30 @@ impl PresignedUrl {
     /// Scheme, host, port and path: what is safe to show.
     pub fn redacted(&self) -> String {
         redact_url(&self.0)
+    }
+}
+
+/// Plain http is for loopback only (the simulator); anything else must be https.
+pub fn check_transport(url: &Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(format!(
+            "refusing plain http to {}: only https, or http to a loopback address, is allowed",
+            redact_url(url)
+        )),
+        other => Err(format!(
+            "refusing the {other}:// scheme: only https is allowed"
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

@@ -7,29 +7,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::config::SpendLimits;
 use crate::journal::{JournalError, JournalView, ShootRecord};
 
 /// The window the daily limits count over.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
-
-/// `[agent] daily_photo_limit` and `daily_follow_up_limit`; 0 means no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpendLimits {
-    pub daily_photos: u64,
-    pub daily_follow_ups: u64,
-}
-
-pub const DEFAULT_DAILY_PHOTOS: u64 = 3000;
-pub const DEFAULT_DAILY_FOLLOW_UPS: u64 = 5;
-
-impl Default for SpendLimits {
-    fn default() -> Self {
-        SpendLimits {
-            daily_photos: DEFAULT_DAILY_PHOTOS,
-            daily_follow_ups: DEFAULT_DAILY_FOLLOW_UPS,
-        }
-    }
-}
 
 /// Why creating `shoot`'s project now would pass a limit, or `None` when it may go.
 /// A shoot the user sent anyway, or whose project may already exist, always goes.

@@ -23,7 +23,8 @@ pub use retry::RetryPolicy;
 pub use transfer::{ProgressSink, UploadMethod};
 pub use types::*;
 
-use crate::redact::{ApiKey, PresignedUrl, redact_url};
+use crate::redact::check_transport;
+use crate::redact::{ApiKey, PresignedUrl};
 
 /// The vendor's production endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.imagen-ai.com/v1";
@@ -63,30 +64,6 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(15),
             max_download_bytes: 4 * 1024 * 1024 * 1024,
         }
-    }
-}
-
-/// Plain http is for loopback only (the simulator); anything else must be https.
-pub fn check_transport(url: &Url) -> Result<(), String> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err(format!(
-            "refusing plain http to {}: only https, or http to a loopback address, is allowed",
-            redact_url(url)
-        )),
-        other => Err(format!(
-            "refusing the {other}:// scheme: only https is allowed"
-        )),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

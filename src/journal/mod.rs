@@ -27,7 +27,7 @@ pub use state::{FailureKind, ShootState};
 
 use crate::api::EditOptions;
 use crate::overlap::FileIdentity;
-use crate::scan::Batch;
+use crate::shoot::Batch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::state::{FailureKind, ShootState};
 use crate::api::EditOptions;
-use crate::scan::PhotoKind;
+use crate::shoot::PhotoKind;
 
 pub type ShootId = i64;
 

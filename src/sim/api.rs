@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::faults::Hostile;
+use super::state::Hostile;
 use super::state::{Edit, Multipart, Project, StoredFile};
 use super::storage::presign;
 use super::{Envelope, Shared, api_error, render};

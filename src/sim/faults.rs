@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::state::Hostile;
 use super::{Shared, api_error, storage};
 
 /// Failures to inject, each a probability per request (0.0–1.0) unless said otherwise.
@@ -40,29 +41,6 @@ pub struct Faults {
     pub stale_links: u32,
     /// A server that misbehaves on purpose, in one of these ways (or none).
     pub hostile: Option<Hostile>,
-}
-
-/// The ways a hostile (or badly broken) server misbehaves.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Hostile {
-    /// The download list names outputs `../…`, `/…`, with NUL or control characters,
-    /// and one name twice.
-    EvilNames,
-    /// Download links point to a plain-http host elsewhere, or to other schemes.
-    ForeignLinks,
-    /// Every API answer is padded far beyond any sane size (40 MB).
-    HugeJson,
-    /// Downloads announce their length and stop halfway, every time.
-    TruncatedDownloads,
-    /// Downloads are whole, but the bytes are not a JPEG.
-    NotJpeg,
-    /// API calls are never answered (storage still is).
-    Silent,
-    /// API calls are redirected to another scheme and host.
-    Redirects,
-    /// Downloads announce a length far beyond any photo (5 GB).
-    OversizedDownloads,
 }
 
 /// How much a `HugeJson` answer is padded with.

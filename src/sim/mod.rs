@@ -26,7 +26,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-pub use faults::{Faults, Hostile};
+pub use faults::Faults;
+pub use state::Hostile;
 use state::SimState;
 pub use state::{Counters, Timings};
 
@@ -111,7 +112,7 @@ impl Shared {
             Envelope::Root => payload,
         };
         // Counted by the fault middleware: handlers may hold the state lock here.
-        if self.faults().hostile == Some(faults::Hostile::HugeJson)
+        if self.faults().hostile == Some(Hostile::HugeJson)
             && let Some(object) = body.as_object_mut()
         {
             let padding = "x".repeat(faults::HUGE_JSON_BYTES);

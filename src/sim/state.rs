@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::api::{EditOptions, ProjectStatus};
 
@@ -153,4 +153,27 @@ impl SimState {
             .get_mut(uuid)
             .filter(|project| project.account == account)
     }
+}
+
+/// The ways a hostile (or badly broken) server misbehaves.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Hostile {
+    /// The download list names outputs `../…`, `/…`, with NUL or control characters,
+    /// and one name twice.
+    EvilNames,
+    /// Download links point to a plain-http host elsewhere, or to other schemes.
+    ForeignLinks,
+    /// Every API answer is padded far beyond any sane size (40 MB).
+    HugeJson,
+    /// Downloads announce their length and stop halfway, every time.
+    TruncatedDownloads,
+    /// Downloads are whole, but the bytes are not a JPEG.
+    NotJpeg,
+    /// API calls are never answered (storage still is).
+    Silent,
+    /// API calls are redirected to another scheme and host.
+    Redirects,
+    /// Downloads announce a length far beyond any photo (5 GB).
+    OversizedDownloads,
 }

@@ -405,7 +405,7 @@ async fn get_output(
         state.counters.downloads += 1;
         path
     };
-    if shared.faults().hostile == Some(super::faults::Hostile::NotJpeg) {
+    if shared.faults().hostile == Some(super::state::Hostile::NotJpeg) {
         shared.state().counters.fault("not a jpeg");
         let page = "<html><body>Service temporarily unavailable</body></html>";
         return (StatusCode::OK, [(header::CONTENT_TYPE, "image/jpeg")], page).into_response();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{FailureKind, JournalError, Result, ShootId, ShootRecord, ShootState, now_ms};
-use crate::scan::PhotoKind;
+use crate::shoot::PhotoKind;
 use schema::{MIGRATIONS, SCHEMA};
 
 pub(super) struct SqliteJournal {

@@ -16,7 +16,7 @@ use crate::journal::{
     Spend, now_ms, project_name, renamed,
 };
 use crate::overlap::FileIdentity;
-use crate::scan::Batch;
+use crate::shoot::Batch;
 
 /// A file's identity as two columns (SQLite integers are signed).
 fn identity_columns(identity: Option<FileIdentity>) -> (Option<i64>, Option<i64>) {

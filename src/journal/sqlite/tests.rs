@@ -6,7 +6,7 @@ use crate::journal::{
     FailureKind, JournalControls, JournalError, JournalView, RetryScope, ShootQueue, ShootState,
     ShootSteps,
 };
-use crate::scan::{Batch, Photo, PhotoKind};
+use crate::shoot::{Batch, Photo, PhotoKind};
 
 fn batch(kind: PhotoKind, names: &[&str]) -> Batch {
     Batch {
