@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use common::agent::{Harness, tree};
 use futures_util::{StreamExt, TryStreamExt, stream};
+use imagen_sync::agent::scan;
 use imagen_sync::api::{Client, ClientConfig, EditOptions, FileToUpload, ProjectStatus};
 use imagen_sync::journal::{self, ShootState};
 use imagen_sync::redact::ApiKey;
-use imagen_sync::scan;
 use imagen_sync::shoot::PairPolicy;
 use imagen_sync::sim::Sim;
 

@@ -11,15 +11,15 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
+use crate::agent::pipeline::PollSchedule;
+use crate::agent::watch::WatchSettings;
 use crate::agent::{self, AgentOptions};
 use crate::api::{Client, ClientConfig, EditOptions};
 use crate::config::{AgentSettings, ApiSettings, Config, FolderPair};
 use crate::events::{Event, EventKind, Events};
-use crate::pipeline::PollSchedule;
 use crate::redact::ApiKey;
 use crate::shoot::PairPolicy;
 use crate::sim::{Sim, SimConfig};
-use crate::watch::WatchSettings;
 
 pub const SAMPLE_SHOOT: &str = "12 Oak Lane";
 const SAMPLE_PHOTOS: u32 = 8;

@@ -29,7 +29,7 @@ fn the_demo_fills_the_outbox_with_edited_photos_and_exits_cleanly() {
     );
     for name in &outputs {
         let path = dir.path().join("outbox").join(shoot).join(name);
-        imagen_sync::outbox::verify_jpeg(&path).unwrap();
+        imagen_sync::agent::outbox::verify_jpeg(&path).unwrap();
     }
     assert!(stdout.contains("8 edited photos"), "{stdout}");
 }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
-use imagen_sync::names::{decode, encode, encode_all};
+use imagen_sync::agent::names::{decode, encode, encode_all};
 use proptest::prelude::*;
 
 /// One path component: anything a file name can be on Linux, macOS or Windows

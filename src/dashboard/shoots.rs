@@ -17,10 +17,10 @@ use tokio::sync::broadcast;
 
 use super::pages::{Tab, csrf_field, escape, layout};
 use super::{AppState, guard, thumbs};
+use crate::agent::names;
 use crate::control::Control;
 use crate::events::{Event, EventKind};
 use crate::journal::{JournalView, NotSent, RetryScope, ShootId, ShootState, ShootSummary};
-use crate::names;
 
 /// How many shoots the page lists (newest first).
 const LISTED: usize = 300;

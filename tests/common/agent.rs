@@ -271,7 +271,7 @@ pub fn assert_outbox_holds_only_whole_photos(outbox: &Path) {
     for relative in tree(outbox) {
         let lower = relative.to_lowercase();
         if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
-            imagen_sync::outbox::verify_jpeg(&outbox.join(&relative))
+            imagen_sync::agent::outbox::verify_jpeg(&outbox.join(&relative))
                 .unwrap_or_else(|e| panic!("{relative} is not a whole JPEG: {e}"));
         }
     }

@@ -15,7 +15,8 @@ fn batch(kind: PhotoKind, names: &[&str]) -> Batch {
             .iter()
             .map(|n| Photo {
                 relative: PathBuf::from(n),
-                upload_name: crate::names::encode(Path::new(n)).unwrap(),
+                // How the agent names an upload: the path with `~` for `/`.
+                upload_name: n.replace('/', "~"),
                 size: 10,
                 modified: None,
                 identity: None,

@@ -1,10 +1,10 @@
-//! The agent: watcher → journal → pipeline. Settled shoot folders are scanned and
-//! recorded in the journal; a scheduler drives active shoots through the pipeline with
-//! bounded concurrency; failures are retried with backoff or reported; pause stops new
-//! work and survives restarts (it lives in the journal).
+//! The scheduler: the agent's main loop for one config. It feeds settled folders to
+//! intake, drives active shoots through the pipeline with bounded concurrency, retries
+//! failures with backoff or records them (with their kind), lets held shoots go when
+//! the spend guard allows, and follows pause (kept in the journal, so it survives
+//! restarts and reaches the CLI's and the dashboard's changes).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,42 +12,14 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::AgentOptions;
+use super::intake::Intake;
+use super::outbox::OutboxError;
+use super::pipeline::{self, Context, Limits, ShootError};
 use crate::api::{ApiError, Client};
-use crate::config::{Config, FolderPair};
+use crate::config::Config;
 use crate::events::{EventKind, Events, WaitCause};
 use crate::journal::{self, Journal, ShootId, ShootQueue};
-use crate::outbox::OutboxError;
-use crate::pipeline::{self, Context, Limits, PollSchedule, ShootError};
-use crate::scan::{self, ShootContents, Skipped};
-use crate::watch::{Settled, WatchSettings};
-
-/// The report written into a shoot's outbox folder when files were not uploaded.
-pub const REPORT_NAME: &str = "imagen-sync report.txt";
-
-#[derive(Debug, Clone)]
-pub struct AgentOptions {
-    pub watch: WatchSettings,
-    pub polls: PollSchedule,
-    /// Scheduler period: how soon pause, retry and new shoots are noticed.
-    pub tick: Duration,
-    /// Stop once something was processed and nothing is left (the demo's `--once`).
-    pub exit_when_idle: bool,
-}
-
-impl AgentOptions {
-    pub fn for_config(config: &Config) -> Self {
-        AgentOptions {
-            watch: WatchSettings {
-                settle: Duration::from_secs(config.agent.settle_seconds),
-                rescan_every: Duration::from_secs(config.agent.rescan_seconds),
-                tick: Duration::from_millis(500),
-            },
-            polls: PollSchedule::default(),
-            tick: Duration::from_secs(1),
-            exit_when_idle: false,
-        }
-    }
-}
 
 /// Per-shoot backoff after a retryable failure.
 struct Backoff {
@@ -112,7 +84,7 @@ pub async fn run(
     let mut intake = Intake::default();
     let (settled_sender, mut settled) = mpsc::channel(256);
     let inboxes = config.folders.iter().map(|f| f.inbox.clone()).collect();
-    let watcher = crate::watch::spawn(
+    let watcher = super::watch::spawn(
         inboxes,
         options.watch.clone(),
         events.clone(),
@@ -303,7 +275,7 @@ async fn release_held(ctx: &Context, queue: &Arc<dyn ShootQueue>) -> anyhow::Res
     let released = journal::off_worker(queue, move |q| {
         let mut released = Vec::new();
         for shoot in q.held_shoots()? {
-            if crate::spend::over_limit(q, &shoot, spend)?.is_none() {
+            if super::spend::over_limit(q, &shoot, spend)?.is_none() {
                 q.release(shoot.id)?;
                 released.push(shoot);
             }
@@ -320,201 +292,4 @@ async fn release_held(ctx: &Context, queue: &Arc<dyn ShootQueue>) -> anyhow::Res
             .emit(&shoot.folder, Some(shoot.id), EventKind::Discovered);
     }
     Ok(())
-}
-
-/// What intake remembers between settled folders: the hot folders stopped because
-/// their outbox reaches into an inbox (told once, until it is fixed).
-#[derive(Default)]
-struct Intake {
-    stopped: HashSet<usize>,
-}
-
-impl Intake {
-    /// Takes a settled folder, unless its hot folder's outbox (or any) reaches into its
-    /// inbox now (a symlink made while running): then the hot folder stops, said once.
-    async fn take_settled(
-        &mut self,
-        ctx: &Context,
-        queue: &Arc<dyn ShootQueue>,
-        config: &Config,
-        shoot: &Settled,
-    ) -> anyhow::Result<()> {
-        let inbox = config.folders[shoot.inbox].inbox.clone();
-        let outboxes: Vec<_> = config.folders.iter().map(|f| f.outbox.clone()).collect();
-        let problem = tokio::task::spawn_blocking(move || {
-            outboxes.iter().find_map(|outbox| {
-                let how = crate::overlap::overlap(outbox, &inbox)?;
-                Some(format!(
-                    "the outbox {} {}",
-                    outbox.display(),
-                    how.describe(&inbox)
-                ))
-            })
-        })
-        .await?;
-        match problem {
-            Some(reason) => {
-                if self.stopped.insert(shoot.inbox) {
-                    ctx.events.emit(
-                        "",
-                        None,
-                        EventKind::FolderStopped {
-                            inbox: config.folders[shoot.inbox].inbox.clone(),
-                            reason: format!(
-                                "{reason}. Nothing in this inbox is sent until the folders \
-                                 are apart again"
-                            ),
-                        },
-                    );
-                }
-                Ok(())
-            }
-            None => {
-                self.stopped.remove(&shoot.inbox);
-                take_settled(ctx, queue, config, shoot).await
-            }
-        }
-    }
-}
-
-/// Scans a settled folder and records its new photos as shoots (one per photo type).
-async fn take_settled(
-    ctx: &Context,
-    queue: &Arc<dyn ShootQueue>,
-    config: &Config,
-    shoot: &Settled,
-) -> anyhow::Result<()> {
-    let pair = &config.folders[shoot.inbox];
-    let dir = pair.inbox.join(&shoot.folder);
-    let pairs = config.agent.raw_jpeg_pairs;
-    let scan_dir = dir.clone();
-    let contents = match tokio::task::spawn_blocking(move || scan::scan(&scan_dir, pairs)).await? {
-        Ok(contents) => contents,
-        Err(error) if !dir.exists() => {
-            tracing::debug!(%error, "folder vanished before it was scanned");
-            return Ok(());
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
-    let known = journal::off_worker(queue, move |q| q.known_files(&inbox, &folder)).await?;
-    let outbox = pair.outbox.join(&shoot.folder);
-    let ShootContents {
-        batches,
-        mut skipped,
-    } = contents;
-    let mut fresh: Vec<crate::shoot::Batch> = Vec::new();
-    for mut batch in batches {
-        batch.photos.retain(|p| !known.contains(&p.relative));
-        // Never an output of ours, whatever path led here: that is how a loop starts.
-        let (photos, shoot_dir) = (batch.photos.clone(), dir.clone());
-        let own: Vec<_> = journal::off_worker(queue, move |q| {
-            let mut own = Vec::new();
-            for photo in photos {
-                let path = crate::overlap::resolve(&shoot_dir.join(&photo.relative));
-                if q.is_own_output(&path, photo.identity)? {
-                    own.push(photo.relative);
-                }
-            }
-            Ok(own)
-        })
-        .await?;
-        if !own.is_empty() {
-            tracing::error!(
-                shoot = shoot.folder,
-                files = own.len(),
-                "found edited photos imagen-sync wrote itself in the inbox; they are not sent again"
-            );
-            batch.photos.retain(|p| !own.contains(&p.relative));
-            skipped.extend(own.into_iter().map(|relative| Skipped {
-                relative,
-                reason: scan::SkipReason::OwnOutput,
-            }));
-        }
-        if !batch.photos.is_empty() {
-            fresh.push(batch);
-        }
-    }
-    if !skipped.is_empty() {
-        write_report(&outbox, &shoot.folder, &skipped, fresh.len() > 1);
-    }
-    let mut not_sent: Vec<(String, String)> = skipped
-        .iter()
-        .filter(|s| s.reason.is_notable())
-        .map(|s| (s.relative.display().to_string(), s.reason.to_string()))
-        .collect();
-    // Nothing to send, now or before: the folder as a whole is skipped.
-    let folder_skipped = (fresh.is_empty() && known.is_empty()).then(|| {
-        format!(
-            "no JPEG or RAW photos to upload ({}; see \"{REPORT_NAME}\" in the outbox)",
-            crate::words::count(skipped.len() as u64, "other file", "other files")
-        )
-    });
-    if let Some(reason) = &folder_skipped {
-        not_sent.insert(0, (String::new(), reason.clone()));
-    }
-    let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
-    journal::off_worker(queue, move |q| {
-        q.record_not_sent(&inbox, &folder, &not_sent)
-    })
-    .await?;
-    if fresh.is_empty() {
-        let kind = match folder_skipped {
-            Some(reason) => EventKind::Skipped { reason },
-            None => EventKind::NothingNew,
-        };
-        ctx.events.emit(&shoot.folder, None, kind);
-        return Ok(());
-    }
-    if fresh.len() > 1 {
-        tracing::warn!(
-            shoot = shoot.folder,
-            "the folder mixes RAW and JPEG photos: it is split into one project per type"
-        );
-    }
-    let (inbox, folder, shoot_outbox, edit) = (
-        pair.inbox.clone(),
-        shoot.folder.clone(),
-        outbox.clone(),
-        pair.edit.clone(),
-    );
-    let ids = journal::off_worker(queue, move |q| {
-        q.record_batches(&inbox, &folder, &shoot_outbox, &edit, &fresh)
-    })
-    .await?;
-    let kind = if known.is_empty() {
-        "new shoot"
-    } else {
-        "follow-up of a finished shoot"
-    };
-    for id in ids {
-        tracing::info!(shoot = shoot.folder, id, "{kind} recorded");
-        ctx.events
-            .emit(&shoot.folder, Some(id), EventKind::Discovered);
-    }
-    Ok(())
-}
-
-/// The short report a photographer reads: which files were not uploaded, and why.
-fn write_report(outbox: &Path, folder: &str, skipped: &[Skipped], split: bool) {
-    let mut text = format!("imagen-sync: files in \"{folder}\" that were not sent for editing\n\n");
-    for item in skipped {
-        text.push_str(&format!("{}: {}\n", item.relative.display(), item.reason));
-    }
-    if split {
-        text.push_str(
-            "\nThe folder mixes RAW and JPEG photos; each type was sent as its own project.\n",
-        );
-    }
-    for item in skipped {
-        tracing::info!(shoot = folder, file = %item.relative.display(), "not uploaded: {}", item.reason);
-    }
-    if let Err(error) = crate::atomic_file::write_text(&outbox.join(REPORT_NAME), &text) {
-        tracing::warn!(%error, "cannot write the skipped-files report");
-    }
-}
-
-/// Describes the folder pairs for start-up logs.
-pub fn describe(pair: &FolderPair) -> String {
-    format!("{} → {}", pair.inbox.display(), pair.outbox.display())
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::names;
+use super::names;
 use crate::shoot::{Batch, PairPolicy, Photo, PhotoKind};
 
 /// Why a file is not uploaded.
@@ -160,9 +160,9 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
                     }
                     Ok(head) => {
                         let ext = extension_of(&relative);
-                        if !crate::magic::matches_extension(&ext, &head) {
+                        if !super::magic::matches_extension(&ext, &head) {
                             skipped.push(skip(SkipReason::NotAPhoto(
-                                crate::magic::mismatch_reason(&ext),
+                                super::magic::mismatch_reason(&ext),
                             )));
                             continue;
                         }
@@ -195,9 +195,9 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
 /// A file's first bytes (fewer when it is shorter).
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut head = Vec::with_capacity(crate::magic::HEAD_LEN);
+    let mut head = Vec::with_capacity(super::magic::HEAD_LEN);
     std::fs::File::open(path)?
-        .take(crate::magic::HEAD_LEN as u64)
+        .take(super::magic::HEAD_LEN as u64)
         .read_to_end(&mut head)?;
     Ok(head)
 }

@@ -1,0 +1,63 @@
+//! The agent: the core flow, one file a stage.
+//!
+//! ```text
+//! watch ──settled folder──▶ intake ──batches──▶ journal ◀──steps── pipeline ──▶ outbox
+//!  (events, rescans,         (scan, names,       (the one          (create, upload,
+//!   settling)                 magic, report)      truth)            edit, poll, download)
+//!                                                   ▲
+//!                          scheduler ──picks active shoots, backoff, pause──┘
+//!
+//!                 every stage ──▶ events ──▶ logs, tray, notifications, dashboard
+//! ```
+//!
+//! [`run`] wires the stages for one config; `engine` restarts it when the config
+//! changes. The spend guard ([`spend`]) sits between the journal and a new project.
+
+pub mod intake;
+pub mod magic;
+pub mod names;
+pub mod outbox;
+pub mod pipeline;
+pub mod scan;
+mod scheduler;
+pub mod spend;
+pub mod watch;
+
+use std::time::Duration;
+
+use crate::config::{Config, FolderPair};
+use pipeline::PollSchedule;
+use watch::WatchSettings;
+
+pub use intake::REPORT_NAME;
+pub use scheduler::run;
+
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    pub watch: WatchSettings,
+    pub polls: PollSchedule,
+    /// Scheduler period: how soon pause, retry and new shoots are noticed.
+    pub tick: Duration,
+    /// Stop once something was processed and nothing is left (the demo's `--once`).
+    pub exit_when_idle: bool,
+}
+
+impl AgentOptions {
+    pub fn for_config(config: &Config) -> Self {
+        AgentOptions {
+            watch: WatchSettings {
+                settle: Duration::from_secs(config.agent.settle_seconds),
+                rescan_every: Duration::from_secs(config.agent.rescan_seconds),
+                tick: Duration::from_millis(500),
+            },
+            polls: PollSchedule::default(),
+            tick: Duration::from_secs(1),
+            exit_when_idle: false,
+        }
+    }
+}
+
+/// Describes the folder pairs for start-up logs.
+pub fn describe(pair: &FolderPair) -> String {
+    format!("{} → {}", pair.inbox.display(), pair.outbox.display())
+}

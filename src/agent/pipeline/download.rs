@@ -1,0 +1,148 @@
+//! Download: every output not in the outbox yet, each verified and renamed into place
+//! next to where its source sits in the shoot's tree, recorded before and after the
+//! rename so a crash between the two is recognised.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use super::{Context, ShootError};
+use crate::agent::names;
+use crate::agent::outbox::{self, OutboxError};
+use crate::api::{ApiError, DownloadLink};
+use crate::events::EventKind;
+use crate::journal::{ShootRecord, ShootState};
+
+pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
+    let uuid = shoot
+        .project_uuid
+        .as_deref()
+        .expect("downloading shoots have a project");
+    let inboxes = ctx.inboxes.clone();
+    let outbox = shoot.outbox.clone();
+    let reaches_inbox = tokio::task::spawn_blocking(move || {
+        inboxes.iter().find_map(|inbox| {
+            crate::overlap::overlap(&outbox, inbox).map(|how| how.describe(inbox))
+        })
+    })
+    .await
+    .unwrap_or_default();
+    if let Some(problem) = reaches_inbox {
+        return Err(ShootError::OutboxInInbox(problem));
+    }
+    let links = ctx.client.download_links(uuid).await?;
+    let outbox_root = shoot.outbox.clone();
+    tokio::task::spawn_blocking(move || crate::atomic_file::remove_stale_temp_files(&outbox_root))
+        .await
+        .ok();
+    let mut placed = std::collections::HashSet::new();
+    let id = shoot.id;
+    let recorded = ctx
+        .record(move |j| {
+            let mut placed = std::collections::HashSet::new();
+            for output in j.outputs(id)? {
+                let on_disk = output.path.symlink_metadata().is_ok();
+                // Renamed into place just before a crash, but not yet recorded as such.
+                if !output.placed && on_disk {
+                    let identity = crate::overlap::identity(&output.path);
+                    j.output_placed(id, &output.file_name, identity)?;
+                }
+                if output.placed || on_disk {
+                    placed.insert(output.file_name);
+                }
+            }
+            Ok(placed)
+        })
+        .await?;
+    placed.extend(recorded);
+    let total = links.len() as u64;
+    let done = &AtomicU64::new(placed.len() as u64);
+    let pending: Vec<DownloadLink> = links
+        .into_iter()
+        .filter(|l| !placed.contains(&l.file_name))
+        .collect();
+    stream::iter(pending)
+        .map(|link: DownloadLink| async move {
+            download_one(ctx, shoot, uuid, &link).await?;
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            ctx.emit(shoot, EventKind::Downloading { done, total });
+            Ok::<(), ShootError>(())
+        })
+        .buffer_unordered(ctx.limits.parallel_downloads.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    ctx.record(move |j| j.advance(id, ShootState::Done)).await?;
+    ctx.emit(
+        shoot,
+        EventKind::Done {
+            photos: total,
+            outbox: shoot.outbox.clone(),
+        },
+    );
+    Ok(())
+}
+
+/// Downloads one output next to where its source sits in the shoot's tree.
+async fn download_one(
+    ctx: &Context,
+    shoot: &ShootRecord,
+    uuid: &str,
+    link: &DownloadLink,
+) -> Result<(), ShootError> {
+    let relative = names::decode(&link.file_name)
+        .ok_or_else(|| ShootError::UnsafeOutputName(link.file_name.clone()))?;
+    let dir = match relative.parent() {
+        Some(parent) => shoot.outbox.join(parent),
+        None => shoot.outbox.clone(),
+    };
+    let name = relative
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| ShootError::UnsafeOutputName(link.file_name.clone()))?
+        .to_owned();
+    let mut url = link.download_link.clone();
+    let mut refreshed = false;
+    let retry = &ctx.client.config().retry;
+    let mut attempt = 1;
+    let mut photo = loop {
+        let target = &url;
+        let prepared = outbox::prepare_photo(&dir, &name, |mut file| async move {
+            ctx.client.download_to(target, &mut file).await?;
+            Ok(file)
+        })
+        .await;
+        match prepared {
+            Err(OutboxError::Download(ApiError::LinkExpired { .. })) if !refreshed => {
+                url = ctx.client.download_link(uuid, &link.file_name).await?;
+                refreshed = true;
+            }
+            // A download is idempotent: a dropped connection just means fetching again.
+            Err(OutboxError::Download(error))
+                if error.is_transient() && attempt < retry.max_attempts =>
+            {
+                tokio::time::sleep(retry.delay_after(attempt, &error)).await;
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
+    loop {
+        // Recorded resolved, so intake knows the file under any path that reaches it.
+        let dest = crate::overlap::resolve(&outbox::free_name(&dir, &name));
+        let (id, file_name, intended) = (shoot.id, link.file_name.clone(), dest.clone());
+        ctx.record(move |j| j.output_intent(id, &file_name, &intended))
+            .await?;
+        match photo.place(&dest)? {
+            Ok(()) => {
+                let (file_name, placed) = (link.file_name.clone(), dest);
+                ctx.record(move |j| {
+                    let identity = crate::overlap::identity(&placed);
+                    j.output_placed(id, &file_name, identity)
+                })
+                .await?;
+                return Ok(());
+            }
+            Err(unplaced) => photo = unplaced,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Upload: every photo of the shoot not uploaded yet, a few at a time, each recorded
+//! once it is up. A photo rewritten since the folder settled waits and goes up again;
+//! one deleted before it went up is left out.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use super::{Context, ShootError, shoot_dir};
+use crate::api::ApiError;
+use crate::events::EventKind;
+use crate::journal::{FileRecord, ShootRecord, ShootState};
+
+pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
+    let uuid = shoot
+        .project_uuid
+        .clone()
+        .expect("uploading shoots have a project");
+    let folder = shoot_dir(shoot);
+    if !folder.is_dir() {
+        return Err(ShootError::FolderGone(folder));
+    }
+    let id = shoot.id;
+    let files = ctx.record(move |j| j.files(id)).await?;
+    let files_total = files.len() as u64;
+    let bytes_total: u64 = files.iter().map(|f| f.size).sum();
+    let files_done = AtomicU64::new(files.iter().filter(|f| f.uploaded).count() as u64);
+    let bytes_done = Arc::new(AtomicU64::new(
+        files.iter().filter(|f| f.uploaded).map(|f| f.size).sum(),
+    ));
+    let pending: Vec<FileRecord> = files.iter().filter(|f| !f.uploaded).cloned().collect();
+    let emit_progress = |bytes: u64| {
+        ctx.emit(
+            shoot,
+            EventKind::Uploading {
+                files_done: files_done.load(Ordering::Relaxed),
+                files_total,
+                bytes_done: bytes,
+                bytes_total,
+            },
+        )
+    };
+    emit_progress(bytes_done.load(Ordering::Relaxed));
+    let (files_done, emit_progress) = (&files_done, &emit_progress);
+    stream::iter(pending)
+        .map(|file: FileRecord| {
+            let uuid = &uuid;
+            let folder = &folder;
+            let bytes_done = bytes_done.clone();
+            async move {
+                if *ctx.paused.borrow() {
+                    return Err(ShootError::Paused);
+                }
+                let path = folder.join(&file.relative);
+                let resize = |size: u64| {
+                    let name = file.upload_name.clone();
+                    ctx.record(move |j| j.update_file_size(id, &name, size))
+                };
+                let before = match std::fs::metadata(&path) {
+                    Ok(metadata) if metadata.len() == file.size => metadata.modified().ok(),
+                    _ if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
+                    Ok(metadata) => {
+                        // Rewritten since it settled: wait, then send the new version.
+                        resize(metadata.len()).await?;
+                        return Err(ShootError::FileChanged(file.relative.clone()));
+                    }
+                    Err(_) => {
+                        tracing::warn!(shoot = shoot.folder, file = %file.relative.display(), "deleted before it was uploaded; left out");
+                        let name = file.upload_name.clone();
+                        ctx.record(move |j| j.forget_file(id, &name)).await?;
+                        files_done.fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                };
+                // Bytes sent by this file's attempts, so retries are not counted twice.
+                let attempt = Arc::new(AtomicU64::new(0));
+                let sink: crate::api::ProgressSink = {
+                    let (attempt, bytes_done) = (attempt.clone(), bytes_done.clone());
+                    Arc::new(move |bytes| {
+                        attempt.fetch_add(bytes, Ordering::Relaxed);
+                        bytes_done.fetch_add(bytes, Ordering::Relaxed);
+                    })
+                };
+                let outcome = ctx
+                    .client
+                    .upload_file(uuid, &path, &file.upload_name, false, Some(sink))
+                    .await;
+                let counted = attempt.load(Ordering::Relaxed);
+                if let Err(error) = outcome {
+                    bytes_done.fetch_sub(counted, Ordering::Relaxed);
+                    if let ApiError::FileChanged { .. } | ApiError::Io { .. } = error {
+                        // Moved, deleted or rewritten while it was being read.
+                        if !folder.is_dir() {
+                            return Err(ShootError::FolderGone(folder.clone()));
+                        }
+                        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                        resize(size).await?;
+                        return Err(ShootError::FileChanged(file.relative.clone()));
+                    }
+                    return Err(error.into());
+                }
+                bytes_done.fetch_sub(counted.saturating_sub(file.size), Ordering::Relaxed);
+                // Rewritten while it was being read: what went up may be a mix. Send again.
+                let after = std::fs::metadata(&path).ok();
+                if after.as_ref().map(|m| (m.len(), m.modified().ok())) != Some((file.size, before)) {
+                    let size = after.map_or(0, |m| m.len());
+                    resize(size).await?;
+                    return Err(ShootError::FileChanged(file.relative.clone()));
+                }
+                let name = file.upload_name.clone();
+                ctx.record(move |j| j.mark_uploaded(id, &name)).await?;
+                files_done.fetch_add(1, Ordering::Relaxed);
+                emit_progress(bytes_done.load(Ordering::Relaxed));
+                Ok(())
+            }
+        })
+        .buffer_unordered(ctx.limits.parallel_uploads.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    ctx.record(move |j| j.advance(id, ShootState::Editing))
+        .await?;
+    Ok(())
+}
