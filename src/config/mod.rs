@@ -1,0 +1,197 @@
+//! The TOML config: the settings as the agent uses them, and where each job on them
+//! lives: [`parse`] (validation that names the key and line of every mistake),
+//! [`render`] (the commented file `init` and the dashboard write), [`paths`] (platform
+//! folders), [`key_file`] (the private API key file) and [`first_run`].
+//! The key names are a contract other tools rely on:
+//! `[api] base_url, key_file`, `[agent] data_dir, settle_seconds, max_active_shoots,
+//! max_parallel_uploads, max_parallel_downloads`, and `[[folders]] inbox, outbox` with a
+//! `[folders.edit]` table (`hdr_merge, perspective_correction, sky_replacement,
+//! callback_url`).
+
+mod first_run;
+mod key_file;
+mod parse;
+mod paths;
+mod render;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::api::EditOptions;
+use crate::redact::ApiKey;
+use crate::shoot::PairPolicy;
+
+pub use first_run::{FirstRun, first_run_setup, write_default};
+pub use key_file::{private_file_step, read_key_file};
+pub use paths::{
+    data_dir_for_commands, default_config_path, default_data_dir, default_folders_root,
+    default_key_file,
+};
+pub use render::{default_config, default_config_text, render};
+
+pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
+pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
+
+/// `[agent] daily_photo_limit` and `daily_follow_up_limit`; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendLimits {
+    pub daily_photos: u64,
+    pub daily_follow_ups: u64,
+}
+
+pub const DEFAULT_DAILY_PHOTOS: u64 = 3000;
+pub const DEFAULT_DAILY_FOLLOW_UPS: u64 = 5;
+
+impl Default for SpendLimits {
+    fn default() -> Self {
+        SpendLimits {
+            daily_photos: DEFAULT_DAILY_PHOTOS,
+            daily_follow_ups: DEFAULT_DAILY_FOLLOW_UPS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path:?}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mistake in the file, located.
+    #[error("{}:{line}:{column}: {}{message}", file.display(), key.as_deref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        key: Option<String>,
+        message: String,
+    },
+    #[error("{path:?} {problem}")]
+    KeyFile { path: PathBuf, problem: String },
+    #[error(
+        "no API key: set the {ENV_API_KEY} environment variable, or put the key in a file \
+         only you can read and name it as `key_file` under [api]"
+    )]
+    MissingKey,
+}
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub api: ApiSettings,
+    pub agent: AgentSettings,
+    pub folders: Vec<FolderPair>,
+    pub notifications: NotificationSettings,
+    pub dashboard: DashboardSettings,
+}
+
+/// The local dashboard (`[dashboard]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardSettings {
+    pub port: u16,
+    /// 127.0.0.1 unless the user explicitly opens it to the network.
+    pub listen: std::net::IpAddr,
+    /// Required when `listen` is not a loopback address: a private file holding the
+    /// password browsers must give.
+    pub password_file: Option<PathBuf>,
+}
+
+pub const DEFAULT_DASHBOARD_PORT: u16 = 7117;
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        DashboardSettings {
+            port: DEFAULT_DASHBOARD_PORT,
+            listen: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            password_file: None,
+        }
+    }
+}
+
+/// Which desktop notifications are shown (`[notifications]`; all on by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// "123 Main St: 42 photos ready".
+    pub shoot_done: bool,
+    /// A shoot failed, with why and what to do.
+    pub shoot_failed: bool,
+    /// The server refused the API key.
+    pub key_rejected: bool,
+    /// The network has been unreachable for a while, and when it is back.
+    pub network: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            shoot_done: true,
+            shoot_failed: true,
+            key_rejected: true,
+            network: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiSettings {
+    pub base_url: Url,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSettings {
+    /// Journal and logs.
+    pub data_dir: PathBuf,
+    /// Quiet time a shoot folder needs before it is processed.
+    pub settle_seconds: u64,
+    /// How often every inbox is listed in full, for drives that send no change events.
+    pub rescan_seconds: u64,
+    pub max_active_shoots: usize,
+    pub max_parallel_uploads: usize,
+    pub max_parallel_downloads: usize,
+    /// Which side of a RAW+JPEG twin goes up.
+    pub raw_jpeg_pairs: PairPolicy,
+    /// The spend guard's daily limits.
+    pub spend: SpendLimits,
+}
+
+/// One hot folder: shoots dropped in `inbox` come out edited in `outbox`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderPair {
+    pub inbox: PathBuf,
+    pub outbox: PathBuf,
+    pub edit: EditOptions,
+}
+
+// The file as written, with spans for the values checked beyond their type.
+impl Config {
+    /// Reads and validates `path`. `IMAGEN_API_BASE_URL` overrides `[api] base_url`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base_url_override = std::env::var(ENV_BASE_URL).ok().filter(|v| !v.is_empty());
+        Config::parse(&text, path, base_url_override.as_deref())
+    }
+    /// The API key: `IMAGEN_API_KEY`, else the key file (which must be private).
+    pub fn api_key(&self) -> Result<ApiKey, ConfigError> {
+        if let Ok(key) = std::env::var(ENV_API_KEY)
+            && !key.trim().is_empty()
+        {
+            return Ok(ApiKey::new(key));
+        }
+        let Some(path) = &self.api.key_file else {
+            return Err(ConfigError::MissingKey);
+        };
+        read_key_file(path)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,350 @@
+//! Reading the TOML text into a validated [`Config`]: every mistake is located by file,
+//! line and column, named by its key, and said in plain words with what to write.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::paths::expand_home;
+use super::*;
+use crate::api::DEFAULT_BASE_URL;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    api: RawApi,
+    #[serde(default)]
+    agent: RawAgent,
+    #[serde(default)]
+    folders: Vec<RawFolder>,
+    #[serde(default)]
+    notifications: NotificationSettings,
+    #[serde(default)]
+    dashboard: RawDashboard,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    port: Option<u16>,
+    listen: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    base_url: Option<Spanned<String>>,
+    key_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    data_dir: Option<Spanned<String>>,
+    settle_seconds: Option<Spanned<u64>>,
+    rescan_seconds: Option<Spanned<u64>>,
+    max_active_shoots: Option<Spanned<usize>>,
+    max_parallel_uploads: Option<Spanned<usize>>,
+    max_parallel_downloads: Option<Spanned<usize>>,
+    raw_jpeg_pairs: Option<PairPolicy>,
+    daily_photo_limit: Option<u64>,
+    daily_follow_up_limit: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFolder {
+    inbox: Spanned<String>,
+    outbox: Spanned<String>,
+    #[serde(default)]
+    edit: RawEdit,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEdit {
+    #[serde(default)]
+    hdr_merge: bool,
+    #[serde(default)]
+    perspective_correction: bool,
+    #[serde(default)]
+    sky_replacement: bool,
+    sky_replacement_template_id: Option<i64>,
+    callback_url: Option<Spanned<String>>,
+}
+
+impl Config {
+    /// Validates config text; `file` only labels the errors.
+    pub fn parse(
+        text: &str,
+        file: &Path,
+        base_url_override: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let at = |span: std::ops::Range<usize>, key: &str, message: String| {
+            let (line, column) = line_and_column(text, span.start);
+            ConfigError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                key: Some(key.to_owned()),
+                message,
+            }
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|error| {
+            let offset = error.span().map_or(0, |s| s.start);
+            let (line, column) = line_and_column(text, offset);
+            let message = error.message().trim();
+            let (key, message) = match type_mistake(text, offset, message) {
+                Some((key, plain)) => (Some(key), plain),
+                None => (None, message.to_owned()),
+            };
+            ConfigError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                key,
+                message,
+            }
+        })?;
+
+        let base_url = match (base_url_override, &raw.api.base_url) {
+            (Some(url), _) => parse_base_url(url).map_err(|m| ConfigError::Invalid {
+                file: PathBuf::from(format!("${ENV_BASE_URL}")),
+                line: 1,
+                column: 1,
+                key: None,
+                message: m,
+            })?,
+            (None, Some(url)) => {
+                parse_base_url(url.get_ref()).map_err(|m| at(url.span(), "api.base_url", m))?
+            }
+            (None, None) => Url::parse(DEFAULT_BASE_URL).expect("the default URL parses"),
+        };
+
+        let agent = &raw.agent;
+        let positive = |value: &Option<Spanned<usize>>, key: &str, default: usize| match value {
+            None => Ok(default),
+            Some(v) if *v.get_ref() >= 1 && *v.get_ref() <= 64 => Ok(*v.get_ref()),
+            Some(v) => Err(at(
+                v.span(),
+                key,
+                format!("must be between 1 and 64, not {}", v.get_ref()),
+            )),
+        };
+        let settle_seconds = match &agent.settle_seconds {
+            None => 10,
+            Some(v) if *v.get_ref() <= 24 * 3600 => *v.get_ref(),
+            Some(v) => {
+                return Err(at(
+                    v.span(),
+                    "agent.settle_seconds",
+                    "must be at most 86400 (one day)".into(),
+                ));
+            }
+        };
+        let rescan_seconds = match &agent.rescan_seconds {
+            None => 120,
+            Some(v) if (5..=24 * 3600).contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => {
+                return Err(at(
+                    v.span(),
+                    "agent.rescan_seconds",
+                    "must be between 5 and 86400".into(),
+                ));
+            }
+        };
+        let settings = AgentSettings {
+            data_dir: agent
+                .data_dir
+                .as_ref()
+                .map_or_else(default_data_dir, |d| expand_home(d.get_ref())),
+            settle_seconds,
+            rescan_seconds,
+            max_active_shoots: positive(&agent.max_active_shoots, "agent.max_active_shoots", 2)?,
+            max_parallel_uploads: positive(
+                &agent.max_parallel_uploads,
+                "agent.max_parallel_uploads",
+                4,
+            )?,
+            max_parallel_downloads: positive(
+                &agent.max_parallel_downloads,
+                "agent.max_parallel_downloads",
+                4,
+            )?,
+            raw_jpeg_pairs: agent.raw_jpeg_pairs.unwrap_or_default(),
+            spend: SpendLimits {
+                daily_photos: agent.daily_photo_limit.unwrap_or(DEFAULT_DAILY_PHOTOS),
+                daily_follow_ups: agent
+                    .daily_follow_up_limit
+                    .unwrap_or(DEFAULT_DAILY_FOLLOW_UPS),
+            },
+        };
+
+        let mut folders: Vec<FolderPair> = Vec::new();
+        for (index, folder) in raw.folders.iter().enumerate() {
+            let key = |field: &str| format!("folders[{index}].{field}");
+            let inbox = non_empty_path(&folder.inbox)
+                .map_err(|m| at(folder.inbox.span(), &key("inbox"), m))?;
+            let outbox = non_empty_path(&folder.outbox)
+                .map_err(|m| at(folder.outbox.span(), &key("outbox"), m))?;
+            // Every outbox against every inbox, this pair's own included: an outbox
+            // reaching into any inbox feeds the agent its own outputs.
+            let inboxes = folders.iter().map(|f| &f.inbox).chain([&inbox]);
+            if let Some(problem) = inboxes
+                .filter_map(|other| Some(crate::overlap::overlap(&outbox, other)?.describe(other)))
+                .next()
+            {
+                return Err(at(folder.outbox.span(), &key("outbox"), problem));
+            }
+            if let Some((other, problem)) = folders.iter().enumerate().find_map(|(other, f)| {
+                Some((
+                    other,
+                    crate::overlap::overlap(&f.outbox, &inbox)?.describe(&inbox),
+                ))
+            }) {
+                return Err(at(
+                    folder.inbox.span(),
+                    &key("inbox"),
+                    format!("the outbox of folders[{other}] {problem}"),
+                ));
+            }
+            let resolved = crate::overlap::resolve(&inbox);
+            if let Some(other) = folders
+                .iter()
+                .position(|f| crate::overlap::resolve(&f.inbox) == resolved)
+            {
+                return Err(at(
+                    folder.inbox.span(),
+                    &key("inbox"),
+                    format!("is already the inbox of folders[{other}]"),
+                ));
+            }
+            let callback_url = match &folder.edit.callback_url {
+                None => None,
+                Some(url)
+                    if url.get_ref().starts_with("https://")
+                        && Url::parse(url.get_ref()).is_ok() =>
+                {
+                    Some(url.get_ref().clone())
+                }
+                Some(url) => {
+                    return Err(at(
+                        url.span(),
+                        &key("edit.callback_url"),
+                        "must be an https:// URL".into(),
+                    ));
+                }
+            };
+            folders.push(FolderPair {
+                inbox,
+                outbox,
+                edit: EditOptions {
+                    hdr_merge: folder.edit.hdr_merge,
+                    perspective_correction: folder.edit.perspective_correction,
+                    sky_replacement: folder.edit.sky_replacement,
+                    sky_replacement_template_id: folder.edit.sky_replacement_template_id,
+                    callback_url,
+                },
+            });
+        }
+
+        let mut dashboard = DashboardSettings {
+            port: raw.dashboard.port.unwrap_or(DEFAULT_DASHBOARD_PORT),
+            password_file: raw
+                .dashboard
+                .password_file
+                .as_ref()
+                .map(|p| expand_home(p.get_ref())),
+            ..DashboardSettings::default()
+        };
+        if let Some(listen) = &raw.dashboard.listen {
+            dashboard.listen = listen.get_ref().trim().parse().map_err(|_| {
+                at(
+                    listen.span(),
+                    "dashboard.listen",
+                    "must be an IP address, like 127.0.0.1".into(),
+                )
+            })?;
+            if !dashboard.listen.is_loopback() && dashboard.password_file.is_none() {
+                return Err(at(
+                    listen.span(),
+                    "dashboard.listen",
+                    "opening the dashboard beyond this machine needs `password_file` \
+                     (a file only you can read, holding the password to ask for)"
+                        .into(),
+                ));
+            }
+        }
+
+        Ok(Config {
+            api: ApiSettings {
+                base_url,
+                key_file: raw.api.key_file.as_ref().map(|k| expand_home(k.get_ref())),
+            },
+            agent: settings,
+            folders,
+            notifications: raw.notifications,
+            dashboard,
+        })
+    }
+}
+
+fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
+    crate::redact::check_transport(&url)?;
+    Ok(url)
+}
+
+fn non_empty_path(value: &Spanned<String>) -> Result<PathBuf, String> {
+    let text = value.get_ref().trim();
+    if text.is_empty() {
+        return Err("must name a folder".into());
+    }
+    Ok(expand_home(text))
+}
+
+/// A value of the wrong type, in plain words with an example: the key (with its
+/// section) and what it must be. `None` for other mistakes.
+fn type_mistake(text: &str, offset: usize, message: &str) -> Option<(String, String)> {
+    let expected = message
+        .strip_prefix("invalid type: ")?
+        .split(", expected ")
+        .nth(1)?;
+    let before = &text[..offset.min(text.len())];
+    let line = before.rsplit('\n').next()?;
+    let name = line.split('=').next()?.trim();
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    let key = match section {
+        Some(section) if !name.is_empty() => format!("{section}.{name}"),
+        _ => name.to_owned(),
+    };
+    let plain = match (name, expected) {
+        ("settle_seconds" | "rescan_seconds", _) => {
+            "must be a whole number of seconds, like 10".to_owned()
+        }
+        (_, "u64" | "usize" | "u16" | "u32" | "i64") => {
+            format!("must be a whole number without quotes, like {name} = 4")
+        }
+        (_, "a boolean") => format!("must be true or false, like {name} = true"),
+        (_, "a string") => format!("must be text in quotes, like {name} = \"...\""),
+        _ => format!("has the wrong type: {message}"),
+    };
+    Some((key, plain))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

@@ -1,0 +1,160 @@
+//! The config as commented TOML: the defaults `init` writes and what the settings page
+//! saves. `Config::parse(&render(c))` gives `c` back.
+
+use std::path::Path;
+
+use super::paths::{default_folders_root, default_key_file};
+use super::*;
+
+/// The config a first run writes: the defaults, one hot folder under
+/// `default_folders_root()`, and the key file named.
+pub fn default_config() -> Config {
+    let mut config =
+        Config::parse("", Path::new("defaults"), None).expect("the defaults are valid");
+    config.api.key_file = Some(default_key_file());
+    let root = default_folders_root();
+    config.folders = vec![FolderPair {
+        inbox: root.join("Inbox"),
+        outbox: root.join("Outbox"),
+        edit: EditOptions {
+            perspective_correction: true,
+            ..EditOptions::default()
+        },
+    }];
+    config
+}
+
+/// The commented config `imagen-sync init` writes.
+pub fn default_config_text() -> String {
+    render(&default_config())
+}
+
+/// The whole config as commented TOML: what `init` writes and what the dashboard saves.
+/// `Config::parse(&render(c))` gives `c` back.
+pub fn render(config: &Config) -> String {
+    use std::fmt::Write;
+    let s = |text: &str| toml_string(text);
+    let p = |path: &Path| toml_string(&path.display().to_string());
+    let agent = &config.agent;
+    let mut out = format!(
+        r#"# imagen-sync configuration. A running agent picks up changes as soon as the file is
+# saved; if an edit is invalid, it says so and keeps the last good settings. Saving
+# the dashboard's Settings page rewrites this file.
+
+[api]
+# The Imagen API. IMAGEN_API_BASE_URL overrides it.
+base_url = {base_url}
+# Your API key: paste it into this file, which only you may read.
+# The IMAGEN_API_KEY environment variable, when set, is used instead.
+{key_file}
+
+[agent]
+# Where the journal (the agent's memory of every shoot) and logs live.
+data_dir = {data_dir}
+# A shoot starts once its folder has been quiet this many seconds.
+settle_seconds = {settle}
+# Every inbox is also listed in full this often, for network drives that send no
+# change events (local disks report changes at once).
+rescan_seconds = {rescan}
+# Shoots processed at once, and photos moving at once per shoot.
+max_active_shoots = {shoots}
+max_parallel_uploads = {uploads}
+max_parallel_downloads = {downloads}
+# RAW+JPEG twins (same name, same folder): upload "raw", "jpeg" or "both".
+raw_jpeg_pairs = {pairs}
+# The spend guard: past either limit new projects are held (not created) until the
+# next 24 hours allow them, or you say "Send anyway". 0 means no limit.
+# Photos sent for editing in any 24 hours:
+daily_photo_limit = {daily_photos}
+# Follow-up projects of one shoot folder in 24 hours (photos added to a finished shoot):
+daily_follow_up_limit = {daily_follow_ups}
+
+[dashboard]
+# The local dashboard (`imagen-sync open`). It listens on this machine only; another
+# address needs password_file too.
+port = {port}
+listen = {listen}
+{password_file}
+
+# Desktop notifications, each of which can be switched off.
+[notifications]
+shoot_done = {done}
+shoot_failed = {failed}
+key_rejected = {rejected}
+network = {network}
+
+# One [[folders]] block per hot folder. Each direct subfolder of an inbox is one shoot.
+"#,
+        base_url = s(config.api.base_url.as_str()),
+        key_file = match &config.api.key_file {
+            Some(path) => format!("key_file = {}", p(path)),
+            None => format!("# key_file = {}", p(&default_key_file())),
+        },
+        data_dir = p(&agent.data_dir),
+        settle = agent.settle_seconds,
+        rescan = agent.rescan_seconds,
+        shoots = agent.max_active_shoots,
+        uploads = agent.max_parallel_uploads,
+        downloads = agent.max_parallel_downloads,
+        pairs = s(match agent.raw_jpeg_pairs {
+            PairPolicy::Raw => "raw",
+            PairPolicy::Jpeg => "jpeg",
+            PairPolicy::Both => "both",
+        }),
+        daily_photos = agent.spend.daily_photos,
+        daily_follow_ups = agent.spend.daily_follow_ups,
+        port = config.dashboard.port,
+        listen = s(&config.dashboard.listen.to_string()),
+        password_file = match &config.dashboard.password_file {
+            Some(path) => format!("password_file = {}", p(path)),
+            None => "# password_file = \"~/.config/imagen-sync/dashboard-password\"".into(),
+        },
+        done = config.notifications.shoot_done,
+        failed = config.notifications.shoot_failed,
+        rejected = config.notifications.key_rejected,
+        network = config.notifications.network,
+    );
+    for pair in &config.folders {
+        let edit = &pair.edit;
+        let _ = write!(
+            out,
+            "[[folders]]\ninbox = {}\noutbox = {}\n[folders.edit]\nhdr_merge = {}\n\
+             perspective_correction = {}\nsky_replacement = {}\n",
+            p(&pair.inbox),
+            p(&pair.outbox),
+            edit.hdr_merge,
+            edit.perspective_correction,
+            edit.sky_replacement,
+        );
+        if let Some(template) = edit.sky_replacement_template_id {
+            let _ = writeln!(out, "sky_replacement_template_id = {template}");
+        }
+        match &edit.callback_url {
+            Some(url) => {
+                let _ = writeln!(out, "callback_url = {}", s(url));
+            }
+            None => out.push_str("# callback_url = \"https://example.com/imagen-done\"\n"),
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "# Another hot folder (e.g. for exteriors with sky replacement): add another\n\
+         # [[folders]] block like the one above.\n",
+    );
+    out
+}
+
+/// A TOML basic string, quotes included.
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}

@@ -1,0 +1,142 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("config.toml"), None)
+}
+
+#[test]
+fn the_default_config_parses_to_the_documented_defaults() {
+    let config = parse(&default_config_text()).unwrap();
+    assert_eq!(config.api.base_url.as_str(), "https://api.imagen-ai.com/v1");
+    assert_eq!(config.agent.settle_seconds, 10);
+    assert_eq!(config.folders.len(), 1);
+    assert!(config.folders[0].edit.perspective_correction);
+    assert!(config.folders[0].inbox.ends_with("Imagen/Inbox"));
+}
+
+#[test]
+fn a_rendered_config_parses_back_to_itself() {
+    let mut config = default_config();
+    config.agent.settle_seconds = 3;
+    config.agent.raw_jpeg_pairs = PairPolicy::Both;
+    config.agent.spend.daily_photos = 0;
+    config.agent.spend.daily_follow_ups = 2;
+    config.notifications.network = false;
+    config.dashboard.port = 9000;
+    config.folders.push(FolderPair {
+        inbox: PathBuf::from("/photos/Ext \"quoted\" \\ In"),
+        outbox: PathBuf::from("/photos/Ext Out"),
+        edit: EditOptions {
+            sky_replacement: true,
+            sky_replacement_template_id: Some(12),
+            callback_url: Some("https://hooks.example.com/done".into()),
+            ..EditOptions::default()
+        },
+    });
+    config.api.key_file = None;
+    let text = render(&config);
+    assert_eq!(parse(&text).unwrap(), config, "{text}");
+}
+
+#[test]
+fn the_dashboard_stays_on_this_machine_unless_a_password_guards_it() {
+    let open = error_of("[dashboard]\nlisten = \"0.0.0.0\"\n");
+    assert!(
+        open.starts_with("config.toml:2:") && open.contains("password_file"),
+        "{open}"
+    );
+    let guarded = parse("[dashboard]\nlisten = \"0.0.0.0\"\npassword_file = \"/k\"\n").unwrap();
+    assert!(!guarded.dashboard.listen.is_loopback());
+    assert!(error_of("[dashboard]\nlisten = \"localhost\"\n").contains("IP address"));
+}
+
+#[test]
+fn several_folder_pairs_carry_their_own_edit_options() {
+    let config = parse(
+        r#"
+[[folders]]
+inbox = "/photos/Interiors In"
+outbox = "/photos/Interiors Out"
+[folders.edit]
+perspective_correction = true
+
+[[folders]]
+inbox = "/photos/Exteriors In"
+outbox = "/photos/Exteriors Out"
+[folders.edit]
+sky_replacement = true
+callback_url = "https://hooks.example.com/done"
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.folders.len(), 2);
+    assert!(
+        config.folders[0].edit.perspective_correction && !config.folders[0].edit.sky_replacement
+    );
+    assert!(config.folders[1].edit.sky_replacement);
+    assert_eq!(
+        config.folders[1].edit.callback_url.as_deref(),
+        Some("https://hooks.example.com/done")
+    );
+}
+
+fn error_of(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn mistakes_are_reported_with_their_key_and_line() {
+    let wrong_type = error_of("[agent]\nsettle_seconds = \"ten\"\n");
+    assert!(wrong_type.starts_with("config.toml:2:"), "{wrong_type}");
+    assert!(
+        wrong_type.contains("`agent.settle_seconds`: must be a whole number of seconds, like 10"),
+        "{wrong_type}"
+    );
+    let flag = error_of("[notifications]\nshoot_done = \"yes\"\n");
+    assert!(flag.contains("must be true or false"), "{flag}");
+
+    let typo = error_of("[agent]\nsettle_secs = 5\n");
+    assert!(
+        typo.starts_with("config.toml:2:") && typo.contains("settle_secs"),
+        "{typo}"
+    );
+
+    let zero = error_of("[agent]\n\nmax_parallel_uploads = 0\n");
+    assert!(
+        zero.starts_with("config.toml:3:") && zero.contains("`agent.max_parallel_uploads`"),
+        "{zero}"
+    );
+
+    let nested = error_of("[[folders]]\ninbox = \"/a/in\"\noutbox = \"/a/in/out\"\n");
+    assert!(
+        nested.starts_with("config.toml:3:") && nested.contains("`folders[0].outbox`"),
+        "{nested}"
+    );
+
+    let http = error_of("[api]\nbase_url = \"http://api.example.com/v1\"\n");
+    assert!(
+        http.starts_with("config.toml:2:") && http.contains("only https"),
+        "{http}"
+    );
+    assert!(parse("[api]\nbase_url = \"http://127.0.0.1:8321/v1\"\n").is_ok());
+
+    let callback = error_of(
+        "[[folders]]\ninbox = \"/i\"\noutbox = \"/o\"\n[folders.edit]\ncallback_url = \"http://x\"\n",
+    );
+    assert!(callback.starts_with("config.toml:5:"), "{callback}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("api-key");
+    std::fs::write(&path, "secret-key\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = read_key_file(&path).unwrap_err().to_string();
+    assert!(refused.contains("chmod 600"), "{refused}");
+    assert!(!refused.contains("secret-key"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(read_key_file(&path).unwrap().expose(), "secret-key");
+}
