@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 use crate::agent::pipeline::PollSchedule;
 use crate::agent::watch::WatchSettings;
-use crate::agent::{self, AgentOptions};
-use crate::api::{Client, ClientConfig, EditOptions};
+use crate::agent::{AgentHandle, AgentOptions};
+use crate::api::EditOptions;
 use crate::config::{AgentSettings, ApiSettings, Config, FolderPair};
 use crate::events::{Event, EventKind, Events};
 use crate::redact::ApiKey;
@@ -93,8 +93,6 @@ pub async fn run(
         notifications: Default::default(),
         dashboard: Default::default(),
     };
-    let client = Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(key)))?;
-    let journal = crate::journal::open(&data_dir)?;
     println!("Simulated Imagen API on {}", sim.base_url());
     println!("Inbox:  {}", inbox.display());
     println!("Outbox: {}", outbox.display());
@@ -118,9 +116,14 @@ pub async fn run(
         tick: Duration::from_millis(250),
         exit_when_idle: once,
     };
-    agent::run(config, client, journal, events, options, shutdown).await?;
+    let mut agent = AgentHandle::start_holding(lock, config, ApiKey::new(key), &events, options)
+        .map_err(anyhow::Error::msg)?;
+    let mut shutdown = shutdown;
+    tokio::select! {
+        outcome = agent.wait() => outcome?,
+        _ = shutdown.wait_for(|stop| *stop) => agent.stop().await,
+    }
     display.abort();
-    drop(lock);
     Ok(outbox)
 }
 

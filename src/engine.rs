@@ -11,10 +11,8 @@ use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
-use crate::agent::{self, AgentOptions};
-use crate::api::{Client, ClientConfig};
+use crate::agent::{AgentHandle, AgentOptions};
 use crate::config::{Config, ConfigError};
 use crate::events::{EventKind, Events};
 use crate::redact::ApiKey;
@@ -72,7 +70,7 @@ pub async fn run(
     let (changed_sender, mut changed) = mpsc::channel::<()>(1);
     let mut files = FileWatch::new(changed_sender);
     let mut in_force: Option<Loaded> = None;
-    let mut running: Option<RunningAgent> = None;
+    let mut running: Option<AgentHandle> = None;
     let mut last_problem: Option<Problem> = None;
 
     loop {
@@ -84,7 +82,12 @@ pub async fn run(
                         tracing::info!("config changed: restarting the agent on it");
                         agent.stop().await;
                     }
-                    match RunningAgent::start(&loaded, &events) {
+                    match AgentHandle::start(
+                        loaded.config.clone(),
+                        loaded.key.clone(),
+                        &events,
+                        AgentOptions::for_config(&loaded.config),
+                    ) {
                         Ok(agent) => {
                             running = Some(agent);
                             current.send_replace(Some(Arc::new(loaded.config.clone())));
@@ -177,66 +180,6 @@ fn report(events: &Events, last: &mut Option<Problem>, problem: Problem) {
     *last = Some(problem);
 }
 
-struct RunningAgent {
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
-    /// This process's hold on the data folder, for as long as the agent runs.
-    _lock: crate::running::RunningLock,
-}
-
-impl RunningAgent {
-    fn start(loaded: &Loaded, events: &Events) -> Result<RunningAgent, String> {
-        let config = loaded.config.clone();
-        let client = Client::new(ClientConfig::new(
-            config.api.base_url.clone(),
-            loaded.key.clone(),
-        ))
-        .map_err(|error| error.to_string())?;
-        let lock = crate::running::RunningLock::acquire(&config.agent.data_dir)
-            .map_err(|error| error.to_string())?;
-        let journal =
-            crate::journal::open(&config.agent.data_dir).map_err(|error| error.to_string())?;
-        for pair in &config.folders {
-            tracing::info!("watching {}", agent::describe(pair));
-        }
-        if config.folders.is_empty() {
-            tracing::warn!("no [[folders]] in the config: nothing to watch");
-        }
-        let options = AgentOptions::for_config(&config);
-        let (stop, stopped) = watch::channel(false);
-        let events = events.clone();
-        let task = tokio::spawn(agent::run(
-            config, client, journal, events, options, stopped,
-        ));
-        Ok(RunningAgent {
-            stop,
-            task: Some(task),
-            _lock: lock,
-        })
-    }
-
-    /// Resolves when the agent stops by itself (an error it cannot go on from).
-    async fn wait(&mut self) -> anyhow::Result<()> {
-        let Some(task) = self.task.as_mut() else {
-            return std::future::pending().await;
-        };
-        let outcome = task.await;
-        self.task = None;
-        outcome?
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            match task.await {
-                Ok(Err(error)) => tracing::warn!("the agent stopped with: {error:#}"),
-                Err(error) => tracing::warn!("the agent task ended abnormally: {error}"),
-                Ok(Ok(())) => {}
-            }
-        }
-    }
-}
-
 /// Watches the folders holding the config and key files (editors replace files by
 /// renaming, so the files themselves cannot be watched).
 struct FileWatch {
@@ -309,20 +252,4 @@ impl FileWatch {
         self.watcher = Some(watcher);
         self.watched = dirs;
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM (a service manager stopping us).
-pub async fn termination_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -5,8 +5,10 @@
 
 pub mod agent;
 pub mod api;
+pub mod app;
 pub mod atomic_file;
 pub mod autostart;
+pub mod cli;
 pub mod config;
 pub mod control;
 pub mod dashboard;

@@ -13,6 +13,7 @@
 //! [`run`] wires the stages for one config; `engine` restarts it when the config
 //! changes. The spend guard ([`spend`]) sits between the journal and a new project.
 
+mod handle;
 pub mod intake;
 pub mod magic;
 pub mod names;
@@ -29,6 +30,7 @@ use crate::config::{Config, FolderPair};
 use pipeline::PollSchedule;
 use watch::WatchSettings;
 
+pub use handle::AgentHandle;
 pub use intake::REPORT_NAME;
 pub use scheduler::run;
 

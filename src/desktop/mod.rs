@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
+use crate::app::App;
 use crate::config::Config;
-use crate::engine;
 use crate::events::{Event, Events};
 use crate::ui::actions::{self, Effect};
 use crate::ui::menu::MenuAction;
@@ -51,22 +51,15 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     notifier::register_app();
     let events = Events::default();
-    let (config_sender, config) = watch::channel(None);
-    let (stop, stopped) = watch::channel(false);
     let (ui_sender, ui_messages) = mpsc::unbounded_channel();
     let (notice_sender, extra_notices) = mpsc::unbounded_channel();
     let refresh = Arc::new(Notify::new());
 
-    // Subscribed before the engine starts, so its first words are not missed.
+    // Subscribed before the app starts, so its first words are not missed.
     let for_notices = events.subscribe();
     let for_tray = events.subscribe();
-    let dashboard_events = events.clone();
-    let engine = runtime.spawn(engine::run(
-        config_path.clone(),
-        events,
-        config_sender,
-        stopped,
-    ));
+    let app = runtime.block_on(App::start(&config_path, &events));
+    let config = app.config.clone();
     runtime.spawn(show_notices(for_notices, config.clone(), extra_notices));
     runtime.spawn(feed_tray(
         for_tray,
@@ -76,17 +69,10 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     ));
     let quit_on_signal = ui_sender.clone();
     runtime.spawn(async move {
-        engine::termination_signal().await;
+        crate::app::termination_signal().await;
         let _ = quit_on_signal.send(UiMessage::Quit);
     });
 
-    let dashboard = runtime.block_on(crate::dashboard::serve_beside_agent(
-        crate::dashboard::DashboardContext {
-            config_path: config_path.clone(),
-            config: config.clone(),
-            events: dashboard_events,
-        },
-    ));
     let context = UiContext {
         config,
         config_path,
@@ -95,13 +81,9 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     };
     if let Err(error) = platform::run_ui(ui_sender, ui_messages, context) {
         tracing::warn!("no tray icon ({error:#}); running without one until stopped");
-        runtime.block_on(engine::termination_signal());
+        runtime.block_on(crate::app::termination_signal());
     }
-    tracing::info!("stopping: finished steps are in the journal");
-    let _ = stop.send(true);
-    let outcome = runtime.block_on(engine)?;
-    drop(dashboard);
-    outcome
+    runtime.block_on(app.stop())
 }
 
 /// Handles one message on the UI thread; returns false when the app should quit.

@@ -1,0 +1,91 @@
+//! Starting the agent on one config, for the engine and the demo alike: it takes hold
+//! of the data folder (one agent per data folder), opens the journal, makes the API
+//! client and runs the scheduler as a task that can be waited for or stopped.
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{AgentOptions, describe, run};
+use crate::api::{Client, ClientConfig};
+use crate::config::Config;
+use crate::events::Events;
+use crate::redact::ApiKey;
+use crate::running::RunningLock;
+
+/// A running agent. Dropping it does not stop the task: call [`AgentHandle::stop`].
+pub struct AgentHandle {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// This process's hold on the data folder, for as long as the agent runs.
+    _lock: RunningLock,
+}
+
+impl AgentHandle {
+    /// Starts the agent, unless another one holds the data folder (the error says who).
+    pub fn start(
+        config: Config,
+        key: ApiKey,
+        events: &Events,
+        options: AgentOptions,
+    ) -> Result<AgentHandle, String> {
+        let lock = RunningLock::acquire(&config.agent.data_dir).map_err(|e| e.to_string())?;
+        AgentHandle::start_holding(lock, config, key, events, options)
+    }
+
+    /// Starts the agent on a data folder this process already holds.
+    pub fn start_holding(
+        lock: RunningLock,
+        config: Config,
+        key: ApiKey,
+        events: &Events,
+        options: AgentOptions,
+    ) -> Result<AgentHandle, String> {
+        let client = Client::new(ClientConfig::new(config.api.base_url.clone(), key))
+            .map_err(|error| error.to_string())?;
+        let journal =
+            crate::journal::open(&config.agent.data_dir).map_err(|error| error.to_string())?;
+        for pair in &config.folders {
+            tracing::info!("watching {}", describe(pair));
+        }
+        if config.folders.is_empty() {
+            tracing::warn!("no [[folders]] in the config: nothing to watch");
+        }
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(
+            config,
+            client,
+            journal,
+            events.clone(),
+            options,
+            stopped,
+        ));
+        Ok(AgentHandle {
+            stop,
+            task: Some(task),
+            _lock: lock,
+        })
+    }
+
+    /// Resolves when the agent stops by itself: an error it cannot go on from, or all
+    /// work done with `exit_when_idle`.
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        let Some(task) = self.task.as_mut() else {
+            return std::future::pending().await;
+        };
+        let outcome = task.await;
+        self.task = None;
+        outcome?
+    }
+
+    /// Asks the agent to stop and waits for it (in-flight steps are in the journal).
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Err(error)) => tracing::warn!("the agent stopped with: {error:#}"),
+                Err(error) => tracing::warn!("the agent task ended abnormally: {error}"),
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+}

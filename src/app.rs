@@ -1,0 +1,84 @@
+//! Where the app is put together, once for headless and desktop: the event stream, the
+//! engine (the agent on the config file, restarted when it changes), the dashboard
+//! beside it, and one stop switch. Front-ends subscribe to the events before starting
+//! it, so they miss nothing, and read the config in force from [`App::config`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::dashboard::{Dashboard, DashboardContext};
+use crate::events::Events;
+
+pub struct App {
+    /// The config in force (or the valid one waiting for a key); `None` before any.
+    pub config: watch::Receiver<Option<Arc<Config>>>,
+    stop: watch::Sender<bool>,
+    engine: JoinHandle<anyhow::Result<()>>,
+    dashboard: Option<Dashboard>,
+}
+
+impl App {
+    /// Starts the engine on `config_path` and the dashboard beside it.
+    pub async fn start(config_path: &Path, events: &Events) -> App {
+        let (current, config) = watch::channel(None);
+        let (stop, stopped) = watch::channel(false);
+        let engine = tokio::spawn(crate::engine::run(
+            config_path.to_owned(),
+            events.clone(),
+            current,
+            stopped,
+        ));
+        let dashboard = crate::dashboard::serve_beside_agent(DashboardContext {
+            config_path: config_path.to_owned(),
+            config: config.clone(),
+            events: events.clone(),
+        })
+        .await;
+        App {
+            config,
+            stop,
+            engine,
+            dashboard,
+        }
+    }
+
+    /// Stops the agent and waits for it: finished steps are in the journal, in-flight
+    /// ones resume at the next start.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        tracing::info!("stopping: finished steps are in the journal");
+        let _ = self.stop.send(true);
+        let outcome = self.engine.await?;
+        drop(self.dashboard);
+        outcome
+    }
+}
+
+/// Runs the app until Ctrl-C or SIGTERM (a service manager stopping it), or until the
+/// engine gives up.
+pub async fn run_until_stopped(config_path: PathBuf) -> anyhow::Result<()> {
+    let mut app = App::start(&config_path, &Events::default()).await;
+    tokio::select! {
+        _ = termination_signal() => app.stop().await,
+        outcome = &mut app.engine => outcome?,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (a service manager stopping us).
+pub async fn termination_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

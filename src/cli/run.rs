@@ -1,0 +1,129 @@
+//! Running: the agent headless or with its tray (and the very first run before it),
+//! the demo, and the simulator.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::load_config;
+use crate::config::Config;
+use crate::logs;
+use crate::sim::{Sim, SimConfig};
+
+/// The agent without a tray. With `check_first` (`run --headless`), a wrong config or a
+/// missing key stops it before anything starts (exit 2); otherwise (`imagen-sync` in a
+/// headless build) it waits for them to be fixed. Later edits are picked up live.
+pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
+    let data_dir = if check_first {
+        let config = match load_config(config_path) {
+            Ok(config) => config,
+            Err(code) => return code,
+        };
+        if let Err(error) = config.api_key() {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::from(2);
+        }
+        config.agent.data_dir
+    } else {
+        data_dir_of(config_path)
+    };
+    let _logs = logs::init("info", Some(&data_dir.join("logs")));
+    match crate::app::run_until_stopped(config_path.to_owned()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The data folder the config names, or the default one while the config is unusable.
+pub fn data_dir_of(config_path: &Path) -> PathBuf {
+    Config::load(config_path)
+        .map(|c| c.agent.data_dir)
+        .unwrap_or_else(|_| crate::config::default_data_dir())
+}
+
+/// The agent with its tray icon and notifications. Problems with the config or key are
+/// shown there (and in the log) while it waits for them to be fixed.
+#[cfg(feature = "desktop")]
+pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let _logs = logs::init("info", Some(&data_dir_of(config_path).join("logs")));
+    match crate::desktop::run(config_path.to_owned()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "desktop"))]
+pub fn run_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    runtime.block_on(run_headless(config_path, false))
+}
+
+/// `imagen-sync` alone: on the first run, writes the default config, makes the folders
+/// and an empty private key file, and says how to add the key; then runs with the tray.
+pub fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    if !config_path.exists() {
+        match crate::config::first_run_setup(config_path) {
+            Ok(setup) => {
+                println!(
+                    "Welcome to imagen-sync. Settings: {}",
+                    config_path.display()
+                );
+                for folder in &setup.folders {
+                    println!("  made {}", folder.display());
+                }
+                println!(
+                    "To start, paste your Imagen API key into {} (only you can read it); \
+                     imagen-sync picks it up at once.",
+                    setup.key_file.display()
+                );
+            }
+            Err(error) => {
+                eprintln!("imagen-sync: cannot write the first settings: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    run_desktop(config_path, runtime)
+}
+pub async fn demo(dir: &Path, once: bool) -> ExitCode {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        crate::app::termination_signal().await;
+        let _ = stop.send(true);
+    });
+    match crate::demo::run(dir, once, stopped).await {
+        Ok(outbox) => {
+            println!("\nEdited photos are in {}", outbox.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("imagen-sync demo: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+pub async fn serve_sim(config: SimConfig, port: u16) -> ExitCode {
+    let sim = match Sim::start(config, port).await {
+        Ok(sim) => sim,
+        Err(error) => {
+            eprintln!(
+                "imagen-sync sim: cannot listen on 127.0.0.1:{port}: {error}. Pick another --port, or 0 for any free one."
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Imagen I2I simulator listening on {}", sim.base_url());
+    crate::app::termination_signal().await;
+    let counters = sim.counters();
+    eprintln!(
+        "simulator stopping: {} projects created, {} edits started, {} uploads",
+        counters.projects_created,
+        counters.edits_started,
+        counters.total_uploads()
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,139 @@
+//! `status`, `retry`, `pause` and `resume`: the shoots in the journal of the data
+//! folder the config names, whatever state the config is in.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{CommandResult, print_out, with_data_dir};
+use crate::control::Control;
+use crate::journal::{self, JournalView, RetryScope};
+
+/// `status [--json]`.
+pub fn status(config_path: &Path, json: bool) -> ExitCode {
+    with_data_dir(config_path, |data_dir| {
+        show_status(
+            journal::open_read_only(data_dir)?.as_deref(),
+            data_dir,
+            json,
+        )
+    })
+}
+
+/// `retry [NAME | --all] [--allow-over-limit]`.
+pub fn retry(
+    config_path: &Path,
+    shoot: Option<&str>,
+    all: bool,
+    allow_over_limit: bool,
+) -> ExitCode {
+    with_data_dir(config_path, |data_dir| {
+        let control = Control::open(data_dir)?;
+        retry_on(&control, shoot, all, allow_over_limit)
+    })
+}
+
+/// `pause` or `resume`.
+pub fn pause_or_resume(config_path: &Path, pause: bool) -> ExitCode {
+    with_data_dir(config_path, |data_dir| {
+        Control::open(data_dir)?.set_paused(pause)?;
+        print_out(if pause {
+            "Paused: no new shoot or upload starts (in-flight requests finish).\n"
+        } else {
+            "Resumed.\n"
+        })
+    })
+}
+
+/// `retry`: failed shoots (or, with `allow_over_limit`, held ones) go on. A shoot that
+/// is unknown or not in that state is named, and the command fails.
+fn retry_on(
+    control: &Control,
+    shoot: Option<&str>,
+    all: bool,
+    allow_over_limit: bool,
+) -> CommandResult {
+    let scope = match (shoot, all) {
+        (Some(folder), _) => RetryScope::Folder(folder),
+        (None, true) => RetryScope::All,
+        (None, false) => {
+            return Err(
+                "name the shoot folder to retry (as `imagen-sync status` shows it), \
+                        or pass --all"
+                    .into(),
+            );
+        }
+    };
+    let sent = match allow_over_limit {
+        true => control.send_anyway(scope)?,
+        false => control.retry(scope)?,
+    };
+    print_out(&format!("{}\n", sent.describe()))
+}
+fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -> CommandResult {
+    use crate::words::printable;
+    use std::fmt::Write;
+    let agent = crate::running::running_agent(data_dir);
+    let (paused, shoots, not_sent) = match journal {
+        Some(journal) => (
+            journal.paused()?,
+            journal.summaries(None)?,
+            journal.not_sent()?,
+        ),
+        None => (false, Vec::new(), Vec::new()),
+    };
+    if json {
+        let agent = match &agent {
+            Some(info) => serde_json::json!({
+                "running": true, "pid": info.pid, "since": info.since_text(),
+            }),
+            None => serde_json::json!({ "running": false }),
+        };
+        let document = serde_json::json!({
+            "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
+        });
+        return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
+    }
+    let mut out = match &agent {
+        Some(info) => format!("Agent: running ({}).\n", info.describe()),
+        None => "Agent: not running — nothing is moving. Start it with `imagen-sync` \
+                 (or `imagen-sync run --headless`).\n"
+            .to_owned(),
+    };
+    if paused {
+        out.push_str("Paused (imagen-sync resume carries on).\n");
+    }
+    if shoots.is_empty() {
+        out.push_str("No shoots yet.\n");
+    }
+    for row in &shoots {
+        let shoot = &row.shoot;
+        let mut state = shoot.state.as_str().to_owned();
+        if agent.is_none() && shoot.state.is_active() {
+            state.push_str(" (stopped)");
+        }
+        let _ = writeln!(
+            out,
+            "{:<28} {:<11} {:>3}/{:<3} uploaded {:>3} in outbox  {}",
+            printable(&shoot.folder),
+            state,
+            row.uploaded,
+            row.files,
+            row.outputs,
+            printable(&shoot.project_name),
+        );
+        if let Some(error) = &shoot.last_error {
+            let _ = writeln!(out, "    {}", printable(error));
+        }
+    }
+    if !not_sent.is_empty() {
+        out.push_str("\nNot sent for editing:\n");
+        for item in &not_sent {
+            let place = match item.file.is_empty() {
+                true => format!("{}/", printable(&item.folder)),
+                false => format!("{}/{}", printable(&item.folder), printable(&item.file)),
+            };
+            let _ = writeln!(out, "  {place}: {}", printable(&item.reason));
+        }
+    }
+    print_out(&out)
+}
