@@ -11,6 +11,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
+use crate::activity::Activity;
 use crate::agent::pipeline::PollSchedule;
 use crate::agent::watch::WatchSettings;
 use crate::agent::{AgentHandle, AgentOptions};
@@ -176,21 +177,21 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
                 _ => {}
             }
         }
-        match event.kind {
-            EventKind::Uploading {
-                files_done,
-                files_total,
+        if let Some(activity) = Activity::after(&event.kind) {
+            if let Activity::Uploading {
                 bytes_done,
                 bytes_total,
-            } => {
+                ..
+            } = activity
+            {
                 bar.set_length(bytes_total.max(1));
                 bar.set_position(bytes_done);
-                bar.set_message(format!("uploading {files_done}/{files_total} photos"));
             }
-            EventKind::Editing { status } => bar.set_message(format!("editing ({status})")),
-            EventKind::Downloading { done, total } => {
-                bar.set_message(format!("downloading {done}/{total}"))
+            if activity != Activity::Queued {
+                bar.set_message(activity.words());
             }
+        }
+        match event.kind {
             EventKind::Done { photos, outbox } => bar.finish_with_message(format!(
                 "done: {} in {}",
                 crate::words::count(photos, "photo", "photos"),
@@ -199,7 +200,6 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             EventKind::Failed { reason, .. } => {
                 bar.abandon_with_message(format!("failed: {reason}"))
             }
-            EventKind::Waiting { reason, .. } => bar.set_message(format!("waiting: {reason}")),
             _ => {}
         }
     }

@@ -3,6 +3,7 @@
 //! `api` is the typed client, `sim` the embedded simulator of the same contract, and
 //! `redact` the secret-bearing types that keep keys and presigned links out of logs.
 
+pub mod activity;
 pub mod agent;
 pub mod api;
 pub mod app;

@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 
 use super::pages::{Tab, csrf_field, escape, layout};
 use super::{AppState, guard, thumbs};
+use crate::activity::{Activity, ShootsNow};
 use crate::agent::names;
 use crate::control::Control;
 use crate::events::{Event, EventKind};
@@ -31,53 +32,30 @@ const SETTLING_FORGOTTEN_AFTER: Duration = Duration::from_secs(30 * 60);
 #[derive(Default)]
 pub struct Live {
     settling: BTreeMap<String, Instant>,
-    progress: HashMap<ShootId, String>,
+    shoots: ShootsNow,
 }
 
 impl Live {
     pub fn observe(&mut self, event: &Event) {
-        match (&event.kind, event.shoot_id) {
-            (EventKind::Settling, _) => {
+        self.shoots.observe(event);
+        match &event.kind {
+            EventKind::Settling => {
                 self.settling.insert(event.shoot.clone(), Instant::now());
             }
-            (EventKind::Discovered | EventKind::Skipped { .. } | EventKind::NothingNew, _) => {
+            EventKind::Discovered | EventKind::Skipped { .. } | EventKind::NothingNew => {
                 self.settling.remove(&event.shoot);
-            }
-            (
-                EventKind::Uploading {
-                    files_done,
-                    files_total,
-                    bytes_done,
-                    bytes_total,
-                },
-                Some(id),
-            ) => {
-                let percent = (bytes_done * 100).checked_div(*bytes_total).unwrap_or(0);
-                self.progress.insert(
-                    id,
-                    format!("{percent}|uploading {files_done}/{files_total} photos"),
-                );
-            }
-            (EventKind::Editing { status }, Some(id)) => {
-                self.progress.insert(id, format!("|editing ({status})"));
-            }
-            (EventKind::Downloading { done, total }, Some(id)) => {
-                let percent = (done * 100).checked_div(*total).unwrap_or(0);
-                self.progress.insert(
-                    id,
-                    format!("{percent}|downloading {done}/{total} edited photos"),
-                );
-            }
-            (
-                EventKind::Done { .. } | EventKind::Failed { .. } | EventKind::Held { .. },
-                Some(id),
-            ) => {
-                self.progress.remove(&id);
             }
             _ => {}
         }
         self.settling
             .retain(|_, since| since.elapsed() < SETTLING_FORGOTTEN_AFTER);
+    }
+
+    /// A shoot's transfer or edit under way, for its row.
+    fn progress(&self, id: ShootId) -> Option<&Activity> {
+        self.shoots
+            .get(id)
+            .filter(|activity| activity.is_transfer_or_edit())
     }
 }
 
@@ -232,12 +210,7 @@ fn rows_html(state: &AppState) -> String {
             },
             false => FolderNotes::default(),
         };
-        html.push_str(&row_html(
-            row,
-            live.progress.get(&row.shoot.id),
-            &notes,
-            &csrf,
-        ));
+        html.push_str(&row_html(row, live.progress(row.shoot.id), &notes, &csrf));
     }
     if html.is_empty() {
         html.push_str(
@@ -267,19 +240,23 @@ struct FolderNotes<'a> {
     not_sent: Vec<&'a NotSent>,
 }
 
-fn row_html(row: &ShootSummary, live: Option<&String>, notes: &FolderNotes, csrf: &str) -> String {
+fn row_html(
+    row: &ShootSummary,
+    live: Option<&Activity>,
+    notes: &FolderNotes,
+    csrf: &str,
+) -> String {
     let shoot = &row.shoot;
     let id = shoot.id;
     let progress = match (shoot.state, live) {
-        (state, Some(text)) if state.is_active() => {
-            let (percent, words) = text.split_once('|').unwrap_or(("", text));
-            let bar = match percent.parse::<u64>() {
-                Ok(p) => {
+        (state, Some(activity)) if state.is_active() => {
+            let bar = match activity.percent() {
+                Some(p) => {
                     format!("<span class=\"progress\"><span style=\"width:{p}%\"></span></span>")
                 }
-                Err(_) => String::new(),
+                None => String::new(),
             };
-            format!("{bar}{}", escape(words))
+            format!("{bar}{}", escape(&activity.words()))
         }
         (ShootState::Done, _) => crate::words::count(row.outputs, "edited photo", "edited photos"),
         (ShootState::Uploading, _) => format!("uploaded {}/{}", row.uploaded, row.files),

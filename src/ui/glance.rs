@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::activity::{Activity, ShootsNow};
 use crate::events::{Event, EventKind, WaitCause};
-use crate::journal::ShootId;
 
 /// The four faces of the tray icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,38 +34,6 @@ impl IconKind {
     }
 }
 
-/// What one shoot in flight is doing.
-#[derive(Debug, Clone, PartialEq)]
-enum Phase {
-    Queued,
-    Uploading {
-        files_done: u64,
-        files_total: u64,
-        bytes_done: u64,
-        bytes_total: u64,
-    },
-    Editing,
-    Downloading {
-        done: u64,
-        total: u64,
-    },
-    Waiting {
-        reason: String,
-    },
-}
-
-impl Phase {
-    fn verb(&self) -> &'static str {
-        match self {
-            Phase::Queued => "queued",
-            Phase::Uploading { .. } => "uploading",
-            Phase::Editing => "editing",
-            Phase::Downloading { .. } => "downloading",
-            Phase::Waiting { .. } => "waiting",
-        }
-    }
-}
-
 /// An agent-wide problem the user has to act on (or at least know about).
 #[derive(Debug, Clone, PartialEq)]
 enum Trouble {
@@ -76,7 +44,7 @@ enum Trouble {
 
 #[derive(Debug, Default, Clone)]
 pub struct Glance {
-    shoots: BTreeMap<ShootId, (String, Phase)>,
+    shoots: ShootsNow,
     paused: bool,
     trouble: Option<Trouble>,
     offline: bool,
@@ -89,48 +57,13 @@ pub struct Glance {
 
 impl Glance {
     pub fn observe(&mut self, event: &Event) {
-        let name = || crate::words::printable(&event.shoot).into_owned();
-        let mut set = |phase: Phase| {
-            if let Some(id) = event.shoot_id {
-                self.shoots.insert(id, (name(), phase));
-            }
-        };
+        self.shoots.observe(event);
         match &event.kind {
-            EventKind::Discovered => set(Phase::Queued),
-            EventKind::Uploading {
-                files_done,
-                files_total,
-                bytes_done,
-                bytes_total,
-            } => set(Phase::Uploading {
-                files_done: *files_done,
-                files_total: *files_total,
-                bytes_done: *bytes_done,
-                bytes_total: *bytes_total,
-            }),
-            EventKind::Editing { .. } => set(Phase::Editing),
-            EventKind::Downloading { done, total } => set(Phase::Downloading {
-                done: *done,
-                total: *total,
-            }),
-            EventKind::Waiting { reason, cause } => {
-                set(Phase::Waiting {
-                    reason: reason.clone(),
-                });
-                match cause {
-                    WaitCause::Network => self.offline = true,
-                    WaitCause::KeyRejected => self.trouble = Some(Trouble::KeyRejected),
-                    WaitCause::Server | WaitCause::Other => {}
-                }
-            }
-            EventKind::Done { .. }
-            | EventKind::Failed { .. }
-            | EventKind::Skipped { .. }
-            | EventKind::Held { .. } => {
-                if let Some(id) = event.shoot_id {
-                    self.shoots.remove(&id);
-                }
-            }
+            EventKind::Waiting { cause, .. } => match cause {
+                WaitCause::Network => self.offline = true,
+                WaitCause::KeyRejected => self.trouble = Some(Trouble::KeyRejected),
+                WaitCause::Server | WaitCause::Other => {}
+            },
             EventKind::InboxMissing { inbox } => {
                 self.folder_problem = Some(format!(
                     "Inbox {} is missing — is the drive mounted?",
@@ -144,7 +77,6 @@ impl Glance {
                 ));
             }
             EventKind::InboxBack { .. } => self.folder_problem = None,
-            EventKind::NothingNew => {}
             EventKind::Paused => self.paused = true,
             EventKind::Resumed => self.paused = false,
             EventKind::ConfigApplied => {
@@ -153,7 +85,7 @@ impl Glance {
             }
             EventKind::ConfigRejected { .. } => self.trouble = Some(Trouble::ConfigRejected),
             EventKind::NeedsApiKey { .. } => self.trouble = Some(Trouble::NeedsKey),
-            EventKind::Settling => {}
+            _ => {}
         }
         if is_progress(&event.kind) {
             self.offline = false;
@@ -225,7 +157,7 @@ impl Glance {
             (0, h) => format!(" ({h} held by the spend guard — see Recent shoots)"),
             (n, h) => format!(" ({n} failed, {h} held — see Recent shoots)"),
         };
-        let line = match self.shoots.values().collect::<Vec<_>>().as_slice() {
+        let line = match self.shoots.iter().collect::<Vec<_>>().as_slice() {
             [] => match (self.failed_shoots, self.held_shoots) {
                 (0, 0) => return "Up to date — watching for new shoots".into(),
                 (n, 0) => return format!("{} — see Recent shoots", shoots(n, "failed")),
@@ -237,7 +169,7 @@ impl Glance {
                 }
                 (n, h) => return format!("{n} failed, {h} held — see Recent shoots"),
             },
-            [(name, phase)] => format!("{name} — {}", describe(phase)),
+            [(name, activity)] => format!("{name} — {}", describe(activity)),
             many => {
                 let verb = many[0].1.verb();
                 if many.iter().all(|(_, p)| p.verb() == verb) {
@@ -281,23 +213,15 @@ fn shoots(n: usize, what: &str) -> String {
     format!("{n} {noun} {what}").trim_end().to_owned()
 }
 
-fn describe(phase: &Phase) -> String {
-    match phase {
-        Phase::Queued => "queued".into(),
-        Phase::Uploading {
-            files_done,
-            files_total,
-            bytes_done,
-            bytes_total,
-        } => {
-            let percent = (bytes_done * 100).checked_div(*bytes_total).unwrap_or(0);
-            format!("uploading {files_done}/{files_total} photos, {percent}%")
+/// What the one shoot in flight is doing, in the few words a tooltip has room for.
+fn describe(activity: &Activity) -> String {
+    match activity {
+        Activity::Uploading { .. } => {
+            format!("{}, {}%", activity.words(), activity.percent().unwrap_or(0))
         }
-        Phase::Editing => "editing".into(),
-        Phase::Downloading { done, total } => {
-            format!("downloading {done}/{total} edited photos")
-        }
-        Phase::Waiting { reason } => format!("waiting: {}", shorten(reason, 80)),
+        Activity::Editing { .. } => "editing".into(),
+        Activity::Waiting { reason } => format!("waiting: {}", shorten(reason, 80)),
+        _ => activity.words(),
     }
 }
 
@@ -315,7 +239,7 @@ pub fn shorten(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    fn event(shoot: &str, id: Option<ShootId>, kind: EventKind) -> Event {
+    fn event(shoot: &str, id: Option<crate::journal::ShootId>, kind: EventKind) -> Event {
         Event {
             shoot: shoot.into(),
             shoot_id: id,
