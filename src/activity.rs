@@ -3,19 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, UploadProgress};
 use crate::journal::ShootId;
 
 /// What one shoot in flight is doing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Activity {
     Queued,
-    Uploading {
-        files_done: u64,
-        files_total: u64,
-        bytes_done: u64,
-        bytes_total: u64,
-    },
+    Uploading(UploadProgress),
     Editing {
         /// Imagen's word for it ("Pending", "In Progress", ...).
         status: String,
@@ -35,17 +30,7 @@ impl Activity {
     pub fn after(kind: &EventKind) -> Option<Activity> {
         Some(match kind {
             EventKind::Discovered => Activity::Queued,
-            EventKind::Uploading {
-                files_done,
-                files_total,
-                bytes_done,
-                bytes_total,
-            } => Activity::Uploading {
-                files_done: *files_done,
-                files_total: *files_total,
-                bytes_done: *bytes_done,
-                bytes_total: *bytes_total,
-            },
+            EventKind::Uploading(progress) => Activity::Uploading(*progress),
             EventKind::Editing { status } => Activity::Editing {
                 status: status.clone(),
             },
@@ -75,7 +60,7 @@ impl Activity {
     pub fn verb(&self) -> &'static str {
         match self {
             Activity::Queued => "queued",
-            Activity::Uploading { .. } => "uploading",
+            Activity::Uploading(_) => "uploading",
             Activity::Editing { .. } => "editing",
             Activity::Downloading { .. } => "downloading",
             Activity::Waiting { .. } => "waiting",
@@ -85,11 +70,11 @@ impl Activity {
     /// How far a transfer is, when one is under way.
     pub fn percent(&self) -> Option<u64> {
         match self {
-            Activity::Uploading {
+            Activity::Uploading(UploadProgress {
                 bytes_done,
                 bytes_total,
                 ..
-            } => Some((bytes_done * 100).checked_div(*bytes_total).unwrap_or(0)),
+            }) => Some((bytes_done * 100).checked_div(*bytes_total).unwrap_or(0)),
             Activity::Downloading { done, total } => {
                 Some((done * 100).checked_div(*total).unwrap_or(0))
             }
@@ -101,7 +86,7 @@ impl Activity {
     pub fn is_transfer_or_edit(&self) -> bool {
         matches!(
             self,
-            Activity::Uploading { .. } | Activity::Editing { .. } | Activity::Downloading { .. }
+            Activity::Uploading(_) | Activity::Editing { .. } | Activity::Downloading { .. }
         )
     }
 
@@ -110,11 +95,11 @@ impl Activity {
     pub fn words(&self) -> String {
         match self {
             Activity::Queued => "queued".into(),
-            Activity::Uploading {
+            Activity::Uploading(UploadProgress {
                 files_done,
                 files_total,
                 ..
-            } => format!("uploading {files_done}/{files_total} photos"),
+            }) => format!("uploading {files_done}/{files_total} photos"),
             Activity::Editing { status } => format!("editing ({status})"),
             Activity::Downloading { done, total } => {
                 format!("downloading {done}/{total} edited photos")

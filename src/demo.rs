@@ -178,11 +178,11 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             }
         }
         if let Some(activity) = Activity::after(&event.kind) {
-            if let Activity::Uploading {
+            if let Activity::Uploading(crate::events::UploadProgress {
                 bytes_done,
                 bytes_total,
                 ..
-            } = activity
+            }) = activity
             {
                 bar.set_length(bytes_total.max(1));
                 bar.set_position(bytes_done);

@@ -9,6 +9,15 @@ use tokio::sync::broadcast;
 
 use crate::journal::{FailureKind, ShootId};
 
+/// How far a shoot's upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UploadProgress {
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
@@ -16,12 +25,7 @@ pub enum EventKind {
     Discovered,
     /// Waiting for the folder to be quiet and its files to stop changing.
     Settling,
-    Uploading {
-        files_done: u64,
-        files_total: u64,
-        bytes_done: u64,
-        bytes_total: u64,
-    },
+    Uploading(UploadProgress),
     Editing {
         status: String,
     },
@@ -108,6 +112,19 @@ pub struct Events {
     sender: broadcast::Sender<Event>,
 }
 
+impl EventKind {
+    /// Whether the event shows work moving (so the network and the key are fine).
+    pub fn shows_work_moving(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Uploading(_)
+                | EventKind::Editing { .. }
+                | EventKind::Downloading { .. }
+                | EventKind::Done { .. }
+        )
+    }
+}
+
 impl Default for Events {
     fn default() -> Self {
         Events {
@@ -136,11 +153,11 @@ impl Events {
 fn log(event: &Event) {
     let shoot = event.shoot.as_str();
     match &event.kind {
-        EventKind::Uploading {
+        EventKind::Uploading(UploadProgress {
             files_done,
             files_total,
             ..
-        } => {
+        }) => {
             tracing::debug!(shoot, "uploading {files_done}/{files_total} photos")
         }
         EventKind::Downloading { done, total } => {

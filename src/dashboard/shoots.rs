@@ -574,7 +574,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
     match kind {
         EventKind::Discovered => "discovered",
         EventKind::Settling => "settling",
-        EventKind::Uploading { .. } => "uploading",
+        EventKind::Uploading(_) => "uploading",
         EventKind::Editing { .. } => "editing",
         EventKind::Downloading { .. } => "downloading",
         EventKind::Done { .. } => "done",

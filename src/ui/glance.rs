@@ -87,7 +87,7 @@ impl Glance {
             EventKind::NeedsApiKey { .. } => self.trouble = Some(Trouble::NeedsKey),
             _ => {}
         }
-        if is_progress(&event.kind) {
+        if event.kind.shows_work_moving() {
             self.offline = false;
             if self.trouble == Some(Trouble::KeyRejected) {
                 self.trouble = None;
@@ -196,17 +196,6 @@ impl Glance {
     }
 }
 
-/// Whether an event shows that work is moving (so the network and key are fine).
-fn is_progress(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Uploading { .. }
-            | EventKind::Editing { .. }
-            | EventKind::Downloading { .. }
-            | EventKind::Done { .. }
-    )
-}
-
 /// "1 shoot editing", "3 shoots editing".
 fn shoots(n: usize, what: &str) -> String {
     let noun = if n == 1 { "shoot" } else { "shoots" };
@@ -248,12 +237,12 @@ mod tests {
     }
 
     fn uploading(done: u64, total: u64, bytes: u64) -> EventKind {
-        EventKind::Uploading {
+        EventKind::Uploading(crate::events::UploadProgress {
             files_done: done,
             files_total: total,
             bytes_done: bytes,
             bytes_total: 100,
-        }
+        })
     }
 
     #[test]

@@ -187,13 +187,7 @@ impl Notices {
             }),
             _ => {}
         }
-        let moving = matches!(
-            event.kind,
-            EventKind::Uploading { .. }
-                | EventKind::Editing { .. }
-                | EventKind::Downloading { .. }
-                | EventKind::Done { .. }
-        );
+        let moving = event.kind.shows_work_moving();
         if moving {
             self.key_rejected_told = false;
             self.offline_since = None;

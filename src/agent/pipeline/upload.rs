@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::{Context, ShootError, shoot_dir};
 use crate::api::ApiError;
-use crate::events::EventKind;
+use crate::events::{EventKind, UploadProgress};
 use crate::journal::{FileRecord, ShootRecord, ShootState};
 
 pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
@@ -33,12 +33,12 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
     let emit_progress = |bytes: u64| {
         ctx.emit(
             shoot,
-            EventKind::Uploading {
+            EventKind::Uploading(UploadProgress {
                 files_done: files_done.load(Ordering::Relaxed),
                 files_total,
                 bytes_done: bytes,
                 bytes_total,
-            },
+            }),
         )
     };
     emit_progress(bytes_done.load(Ordering::Relaxed));
