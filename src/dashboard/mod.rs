@@ -5,9 +5,12 @@
 //! decides who may use it. The address it listens on is written to
 //! `<data_dir>/dashboard.addr`, so `imagen-sync open` and the tray find it.
 
+mod controls;
 mod guard;
+mod live;
 mod pages;
 mod settings;
+mod shoot;
 mod shoots;
 mod thumbs;
 
@@ -47,7 +50,7 @@ pub struct Inner {
     /// Asked for when the dashboard listens beyond this machine.
     password: Option<String>,
     thumbs_dir: PathBuf,
-    live: Mutex<shoots::Live>,
+    live: Mutex<live::Live>,
 }
 
 impl std::ops::Deref for AppState {
@@ -102,9 +105,9 @@ pub async fn start(
         port: addr.port(),
         password,
         thumbs_dir: data_dir.join("thumbnails"),
-        live: Mutex::new(shoots::Live::default()),
+        live: Mutex::new(live::Live::default()),
     }));
-    tokio::spawn(shoots::follow(state.clone(), context.events.subscribe()));
+    tokio::spawn(live::follow(state.clone(), context.events.subscribe()));
     let app = router(state);
     std::fs::create_dir_all(data_dir)?;
     crate::atomic_file::write_text(&address_file(data_dir), &addr.to_string())?;
@@ -121,14 +124,14 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(shoots::page))
         .route("/rows", get(shoots::rows))
-        .route("/events", get(shoots::events))
-        .route("/shoots/{id}", get(shoots::shoot_page))
-        .route("/shoots/{id}/thumb/{index}/{side}", get(shoots::thumbnail))
-        .route("/shoots/{id}/retry", post(shoots::retry))
-        .route("/shoots/{id}/send-anyway", post(shoots::send_anyway))
-        .route("/shoots/{id}/open", post(shoots::open_outbox))
-        .route("/pause", post(shoots::pause))
-        .route("/resume", post(shoots::resume))
+        .route("/events", get(live::events))
+        .route("/shoots/{id}", get(shoot::shoot_page))
+        .route("/shoots/{id}/thumb/{index}/{side}", get(shoot::thumbnail))
+        .route("/shoots/{id}/retry", post(controls::retry))
+        .route("/shoots/{id}/send-anyway", post(controls::send_anyway))
+        .route("/shoots/{id}/open", post(controls::open_outbox))
+        .route("/pause", post(controls::pause))
+        .route("/resume", post(controls::resume))
         .route("/settings", get(settings::page).post(settings::save))
         .route(
             "/static/app.css",
@@ -218,4 +221,12 @@ pub fn link(config_path: &Path, page: &str) -> anyhow::Result<String> {
     let running = recorded_address(&config.agent.data_dir);
     let port = running.map_or(config.dashboard.port, |addr| addr.port());
     Ok(format!("http://127.0.0.1:{port}/{page}?token={token}"))
+}
+
+/// The journal of the config in force, to read (none until the agent made one).
+fn journal(state: &AppState) -> Option<std::sync::Arc<dyn crate::journal::JournalView>> {
+    let config = state.config.borrow().clone()?;
+    crate::journal::open_read_only(&config.agent.data_dir)
+        .ok()
+        .flatten()
 }

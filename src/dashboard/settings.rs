@@ -12,10 +12,11 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::pages::{Tab, csrf_field, escape, layout};
+use super::pages::{Tab, csrf_field, layout};
 use super::{AppState, guard};
 use crate::api::EditOptions;
 use crate::config::{self, Config, ConfigError, FolderPair};
+use maud::{Markup, html};
 
 /// What the form shows: the user's own text, so a mistake can be corrected in place.
 struct FormValues {
@@ -142,21 +143,20 @@ pub struct PageQuery {
 pub async fn page(State(state): State<AppState>, Query(query): Query<PageQuery>) -> Response {
     let (config, problem) = current(&state);
     let banner = match (query.saved.is_some(), problem) {
-        (_, Some(problem)) => format!(
-            "<div class=\"banner bad\">The settings file cannot be used: {}</div>",
-            escape(&problem)
-        ),
-        (true, None) => {
-            "<div class=\"banner ok\">Saved. The agent now works with these settings.</div>".into()
+        (_, Some(problem)) => {
+            html! { div.banner.bad { "The settings file cannot be used: " (problem) } }
         }
-        (false, None) => String::new(),
+        (true, None) => {
+            html! { div.banner.ok { "Saved. The agent now works with these settings." } }
+        }
+        (false, None) => html! {},
     };
     render(
         &state,
         &config,
         &FormValues::of(&config),
         &FieldErrors::new(),
-        &banner,
+        banner,
     )
     .into_response()
 }
@@ -217,7 +217,9 @@ pub async fn save(
             }
         }
     }
-    let banner = "<div class=\"banner bad\">Nothing was saved: please correct the fields marked below.</div>";
+    let banner = html! {
+        div.banner.bad { "Nothing was saved: please correct the fields marked below." }
+    };
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         render(&state, &config, &values, &errors, banner),
@@ -361,84 +363,53 @@ fn render(
     config: &Config,
     values: &FormValues,
     errors: &FieldErrors,
-    banner: &str,
+    banner: Markup,
 ) -> axum::response::Html<String> {
-    let error_for = |field: &str| match errors.get(field) {
-        Some(message) => format!(
-            "<p class=\"field-error\" data-field=\"{}\">{}</p>",
-            escape(field),
-            escape(message)
-        ),
-        None => String::new(),
+    let error_for = |field: &str| {
+        html! {
+            @if let Some(message) = errors.get(field) {
+                p.field-error data-field=(field) { (message) }
+            }
+        }
     };
     let text_input = |field: &str, label: &str, value: &str, kind: &str| {
-        format!(
-            "<label for=\"{f}\">{label}</label><input type=\"{kind}\" id=\"{f}\" name=\"{f}\" value=\"{v}\">{e}",
-            f = escape(field),
-            v = escape(value),
-            e = error_for(field),
-        )
+        html! {
+            label for=(field) { (label) }
+            input type=(kind) id=(field) name=(field) value=(value);
+            (error_for(field))
+        }
     };
     let check = |field: &str, label: &str, on: bool| {
-        format!(
-            "<label><input type=\"checkbox\" name=\"{f}\" {c}> {label}</label>",
-            f = escape(field),
-            c = if on { "checked" } else { "" },
-        )
+        html! { label { input type="checkbox" name=(field) checked[on]; " " (label) } }
     };
     let pair_html = |index: usize, pair: &PairValues, is_new: bool| {
         let field = |name: &str| format!("folders[{index}].{name}");
-        let title = if is_new {
-            "Add a hot folder".to_owned()
-        } else {
-            format!("Hot folder {}", index + 1)
-        };
-        let remove = if is_new {
-            String::new()
-        } else {
-            check(&field("remove"), "Remove this pair", false)
-        };
-        format!(
-            "<div class=\"pair\"><h2>{title}</h2><div class=\"grid\">{inbox}{outbox}\
-             <span>Edits</span><span class=\"checks\">{hdr}{persp}{sky}</span>\
-             <span></span><span class=\"checks\">{remove}</span></div></div>",
-            inbox = text_input(&field("inbox"), "Inbox", &pair.inbox, "text"),
-            outbox = text_input(&field("outbox"), "Outbox", &pair.outbox, "text"),
-            hdr = check(&field("hdr_merge"), "HDR merge", pair.hdr_merge),
-            persp = check(
-                &field("perspective_correction"),
-                "Perspective correction",
-                pair.perspective_correction
-            ),
-            sky = check(
-                &field("sky_replacement"),
-                "Sky replacement",
-                pair.sky_replacement
-            ),
-        )
+        html! {
+            div.pair {
+                h2 {
+                    @if is_new { "Add a hot folder" } @else { "Hot folder " (index + 1) }
+                }
+                div.grid {
+                    (text_input(&field("inbox"), "Inbox", &pair.inbox, "text"))
+                    (text_input(&field("outbox"), "Outbox", &pair.outbox, "text"))
+                    span { "Edits" }
+                    span.checks {
+                        (check(&field("hdr_merge"), "HDR merge", pair.hdr_merge))
+                        (check(
+                            &field("perspective_correction"),
+                            "Perspective correction",
+                            pair.perspective_correction,
+                        ))
+                        (check(&field("sky_replacement"), "Sky replacement", pair.sky_replacement))
+                    }
+                    span {}
+                    span.checks {
+                        @if !is_new { (check(&field("remove"), "Remove this pair", false)) }
+                    }
+                }
+            }
+        }
     };
-    let pairs: String = values
-        .pairs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| pair_html(i, p, false))
-        .chain(std::iter::once(pair_html(
-            values.pairs.len(),
-            &values.new_pair,
-            true,
-        )))
-        .collect();
-    let numbers: String = values
-        .numbers
-        .iter()
-        .map(|(key, label, value)| text_input(key, label, value, "number"))
-        .collect();
-    let notifications: String = values
-        .notifications
-        .iter()
-        .map(|(key, label, on)| check(key, label, *on))
-        .collect::<Vec<_>>()
-        .join("<br>");
     let key_state = match (
         std::env::var(config::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty()),
         config.api_key().is_ok(),
@@ -447,29 +418,53 @@ fn render(
         (false, true) => "set",
         (false, false) => "not set",
     };
-    let body = format!(
-        r#"{banner}{general}
-<form method="post" action="/settings" id="settings">
-{csrf}<input type="hidden" name="folder_count" value="{count}">
-<section class="card"><h1>Settings</h1><p class="muted">Saved to {path}. The agent picks changes up at once.</p></section>
-<section class="card">{pairs}</section>
-<section class="card"><h2>Processing</h2><div class="grid">{numbers}</div></section>
-<section class="card"><h2>Notifications</h2><div class="checks">{notifications}</div></section>
-<section class="card"><h2>Imagen account</h2><div class="grid">
-{base_url}
-<label for="api_key">API key</label><input type="password" id="api_key" name="api_key" autocomplete="off" placeholder="{key_state} — type a new key to replace it">{key_error}
-</div></section>
-<div class="actions"><button class="primary" type="submit">Save</button></div>
-</form>"#,
-        general = errors
-            .get("general")
-            .map(|m| format!("<div class=\"banner bad\">{}</div>", escape(m)))
-            .unwrap_or_default(),
-        csrf = csrf_field(&state.secret.csrf()),
-        count = values.pairs.len(),
-        path = escape(&state.config_path.display().to_string()),
-        base_url = text_input("api.base_url", "API address", &values.base_url, "url"),
-        key_error = error_for("api_key"),
-    );
-    layout("Settings", Tab::Settings, &body)
+    let body = html! {
+        (banner)
+        @if let Some(message) = errors.get("general") { div.banner.bad { (message) } }
+        form method="post" action="/settings" #settings {
+            (csrf_field(&state.secret.csrf()))
+            input type="hidden" name="folder_count" value=(values.pairs.len());
+            section.card {
+                h1 { "Settings" }
+                p.muted {
+                    "Saved to " (state.config_path.display()) ". The agent picks changes up at once."
+                }
+            }
+            section.card {
+                @for (index, pair) in values.pairs.iter().enumerate() {
+                    (pair_html(index, pair, false))
+                }
+                (pair_html(values.pairs.len(), &values.new_pair, true))
+            }
+            section.card {
+                h2 { "Processing" }
+                div.grid {
+                    @for (key, label, value) in &values.numbers {
+                        (text_input(key, label, value, "number"))
+                    }
+                }
+            }
+            section.card {
+                h2 { "Notifications" }
+                div.checks {
+                    @for (position, (key, label, on)) in values.notifications.iter().enumerate() {
+                        @if position > 0 { br; }
+                        (check(key, label, *on))
+                    }
+                }
+            }
+            section.card {
+                h2 { "Imagen account" }
+                div.grid {
+                    (text_input("api.base_url", "API address", &values.base_url, "url"))
+                    label for="api_key" { "API key" }
+                    input type="password" #api_key name="api_key" autocomplete="off"
+                        placeholder={ (key_state) " — type a new key to replace it" };
+                    (error_for("api_key"))
+                }
+            }
+            div.actions { button.primary type="submit" { "Save" } }
+        }
+    };
+    layout("Settings", Tab::Settings, body)
 }
