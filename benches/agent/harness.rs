@@ -1,0 +1,161 @@
+//! What every figure shares: the sizes, a row of the table, reading the agent's CPU
+//! and memory from /proc, test files, the simulator and waiting.
+
+use crate::common;
+use crate::common::agent::Harness;
+use imagen_sync::api::{Client, ClientConfig};
+use imagen_sync::redact::ApiKey;
+use imagen_sync::sim::Sim;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub const MB: u64 = 1024 * 1024;
+
+pub struct Sizes {
+    pub upload_files: usize,
+    pub upload_file_mb: u64,
+    pub latency_photos: usize,
+    pub big_file_mb: u64,
+    pub many_files: usize,
+    pub idle_shoots: usize,
+    pub idle_seconds: u64,
+    pub scale_shoots: usize,
+    pub scale_files_per_shoot: usize,
+}
+
+pub const FULL: Sizes = Sizes {
+    upload_files: 40,
+    upload_file_mb: 25,
+    latency_photos: 20,
+    big_file_mb: 2048,
+    many_files: 400,
+    idle_shoots: 1000,
+    // One default rescan period, so the figure includes one rescan's cost.
+    idle_seconds: 120,
+    scale_shoots: 1000,
+    scale_files_per_shoot: 100,
+};
+
+pub const QUICK: Sizes = Sizes {
+    upload_files: 4,
+    upload_file_mb: 2,
+    latency_photos: 4,
+    big_file_mb: 100,
+    many_files: 20,
+    idle_shoots: 20,
+    idle_seconds: 3,
+    scale_shoots: 20,
+    scale_files_per_shoot: 5,
+};
+
+pub struct Row {
+    pub figure: String,
+    pub target: String,
+    pub measured: String,
+    pub ratio: String,
+}
+
+pub fn row(figure: &str, target: &str, measured: String, ratio: String) -> Row {
+    println!("{figure}: {measured} ({ratio})");
+    Row {
+        figure: figure.into(),
+        target: target.into(),
+        measured,
+        ratio,
+    }
+}
+
+pub fn proc_field_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU seconds a process has used.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+pub fn write_random_file(path: &Path, bytes: u64) {
+    use std::io::Write;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut block = vec![0u8; MB as usize];
+    let mut written = 0;
+    let mut seed = path.to_string_lossy().len() as u32 | 1;
+    while written < bytes {
+        for byte in block.iter_mut() {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            *byte = seed as u8;
+        }
+        if written == 0 {
+            // Starts as its format does, so intake takes it for a photo.
+            let signature = common::photo_signature(path);
+            block[..signature.len()].copy_from_slice(signature);
+        }
+        let n = (bytes - written).min(MB) as usize;
+        file.write_all(&block[..n]).unwrap();
+        written += n as u64;
+    }
+}
+
+pub async fn sim_with(processing: Duration) -> Sim {
+    common::start_sim(|c| {
+        c.timings.pending_for = Duration::ZERO;
+        c.timings.processing_for = processing;
+    })
+    .await
+}
+
+pub fn client(sim: &Sim) -> Client {
+    Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(common::KEY))).unwrap()
+}
+
+/// Moves a prepared folder into the agent's inbox in one rename (a finished copy).
+pub fn drop_in(harness: &Harness, prepared: &Path, name: &str) {
+    std::fs::rename(prepared, harness.inbox().join(name)).unwrap();
+}
+
+pub async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn done_count(harness: &Harness) -> usize {
+    harness
+        .shoot_states()
+        .iter()
+        .filter(|(_, s)| s == "done")
+        .count()
+}
+
+pub fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / MB as f64 / elapsed.as_secs_f64()
+}
+
+/// Copies a shoot, then flushes dirty pages so the write-back of the copy does not
+/// slow down the measurement that follows.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    flush_disk();
+}
+
+pub fn flush_disk() {
+    let _ = std::process::Command::new("sync").status();
+}

@@ -1,0 +1,132 @@
+//! Figures 4 and 5: idle cost with many finished shoots; start-up and `status --json`
+//! at that scale.
+
+use crate::common::agent::Harness;
+use imagen_sync::agent::scan;
+use imagen_sync::api::EditOptions;
+use imagen_sync::journal::{self, ShootState};
+use imagen_sync::shoot::PairPolicy;
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+/// Fills an inbox and the journal with `shoots` finished shoots of `files` photos each.
+pub fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
+    let data = harness.dir.path().join("data");
+    let journal = journal::open(&data).unwrap();
+    for s in 0..shoots {
+        let folder = format!("Shoot {s:04}");
+        let dir = harness.inbox().join(&folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..files {
+            std::fs::write(
+                dir.join(format!("IMG_{f:03}.jpg")),
+                [0xFF, 0xD8, 0xFF, 0xD9],
+            )
+            .unwrap();
+        }
+        let contents = scan::scan(&dir, PairPolicy::Raw).unwrap();
+        let ids = journal
+            .record_batches(
+                &harness.inbox(),
+                &folder,
+                &harness.outbox().join(&folder),
+                &EditOptions::default(),
+                &contents.batches,
+            )
+            .unwrap();
+        for id in ids {
+            journal.set_project(id, "done-before").unwrap();
+            for step in [
+                ShootState::Editing,
+                ShootState::Downloading,
+                ShootState::Done,
+            ] {
+                journal.advance(id, step).unwrap();
+            }
+        }
+    }
+}
+
+pub fn agent_log_has(harness: &Harness, needle: &str) -> bool {
+    harness.logs().contains(needle)
+}
+
+/// Figures 4 and 5: idle cost with many finished shoots; start-up and `status --json` at scale.
+pub async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
+    let sim = sim_with(Duration::from_secs(1)).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    finished_shoots(&agent, sizes.idle_shoots, 1);
+    agent.start();
+    let pid = agent.agent.as_ref().unwrap().id();
+    wait_until("start-up scan", Duration::from_secs(120), || {
+        agent_log_has(&agent, "start-up inbox scan done")
+    })
+    .await;
+    // Let every folder settle and be recognised as done before measuring.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let before = cpu_seconds(pid);
+    let window = Duration::from_secs(sizes.idle_seconds);
+    tokio::time::sleep(window).await;
+    let used = cpu_seconds(pid) - before;
+    let rss = proc_field_kb(pid, "VmRSS:");
+    agent.kill();
+    assert_eq!(
+        sim.counters().projects_created,
+        0,
+        "finished shoots stay finished"
+    );
+    let percent = used / window.as_secs_f64() * 100.0;
+    rows.push(row(
+        &format!(
+            "Idle CPU, {} finished shoots, over {} s (one 120 s rescan included)",
+            sizes.idle_shoots, sizes.idle_seconds
+        ),
+        "< 0.1% of one core",
+        format!("{percent:.3}% ({used:.2} s CPU)"),
+        format!("{:.2} of target", percent / 0.1),
+    ));
+    rows.push(row(
+        &format!("Idle RSS, {} finished shoots", sizes.idle_shoots),
+        "≤ 30 MB",
+        format!("{:.1} MB", rss as f64 / 1024.0),
+        format!("{:.2} of target", rss as f64 / 1024.0 / 30.0),
+    ));
+
+    let sim = sim_with(Duration::from_secs(1)).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    finished_shoots(&agent, sizes.scale_shoots, sizes.scale_files_per_shoot);
+    let started = Instant::now();
+    agent.start();
+    wait_until("start-up scan", Duration::from_secs(300), || {
+        agent_log_has(&agent, "start-up inbox scan done")
+    })
+    .await;
+    let startup = started.elapsed();
+    let mut status_times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        agent.status();
+        status_times.push(started.elapsed());
+    }
+    agent.kill();
+    status_times.sort();
+    let status = status_times[2];
+    let label = format!(
+        "{} shoots, {} files",
+        sizes.scale_shoots,
+        sizes.scale_shoots * sizes.scale_files_per_shoot
+    );
+    rows.push(row(
+        &format!("Start-up (journal open + inbox scan), {label}"),
+        "≤ 2 s",
+        format!("{:.2} s", startup.as_secs_f64()),
+        format!("{:.2} of target", startup.as_secs_f64() / 2.0),
+    ));
+    rows.push(row(
+        &format!("`status --json`, {label} (median of 5)"),
+        "≤ 200 ms",
+        format!("{} ms", status.as_millis()),
+        format!("{:.2} of target", status.as_secs_f64() / 0.2),
+    ));
+}

@@ -1,0 +1,93 @@
+//! The benchmark harness behind BENCHMARKS.md. One run on one machine measures the agent
+//! (the real release binary) against the simulator on loopback, side by side with the
+//! ceilings it is judged against: raw disk reads, a bare parallel PUT loop, and the
+//! reference flow a user would otherwise write (whole-file reads, one project at a time,
+//! fixed 30 s polling).
+//!
+//! `cargo bench --bench agent -- --quick` runs small sizes (CI: it proves the harness
+//! works and asserts nothing about speed); without `--quick` the sizes are the issue's.
+//! `--write FILE` writes the table as Markdown.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+mod harness;
+mod idle;
+mod latency;
+mod memory;
+mod reference;
+mod report;
+mod throughput;
+
+use harness::{FULL, QUICK};
+use idle::idle_and_scale;
+use latency::latency_overhead;
+use memory::memory;
+use reference::{reference_peer, versus_reference};
+use report::markdown;
+use throughput::upload_throughput;
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    if let Some(at) = args.iter().position(|a| a == "--peer") {
+        let (base, shoot, out) = (&args[at + 1], &args[at + 2], &args[at + 3]);
+        runtime.block_on(reference_peer(base, Path::new(shoot), Path::new(out)));
+        return;
+    }
+    // `cargo test --all-targets` runs this binary too, without `--bench`: measuring on a
+    // machine busy with tests means nothing, and CI runs `--quick` on its own.
+    if !args.iter().any(|a| a == "--bench") {
+        println!(
+            "benchmarks run with `cargo bench --bench agent` (see BENCHMARKS.md); skipped under cargo test"
+        );
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let write_to = args
+        .iter()
+        .position(|a| a == "--write")
+        .map(|at| PathBuf::from(&args[at + 1]));
+    let sizes = if quick { &QUICK } else { &FULL };
+    // `--only throughput|latency|versus|memory|idle`: one group, while working on it.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|at| args[at + 1].clone());
+    let wanted = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    let work = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    runtime.block_on(async {
+        if wanted("throughput") || wanted("versus") {
+            let shoot = upload_throughput(sizes, work.path(), &mut rows).await;
+            if wanted("versus") {
+                versus_reference(sizes, &shoot, work.path(), &mut rows).await;
+            }
+        }
+        if wanted("latency") {
+            latency_overhead(sizes, &mut rows).await;
+        }
+        if wanted("memory") {
+            memory(sizes, work.path(), &mut rows).await;
+        }
+        if wanted("idle") {
+            idle_and_scale(sizes, &mut rows).await;
+        }
+    });
+    let table = markdown(&rows, quick);
+    println!("\n{table}");
+    if let Some(path) = write_to {
+        let document = std::fs::read_to_string(&path).unwrap_or_default();
+        let marker = "<!-- table -->";
+        let updated = match document.split_once(marker) {
+            Some((head, _)) => format!("{head}{marker}\n{table}"),
+            None => format!("{document}\n{marker}\n{table}"),
+        };
+        std::fs::write(&path, updated).unwrap();
+    }
+}
