@@ -118,6 +118,7 @@ pub async fn run(
         exit_when_idle: once,
     };
     let mut agent = AgentHandle::start_holding(lock, config, ApiKey::new(key), &events, options)
+        .await
         .map_err(anyhow::Error::msg)?;
     let mut shutdown = shutdown;
     tokio::select! {

@@ -87,7 +87,9 @@ pub async fn run(
                         loaded.key.clone(),
                         &events,
                         AgentOptions::for_config(&loaded.config),
-                    ) {
+                    )
+                    .await
+                    {
                         Ok(agent) => {
                             running = Some(agent);
                             current.send_replace(Some(Arc::new(loaded.config.clone())));

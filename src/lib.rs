@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod dashboard;
+pub mod dashboard_link;
 pub mod demo;
 #[cfg(feature = "desktop")]
 pub mod desktop;

@@ -22,18 +22,23 @@ pub struct AgentHandle {
 
 impl AgentHandle {
     /// Starts the agent, unless another one holds the data folder (the error says who).
-    pub fn start(
+    pub async fn start(
         config: Config,
         key: ApiKey,
         events: &Events,
         options: AgentOptions,
     ) -> Result<AgentHandle, String> {
-        let lock = RunningLock::acquire(&config.agent.data_dir).map_err(|e| e.to_string())?;
-        AgentHandle::start_holding(lock, config, key, events, options)
+        let data_dir = config.agent.data_dir.clone();
+        // Taking hold writes (and syncs) who holds it: off the async workers.
+        let lock = tokio::task::spawn_blocking(move || RunningLock::acquire(&data_dir))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        AgentHandle::start_holding(lock, config, key, events, options).await
     }
 
     /// Starts the agent on a data folder this process already holds.
-    pub fn start_holding(
+    pub async fn start_holding(
         lock: RunningLock,
         config: Config,
         key: ApiKey,
@@ -42,8 +47,12 @@ impl AgentHandle {
     ) -> Result<AgentHandle, String> {
         let client = Client::new(ClientConfig::new(config.api.base_url.clone(), key))
             .map_err(|error| error.to_string())?;
-        let journal =
-            crate::journal::open(&config.agent.data_dir).map_err(|error| error.to_string())?;
+        // Opening may make or migrate the journal, which waits for an fsync.
+        let data_dir = config.agent.data_dir.clone();
+        let journal = tokio::task::spawn_blocking(move || crate::journal::open(&data_dir))
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?;
         for pair in &config.folders {
             tracing::info!("watching {}", describe(pair));
         }

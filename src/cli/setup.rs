@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 /// `open`: the dashboard's `page` ("" for the shoots, or "settings") in the browser.
 pub fn open_dashboard(config_path: &Path, page: &str) -> ExitCode {
-    if !crate::dashboard::is_served(config_path) {
+    if !crate::dashboard_link::is_served(config_path) {
         eprintln!(
             "imagen-sync open: no agent is running, so the dashboard is not being served. \
              Start it with `imagen-sync` (or `imagen-sync run --headless`), then open it again."
         );
         return ExitCode::FAILURE;
     }
-    let link = match crate::dashboard::link(config_path, page) {
+    let link = match crate::dashboard_link::link(config_path, page) {
         Ok(link) => link,
         Err(error) => {
             eprintln!("imagen-sync open: {error:#}");

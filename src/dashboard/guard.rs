@@ -4,7 +4,6 @@
 //! Requests that change something also carry a CSRF token derived from it. Opened
 //! beyond this machine, a password (HTTP Basic) is asked as well.
 
-use std::path::{Path, PathBuf};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -51,31 +50,6 @@ impl Secret {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Where the access token lives: next to the config, readable only by the user.
-pub fn token_path(config_path: &Path) -> PathBuf {
-    config_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("dashboard-token")
-}
-
-/// Reads the install's token, making one on first use.
-pub fn access_token(config_path: &Path) -> std::io::Result<String> {
-    let path = token_path(config_path);
-    if let Ok(token) = std::fs::read_to_string(&path)
-        && token.trim().len() >= 32
-    {
-        return Ok(token.trim().to_owned());
-    }
-    let token = hex::encode(rand::random::<[u8; 32]>());
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    // write_text's temp file is created user-only, and keeps that mode when renamed.
-    crate::atomic_file::write_text(&path, &token)?;
-    Ok(token)
 }
 
 /// Checks every request: Host, password (when open to the network), token or session.

@@ -5,6 +5,8 @@
 //! decides who may use it. The address it listens on is written to
 //! `<data_dir>/dashboard.addr`, so `imagen-sync open` and the tray find it.
 
+use crate::dashboard_link;
+
 mod controls;
 mod guard;
 mod live;
@@ -26,8 +28,6 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, DashboardSettings};
 use crate::events::Events;
-
-pub use guard::{access_token, token_path};
 
 /// What the dashboard works from.
 pub struct DashboardContext {
@@ -72,11 +72,6 @@ impl Drop for Dashboard {
     }
 }
 
-/// The file holding the running dashboard's address.
-pub fn address_file(data_dir: &Path) -> PathBuf {
-    data_dir.join("dashboard.addr")
-}
-
 /// Starts the dashboard; an error (the port taken, a bad password file) leaves the
 /// agent running without it.
 pub async fn start(
@@ -84,7 +79,7 @@ pub async fn start(
     settings: &DashboardSettings,
     data_dir: &Path,
 ) -> anyhow::Result<Dashboard> {
-    let token = access_token(&context.config_path)?;
+    let token = dashboard_link::access_token(&context.config_path)?;
     let password = match (&settings.password_file, settings.listen.is_loopback()) {
         (_, true) => None,
         (Some(file), false) => Some(
@@ -109,8 +104,7 @@ pub async fn start(
     }));
     tokio::spawn(live::follow(state.clone(), context.events.subscribe()));
     let app = router(state);
-    std::fs::create_dir_all(data_dir)?;
-    crate::atomic_file::write_text(&address_file(data_dir), &addr.to_string())?;
+    dashboard_link::record_address(data_dir, addr)?;
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "the dashboard stopped");
@@ -190,37 +184,6 @@ pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> 
             None
         }
     }
-}
-
-/// The address the last dashboard started on this data folder wrote down.
-fn recorded_address(data_dir: &Path) -> Option<SocketAddr> {
-    std::fs::read_to_string(address_file(data_dir))
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-}
-
-/// Whether a dashboard is being served for this config now: its address file is there
-/// and something answers on it (a file left by a killed agent answers nothing).
-pub fn is_served(config_path: &Path) -> bool {
-    let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
-    let Some(addr) = recorded_address(&config.agent.data_dir) else {
-        return false;
-    };
-    let target = match addr.ip().is_unspecified() {
-        true => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        false => addr,
-    };
-    std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(2)).is_ok()
-}
-
-/// The link that opens the dashboard (the running one's address when it is known),
-/// with the access token. `page` is "" or "settings".
-pub fn link(config_path: &Path, page: &str) -> anyhow::Result<String> {
-    let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
-    let token = access_token(config_path)?;
-    let running = recorded_address(&config.agent.data_dir);
-    let port = running.map_or(config.dashboard.port, |addr| addr.port());
-    Ok(format!("http://127.0.0.1:{port}/{page}?token={token}"))
 }
 
 /// The journal of the config in force, to read (none until the agent made one).

@@ -70,7 +70,7 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
 
 /// The dashboard's Settings page (or, if no link can be made, the config file).
 pub fn settings(config_path: &Path) -> Effect {
-    match crate::dashboard::link(config_path, "settings") {
+    match crate::dashboard_link::link(config_path, "settings") {
         Ok(link) => Effect::Browse(link),
         Err(error) => {
             tracing::warn!("cannot make the dashboard link ({error:#}); opening the config file");
