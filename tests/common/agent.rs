@@ -172,18 +172,19 @@ impl Harness {
             .unwrap_or_else(|_| serde_json::json!({ "shoots": [] }))
     }
 
+    /// Each shoot's folder and state, newest first, read straight from the journal as
+    /// the tray and dashboard read it (no process spawned per look; `status()` is the
+    /// CLI's own view).
     pub fn shoot_states(&self) -> Vec<(String, String)> {
-        self.status()["shoots"]
-            .as_array()
-            .map(|shoots| {
-                shoots
-                    .iter()
-                    .map(|s| {
-                        (
-                            s["folder"].as_str().unwrap().to_owned(),
-                            s["state"].as_str().unwrap().to_owned(),
-                        )
-                    })
+        let (data_dir, _) = imagen_sync::config::data_dir_for_commands(&self.config);
+        let Ok(Some(journal)) = imagen_sync::journal::open_read_only(&data_dir) else {
+            return Vec::new();
+        };
+        journal
+            .summaries(None)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|row| (row.shoot.folder, row.shoot.state.as_str().to_owned()))
                     .collect()
             })
             .unwrap_or_default()
