@@ -6,43 +6,28 @@ use std::collections::BTreeMap;
 use crate::events::{Event, EventKind, UploadProgress};
 use crate::journal::ShootId;
 
-/// What one shoot in flight is doing.
+/// What one shoot in flight is doing: the last event that said so (found, uploading,
+/// editing, downloading, or waiting a problem out).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Activity {
-    Queued,
-    Uploading(UploadProgress),
-    Editing {
-        /// Imagen's word for it ("Pending", "In Progress", ...).
-        status: String,
-    },
-    Downloading {
-        done: u64,
-        total: u64,
-    },
-    /// A problem being waited out (the network, the server, a file still changing).
-    Waiting {
-        reason: String,
-    },
-}
+pub struct Activity(EventKind);
 
 impl Activity {
     /// What a shoot is doing after `kind`; `None` when the event does not say.
     pub fn after(kind: &EventKind) -> Option<Activity> {
-        Some(match kind {
-            EventKind::Discovered => Activity::Queued,
-            EventKind::Uploading(progress) => Activity::Uploading(*progress),
-            EventKind::Editing { status } => Activity::Editing {
-                status: status.clone(),
-            },
-            EventKind::Downloading { done, total } => Activity::Downloading {
-                done: *done,
-                total: *total,
-            },
-            EventKind::Waiting { reason, .. } => Activity::Waiting {
-                reason: reason.clone(),
-            },
-            _ => return None,
-        })
+        let says = matches!(
+            kind,
+            EventKind::Discovered
+                | EventKind::Uploading(_)
+                | EventKind::Editing { .. }
+                | EventKind::Downloading { .. }
+                | EventKind::Waiting { .. }
+        );
+        says.then(|| Activity(kind.clone()))
+    }
+
+    /// The event it was read from.
+    pub fn kind(&self) -> &EventKind {
+        &self.0
     }
 
     /// Whether `kind` ends a shoot's activity: done, failed, skipped or held.
@@ -58,25 +43,25 @@ impl Activity {
 
     /// One word for what it is doing, to count shoots by ("3 shoots uploading").
     pub fn verb(&self) -> &'static str {
-        match self {
-            Activity::Queued => "queued",
-            Activity::Uploading(_) => "uploading",
-            Activity::Editing { .. } => "editing",
-            Activity::Downloading { .. } => "downloading",
-            Activity::Waiting { .. } => "waiting",
+        match self.0 {
+            EventKind::Discovered => "queued",
+            EventKind::Uploading(_) => "uploading",
+            EventKind::Editing { .. } => "editing",
+            EventKind::Downloading { .. } => "downloading",
+            _ => "waiting",
         }
     }
 
     /// How far a transfer is, when one is under way.
     pub fn percent(&self) -> Option<u64> {
-        match self {
-            Activity::Uploading(UploadProgress {
+        match self.0 {
+            EventKind::Uploading(UploadProgress {
                 bytes_done,
                 bytes_total,
                 ..
-            }) => Some((bytes_done * 100).checked_div(*bytes_total).unwrap_or(0)),
-            Activity::Downloading { done, total } => {
-                Some((done * 100).checked_div(*total).unwrap_or(0))
+            }) => Some((bytes_done * 100).checked_div(bytes_total).unwrap_or(0)),
+            EventKind::Downloading { done, total } => {
+                Some((done * 100).checked_div(total).unwrap_or(0))
             }
             _ => None,
         }
@@ -85,26 +70,26 @@ impl Activity {
     /// Whether the shoot is moving data or waiting on Imagen's edit.
     pub fn is_transfer_or_edit(&self) -> bool {
         matches!(
-            self,
-            Activity::Uploading(_) | Activity::Editing { .. } | Activity::Downloading { .. }
+            self.0,
+            EventKind::Uploading(_) | EventKind::Editing { .. } | EventKind::Downloading { .. }
         )
     }
 
     /// The words for it: "uploading 3/10 photos", "editing (Pending)",
     /// "downloading 2/10 edited photos", "waiting: …".
     pub fn words(&self) -> String {
-        match self {
-            Activity::Queued => "queued".into(),
-            Activity::Uploading(UploadProgress {
+        match &self.0 {
+            EventKind::Uploading(UploadProgress {
                 files_done,
                 files_total,
                 ..
             }) => format!("uploading {files_done}/{files_total} photos"),
-            Activity::Editing { status } => format!("editing ({status})"),
-            Activity::Downloading { done, total } => {
+            EventKind::Editing { status } => format!("editing ({status})"),
+            EventKind::Downloading { done, total } => {
                 format!("downloading {done}/{total} edited photos")
             }
-            Activity::Waiting { reason } => format!("waiting: {reason}"),
+            EventKind::Waiting { reason, .. } => format!("waiting: {reason}"),
+            _ => "queued".into(),
         }
     }
 }

@@ -179,16 +179,16 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             }
         }
         if let Some(activity) = Activity::after(&event.kind) {
-            if let Activity::Uploading(crate::events::UploadProgress {
+            if let EventKind::Uploading(crate::events::UploadProgress {
                 bytes_done,
                 bytes_total,
                 ..
-            }) = activity
+            }) = *activity.kind()
             {
                 bar.set_length(bytes_total.max(1));
                 bar.set_position(bytes_done);
             }
-            if activity != Activity::Queued {
+            if activity.kind() != &EventKind::Discovered {
                 bar.set_message(activity.words());
             }
         }

@@ -4,7 +4,6 @@
 //! Requests that change something also carry a CSRF token derived from it. Opened
 //! beyond this machine, a password (HTTP Basic) is asked as well.
 
-
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;

@@ -204,12 +204,12 @@ fn shoots(n: usize, what: &str) -> String {
 
 /// What the one shoot in flight is doing, in the few words a tooltip has room for.
 fn describe(activity: &Activity) -> String {
-    match activity {
-        Activity::Uploading { .. } => {
+    match activity.kind() {
+        EventKind::Uploading(_) => {
             format!("{}, {}%", activity.words(), activity.percent().unwrap_or(0))
         }
-        Activity::Editing { .. } => "editing".into(),
-        Activity::Waiting { reason } => format!("waiting: {}", shorten(reason, 80)),
+        EventKind::Editing { .. } => "editing".into(),
+        EventKind::Waiting { reason, .. } => format!("waiting: {}", shorten(reason, 80)),
         _ => activity.words(),
     }
 }
