@@ -9,8 +9,9 @@
 //! - [`ShootSteps`]: what the pipeline records of one shoot's steps;
 //! - [`JournalControls`]: pause, resume, retry and "Send anyway".
 //!
-//! [`open`] is the one place that names a backend (today [`sqlite`]). A shoot's legal
-//! moves between states live in [`state`], and every backend checks them.
+//! `Backend` is the one line that names the backend (today `sqlite`); [`open`] opens
+//! it. A shoot's legal moves between states live in `state`, and every backend checks
+//! them.
 
 mod records;
 mod sqlite;
@@ -152,21 +153,22 @@ pub trait JournalControls: JournalView {
 pub trait Journal: ShootQueue + ShootSteps + JournalControls {}
 impl<T: ShootQueue + ShootSteps + JournalControls> Journal for T {}
 
+/// The backend the app opens: the one place that names it.
+type Backend = sqlite::SqliteJournal;
+
 /// Opens (creating if needed) the journal in `data_dir` for the agent and its controls.
-/// The one place that names the backend.
 pub fn open(data_dir: &Path) -> Result<Arc<dyn Journal>> {
-    Ok(Arc::new(sqlite::SqliteJournal::open(data_dir)?))
+    Ok(Arc::new(Backend::open(data_dir)?))
 }
 
 /// Opens the journal to read while the agent runs; `None` when there is none yet.
 pub fn open_read_only(data_dir: &Path) -> Result<Option<Arc<dyn JournalView>>> {
-    Ok(sqlite::SqliteJournal::open_read_only(data_dir)?
-        .map(|journal| Arc::new(journal) as Arc<dyn JournalView>))
+    Ok(Backend::open_read_only(data_dir)?.map(|journal| Arc::new(journal) as Arc<dyn JournalView>))
 }
 
 /// Whether an agent has made a journal in `data_dir` yet.
 pub fn exists_in(data_dir: &Path) -> bool {
-    sqlite::SqliteJournal::path_in(data_dir).exists()
+    Backend::path_in(data_dir).exists()
 }
 
 /// Runs a journal call on a blocking thread: a write waits for an fsync, which must
