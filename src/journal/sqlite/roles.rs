@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, kind_text, move_shoot, path_text,
@@ -23,16 +23,19 @@ fn identity_columns(identity: Option<FileIdentity>) -> (Option<i64>, Option<i64>
     identity.map(|(d, i)| (d as i64, i as i64)).unzip()
 }
 
-impl SqliteJournal {
-    /// Shoots in `state`, oldest first.
-    fn shoots_in(&self, state: ShootState) -> Result<Vec<ShootRecord>> {
-        let connection = self.connection();
-        let mut statement = connection.prepare_cached(&format!(
-            "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = ?1 ORDER BY id"
-        ))?;
-        let rows = statement.query_map([state.as_str()], shoot_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
+/// Shoots in `state` (of those `which` names), oldest first.
+fn shoots_in(
+    connection: &Connection,
+    state: ShootState,
+    which: RetryScope<'_>,
+) -> Result<Vec<ShootRecord>> {
+    let (folder, id) = which.filters();
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = ?1 \
+         AND (?2 IS NULL OR folder = ?2) AND (?3 IS NULL OR id = ?3) ORDER BY id"
+    ))?;
+    let rows = statement.query_map(params![state.as_str(), folder, id], shoot_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 impl JournalView for SqliteJournal {
@@ -283,7 +286,7 @@ impl ShootQueue for SqliteJournal {
     }
 
     fn held_shoots(&self) -> Result<Vec<ShootRecord>> {
-        self.shoots_in(ShootState::Held)
+        shoots_in(&self.connection(), ShootState::Held, RetryScope::All)
     }
 
     fn release(&self, id: ShootId) -> Result<()> {
@@ -415,14 +418,10 @@ impl JournalControls for SqliteJournal {
     }
 
     fn retry(&self, which: RetryScope<'_>) -> Result<usize> {
-        let (folder, id) = which.filters();
-        let failed: Vec<ShootRecord> = self
-            .shoots_in(ShootState::Failed)?
-            .into_iter()
-            .filter(|s| folder.is_none_or(|f| s.folder == f) && id.is_none_or(|i| s.id == i))
-            .collect();
         let mut connection = self.connection();
-        let transaction = connection.transaction()?;
+        // Read and change in one write transaction: the agent may move a shoot between.
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let failed = shoots_in(&transaction, ShootState::Failed, which)?;
         for shoot in &failed {
             let starts_over = shoot.failure.is_some_and(FailureKind::retry_starts_over);
             if starts_over {
@@ -461,19 +460,13 @@ impl JournalControls for SqliteJournal {
     }
 
     fn send_anyway(&self, which: RetryScope<'_>) -> Result<usize> {
-        let (folder, id) = which.filters();
-        let held: Vec<ShootId> = self
-            .shoots_in(ShootState::Held)?
-            .into_iter()
-            .filter(|s| folder.is_none_or(|f| s.folder == f) && id.is_none_or(|i| s.id == i))
-            .map(|s| s.id)
-            .collect();
         let mut connection = self.connection();
-        let transaction = connection.transaction()?;
-        for &id in &held {
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let held = shoots_in(&transaction, ShootState::Held, which)?;
+        for shoot in &held {
             move_shoot(
                 &transaction,
-                id,
+                shoot.id,
                 ShootState::Planned,
                 "last_error = NULL, allow_over_limit = ?2",
                 (&true, &0),
