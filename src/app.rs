@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::dashboard::{Dashboard, DashboardContext};
 use crate::events::Events;
+use crate::running::{LockError, RunningLock};
 
 pub struct App {
     /// The config in force (or the valid one waiting for a key); `None` before any.
@@ -22,8 +23,9 @@ pub struct App {
 }
 
 impl App {
-    /// Starts the engine on `config_path` and the dashboard beside it.
-    pub async fn start(config_path: &Path, events: &Events) -> App {
+    /// Starts the engine on `config_path` and the dashboard beside it; `held` is the
+    /// data folder this process took (see [`take_data_folder`]).
+    pub async fn start(config_path: &Path, events: &Events, held: Option<RunningLock>) -> App {
         let (current, config) = watch::channel(None);
         let (stop, stopped) = watch::channel(false);
         let engine = tokio::spawn(crate::engine::run(
@@ -31,6 +33,7 @@ impl App {
             events.clone(),
             current,
             stopped,
+            held,
         ));
         let dashboard = crate::dashboard::serve_beside_agent(DashboardContext {
             config_path: config_path.to_owned(),
@@ -57,10 +60,16 @@ impl App {
     }
 }
 
+/// Takes the data folder the config names for this process, before anything starts:
+/// one agent per data folder. The error names the agent that holds it.
+pub fn take_data_folder(config_path: &Path) -> Result<RunningLock, LockError> {
+    RunningLock::acquire(&crate::config::data_dir_for_commands(config_path).0)
+}
+
 /// Runs the app until Ctrl-C or SIGTERM (a service manager stopping it), or until the
 /// engine gives up.
-pub async fn run_until_stopped(config_path: PathBuf) -> anyhow::Result<()> {
-    let mut app = App::start(&config_path, &Events::default()).await;
+pub async fn run_until_stopped(config_path: PathBuf, held: RunningLock) -> anyhow::Result<()> {
+    let mut app = App::start(&config_path, &Events::default(), Some(held)).await;
     tokio::select! {
         _ = termination_signal() => app.stop().await,
         outcome = &mut app.engine => outcome?,

@@ -16,6 +16,7 @@ use crate::agent::{AgentHandle, AgentOptions};
 use crate::config::{Config, ConfigError};
 use crate::events::{EventKind, Events};
 use crate::redact::ApiKey;
+use crate::running::RunningLock;
 
 /// How often the files are read again even without a change event (network home
 /// folders, editors that defeat inotify); reading two small files costs nothing.
@@ -60,12 +61,15 @@ fn load(path: &Path) -> Result<Loaded, Problem> {
 }
 
 /// Runs until `shutdown` turns true. `current` always holds the config in force (or
-/// the valid config waiting for a key), for the tray and the dashboard.
+/// the valid config waiting for a key), for the tray and the dashboard. `held` is the
+/// data folder the process already took at start (so no second process starts an
+/// agent there); the first agent on that folder runs on it.
 pub async fn run(
     config_path: PathBuf,
     events: Events,
     current: watch::Sender<Option<Arc<Config>>>,
     mut shutdown: watch::Receiver<bool>,
+    mut held: Option<RunningLock>,
 ) -> anyhow::Result<()> {
     let (changed_sender, mut changed) = mpsc::channel::<()>(1);
     let mut files = FileWatch::new(changed_sender);
@@ -82,14 +86,15 @@ pub async fn run(
                         tracing::info!("config changed: restarting the agent on it");
                         agent.stop().await;
                     }
-                    match AgentHandle::start(
-                        loaded.config.clone(),
-                        loaded.key.clone(),
-                        &events,
-                        AgentOptions::for_config(&loaded.config),
-                    )
-                    .await
-                    {
+                    let config = loaded.config.clone();
+                    let (key, options) = (loaded.key.clone(), AgentOptions::for_config(&config));
+                    let started = match held.take() {
+                        Some(lock) if lock.data_dir() == config.agent.data_dir => {
+                            AgentHandle::start_holding(lock, config, key, &events, options).await
+                        }
+                        _ => AgentHandle::start(config, key, &events, options).await,
+                    };
+                    match started {
                         Ok(agent) => {
                             running = Some(agent);
                             current.send_replace(Some(Arc::new(loaded.config.clone())));

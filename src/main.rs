@@ -1,6 +1,6 @@
 //! The `imagen-sync` command line: parses the arguments and hands each subcommand to
 //! `imagen_sync::cli`. Exit codes: 0 done, 1 failed, 2 nothing started (bad config or
-//! usage).
+//! usage), 3 nothing started (another agent already works on the data folder).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

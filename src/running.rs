@@ -114,6 +114,11 @@ impl RunningLock {
 }
 
 impl RunningLock {
+    /// The data folder held.
+    pub fn data_dir(&self) -> &Path {
+        self.info_path.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn lock_file(&self) -> PathBuf {
         self.info_path.with_file_name("agent.lock")
     }

@@ -361,3 +361,35 @@ fn every_flag_has_help_and_config_is_refused_where_it_is_not_used() {
     assert_eq!(demo.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&demo.stderr).contains("leave out --config"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_agent_on_the_same_data_folder_refuses_to_start_and_nothing_is_sent_twice() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.start();
+    let pid = agent.agent.as_ref().unwrap().id();
+    wait_for(&agent, "the agent holding its data folder", LONG, || {
+        agent.status()["agent"]["running"] == true
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let second = agent.command(&["run", "--headless"]).output().unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains(&format!("pid {pid}")),
+        "names the running one: {said}"
+    );
+    assert!(said.contains("Nothing was started"), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
+
+    write_shoot(&agent.inbox(), "One Agent Only", 3, (64, 48));
+    wait_for(&agent, "the shoot done", LONG, || done_count(&agent) == 1).await;
+    let counters = sim.counters();
+    assert_eq!(counters.projects_created, 1);
+    assert_eq!(counters.total_uploads(), 3, "each photo uploaded once");
+    assert!(agent.is_running(), "the first agent goes on");
+}

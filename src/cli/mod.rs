@@ -1,6 +1,7 @@
 //! The command line's subcommands, each a function of plain arguments (`main.rs` only
 //! parses the arguments and picks one). Exit codes: 0 done, 1 failed, 2 nothing
-//! started (bad config or usage).
+//! started (bad config or usage), 3 nothing started (another agent already works on
+//! the data folder).
 
 mod run;
 mod setup;
@@ -10,6 +11,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::Config;
+
+/// The exit code of a `run` that found another agent on its data folder.
+pub const ALREADY_RUNNING: u8 = 3;
 
 pub use run::{demo, first_run_then_desktop, run_desktop, run_headless, serve_sim};
 pub use setup::{autostart, init, open_dashboard};

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::load_config;
+use super::{ALREADY_RUNNING, load_config};
 use crate::config::Config;
 use crate::logs;
+use crate::running::LockError;
 use crate::sim::{Sim, SimConfig};
 
 /// The agent without a tray. With `check_first` (`run --headless`), a wrong config or a
@@ -26,8 +27,19 @@ pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
     } else {
         data_dir_of(config_path)
     };
+    let held = match crate::app::take_data_folder(config_path) {
+        Ok(held) => held,
+        Err(error @ LockError::Taken { .. }) => {
+            eprintln!("imagen-sync: {error}. Nothing was started.");
+            return ExitCode::from(ALREADY_RUNNING);
+        }
+        Err(error) => {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let _logs = logs::init("info", Some(&data_dir.join("logs")));
-    match crate::app::run_until_stopped(config_path.to_owned()).await {
+    match crate::app::run_until_stopped(config_path.to_owned(), held).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -47,14 +59,38 @@ pub fn data_dir_of(config_path: &Path) -> PathBuf {
 /// shown there (and in the log) while it waits for them to be fixed.
 #[cfg(feature = "desktop")]
 pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let held = match crate::app::take_data_folder(config_path) {
+        Ok(held) => held,
+        Err(LockError::Taken { holder, .. }) => return show_running_one(config_path, holder),
+        Err(error) => {
+            eprintln!("imagen-sync: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let _logs = logs::init("info", Some(&data_dir_of(config_path).join("logs")));
-    match crate::desktop::run(config_path.to_owned()) {
+    match crate::desktop::run(config_path.to_owned(), held) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The app was started again (the autostart entry, then a click on its icon): the
+/// running one goes on, and its dashboard opens instead of a second agent starting.
+#[cfg(feature = "desktop")]
+fn show_running_one(config_path: &Path, holder: Option<crate::running::AgentInfo>) -> ExitCode {
+    let who = holder.map_or_else(|| "pid unknown".to_owned(), |info| info.describe());
+    println!("imagen-sync is already running ({who}); opening its dashboard.");
+    let opened = crate::dashboard_link::is_served(config_path)
+        .then(|| crate::dashboard_link::link(config_path, "").ok())
+        .flatten()
+        .is_some_and(|link| crate::open::in_desktop(Path::new(&link)).is_ok());
+    if !opened {
+        println!("Its dashboard cannot be opened; use its tray icon.");
+    }
+    ExitCode::SUCCESS
 }
 
 #[cfg(not(feature = "desktop"))]

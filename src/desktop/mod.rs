@@ -45,7 +45,7 @@ const JOURNAL_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// Runs the agent with a tray icon and notifications until Quit (or a signal). Without
 /// a display it runs on without a tray, as `run --headless` would.
-pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
+pub fn run(config_path: PathBuf, held: crate::running::RunningLock) -> anyhow::Result<()> {
     #[cfg(windows)]
     console::leave_if_ours();
     let runtime = tokio::runtime::Runtime::new()?;
@@ -58,7 +58,7 @@ pub fn run(config_path: PathBuf) -> anyhow::Result<()> {
     // Subscribed before the app starts, so its first words are not missed.
     let for_notices = events.subscribe();
     let for_tray = events.subscribe();
-    let app = runtime.block_on(App::start(&config_path, &events));
+    let app = runtime.block_on(App::start(&config_path, &events, Some(held)));
     let config = app.config.clone();
     runtime.spawn(show_notices(for_notices, config.clone(), extra_notices));
     runtime.spawn(feed_tray(
