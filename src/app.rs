@@ -60,10 +60,10 @@ impl App {
     }
 }
 
-/// Takes the data folder the config names for this process, before anything starts:
-/// one agent per data folder. The error names the agent that holds it.
-pub fn take_data_folder(config_path: &Path) -> Result<RunningLock, LockError> {
-    RunningLock::acquire(&crate::config::data_dir_for_commands(config_path).0)
+/// Takes the data folder for this process, before anything starts: one agent per data
+/// folder. The error names the agent that holds it.
+pub fn take_data_folder(data_dir: &Path) -> Result<RunningLock, LockError> {
+    RunningLock::acquire(data_dir)
 }
 
 /// Runs the app until Ctrl-C or SIGTERM (a service manager stopping it), or until the

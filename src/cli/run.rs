@@ -27,7 +27,7 @@ pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
     } else {
         data_dir_of(config_path)
     };
-    let held = match crate::app::take_data_folder(config_path) {
+    let held = match crate::app::take_data_folder(&data_dir) {
         Ok(held) => held,
         Err(error @ LockError::Taken { .. }) => {
             eprintln!("imagen-sync: {error}. Nothing was started.");
@@ -59,7 +59,8 @@ pub fn data_dir_of(config_path: &Path) -> PathBuf {
 /// shown there (and in the log) while it waits for them to be fixed.
 #[cfg(feature = "desktop")]
 pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCode {
-    let held = match crate::app::take_data_folder(config_path) {
+    let data_dir = data_dir_of(config_path);
+    let held = match crate::app::take_data_folder(&data_dir) {
         Ok(held) => held,
         Err(LockError::Taken { holder, .. }) => return show_running_one(config_path, holder),
         Err(error) => {
@@ -67,7 +68,7 @@ pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> Ex
             return ExitCode::FAILURE;
         }
     };
-    let _logs = logs::init("info", Some(&data_dir_of(config_path).join("logs")));
+    let _logs = logs::init("info", Some(&data_dir.join("logs")));
     match crate::desktop::run(config_path.to_owned(), held) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
