@@ -82,17 +82,18 @@ pub async fn run(
             raw_jpeg_pairs: PairPolicy::Raw,
             spend: Default::default(),
         },
-        folders: vec![FolderPair {
-            inbox: inbox.clone(),
-            outbox: outbox.clone(),
-            edit: EditOptions {
+        folders: vec![FolderPair::new(
+            inbox.clone(),
+            outbox.clone(),
+            EditOptions {
                 perspective_correction: true,
                 sky_replacement: true,
                 ..EditOptions::default()
             },
-        }],
+        )],
         notifications: Default::default(),
         dashboard: Default::default(),
+        journal: Default::default(),
     };
     println!("Simulated Imagen API on {}", sim.base_url());
     println!("Inbox:  {}", inbox.display());

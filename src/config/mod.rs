@@ -13,6 +13,7 @@ mod key_file;
 mod parse;
 mod paths;
 mod render;
+mod studio;
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,10 @@ pub use paths::{
     default_key_file,
 };
 pub use render::{default_config, default_config_text, render};
+pub use studio::{
+    DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, ENV_JOURNAL_URL, JournalSettings, WatchMode,
+    host_name, url_without_password,
+};
 
 pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
 pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
@@ -87,6 +92,26 @@ pub struct Config {
     pub folders: Vec<FolderPair>,
     pub notifications: NotificationSettings,
     pub dashboard: DashboardSettings,
+    pub journal: JournalSettings,
+}
+
+/// Values the environment gives in place of the file's.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `IMAGEN_API_BASE_URL`
+    pub base_url: Option<String>,
+    /// `IMAGEN_JOURNAL_URL`
+    pub journal_url: Option<String>,
+}
+
+impl Overrides {
+    pub fn from_env() -> Overrides {
+        let read = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Overrides {
+            base_url: read(ENV_BASE_URL),
+            journal_url: read(ENV_JOURNAL_URL),
+        }
+    }
 }
 
 /// The local dashboard (`[dashboard]`).
@@ -163,21 +188,41 @@ pub struct AgentSettings {
 /// One hot folder: shoots dropped in `inbox` come out edited in `outbox`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FolderPair {
+    /// The folder's name across a studio (required with a shared journal): shoots are
+    /// known by it and their path inside the inbox, whatever the mount point.
+    pub id: Option<String>,
     pub inbox: PathBuf,
     pub outbox: PathBuf,
     pub edit: EditOptions,
+    pub watch: WatchMode,
+    /// How often a polled inbox is listed.
+    pub poll_seconds: u64,
+}
+
+impl FolderPair {
+    /// A hot folder with the default id (none), watch mode and poll period.
+    pub fn new(inbox: PathBuf, outbox: PathBuf, edit: EditOptions) -> FolderPair {
+        FolderPair {
+            id: None,
+            inbox,
+            outbox,
+            edit,
+            watch: WatchMode::Auto,
+            poll_seconds: DEFAULT_POLL_SECONDS,
+        }
+    }
 }
 
 // The file as written, with spans for the values checked beyond their type.
 impl Config {
-    /// Reads and validates `path`. `IMAGEN_API_BASE_URL` overrides `[api] base_url`.
+    /// Reads and validates `path`. `IMAGEN_API_BASE_URL` overrides `[api] base_url`,
+    /// `IMAGEN_JOURNAL_URL` `[journal] url`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_owned(),
             source,
         })?;
-        let base_url_override = std::env::var(ENV_BASE_URL).ok().filter(|v| !v.is_empty());
-        Config::parse(&text, path, base_url_override.as_deref())
+        Config::parse(&text, path, &Overrides::from_env())
     }
     /// The API key: `IMAGEN_API_KEY`, else the key file (which must be private).
     pub fn api_key(&self) -> Result<ApiKey, ConfigError> {

@@ -8,6 +8,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::paths::expand_home;
+use super::studio::{RawJournal, check_folder_id};
 use super::*;
 use crate::api::DEFAULT_BASE_URL;
 
@@ -24,6 +25,8 @@ struct RawConfig {
     notifications: NotificationSettings,
     #[serde(default)]
     dashboard: RawDashboard,
+    #[serde(default)]
+    journal: RawJournal,
 }
 
 #[derive(Deserialize, Default)]
@@ -58,8 +61,12 @@ struct RawAgent {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFolder {
+    id: Option<Spanned<String>>,
     inbox: Spanned<String>,
     outbox: Spanned<String>,
+    #[serde(default)]
+    watch: WatchMode,
+    poll_seconds: Option<Spanned<u64>>,
     #[serde(default)]
     edit: RawEdit,
 }
@@ -79,11 +86,7 @@ struct RawEdit {
 
 impl Config {
     /// Validates config text; `file` only labels the errors.
-    pub fn parse(
-        text: &str,
-        file: &Path,
-        base_url_override: Option<&str>,
-    ) -> Result<Config, ConfigError> {
+    pub fn parse(text: &str, file: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         let at = |span: std::ops::Range<usize>, key: &str, message: String| {
             let (line, column) = line_and_column(text, span.start);
             ConfigError::Invalid {
@@ -111,7 +114,7 @@ impl Config {
             }
         })?;
 
-        let base_url = match (base_url_override, &raw.api.base_url) {
+        let base_url = match (overrides.base_url.as_deref(), &raw.api.base_url) {
             (Some(url), _) => parse_base_url(url).map_err(|m| ConfigError::Invalid {
                 file: PathBuf::from(format!("${ENV_BASE_URL}")),
                 line: 1,
@@ -184,6 +187,20 @@ impl Config {
             },
         };
 
+        let journal = raw
+            .journal
+            .settings(overrides.journal_url.as_deref(), expand_home)
+            .map_err(|(span, key, message)| match span {
+                Some(span) => at(span, &key, message),
+                None => ConfigError::Invalid {
+                    file: PathBuf::from(format!("${ENV_JOURNAL_URL}")),
+                    line: 1,
+                    column: 1,
+                    key: None,
+                    message,
+                },
+            })?;
+
         let mut folders: Vec<FolderPair> = Vec::new();
         for (index, folder) in raw.folders.iter().enumerate() {
             let key = |field: &str| format!("folders[{index}].{field}");
@@ -239,7 +256,45 @@ impl Config {
                     ));
                 }
             };
+            let id = match &folder.id {
+                Some(id) => {
+                    check_folder_id(id.get_ref()).map_err(|m| at(id.span(), &key("id"), m))?;
+                    if folders.iter().any(|f| f.id.as_ref() == Some(id.get_ref())) {
+                        return Err(at(
+                            id.span(),
+                            &key("id"),
+                            "is the id of another hot folder; give each its own".into(),
+                        ));
+                    }
+                    Some(id.get_ref().clone())
+                }
+                None if journal.is_shared() => {
+                    return Err(at(
+                        folder.inbox.span(),
+                        &key("id"),
+                        "a studio's shared journal knows hot folders by id: add a line like \
+                         `id = \"listings\"` to this [[folders]] block, the same on every \
+                         machine of the studio"
+                            .into(),
+                    ));
+                }
+                None => None,
+            };
+            let poll_seconds = match &folder.poll_seconds {
+                None => DEFAULT_POLL_SECONDS,
+                Some(v) if (1..=3600).contains(v.get_ref()) => *v.get_ref(),
+                Some(v) => {
+                    return Err(at(
+                        v.span(),
+                        &key("poll_seconds"),
+                        "must be between 1 and 3600".into(),
+                    ));
+                }
+            };
             folders.push(FolderPair {
+                id,
+                watch: folder.watch,
+                poll_seconds,
                 inbox,
                 outbox,
                 edit: EditOptions {
@@ -289,6 +344,7 @@ impl Config {
             folders,
             notifications: raw.notifications,
             dashboard,
+            journal,
         })
     }
 }

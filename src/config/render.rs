@@ -9,18 +9,18 @@ use super::*;
 /// The config a first run writes: the defaults, one hot folder under
 /// `default_folders_root()`, and the key file named.
 pub fn default_config() -> Config {
-    let mut config =
-        Config::parse("", Path::new("defaults"), None).expect("the defaults are valid");
+    let mut config = Config::parse("", Path::new("defaults"), &Overrides::default())
+        .expect("the defaults are valid");
     config.api.key_file = Some(default_key_file());
     let root = default_folders_root();
-    config.folders = vec![FolderPair {
-        inbox: root.join("Inbox"),
-        outbox: root.join("Outbox"),
-        edit: EditOptions {
+    config.folders = vec![FolderPair::new(
+        root.join("Inbox"),
+        root.join("Outbox"),
+        EditOptions {
             perspective_correction: true,
             ..EditOptions::default()
         },
-    }];
+    )];
     config
 }
 
@@ -76,6 +76,16 @@ port = {port}
 listen = {listen}
 {password_file}
 
+[journal]
+# Where the agent keeps its memory of every shoot. Without a url: a file in data_dir.
+# A studio's agents share one PostgreSQL database instead, and each shoot is claimed
+# by exactly one of them (see the README's "A studio"). IMAGEN_JOURNAL_URL overrides it.
+{journal_url}
+{journal_password}
+# This agent's name in the studio, and how long its claim on a shoot outlives it.
+agent_name = {agent_name}
+lease_seconds = {lease}
+
 # Desktop notifications, each of which can be switched off.
 [notifications]
 shoot_done = {done}
@@ -84,6 +94,9 @@ key_rejected = {rejected}
 network = {network}
 
 # One [[folders]] block per hot folder. Each direct subfolder of an inbox is one shoot.
+# `id` names it the same on every machine of a studio (required with a journal url);
+# `watch` is "auto" (poll an inbox on a network share, else take change events),
+# "events" or "poll" (list it every poll_seconds).
 "#,
         base_url = s(config.api.base_url.as_str()),
         key_file = match &config.api.key_file {
@@ -109,6 +122,16 @@ network = {network}
             Some(path) => format!("password_file = {}", p(path)),
             None => "# password_file = \"~/.config/imagen-sync/dashboard-password\"".into(),
         },
+        journal_url = match &config.journal.url {
+            Some(url) => format!("url = {}", s(url)),
+            None => "# url = \"postgres://imagen@nas.local/imagen_studio\"".into(),
+        },
+        journal_password = match &config.journal.password_file {
+            Some(path) => format!("password_file = {}", p(path)),
+            None => "# password_file = \"~/.config/imagen-sync/db-password\"".into(),
+        },
+        agent_name = s(&config.journal.agent_name),
+        lease = config.journal.lease_seconds,
         done = config.notifications.shoot_done,
         failed = config.notifications.shoot_failed,
         rejected = config.notifications.key_rejected,
@@ -116,12 +139,18 @@ network = {network}
     );
     for pair in &config.folders {
         let edit = &pair.edit;
+        out.push_str("[[folders]]\n");
+        if let Some(id) = &pair.id {
+            let _ = writeln!(out, "id = {}", s(id));
+        }
         let _ = write!(
             out,
-            "[[folders]]\ninbox = {}\noutbox = {}\n[folders.edit]\nhdr_merge = {}\n\
-             perspective_correction = {}\nsky_replacement = {}\n",
+            "inbox = {}\noutbox = {}\nwatch = {}\npoll_seconds = {}\n[folders.edit]\n\
+             hdr_merge = {}\nperspective_correction = {}\nsky_replacement = {}\n",
             p(&pair.inbox),
             p(&pair.outbox),
+            s(pair.watch.as_str()),
+            pair.poll_seconds,
             edit.hdr_merge,
             edit.perspective_correction,
             edit.sky_replacement,

@@ -1,7 +1,7 @@
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse(text, Path::new("config.toml"), None)
+    Config::parse(text, Path::new("config.toml"), &Overrides::default())
 }
 
 #[test]
@@ -24,15 +24,25 @@ fn a_rendered_config_parses_back_to_itself() {
     config.notifications.network = false;
     config.dashboard.port = 9000;
     config.folders.push(FolderPair {
-        inbox: PathBuf::from("/photos/Ext \"quoted\" \\ In"),
-        outbox: PathBuf::from("/photos/Ext Out"),
-        edit: EditOptions {
-            sky_replacement: true,
-            sky_replacement_template_id: Some(12),
-            callback_url: Some("https://hooks.example.com/done".into()),
-            ..EditOptions::default()
-        },
+        id: Some("exteriors".into()),
+        watch: WatchMode::Poll,
+        poll_seconds: 7,
+        ..FolderPair::new(
+            PathBuf::from("/photos/Ext \"quoted\" \\ In"),
+            PathBuf::from("/photos/Ext Out"),
+            EditOptions {
+                sky_replacement: true,
+                sky_replacement_template_id: Some(12),
+                callback_url: Some("https://hooks.example.com/done".into()),
+                ..EditOptions::default()
+            },
+        )
     });
+    config.journal.url = Some("postgres://imagen@nas.local/studio".into());
+    config.journal.agent_name = "office-nas".into();
+    config.journal.lease_seconds = 20;
+    config.journal.password_file = Some(PathBuf::from("/keys/db-password"));
+    config.folders[0].id = Some("listings".into());
     config.api.key_file = None;
     let text = render(&config);
     assert_eq!(parse(&text).unwrap(), config, "{text}");

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::pages::{Tab, csrf_field, layout};
 use super::{AppState, guard};
 use crate::api::EditOptions;
-use crate::config::{self, Config, ConfigError, FolderPair};
+use crate::config::{self, Config, ConfigError, FolderPair, Overrides};
 use maud::{Markup, html};
 
 /// What the form shows: the user's own text, so a mistake can be corrected in place.
@@ -197,7 +197,7 @@ pub async fn save(
     apply(&values, &form, &mut config, &mut errors);
     if errors.is_empty() {
         let text = config::render(&config);
-        match Config::parse(&text, &state.config_path, None) {
+        match Config::parse(&text, &state.config_path, &Overrides::from_env()) {
             Ok(_) => {
                 if let Err(error) = store(&state, &mut config, form.get("api_key")) {
                     errors.insert("api_key".into(), error);
@@ -298,11 +298,10 @@ fn apply(
         else {
             continue;
         };
-        // Options the form does not show (template, callback) are kept.
-        let kept = previous
-            .get(index)
-            .map(|p| p.edit.clone())
-            .unwrap_or_default();
+        // What the form does not show (template, callback, id, watch mode) is kept.
+        let kept = previous.get(index).cloned().unwrap_or_else(|| {
+            FolderPair::new(inbox.clone(), outbox.clone(), EditOptions::default())
+        });
         config.folders.push(FolderPair {
             inbox,
             outbox,
@@ -310,8 +309,9 @@ fn apply(
                 hdr_merge: pair.hdr_merge,
                 perspective_correction: pair.perspective_correction,
                 sky_replacement: pair.sky_replacement,
-                ..kept
+                ..kept.edit.clone()
             },
+            ..kept
         });
     }
 }
