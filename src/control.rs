@@ -3,7 +3,7 @@
 //! write; the running agent notices it within a second. A control that names a shoot
 //! or folder that is not in the state it acts on says why, and changes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::journal::{self, JournalControls, JournalError, RetryScope, ShootId, ShootState};
@@ -58,9 +58,9 @@ impl Control {
         Control { journal }
     }
 
-    /// The controls of the journal in `data_dir` (made if there is none yet).
-    pub fn open(data_dir: &Path) -> Result<Control, ControlError> {
-        Ok(Control::new(journal::open(data_dir)?))
+    /// The controls of the journal at `location` (made if there is none yet).
+    pub fn open(location: &journal::Location) -> Result<Control, ControlError> {
+        Ok(Control::new(journal::open(location)?))
     }
 
     /// Pause holds every new shoot and upload (in-flight requests finish); it is

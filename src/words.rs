@@ -41,3 +41,14 @@ mod tests {
         assert!(matches!(printable("Main St"), Cow::Borrowed(_)));
     }
 }
+
+/// A span of time as people say it in a status line: "4 s", "3 min", "2 h", "5 days".
+pub fn duration_ms(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        3600..86400 => format!("{} h", seconds / 3600),
+        _ => count((seconds / 86400) as u64, "day", "days"),
+    }
+}

@@ -48,8 +48,8 @@ impl AgentHandle {
         let client = Client::new(ClientConfig::new(config.api.base_url.clone(), key))
             .map_err(|error| error.to_string())?;
         // Opening may make or migrate the journal, which waits for an fsync.
-        let data_dir = config.agent.data_dir.clone();
-        let journal = tokio::task::spawn_blocking(move || crate::journal::open(&data_dir))
+        let location = crate::journal::Location::of(&config);
+        let journal = tokio::task::spawn_blocking(move || crate::journal::open(&location))
             .await
             .map_err(|error| error.to_string())?
             .map_err(|error| error.to_string())?;

@@ -49,15 +49,23 @@ pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
 /// Runs `action` on the data folder the config names, whatever state the config is in
 /// (a broken one is said, not fatal: these commands are what a user reaches for when
 /// something is wrong).
-pub fn with_data_dir(config_path: &Path, action: impl FnOnce(&Path) -> CommandResult) -> ExitCode {
+pub fn with_data_dir(
+    config_path: &Path,
+    action: impl FnOnce(&Path, &crate::journal::Location) -> CommandResult,
+) -> ExitCode {
     let (data_dir, note) = crate::config::data_dir_for_commands(config_path);
+    // A studio's journal is named by the config; a broken config falls back to the
+    // data folder's own journal.
+    let location = crate::config::Config::load(config_path)
+        .map(|config| crate::journal::Location::of(&config))
+        .unwrap_or_else(|_| crate::journal::Location::DataFolder(data_dir.clone()));
     if let Some(note) = note {
         eprintln!(
             "imagen-sync: note: {note}; using the journal in {}",
             data_dir.display()
         );
     }
-    match action(&data_dir) {
+    match action(&data_dir, &location) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("imagen-sync: {error}");

@@ -10,9 +10,9 @@ use crate::journal::{self, JournalView, RetryScope};
 
 /// `status [--json]`.
 pub fn status(config_path: &Path, json: bool) -> ExitCode {
-    with_data_dir(config_path, |data_dir| {
+    with_data_dir(config_path, |data_dir, location| {
         show_status(
-            journal::open_read_only(data_dir)?.as_deref(),
+            journal::open_read_only(location)?.as_deref(),
             data_dir,
             json,
         )
@@ -26,16 +26,16 @@ pub fn retry(
     all: bool,
     allow_over_limit: bool,
 ) -> ExitCode {
-    with_data_dir(config_path, |data_dir| {
-        let control = Control::open(data_dir)?;
+    with_data_dir(config_path, |_, location| {
+        let control = Control::open(location)?;
         retry_on(&control, shoot, all, allow_over_limit)
     })
 }
 
 /// `pause` or `resume`.
 pub fn pause_or_resume(config_path: &Path, pause: bool) -> ExitCode {
-    with_data_dir(config_path, |data_dir| {
-        Control::open(data_dir)?.set_paused(pause)?;
+    with_data_dir(config_path, |_, location| {
+        Control::open(location)?.set_paused(pause)?;
         print_out(if pause {
             "Paused: no new shoot or upload starts (in-flight requests finish).\n"
         } else {
@@ -73,13 +73,14 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
     use crate::words::printable;
     use std::fmt::Write;
     let agent = crate::running::running_agent(data_dir);
-    let (paused, shoots, not_sent) = match journal {
+    let (paused, shoots, not_sent, agents) = match journal {
         Some(journal) => (
             journal.paused()?,
             journal.summaries(None)?,
             journal.not_sent()?,
+            journal.agents()?,
         ),
-        None => (false, Vec::new(), Vec::new()),
+        None => (false, Vec::new(), Vec::new(), Vec::new()),
     };
     if json {
         let agent = match &agent {
@@ -90,6 +91,7 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
         };
         let document = serde_json::json!({
             "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
+            "studio_agents": agents,
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
@@ -99,6 +101,20 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
                  (or `imagen-sync run --headless`).\n"
             .to_owned(),
     };
+    if !agents.is_empty() {
+        out.push_str("Studio agents:\n");
+        let now = crate::journal::now_ms();
+        for seen in &agents {
+            let _ = writeln!(
+                out,
+                "  {:<20} pid {:<7} holding {:<3} last heard {} ago",
+                printable(&seen.name),
+                seen.pid,
+                seen.holding,
+                crate::words::duration_ms(now - seen.seen_ms),
+            );
+        }
+    }
     if paused {
         out.push_str("Paused (imagen-sync resume carries on).\n");
     }
@@ -108,7 +124,9 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
     for row in &shoots {
         let shoot = &row.shoot;
         let mut state = shoot.state.as_str().to_owned();
-        if agent.is_none() && shoot.state.is_active() {
+        if let Some(holder) = &shoot.holder {
+            state = format!("{state} by {}", printable(holder));
+        } else if agent.is_none() && agents.is_empty() && shoot.state.is_active() {
             state.push_str(" (stopped)");
         }
         let _ = writeln!(

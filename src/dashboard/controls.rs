@@ -18,7 +18,7 @@ fn control(state: &AppState) -> anyhow::Result<Control> {
         .borrow()
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the settings are not valid yet"))?;
-    Ok(Control::open(&config.agent.data_dir)?)
+    Ok(Control::open(&crate::journal::Location::of(&config))?)
 }
 
 type FormFields = Form<HashMap<String, String>>;

@@ -189,7 +189,7 @@ pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> 
 /// The journal of the config in force, to read (none until the agent made one).
 fn journal(state: &AppState) -> Option<std::sync::Arc<dyn crate::journal::JournalView>> {
     let config = state.config.borrow().clone()?;
-    crate::journal::open_read_only(&config.agent.data_dir)
+    crate::journal::open_read_only(&crate::journal::Location::of(&config))
         .ok()
         .flatten()
 }

@@ -170,8 +170,8 @@ async fn feed_tray(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = check_journal.tick() => {
-                let data_dir = config.borrow().as_ref().map(|c| c.agent.data_dir.clone());
-                let version = data_dir.and_then(|dir| source.journal_version(&dir));
+                let current = config.borrow().clone();
+                let version = current.and_then(|c| source.journal_version(&c));
                 if version == journal_version && shown.is_some() {
                     continue;
                 }

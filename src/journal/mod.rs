@@ -9,10 +9,13 @@
 //! - [`ShootSteps`]: what the pipeline records of one shoot's steps;
 //! - [`JournalControls`]: pause, resume, retry and "Send anyway".
 //!
-//! `Backend` is the one line that names the backend (today `sqlite`); [`open`] opens
-//! it. A shoot's legal moves between states live in `state`, and every backend checks
-//! them.
+//! Two backends: `sqlite`, a file in the data folder (one agent), and `postgres`, one
+//! database a studio's agents share, where each shoot is claimed by one agent under a
+//! lease. [`Location`] says which; [`open`] opens it. A shoot's legal moves between
+//! states live in `state`, and every backend checks them.
 
+mod location;
+mod postgres;
 mod records;
 mod sqlite;
 mod state;
@@ -21,8 +24,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use location::{Location, SharedPlace};
 pub use records::{
-    FileRecord, NotSent, OutputRecord, RetryScope, ShootId, ShootRecord, ShootSummary, Spend,
+    AgentSeen, FileRecord, NotSent, OutputRecord, RetryScope, ShootId, ShootRecord, ShootSummary,
+    Spend,
 };
 pub use state::{FailureKind, ShootState};
 
@@ -55,6 +60,13 @@ pub enum JournalError {
     Newer { found: i64, known: i64 },
     #[error("a journal call was cut short: {0}")]
     Interrupted(String),
+    /// This agent's claim on the shoot ran out and another agent may hold it now: the
+    /// step was not recorded, and this agent lets the shoot go.
+    #[error("shoot {0} is no longer this agent's to drive (its claim ran out)")]
+    LeaseLost(ShootId),
+    /// The studio's shared journal cannot be used: said with what to do.
+    #[error("{0}")]
+    Shared(String),
 }
 
 pub type Result<T> = std::result::Result<T, JournalError>;
@@ -74,6 +86,8 @@ pub trait JournalView: Send + Sync {
     /// projects of the shoot folder `folder` in `inbox`.
     fn spend_since(&self, since_ms: i64, inbox: &Path, folder: &str) -> Result<Spend>;
     fn paused(&self) -> Result<bool>;
+    /// The studio's agents with their last heartbeat (none for a journal of one agent).
+    fn agents(&self) -> Result<Vec<AgentSeen>>;
     /// Changes whenever another process (the CLI's pause, resume or retry) commits: a
     /// near-free way for an idle reader to know whether to look again.
     fn change_mark(&self) -> Result<i64>;
@@ -101,6 +115,16 @@ pub trait ShootQueue: JournalView {
     -> Result<()>;
     /// Shoots still to be driven forward, oldest first.
     fn active_shoots(&self) -> Result<Vec<ShootRecord>>;
+    /// Claims up to `up_to` active shoots for this agent to drive, oldest first, leaving
+    /// out those in `skip` (driven already, or backing off) and those another agent's
+    /// lease holds.
+    fn claim(&self, skip: &[ShootId], up_to: usize) -> Result<Vec<ShootRecord>>;
+    /// How long a claim lasts unless renewed; `None`: this journal has one agent, and
+    /// claims never run out.
+    fn lease(&self) -> Option<std::time::Duration>;
+    /// Says this agent is alive and renews its claims on the shoots it `drives`; returns
+    /// those it still holds (a shoot missing was taken over after its lease ran out).
+    fn heartbeat(&self, drives: &[ShootId]) -> Result<Vec<ShootId>>;
     /// The shoots the spend guard holds, oldest first.
     fn held_shoots(&self) -> Result<Vec<ShootRecord>>;
     /// A held shoot the limits allow again goes back in line.
@@ -153,22 +177,26 @@ pub trait JournalControls: JournalView {
 pub trait Journal: ShootQueue + ShootSteps + JournalControls {}
 impl<T: ShootQueue + ShootSteps + JournalControls> Journal for T {}
 
-/// The backend the app opens: the one place that names it.
-type Backend = sqlite::SqliteJournal;
-
-/// Opens (creating if needed) the journal in `data_dir` for the agent and its controls.
-pub fn open(data_dir: &Path) -> Result<Arc<dyn Journal>> {
-    Ok(Arc::new(Backend::open(data_dir)?))
+/// Opens (creating if needed) the journal for the agent and its controls.
+pub fn open(location: &Location) -> Result<Arc<dyn Journal>> {
+    Ok(match location {
+        Location::DataFolder(dir) => Arc::new(sqlite::SqliteJournal::open(dir)?),
+        Location::Shared(place) => Arc::new(postgres::PgJournal::open(place)?),
+    })
 }
 
 /// Opens the journal to read while the agent runs; `None` when there is none yet.
-pub fn open_read_only(data_dir: &Path) -> Result<Option<Arc<dyn JournalView>>> {
-    Ok(Backend::open_read_only(data_dir)?.map(|journal| Arc::new(journal) as Arc<dyn JournalView>))
+pub fn open_read_only(location: &Location) -> Result<Option<Arc<dyn JournalView>>> {
+    Ok(match location {
+        Location::DataFolder(dir) => sqlite::SqliteJournal::open_read_only(dir)?
+            .map(|journal| Arc::new(journal) as Arc<dyn JournalView>),
+        Location::Shared(place) => Some(Arc::new(postgres::PgJournal::open(place)?)),
+    })
 }
 
 /// Whether an agent has made a journal in `data_dir` yet.
 pub fn exists_in(data_dir: &Path) -> bool {
-    Backend::path_in(data_dir).exists()
+    sqlite::SqliteJournal::path_in(data_dir).exists()
 }
 
 /// Runs a journal call on a blocking thread: a write waits for an fsync, which must
@@ -185,7 +213,7 @@ where
         .map_err(|error| JournalError::Interrupted(error.to_string()))?
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -34,6 +34,8 @@ pub struct ShootRecord {
     pub allow_over_limit: bool,
     /// Why a failed shoot stopped; `None` unless it failed.
     pub failure: Option<FailureKind>,
+    /// The agent of the studio that holds the shoot now (a shared journal only).
+    pub holder: Option<String>,
     /// The failure's or hold's reason, or a note on a problem being waited out.
     pub last_error: Option<String>,
     pub created_ms: i64,
@@ -103,6 +105,55 @@ impl RetryScope<'_> {
             RetryScope::All => (None, None),
             RetryScope::Folder(folder) => (Some(folder), None),
             RetryScope::Shoot(id) => (None, Some(id)),
+        }
+    }
+}
+
+/// A photo kind as the journal stores it.
+pub(super) fn kind_text(kind: PhotoKind) -> &'static str {
+    match kind {
+        PhotoKind::Raw => "raw",
+        PhotoKind::Jpeg => "jpeg",
+    }
+}
+
+pub(super) fn parse_kind(text: &str) -> Option<PhotoKind> {
+    [PhotoKind::Raw, PhotoKind::Jpeg]
+        .into_iter()
+        .find(|kind| kind_text(*kind) == text)
+}
+
+/// An agent of the studio, as the shared journal last heard from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentSeen {
+    pub name: String,
+    pub pid: i64,
+    pub version: String,
+    pub started_ms: i64,
+    pub seen_ms: i64,
+    /// Shoots it holds now.
+    pub holding: i64,
+}
+
+/// What retry does to a failed shoot.
+pub(super) enum RetryPlan {
+    /// A new project, under this new name: every photo goes up again.
+    StartOver { name: String },
+    /// Back in line at this state, with its project.
+    Resume(ShootState),
+}
+
+impl ShootRecord {
+    pub(super) fn retry_plan(&self) -> RetryPlan {
+        if self.failure.is_some_and(FailureKind::retry_starts_over) {
+            RetryPlan::StartOver {
+                name: super::renamed(&self.project_name),
+            }
+        } else {
+            RetryPlan::Resume(match self.project_uuid {
+                Some(_) => ShootState::Uploading,
+                None => ShootState::Planned,
+            })
         }
     }
 }

@@ -83,6 +83,16 @@ impl ShootState {
         self == to || MOVES.contains(&(self, to))
     }
 
+    /// The active states, as an SQL list (`'planned', 'uploading', …`).
+    pub(super) fn active_sql() -> String {
+        sql_list(ShootState::ALL.into_iter().filter(|s| s.is_active()))
+    }
+
+    /// The states a shoot may be in to move to `to`, as an SQL list.
+    pub(super) fn sources_sql(to: ShootState) -> String {
+        sql_list(ShootState::sources_of(to))
+    }
+
     /// The states a shoot may be in to move to `to`.
     pub fn sources_of(to: ShootState) -> Vec<ShootState> {
         ShootState::ALL
@@ -90,6 +100,14 @@ impl ShootState {
             .filter(|from| from.may_become(to))
             .collect()
     }
+}
+
+fn sql_list(states: impl IntoIterator<Item = ShootState>) -> String {
+    let quoted: Vec<String> = states
+        .into_iter()
+        .map(|state| format!("'{}'", state.as_str()))
+        .collect();
+    quoted.join(", ")
 }
 
 /// Why a shoot stopped, stored with it: `retry`, the tray, the dashboard and the

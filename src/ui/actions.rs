@@ -29,7 +29,7 @@ pub enum Effect {
 
 /// Runs `action` against the journal and config in force.
 pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow::Result<Effect> {
-    let control = || Control::open(&config.agent.data_dir);
+    let control = || Control::open(&crate::journal::Location::of(config));
     let pair = |index: usize| {
         config
             .folders

@@ -2,7 +2,6 @@
 //! event stream (live progress) and the journal (pause, failures, recent shoots). The
 //! journal is read only when something changed, so an idle tray costs nothing.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -21,7 +20,7 @@ pub struct TrayView {
 #[derive(Default)]
 pub struct ViewSource {
     glance: Glance,
-    journal: Option<(PathBuf, Arc<dyn JournalView>)>,
+    journal: Option<(journal::Location, Arc<dyn JournalView>)>,
 }
 
 impl ViewSource {
@@ -30,18 +29,19 @@ impl ViewSource {
     }
 
     /// The journal's change counter, to tell whether another process wrote to it.
-    pub fn journal_version(&mut self, data_dir: &Path) -> Option<i64> {
-        self.journal(data_dir)?.change_mark().ok()
+    pub fn journal_version(&mut self, config: &Config) -> Option<i64> {
+        self.journal(config)?.change_mark().ok()
     }
 
-    fn journal(&mut self, data_dir: &Path) -> Option<&dyn JournalView> {
-        let stale = self.journal.as_ref().is_none_or(|(dir, _)| dir != data_dir);
+    fn journal(&mut self, config: &Config) -> Option<&dyn JournalView> {
+        let location = journal::Location::of(config);
+        let stale = self.journal.as_ref().is_none_or(|(at, _)| *at != location);
         if stale {
             // None until the agent has made the journal.
-            self.journal = journal::open_read_only(data_dir)
+            self.journal = journal::open_read_only(&location)
                 .ok()
                 .flatten()
-                .map(|journal| (data_dir.to_owned(), journal));
+                .map(|journal| (location, journal));
         }
         self.journal.as_ref().map(|(_, journal)| journal.as_ref())
     }
@@ -51,7 +51,7 @@ impl ViewSource {
         let mut not_sent = Vec::new();
         let was_paused = self.glance.is_paused();
         if let Some(config) = config
-            && let Some(journal) = self.journal(&config.agent.data_dir)
+            && let Some(journal) = self.journal(config)
         {
             let paused = journal.paused().unwrap_or(was_paused);
             let failed = journal.count_in(ShootState::Failed).unwrap_or(0);

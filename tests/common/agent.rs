@@ -176,8 +176,11 @@ impl Harness {
     /// the tray and dashboard read it (no process spawned per look; `status()` is the
     /// CLI's own view).
     pub fn shoot_states(&self) -> Vec<(String, String)> {
-        let (data_dir, _) = imagen_sync::config::data_dir_for_commands(&self.config);
-        let Ok(Some(journal)) = imagen_sync::journal::open_read_only(&data_dir) else {
+        let Ok(config) = imagen_sync::config::Config::load(&self.config) else {
+            return Vec::new();
+        };
+        let location = imagen_sync::journal::Location::of(&config);
+        let Ok(Some(journal)) = imagen_sync::journal::open_read_only(&location) else {
             return Vec::new();
         };
         journal

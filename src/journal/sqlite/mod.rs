@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use super::records::parse_kind;
 use super::{FailureKind, JournalError, Result, ShootId, ShootRecord, ShootState, now_ms};
-use crate::shoot::PhotoKind;
 use schema::{MIGRATIONS, SCHEMA};
 
 pub(super) struct SqliteJournal {
@@ -105,13 +105,6 @@ fn unreadable(column: usize, what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
-fn kind_text(kind: PhotoKind) -> &'static str {
-    match kind {
-        PhotoKind::Raw => "raw",
-        PhotoKind::Jpeg => "jpeg",
-    }
-}
-
 fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
     let kind: String = row.get(4)?;
     let options: String = row.get(6)?;
@@ -122,11 +115,7 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         inbox: PathBuf::from(row.get::<_, String>(1)?),
         folder: row.get(2)?,
         batch: row.get(3)?,
-        kind: match kind.as_str() {
-            "raw" => PhotoKind::Raw,
-            "jpeg" => PhotoKind::Jpeg,
-            _ => return Err(unreadable(4, "photo kind", &kind)),
-        },
+        kind: parse_kind(&kind).ok_or_else(|| unreadable(4, "photo kind", &kind))?,
         outbox: PathBuf::from(row.get::<_, String>(5)?),
         options: serde_json::from_str(&options)
             .map_err(|_| unreadable(6, "set of edit options", &options))?,
@@ -140,6 +129,7 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         edit_sent: row.get(14)?,
         follow_up: row.get(15)?,
         allow_over_limit: row.get(16)?,
+        holder: None,
         failure: match failure {
             None => None,
             Some(text) => Some(
@@ -179,15 +169,11 @@ fn move_shoot(
     set: &str,
     values: (&dyn rusqlite::ToSql, &dyn rusqlite::ToSql),
 ) -> Result<()> {
-    let sources: Vec<String> = ShootState::sources_of(to)
-        .into_iter()
-        .map(|state| format!("'{}'", state.as_str()))
-        .collect();
     let changed = connection.execute(
         &format!(
             "UPDATE shoots SET state = ?5, {set}, updated_ms = ?4 \
              WHERE id = ?1 AND state IN ({})",
-            sources.join(", ")
+            ShootState::sources_sql(to)
         ),
         params![id, values.0, values.1, now_ms(), to.as_str()],
     )?;

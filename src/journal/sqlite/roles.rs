@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, kind_text, move_shoot, path_text,
-    shoot_from_row, touch,
+    SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
 use crate::api::EditOptions;
+use crate::journal::records::{RetryPlan, kind_text};
 use crate::journal::{
-    FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent, OutputRecord,
-    Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps, ShootSummary,
-    Spend, now_ms, project_name, renamed,
+    AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
+    OutputRecord, Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps,
+    ShootSummary, Spend, now_ms, project_name,
 };
 use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
@@ -157,6 +157,10 @@ impl JournalView for SqliteJournal {
             .is_some_and(|v| v == "true"))
     }
 
+    fn agents(&self) -> Result<Vec<AgentSeen>> {
+        Ok(Vec::new())
+    }
+
     fn change_mark(&self) -> Result<i64> {
         Ok(self
             .connection()
@@ -272,17 +276,28 @@ impl ShootQueue for SqliteJournal {
 
     fn active_shoots(&self) -> Result<Vec<ShootRecord>> {
         let connection = self.connection();
-        let active: Vec<String> = ShootState::ALL
-            .into_iter()
-            .filter(|state| state.is_active())
-            .map(|state| format!("'{}'", state.as_str()))
-            .collect();
         let mut statement = connection.prepare_cached(&format!(
             "SELECT {SHOOT_COLUMNS} FROM shoots WHERE state IN ({}) ORDER BY id",
-            active.join(", ")
+            ShootState::active_sql()
         ))?;
         let rows = statement.query_map([], shoot_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // The data folder's lock makes this agent the only one: every active shoot is its.
+    fn claim(&self, skip: &[ShootId], up_to: usize) -> Result<Vec<ShootRecord>> {
+        let mut active = self.active_shoots()?;
+        active.retain(|shoot| !skip.contains(&shoot.id));
+        active.truncate(up_to);
+        Ok(active)
+    }
+
+    fn lease(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    fn heartbeat(&self, drives: &[ShootId]) -> Result<Vec<ShootId>> {
+        Ok(drives.to_vec())
     }
 
     fn held_shoots(&self) -> Result<Vec<ShootRecord>> {
@@ -423,15 +438,14 @@ impl JournalControls for SqliteJournal {
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let failed = shoots_in(&transaction, ShootState::Failed, which)?;
         for shoot in &failed {
-            let starts_over = shoot.failure.is_some_and(FailureKind::retry_starts_over);
-            if starts_over {
+            if let RetryPlan::StartOver { name } = shoot.retry_plan() {
                 move_shoot(
                     &transaction,
                     shoot.id,
                     ShootState::Planned,
                     "project_uuid = NULL, create_attempted = 0, edit_sent = 0, \
                      project_name = ?2, last_error = NULL, failure = NULL, allow_over_limit = ?3",
-                    (&renamed(&shoot.project_name), &shoot.allow_over_limit),
+                    (&name, &shoot.allow_over_limit),
                 )?;
                 transaction.execute(
                     "UPDATE files SET uploaded = 0 WHERE shoot_id = ?1",
@@ -441,11 +455,7 @@ impl JournalControls for SqliteJournal {
                     "DELETE FROM outputs WHERE shoot_id = ?1 AND placed = 0",
                     [shoot.id],
                 )?;
-            } else {
-                let resume = match shoot.project_uuid {
-                    Some(_) => ShootState::Uploading,
-                    None => ShootState::Planned,
-                };
+            } else if let RetryPlan::Resume(resume) = shoot.retry_plan() {
                 move_shoot(
                     &transaction,
                     shoot.id,

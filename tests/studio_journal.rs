@@ -1,0 +1,254 @@
+//! The studio's shared journal on a real PostgreSQL server: a folder seen by several
+//! agents at once is one shoot, a shoot is driven by one agent at a time, a claim that
+//! ran out passes to another agent that resumes it, and the agent that lost it records
+//! nothing more. A database that is not ours, or made by a newer version, is refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::postgres::Cluster;
+use imagen_sync::api::EditOptions;
+use imagen_sync::config::{JournalSettings, WatchMode};
+use imagen_sync::journal::{self, Journal, JournalError, Location, SharedPlace, ShootState};
+use imagen_sync::shoot::{Batch, Photo, PhotoKind};
+
+fn place(url: &str, agent: &str, inbox: &Path, outbox: &Path) -> Location {
+    let _ = WatchMode::Auto;
+    Location::Shared(SharedPlace {
+        settings: JournalSettings {
+            url: Some(url.to_owned()),
+            agent_name: agent.to_owned(),
+            lease_seconds: 5,
+            ..JournalSettings::default()
+        },
+        folders: vec![("listings".into(), inbox.to_owned(), outbox.to_owned())],
+    })
+}
+
+fn photos(names: &[&str]) -> Vec<Batch> {
+    vec![Batch {
+        kind: PhotoKind::Jpeg,
+        photos: names
+            .iter()
+            .map(|name| Photo {
+                relative: PathBuf::from(name),
+                upload_name: name.to_string(),
+                size: 10,
+                modified: None,
+                identity: None,
+            })
+            .collect(),
+    }]
+}
+
+fn open(location: &Location) -> Arc<dyn Journal> {
+    journal::open(location).unwrap()
+}
+
+#[test]
+fn two_machines_mounting_the_share_at_different_paths_record_a_new_folder_as_one_shoot() {
+    let cluster = Cluster::start();
+    let url = cluster.new_database("studio");
+    // The same share, mounted at two places.
+    let nas = open(&place(
+        &url,
+        "nas",
+        Path::new("/mnt/nas/In"),
+        Path::new("/mnt/nas/Out"),
+    ));
+    let mac = open(&place(
+        &url,
+        "mac",
+        Path::new("/Volumes/In"),
+        Path::new("/Volumes/Out"),
+    ));
+    let first = nas
+        .record_batches(
+            Path::new("/mnt/nas/In"),
+            "12 Elm St",
+            Path::new("/mnt/nas/Out/12 Elm St"),
+            &EditOptions::default(),
+            &photos(&["a.jpg", "b.jpg"]),
+        )
+        .unwrap();
+    let second = mac
+        .record_batches(
+            Path::new("/Volumes/In"),
+            "12 Elm St",
+            Path::new("/Volumes/Out/12 Elm St"),
+            &EditOptions::default(),
+            &photos(&["a.jpg", "b.jpg"]),
+        )
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(second.is_empty(), "the second agent records nothing new");
+    let seen_on_mac = mac.shoot(first[0]).unwrap();
+    assert_eq!(seen_on_mac.inbox, Path::new("/Volumes/In"));
+    assert_eq!(seen_on_mac.outbox, Path::new("/Volumes/Out/12 Elm St"));
+    assert_eq!(mac.summaries(None).unwrap().len(), 1);
+}
+
+#[test]
+fn a_claim_that_ran_out_passes_to_another_agent_and_the_first_records_nothing_more() {
+    let cluster = Cluster::start();
+    let url = cluster.new_database("studio");
+    let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));
+    let a = open(&place(&url, "agent-a", inbox, outbox));
+    let b = open(&place(&url, "agent-b", inbox, outbox));
+    let id = a
+        .record_batches(
+            inbox,
+            "Pool House",
+            &outbox.join("Pool House"),
+            &EditOptions::default(),
+            &photos(&["x.jpg", "y.jpg"]),
+        )
+        .unwrap()[0];
+
+    let claimed = a.claim(&[], 4).unwrap();
+    assert_eq!(claimed.iter().map(|s| s.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(claimed[0].holder.as_deref(), Some("agent-a"));
+    assert!(
+        b.claim(&[], 4).unwrap().is_empty(),
+        "a live lease keeps others off"
+    );
+    a.mark_create_attempted(id).unwrap();
+    a.set_project(id, "project-1").unwrap();
+    a.mark_uploaded(id, "x.jpg").unwrap();
+    // The heartbeat keeps it: still a's after more than one lease.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(a.heartbeat(&[id]).unwrap(), [id]);
+    }
+    assert!(b.claim(&[], 4).unwrap().is_empty());
+
+    // a stops renewing (killed, or cut off): after the lease, b takes the shoot over
+    // where a left it: the same project, x.jpg already up.
+    std::thread::sleep(Duration::from_millis(5500));
+    let taken = b.claim(&[], 4).unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].project_uuid.as_deref(), Some("project-1"));
+    assert_eq!(taken[0].state, ShootState::Uploading);
+    let uploaded: Vec<_> = b
+        .files(id)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.uploaded)
+        .map(|f| f.upload_name)
+        .collect();
+    assert_eq!(uploaded, ["x.jpg"]);
+
+    // a comes back and tries to go on: nothing it does is recorded.
+    assert!(matches!(
+        a.mark_uploaded(id, "y.jpg"),
+        Err(JournalError::LeaseLost(_))
+    ));
+    assert!(matches!(
+        a.advance(id, ShootState::Editing),
+        Err(JournalError::LeaseLost(_))
+    ));
+    assert!(
+        a.heartbeat(&[id]).unwrap().is_empty(),
+        "a learns it lost the shoot"
+    );
+    b.mark_uploaded(id, "y.jpg").unwrap();
+    b.advance(id, ShootState::Editing).unwrap();
+    assert_eq!(b.shoot(id).unwrap().state, ShootState::Editing);
+    let agents = b.agents().unwrap();
+    assert!(
+        agents.iter().any(|seen| seen.name == "agent-a"),
+        "{agents:?}"
+    );
+}
+
+#[test]
+fn pause_and_retry_from_any_agent_reach_the_whole_studio() {
+    let cluster = Cluster::start();
+    let url = cluster.new_database("studio");
+    let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));
+    let a = open(&place(&url, "agent-a", inbox, outbox));
+    let b = open(&place(&url, "agent-b", inbox, outbox));
+    let before = b.change_mark().unwrap();
+    a.set_paused(true).unwrap();
+    assert!(b.paused().unwrap());
+    assert_ne!(
+        b.change_mark().unwrap(),
+        before,
+        "b sees that something changed"
+    );
+    let id = a
+        .record_batches(
+            inbox,
+            "Barn",
+            &outbox.join("Barn"),
+            &EditOptions::default(),
+            &photos(&["x.jpg"]),
+        )
+        .unwrap()[0];
+    a.claim(&[], 1).unwrap();
+    a.fail(
+        id,
+        imagen_sync::journal::FailureKind::Outbox,
+        "the outbox is full",
+    )
+    .unwrap();
+    assert_eq!(
+        b.retry(imagen_sync::journal::RetryScope::Folder("Barn"))
+            .unwrap(),
+        1
+    );
+    assert_eq!(a.shoot(id).unwrap().state, ShootState::Planned);
+}
+
+#[test]
+fn a_database_that_is_not_ours_or_is_newer_is_refused_with_what_to_do() {
+    let cluster = Cluster::start();
+    let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));
+    let url = cluster.new_database("accounting");
+    cluster.sql("accounting", "CREATE TABLE invoices (id INT)");
+    let error = journal::open(&place(&url, "a", inbox, outbox))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("not imagen-sync's") && error.contains("createdb"),
+        "{error}"
+    );
+
+    let url = cluster.new_database("studio");
+    open(&place(&url, "a", inbox, outbox));
+    cluster.sql("studio", "UPDATE imagen_sync_schema SET version = 99");
+    let error = journal::open(&place(&url, "a", inbox, outbox))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("newer imagen-sync") && error.contains("upgrade"),
+        "{error}"
+    );
+
+    let missing = cluster.url("no_such_db");
+    let error = journal::open(&place(&missing, "a", inbox, outbox))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("does not exist") && error.contains("createdb"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_journal_works_from_the_agents_blocking_threads() {
+    let cluster = Cluster::start();
+    let url = cluster.new_database("studio");
+    let location = place(&url, "a", Path::new("/in"), Path::new("/out"));
+    let journal = tokio::task::spawn_blocking(move || journal::open(&location).unwrap())
+        .await
+        .unwrap();
+    let paused = journal::off_worker(&journal, |j| j.paused()).await.unwrap();
+    assert!(!paused);
+}
