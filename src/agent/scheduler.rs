@@ -4,13 +4,13 @@
 //! the spend guard allows, and follows pause (kept in the journal, so it survives
 //! restarts and reaches the CLI's and the dashboard's changes).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::AgentOptions;
 use super::intake::Intake;
@@ -19,7 +19,7 @@ use super::pipeline::{self, Context, Limits, ShootError};
 use crate::api::{ApiError, Client};
 use crate::config::Config;
 use crate::events::{EventKind, Events, WaitCause};
-use crate::journal::{self, Journal, ShootId, ShootQueue};
+use crate::journal::{self, Journal, JournalError, ShootId, ShootQueue};
 
 /// Per-shoot backoff after a retryable failure.
 struct Backoff {
@@ -61,9 +61,17 @@ pub async fn run(
         })?;
     }
     let queue: Arc<dyn ShootQueue> = journal.clone();
-    let initially_paused = journal::off_worker(&queue, |q| q.paused())
-        .await
-        .context("cannot read the journal in the data folder")?;
+    let lease = queue.lease();
+    let mut claims = Claims::default();
+    let initially_paused = match journal::off_worker(&queue, |q| q.paused()).await {
+        Ok(paused) => paused,
+        // The studio's database may come back: wait for it, holding all work.
+        Err(error) if lease.is_some() => {
+            claims.journal_lost(&error, &events);
+            false
+        }
+        Err(error) => return Err(error).context("cannot read the journal in the data folder"),
+    };
     let (paused_sender, paused) = watch::channel(initially_paused);
     if initially_paused {
         events.emit("", None, EventKind::Paused);
@@ -92,7 +100,10 @@ pub async fn run(
     );
 
     let mut workers: JoinSet<(ShootId, Result<(), ShootError>)> = JoinSet::new();
-    let mut running: HashSet<ShootId> = HashSet::new();
+    let mut running: HashMap<ShootId, AbortHandle> = HashMap::new();
+    let (beat_sender, mut beats) = mpsc::channel::<Beat>(2);
+    let mut heartbeat = tokio::time::interval(lease.map_or(Duration::from_secs(3600), |l| l / 3));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff: HashMap<ShootId, Backoff> = HashMap::new();
     let mut auth_blocked: Option<Backoff> = None;
     let mut did_work = false;
@@ -111,6 +122,47 @@ pub async fn run(
                     break;
                 }
             }
+            _ = heartbeat.tick(), if lease.is_some() && !claims.beating => {
+                claims.beating = true;
+                let drives: Vec<ShootId> = running.keys().copied().collect();
+                let (queue, sender) = (queue.clone(), beat_sender.clone());
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let asked = drives.clone();
+                    let outcome = journal::off_worker(&queue, move |q| q.heartbeat(&asked)).await;
+                    let _ = sender.send(Beat { started, drives, outcome }).await;
+                });
+            }
+            Some(beat) = beats.recv() => {
+                claims.beating = false;
+                match beat.outcome {
+                    Ok(held) => {
+                        claims.valid_until = lease.map(|lease| beat.started + lease);
+                        claims.journal_back();
+                        for id in beat.drives.iter().filter(|id| !held.contains(id)) {
+                            if let Some(worker) = running.remove(id) {
+                                worker.abort();
+                                tracing::warn!(id, "another agent of the studio holds this shoot now: this one lets it go");
+                            }
+                        }
+                    }
+                    Err(error) => claims.journal_lost(&error, &events),
+                }
+                must_look = true;
+            }
+            _ = claims.run_out(lease), if !running.is_empty() => {
+                // No renewal got through in time: another agent may take these shoots
+                // over any moment, so this one stops touching them now.
+                tracing::warn!(
+                    shoots = running.len(),
+                    "the claims on this agent's shoots could not be renewed in time; \
+                     stopping their work so that no other agent's is doubled"
+                );
+                for (_, worker) in running.drain() {
+                    worker.abort();
+                }
+                claims.valid_until = None;
+            }
             _ = held_check.tick() => {
                 if let Err(error) = release_held(&ctx, &queue).await {
                     tracing::error!(%error, "cannot look at held shoots");
@@ -125,13 +177,19 @@ pub async fn run(
             }
             Some(finished) = workers.join_next(), if !workers.is_empty() => {
                 let Ok((id, outcome)) = finished else { continue };
-                running.remove(&id);
+                if running.remove(&id).is_none() {
+                    continue; // let go after its claim ran out; nothing to settle
+                }
                 did_work = true;
                 settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked).await;
                 must_look = true;
                 tick.reset_immediately();
             }
             _ = tick.tick() => {
+                // The studio's database is away: the heartbeat looks for it.
+                if claims.away.is_some() {
+                    continue;
+                }
                 // Idle and nothing changed since the last look: skip the journal queries.
                 let version = journal::off_worker(&queue, |q| q.change_mark()).await.ok();
                 let nothing_new = version.is_some() && version == seen_version && !must_look
@@ -151,28 +209,45 @@ pub async fn run(
                 if now_paused || auth_blocked.as_ref().is_some_and(|b| b.until > Instant::now()) {
                     continue;
                 }
-                let active = journal::off_worker(&queue, |q| q.active_shoots()).await;
-                let active = match active {
-                    Ok(active) => active,
+                if options.exit_when_idle && did_work && running.is_empty() && watcher.settling() == 0 {
+                    let active = journal::off_worker(&queue, |q| q.active_shoots()).await;
+                    if active.is_ok_and(|active| active.is_empty()) {
+                        tracing::debug!("agent: all work done");
+                        break;
+                    }
+                }
+                let slots = config.agent.max_active_shoots.saturating_sub(running.len());
+                if slots == 0 {
+                    continue;
+                }
+                let now = Instant::now();
+                let skip: Vec<ShootId> = running
+                    .keys()
+                    .copied()
+                    .chain(backoff.iter().filter(|(_, b)| b.until > now).map(|(id, _)| *id))
+                    .collect();
+                let claimed = journal::off_worker(&queue, move |q| q.claim(&skip, slots)).await;
+                let claimed = match claimed {
+                    Ok(claimed) => claimed,
+                    Err(error) if lease.is_some() => {
+                        claims.journal_lost(&error, &events);
+                        continue;
+                    }
                     Err(error) => {
                         tracing::error!(%error, "cannot read the journal");
                         continue;
                     }
                 };
-                if options.exit_when_idle && did_work && active.is_empty() && running.is_empty() && watcher.settling() == 0 {
-                    tracing::debug!("agent: all work done");
-                    break;
+                if let (Some(lease), false) = (lease, claimed.is_empty()) {
+                    claims.valid_until.get_or_insert(now + lease);
                 }
-                for shoot in active {
-                    if running.len() >= config.agent.max_active_shoots {
-                        break;
+                for shoot in claimed {
+                    if let Some(holder) = &shoot.holder {
+                        tracing::info!(shoot = shoot.folder, id = shoot.id, "claimed for {holder}");
                     }
-                    if running.contains(&shoot.id) || backoff.get(&shoot.id).is_some_and(|b| b.until > Instant::now()) {
-                        continue;
-                    }
-                    running.insert(shoot.id);
                     let ctx = ctx.clone();
-                    workers.spawn(async move { (shoot.id, pipeline::drive(&ctx, shoot.id).await) });
+                    let worker = workers.spawn(async move { (shoot.id, pipeline::drive(&ctx, shoot.id).await) });
+                    running.insert(shoot.id, worker);
                 }
             }
         }
@@ -192,6 +267,14 @@ async fn settle_outcome(
     auth_blocked: &mut Option<Backoff>,
 ) {
     let error = match outcome {
+        Err(ShootError::Journal(JournalError::LeaseLost(_))) => {
+            tracing::warn!(
+                id,
+                "this agent's claim on the shoot ran out: another agent of the studio goes on with it"
+            );
+            backoff.remove(&id);
+            return;
+        }
         Ok(()) | Err(ShootError::Paused) => {
             backoff.remove(&id);
             *auth_blocked = None;
@@ -263,6 +346,65 @@ fn wait_cause(error: &ShootError) -> WaitCause {
         ApiError::Unauthorized { .. } => WaitCause::KeyRejected,
         ApiError::RateLimited { .. } | ApiError::Server { .. } => WaitCause::Server,
         _ => WaitCause::Other,
+    }
+}
+
+/// A heartbeat's answer: which of the shoots it renewed are still this agent's.
+struct Beat {
+    started: Instant,
+    drives: Vec<ShootId>,
+    outcome: journal::Result<Vec<ShootId>>,
+}
+
+/// This agent's claims in a shared journal, and whether the journal can be reached.
+#[derive(Default)]
+struct Claims {
+    /// A heartbeat is under way (one at a time).
+    beating: bool,
+    /// Until when every claim this agent holds is sure to be its: the start of the last
+    /// heartbeat that got through, plus the lease.
+    valid_until: Option<Instant>,
+    /// Why the journal cannot be reached, once told (until it is back).
+    away: Option<String>,
+}
+
+impl Claims {
+    /// Resolves shortly before the claims may run out (never without a deadline).
+    async fn run_out(&self, lease: Option<Duration>) {
+        match (self.valid_until, lease) {
+            (Some(until), Some(lease)) => {
+                let margin = (lease / 6).min(Duration::from_secs(5));
+                tokio::time::sleep_until((until - margin).into()).await;
+            }
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// Says once that the studio's journal is away: new work waits for it.
+    fn journal_lost(&mut self, error: &JournalError, events: &Events) {
+        if self.away.is_some() {
+            return;
+        }
+        let reason = format!(
+            "{error}. New work waits until it is back; shoots under way stop before \
+             another agent could take them over"
+        );
+        tracing::error!("{reason}");
+        events.emit(
+            "",
+            None,
+            EventKind::Waiting {
+                reason: reason.clone(),
+                cause: WaitCause::Network,
+            },
+        );
+        self.away = Some(reason);
+    }
+
+    fn journal_back(&mut self) {
+        if self.away.take().is_some() {
+            tracing::info!("the studio's journal is back: work goes on");
+        }
     }
 }
 

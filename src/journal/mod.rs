@@ -67,6 +67,9 @@ pub enum JournalError {
     /// The studio's shared journal cannot be used: said with what to do.
     #[error("{0}")]
     Shared(String),
+    /// The studio's shared journal cannot be reached now (down, or the network is).
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 pub type Result<T> = std::result::Result<T, JournalError>;

@@ -31,10 +31,15 @@ pub(super) struct Link {
     /// The URL as messages may show it.
     shown: String,
     client: Mutex<Option<postgres::Client>>,
+    /// Run on every new connection before its first call (the schema check).
+    prepare: fn(&mut postgres::Client) -> std::result::Result<(), Failure>,
 }
 
 impl Link {
-    pub(super) fn new(settings: &JournalSettings) -> Result<Link> {
+    pub(super) fn new(
+        settings: &JournalSettings,
+        prepare: fn(&mut postgres::Client) -> std::result::Result<(), Failure>,
+    ) -> Result<Link> {
         let url = settings
             .url
             .as_deref()
@@ -63,6 +68,7 @@ impl Link {
             require_tls,
             shown,
             client: Mutex::new(None),
+            prepare,
         })
     }
 
@@ -88,7 +94,9 @@ impl Link {
         let mut slot = self.slot();
         if slot.as_ref().is_none_or(postgres::Client::is_closed) {
             *slot = None;
-            *slot = Some(self.connect().map_err(|error| self.explain(error))?);
+            let mut client = self.connect().map_err(|error| self.explain(error))?;
+            (self.prepare)(&mut client).map_err(|error| self.explain(error))?;
+            *slot = Some(client);
         }
         let client = slot.as_mut().expect("connected just above");
         let outcome = call(client);
@@ -155,7 +163,11 @@ impl Link {
                  imagen-sync's tables: grant it ownership of the database ({error})"
             ),
             Some(_) => format!("the studio's journal at {shown}: {error}"),
-            None => format!("cannot reach the studio's journal at {shown}: {error}"),
+            None => {
+                return JournalError::Unreachable(format!(
+                    "cannot reach the studio's journal at {shown}: {error}"
+                ));
+            }
         };
         JournalError::Shared(said)
     }

@@ -32,8 +32,13 @@ pub(super) struct PgJournal {
 
 impl PgJournal {
     pub(super) fn open(place: &SharedPlace) -> Result<PgJournal> {
-        let link = Link::new(&place.settings)?;
-        link.with(|client| schema_ready(client))?;
+        let link = Link::new(&place.settings, schema_ready)?;
+        // A database that is away now may come back (the agent waits for it); one that
+        // refuses this agent will not, and is said now.
+        match link.with(|_| Ok(())) {
+            Ok(()) | Err(JournalError::Unreachable(_)) => {}
+            Err(error) => return Err(error),
+        }
         Ok(PgJournal {
             link,
             places: Places {
