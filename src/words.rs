@@ -29,6 +29,17 @@ pub fn printable_path(path: &std::path::Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }
 
+/// A span of time as people say it in a status line: "4 s", "3 min", "2 h", "5 days".
+pub fn duration_ms(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        3600..86400 => format!("{} h", seconds / 3600),
+        _ => count((seconds / 86400) as u64, "day", "days"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,16 +50,5 @@ mod tests {
         assert_eq!(count(0, "photo", "photos"), "0 photos");
         assert_eq!(printable("12 Oak\nLane\t\u{7}"), "12 Oak\\nLane\\t\\u{7}");
         assert!(matches!(printable("Main St"), Cow::Borrowed(_)));
-    }
-}
-
-/// A span of time as people say it in a status line: "4 s", "3 min", "2 h", "5 days".
-pub fn duration_ms(ms: i64) -> String {
-    let seconds = ms.max(0) / 1000;
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{} min", seconds / 60),
-        3600..86400 => format!("{} h", seconds / 3600),
-        _ => count((seconds / 86400) as u64, "day", "days"),
     }
 }

@@ -67,7 +67,10 @@ fn assert_each_output_written_once(outbox: &Path, names: &[String]) {
         "an output was written twice: {files:?}"
     );
     for name in names {
-        let photos = files.iter().filter(|f| f.starts_with(&format!("{name}/"))).count();
+        let photos = files
+            .iter()
+            .filter(|f| f.starts_with(&format!("{name}/")))
+            .count();
         assert_eq!(photos, PHOTOS, "{name}: {files:?}");
     }
 }
@@ -101,9 +104,15 @@ async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed()
     agents[1].start();
     agents[2].start();
 
-    wait_for(&agents[0], "every shoot is done", LONG, || all_done(&agents[0], 30)).await;
+    wait_for(&agents[0], "every shoot is done", LONG, || {
+        all_done(&agents[0], 30)
+    })
+    .await;
     let counters = sim.counters();
-    assert_eq!(counters.projects_created, 30, "one project per shoot: {counters:?}");
+    assert_eq!(
+        counters.projects_created, 30,
+        "one project per shoot: {counters:?}"
+    );
     assert_eq!(counters.edits_started, 30, "one edit per shoot");
     // A lost claim may send again the photos that were in flight: at most the shoots the
     // two killed agents held (2 each), every photo of them.
@@ -114,7 +123,10 @@ async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed()
     );
     assert_each_output_written_once(&agents[0].outbox(), &names);
     let logs: String = agents.iter().map(|a| a.logs()).collect();
-    assert!(logs.contains("claimed for agent-0"), "the survivors took shoots over");
+    assert!(
+        logs.contains("claimed for agent-0"),
+        "the survivors took shoots over"
+    );
     for agent in &mut agents {
         agent.kill();
     }
@@ -142,16 +154,54 @@ async fn the_database_stopped_for_thirty_seconds_mid_run_loses_and_doubles_nothi
     tokio::time::sleep(Duration::from_secs(30)).await;
     cluster.start_server();
 
-    wait_for(&agents[0], "every shoot is done", LONG, || all_done(&agents[0], 10)).await;
+    wait_for(&agents[0], "every shoot is done", LONG, || {
+        all_done(&agents[0], 10)
+    })
+    .await;
     let counters = sim.counters();
     assert_eq!(counters.projects_created, 10, "{counters:?}");
     assert_eq!(counters.edits_started, 10);
     assert_each_output_written_once(&agents[0].outbox(), &names);
     let logs: String = agents.iter().map(|a| a.logs()).collect();
-    assert!(logs.contains("cannot reach the studio's journal"), "said once in the log");
+    assert!(
+        logs.contains("cannot reach the studio's journal"),
+        "said once in the log"
+    );
     assert!(logs.contains("the studio's journal is back"));
-    assert!(!logs.contains("postgres://postgres:"), "no password in the logs");
+    assert!(
+        !logs.contains("postgres://postgres:"),
+        "no password in the logs"
+    );
     for agent in &mut agents {
         agent.kill();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_inbox_picks_up_a_shoot_another_machine_wrote() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    // No full rescan for a day, no change events: only the poll can find it.
+    agent.edit_config(
+        "settle_seconds = 1",
+        "settle_seconds = 1\nrescan_seconds = 86400",
+    );
+    agent.edit_config(
+        &format!("outbox = \"{}\"", agent.outbox().display()),
+        &format!(
+            "outbox = \"{}\"\nwatch = \"poll\"\npoll_seconds = 1",
+            agent.outbox().display()
+        ),
+    );
+    agent.start();
+    wait_for(&agent, "the agent says how it watches", LONG, || {
+        agent
+            .logs()
+            .contains("new shoots are found by polled every 1 s")
+    })
+    .await;
+    write_shoot(&agent.inbox(), "Lakeside Cabin", PHOTOS, (320, 240));
+    wait_for(&agent, "the shoot is done", LONG, || all_done(&agent, 1)).await;
+    assert_eq!(sim.counters().projects_created, 1);
+    agent.kill();
 }

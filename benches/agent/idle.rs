@@ -13,7 +13,7 @@ use crate::harness::*;
 /// Fills an inbox and the journal with `shoots` finished shoots of `files` photos each.
 pub fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
     let data = harness.dir.path().join("data");
-    let journal = journal::open(&data).unwrap();
+    let journal = journal::open(&journal::Location::DataFolder(data.clone())).unwrap();
     for s in 0..shoots {
         let folder = format!("Shoot {s:04}");
         let dir = harness.inbox().join(&folder);

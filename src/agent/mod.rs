@@ -17,6 +17,7 @@ mod handle;
 pub mod intake;
 pub mod magic;
 pub mod names;
+mod network_fs;
 pub mod outbox;
 pub mod pipeline;
 pub mod scan;

@@ -91,7 +91,15 @@ pub async fn run(
     };
     let mut intake = Intake::default();
     let (settled_sender, mut settled) = mpsc::channel(256);
-    let inboxes = config.folders.iter().map(|f| f.inbox.clone()).collect();
+    let inboxes = config
+        .folders
+        .iter()
+        .map(|pair| {
+            let (inbox, how) = super::watch::Inbox::of(pair);
+            tracing::info!(inbox = %pair.inbox.display(), "new shoots are found by {how}");
+            inbox
+        })
+        .collect();
     let watcher = super::watch::spawn(
         inboxes,
         options.watch.clone(),

@@ -1,5 +1,7 @@
 //! The inbox watcher: native filesystem events (notify's recommended backend) plus a
-//! periodic rescan for drives that deliver none. Each direct subfolder of an inbox is a
+//! periodic rescan for drives that deliver none; an inbox on a network share (or set to
+//! `watch = "poll"`) is listed every `poll_seconds` instead, as other machines' writes
+//! there send no events. Each direct subfolder of an inbox is a
 //! shoot; it is reported settled once no event touched it for the settle time AND a
 //! fingerprint of every file's size and mtime is unchanged across two checks.
 
@@ -22,6 +24,38 @@ pub struct WatchSettings {
     pub rescan_every: Duration,
     /// How often settling folders are checked.
     pub tick: Duration,
+}
+
+/// An inbox to watch, and how often to list it when it is polled (`None`: events).
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    pub path: PathBuf,
+    pub poll: Option<Duration>,
+}
+
+impl Inbox {
+    /// How the config's hot folder is watched, with the words the log says it in.
+    pub fn of(pair: &crate::config::FolderPair) -> (Inbox, String) {
+        use crate::config::WatchMode;
+        let every = Duration::from_secs(pair.poll_seconds);
+        let polled = format!("polled every {} s", pair.poll_seconds);
+        let (poll, how) = match pair.watch {
+            WatchMode::Poll => (Some(every), format!("{polled} (watch = \"poll\")")),
+            WatchMode::Events => (None, "change events".to_owned()),
+            WatchMode::Auto => match super::network_fs::network_kind(&pair.inbox) {
+                Some(kind) => (
+                    Some(every),
+                    format!("{polled}: it is on a network share ({kind})"),
+                ),
+                None => (None, "change events: it is on a local disk".to_owned()),
+            },
+        };
+        let inbox = Inbox {
+            path: pair.inbox.clone(),
+            poll,
+        };
+        (inbox, how)
+    }
 }
 
 /// A shoot folder that has stopped changing: `folder` inside inbox number `inbox`.
@@ -127,8 +161,8 @@ impl NativeWatch {
     /// Watches every inbox that is not watched yet, or is a different folder than when
     /// its watch was set. A missing inbox is told once (log, tray, notification) and
     /// again when it is back; other problems are logged once, until they change.
-    fn arm(&mut self, inboxes: &[PathBuf], events: &Events) {
-        for (inbox, armed) in inboxes.iter().zip(&mut self.armed) {
+    fn arm(&mut self, inboxes: &[PathBuf], polled: &[bool], events: &Events) {
+        for ((inbox, armed), polled) in inboxes.iter().zip(&mut self.armed).zip(polled) {
             let now = identity(inbox);
             if now.is_some() && now == armed.identity {
                 continue;
@@ -157,7 +191,7 @@ impl NativeWatch {
                     },
                 );
             }
-            let Some(watcher) = &mut self.watcher else {
+            let Some(watcher) = self.watcher.as_mut().filter(|_| !polled) else {
                 armed.identity = now;
                 continue;
             };
@@ -208,13 +242,16 @@ impl Drop for InboxWatcher {
 }
 
 pub fn spawn(
-    inboxes: Vec<PathBuf>,
+    watched: Vec<Inbox>,
     settings: WatchSettings,
     events: Events,
     settled: mpsc::Sender<Settled>,
 ) -> InboxWatcher {
     let settling = Arc::new(AtomicUsize::new(0));
     let counter = settling.clone();
+    let polled: Vec<bool> = watched.iter().map(|inbox| inbox.poll.is_some()).collect();
+    let poll_every = watched.iter().filter_map(|inbox| inbox.poll).min();
+    let inboxes: Vec<PathBuf> = watched.into_iter().map(|inbox| inbox.path).collect();
     let task = tokio::spawn(async move {
         let (raw_sender, mut raw) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let watcher = notify::recommended_watcher(move |event| {
@@ -231,7 +268,7 @@ pub fn spawn(
             watcher,
             armed: vec![Armed::default(); inboxes.len()],
         };
-        native.arm(&inboxes, &events);
+        native.arm(&inboxes, &polled, &events);
         let mut state = WatchState {
             inboxes,
             settings,
@@ -246,12 +283,17 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut rescan = tokio::time::interval(state.settings.rescan_every);
         rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut poll = tokio::time::interval(poll_every.unwrap_or(Duration::from_secs(3600)));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 Some(event) = raw.recv() => state.on_event(event),
                 _ = rescan.tick() => {
-                    native.arm(&state.inboxes, &state.events);
-                    state.rescan().await;
+                    native.arm(&state.inboxes, &polled, &state.events);
+                    state.rescan(|_| true).await;
+                }
+                _ = poll.tick(), if poll_every.is_some() => {
+                    state.rescan(|inbox| polled[inbox]).await;
                 }
                 _ = tick.tick() => {
                     if state.check_settling().await.is_err() {
@@ -322,14 +364,17 @@ impl WatchState {
         self.known.clear();
     }
 
-    async fn rescan(&mut self) {
-        let inboxes = self.inboxes.clone();
+    /// Lists the inboxes `which` picks and touches every folder new or changed there.
+    async fn rescan(&mut self, which: impl Fn(usize) -> bool) {
+        let inboxes: Vec<(usize, PathBuf)> = (self.inboxes.iter().cloned().enumerate())
+            .filter(|(index, _)| which(*index))
+            .collect();
         let known = self.known.clone();
         let pending: Vec<Settled> = self.pending.keys().cloned().collect();
         let changed = tokio::task::spawn_blocking(move || {
             let mut changed = Vec::new();
-            for (inbox, path) in inboxes.iter().enumerate() {
-                for folder in list_shoot_folders(path) {
+            for (inbox, path) in inboxes {
+                for folder in list_shoot_folders(&path) {
                     let shoot = Settled { inbox, folder };
                     if pending.contains(&shoot) {
                         continue;
