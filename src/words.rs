@@ -29,14 +29,17 @@ pub fn printable_path(path: &std::path::Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }
 
-/// A span of time as people say it in a status line: "4 s", "3 min", "2 h", "5 days".
-pub fn duration_ms(ms: i64) -> String {
-    let seconds = ms.max(0) / 1000;
+/// "just now", "5 min ago", "3 h ago", "2 days ago": how long since `ms` (Unix ms).
+pub fn ago(ms: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let seconds = ((now - ms) / 1000).max(0);
     match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{} min", seconds / 60),
-        3600..86400 => format!("{} h", seconds / 3600),
-        _ => count((seconds / 86400) as u64, "day", "days"),
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86400 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86400),
     }
 }
 

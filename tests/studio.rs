@@ -12,36 +12,10 @@ use std::time::Duration;
 use common::agent::*;
 use common::postgres::Cluster;
 use common::*;
-use imagen_sync::sim::{Faults, Sim};
+use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(240);
 const PHOTOS: usize = 3;
-
-/// `count` agents on one inbox and outbox (the first agent's), with a shared journal.
-fn studio(sim: &Sim, url: &str, count: usize) -> Vec<Harness> {
-    let agents: Vec<Harness> = (0..count).map(|_| Harness::new(sim, 1, "")).collect();
-    let (inbox, outbox) = (agents[0].inbox(), agents[0].outbox());
-    for (n, agent) in agents.iter().enumerate() {
-        agent.edit_config(
-            &format!("inbox = \"{}\"", agent.inbox().display()),
-            &format!("id = \"listings\"\ninbox = \"{}\"", inbox.display()),
-        );
-        agent.edit_config(
-            &format!("outbox = \"{}\"", agent.outbox().display()),
-            &format!(
-                "outbox = \"{}\"\nwatch = \"poll\"\npoll_seconds = 1",
-                outbox.display()
-            ),
-        );
-        agent.edit_config(
-            "[dashboard]",
-            &format!(
-                "[journal]\nurl = \"{url}\"\nagent_name = \"agent-{n}\"\nlease_seconds = 5\n\n[dashboard]"
-            ),
-        );
-    }
-    agents
-}
 
 fn write_shoots(inbox: &Path, count: usize) -> Vec<String> {
     (0..count)
@@ -84,7 +58,7 @@ async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed()
         max_latency_ms: 150,
         ..Faults::default()
     });
-    let mut agents = studio(&sim, &url, 3);
+    let mut agents = studio(&sim, &url, 3, 5);
     let names = write_shoots(&agents[0].inbox(), 30);
     for agent in &mut agents {
         agent.start();
@@ -141,7 +115,7 @@ async fn the_database_stopped_for_thirty_seconds_mid_run_loses_and_doubles_nothi
         max_latency_ms: 150,
         ..Faults::default()
     });
-    let mut agents = studio(&sim, &url, 2);
+    let mut agents = studio(&sim, &url, 2, 5);
     let names = write_shoots(&agents[0].inbox(), 10);
     for agent in &mut agents {
         agent.start();

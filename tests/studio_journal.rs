@@ -48,41 +48,34 @@ fn open(location: &Location) -> Arc<dyn Journal> {
     journal::open(location).unwrap()
 }
 
+/// The same share mounted on a NAS (`/mnt/nas`) and on a Mac (`/Volumes`): two agents.
+fn nas_and_mac(url: &str) -> (Arc<dyn Journal>, Arc<dyn Journal>) {
+    let mount = |agent: &str, root: &str| {
+        let (inbox, outbox) = (format!("{root}/In"), format!("{root}/Out"));
+        open(&place(url, agent, Path::new(&inbox), Path::new(&outbox)))
+    };
+    (mount("nas", "/mnt/nas"), mount("mac", "/Volumes"))
+}
+
+/// Records shoot `folder` of `names`, seen by the agent whose share is at `root`.
+fn record(journal: &Arc<dyn Journal>, root: &str, folder: &str, names: &[&str]) -> Vec<i64> {
+    journal
+        .record_batches(
+            Path::new(&format!("{root}/In")),
+            folder,
+            Path::new(&format!("{root}/Out/{folder}")),
+            &EditOptions::default(),
+            &photos(names),
+        )
+        .unwrap()
+}
+
 #[test]
 fn two_machines_mounting_the_share_at_different_paths_record_a_new_folder_as_one_shoot() {
     let cluster = Cluster::start();
-    let url = cluster.new_database("studio");
-    // The same share, mounted at two places.
-    let nas = open(&place(
-        &url,
-        "nas",
-        Path::new("/mnt/nas/In"),
-        Path::new("/mnt/nas/Out"),
-    ));
-    let mac = open(&place(
-        &url,
-        "mac",
-        Path::new("/Volumes/In"),
-        Path::new("/Volumes/Out"),
-    ));
-    let first = nas
-        .record_batches(
-            Path::new("/mnt/nas/In"),
-            "12 Elm St",
-            Path::new("/mnt/nas/Out/12 Elm St"),
-            &EditOptions::default(),
-            &photos(&["a.jpg", "b.jpg"]),
-        )
-        .unwrap();
-    let second = mac
-        .record_batches(
-            Path::new("/Volumes/In"),
-            "12 Elm St",
-            Path::new("/Volumes/Out/12 Elm St"),
-            &EditOptions::default(),
-            &photos(&["a.jpg", "b.jpg"]),
-        )
-        .unwrap();
+    let (nas, mac) = nas_and_mac(&cluster.new_database("studio"));
+    let first = record(&nas, "/mnt/nas", "12 Elm St", &["a.jpg", "b.jpg"]);
+    let second = record(&mac, "/Volumes", "12 Elm St", &["a.jpg", "b.jpg"]);
     assert_eq!(first.len(), 1);
     assert!(second.is_empty(), "the second agent records nothing new");
     let seen_on_mac = mac.shoot(first[0]).unwrap();
@@ -251,4 +244,36 @@ async fn the_shared_journal_works_from_the_agents_blocking_threads() {
         .unwrap();
     let paused = journal::off_worker(&journal, |j| j.paused()).await.unwrap();
     assert!(!paused);
+}
+
+#[test]
+fn an_output_placed_by_one_machine_is_known_as_ours_on_another_mounting_it_elsewhere() {
+    let cluster = Cluster::start();
+    let (nas, mac) = nas_and_mac(&cluster.new_database("studio"));
+    let id = record(&nas, "/mnt/nas", "Loft", &["a.jpg"])[0];
+    nas.claim(&[], 1).unwrap();
+    nas.output_intent(id, "a.jpg", Path::new("/mnt/nas/Out/Loft/a.jpg"))
+        .unwrap();
+    nas.output_placed(id, "a.jpg", Some((7, 42))).unwrap();
+    assert!(
+        mac.is_own_output(Path::new("/Volumes/Out/Loft/a.jpg"), None)
+            .unwrap()
+    );
+    assert!(
+        !mac.is_own_output(Path::new("/Volumes/Out/Loft/b.jpg"), None)
+            .unwrap()
+    );
+    // (device, inode) numbers mean nothing on another machine.
+    assert!(
+        !mac.is_own_output(Path::new("/elsewhere/x.jpg"), Some((7, 42)))
+            .unwrap()
+    );
+    assert!(
+        nas.is_own_output(Path::new("/elsewhere/x.jpg"), Some((7, 42)))
+            .unwrap()
+    );
+    assert_eq!(
+        mac.outputs(id).unwrap()[0].path,
+        Path::new("/Volumes/Out/Loft/a.jpg")
+    );
 }

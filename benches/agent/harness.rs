@@ -21,6 +21,10 @@ pub struct Sizes {
     pub idle_seconds: u64,
     pub scale_shoots: usize,
     pub scale_files_per_shoot: usize,
+    pub studio_shoots: usize,
+    pub studio_photos: usize,
+    pub studio_processing_seconds: u64,
+    pub studio_lease_seconds: u64,
 }
 
 pub const FULL: Sizes = Sizes {
@@ -34,6 +38,10 @@ pub const FULL: Sizes = Sizes {
     idle_seconds: 120,
     scale_shoots: 1000,
     scale_files_per_shoot: 100,
+    studio_shoots: 60,
+    studio_photos: 10,
+    studio_processing_seconds: 5,
+    studio_lease_seconds: 30,
 };
 
 pub const QUICK: Sizes = Sizes {
@@ -46,6 +54,10 @@ pub const QUICK: Sizes = Sizes {
     idle_seconds: 3,
     scale_shoots: 20,
     scale_files_per_shoot: 5,
+    studio_shoots: 6,
+    studio_photos: 3,
+    studio_processing_seconds: 1,
+    studio_lease_seconds: 5,
 };
 
 pub struct Row {

@@ -16,6 +16,7 @@ mod latency;
 mod memory;
 mod reference;
 mod report;
+mod studio;
 mod throughput;
 
 use harness::{FULL, QUICK};
@@ -24,6 +25,7 @@ use latency::latency_overhead;
 use memory::memory;
 use reference::{reference_peer, versus_reference};
 use report::markdown;
+use studio::studio_scaling;
 use throughput::upload_throughput;
 
 use std::path::{Path, PathBuf};
@@ -54,7 +56,7 @@ fn main() {
         .position(|a| a == "--write")
         .map(|at| PathBuf::from(&args[at + 1]));
     let sizes = if quick { &QUICK } else { &FULL };
-    // `--only throughput|latency|versus|memory|idle`: one group, while working on it.
+    // `--only throughput|latency|versus|memory|idle|studio`: one group, while working on it.
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -77,6 +79,9 @@ fn main() {
         }
         if wanted("idle") {
             idle_and_scale(sizes, &mut rows).await;
+        }
+        if wanted("studio") {
+            studio_scaling(sizes, &mut rows).await;
         }
     });
     let table = markdown(&rows, quick);

@@ -103,15 +103,14 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
     };
     if !agents.is_empty() {
         out.push_str("Studio agents:\n");
-        let now = crate::journal::now_ms();
         for seen in &agents {
             let _ = writeln!(
                 out,
-                "  {:<20} pid {:<7} holding {:<3} last heard {} ago",
+                "  {:<20} pid {:<7} holding {:<3} last heard {}",
                 printable(&seen.name),
                 seen.pid,
                 seen.holding,
-                crate::words::duration_ms(now - seen.seen_ms),
+                crate::words::ago(seen.seen_ms),
             );
         }
     }

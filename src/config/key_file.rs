@@ -1,4 +1,5 @@
-//! The API key's file: it must exist, hold a key, and be readable by its owner alone.
+//! Secret files (the API key, a studio database's password): each must exist, hold the
+//! secret, and be readable by its owner alone.
 
 use std::path::Path;
 
@@ -18,13 +19,18 @@ pub fn private_file_step(path: &Path) -> String {
 
 /// Reads a key file, refusing one that other users can read.
 pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
+    read_private_file(path, "your Imagen API key").map(ApiKey::new)
+}
+
+/// Reads a file holding `what` (a secret), refusing one that other users can read.
+pub fn read_private_file(path: &Path, what: &str) -> Result<String, ConfigError> {
     let problem = |problem: String| ConfigError::KeyFile {
         path: path.to_owned(),
         problem,
     };
     let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => problem(format!(
-            "does not exist yet: paste your Imagen API key into it{}",
+            "does not exist yet: paste {what} into it{}",
             private_file_step(path)
         )),
         _ => problem(format!("cannot be read: {e}")),
@@ -43,11 +49,10 @@ pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
     }
     #[cfg(not(unix))]
     let _ = metadata;
-    let key = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
-    if key.trim().is_empty() {
-        return Err(problem(
-            "is empty: paste your Imagen API key into it".into(),
-        ));
+    let secret =
+        std::fs::read_to_string(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
+    if secret.trim().is_empty() {
+        return Err(problem(format!("is empty: paste {what} into it")));
     }
-    Ok(ApiKey::new(key))
+    Ok(secret)
 }

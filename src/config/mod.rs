@@ -25,7 +25,7 @@ use crate::redact::ApiKey;
 use crate::shoot::PairPolicy;
 
 pub use first_run::{FirstRun, first_run_setup, write_default};
-pub use key_file::{private_file_step, read_key_file};
+pub use key_file::{private_file_step, read_key_file, read_private_file};
 pub use paths::{
     data_dir_for_commands, default_config_path, default_data_dir, default_folders_root,
     default_key_file,

@@ -9,10 +9,11 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::pages::{Tab, layout, post_button};
-use super::shoots::{ago, retry_hint, state_label};
+use super::shoots::{retry_hint, state_label};
 use super::{AppState, journal, thumbs};
 use crate::agent::names;
 use crate::journal::{JournalView, ShootId, ShootState};
+use crate::words::ago;
 
 /// A shoot's photos, each input with the edited output made from it (if any).
 struct PhotoPair {

@@ -10,14 +10,18 @@ use maud::{Markup, html};
 use super::pages::{Tab, layout, post_button};
 use super::{AppState, journal};
 use crate::activity::Activity;
-use crate::journal::{NotSent, ShootRecord, ShootState, ShootSummary};
+use crate::journal::{AgentSeen, NotSent, ShootRecord, ShootState, ShootSummary};
 
 /// How many shoots the page lists (newest first).
 const LISTED: usize = 300;
 
 pub async fn page(State(state): State<AppState>) -> Html<String> {
+    let agents = journal(&state)
+        .and_then(|j| j.agents().ok())
+        .unwrap_or_default();
     let body = html! {
         (status_banner(&state))
+        @if !agents.is_empty() { (studio_agents(&agents)) }
         section.card {
             h2 { "Shoots" }
             table {
@@ -32,6 +36,28 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
         }
     };
     layout("Shoots", Tab::Shoots, body)
+}
+
+/// The studio's agents with their last heartbeat: which machines are working.
+fn studio_agents(agents: &[AgentSeen]) -> Markup {
+    html! {
+        section.card #studio-agents {
+            h2 { "Studio agents" }
+            table {
+                thead { tr { th { "Agent" } th { "Holding" } th { "Last heard" } th { "Running since" } } }
+                tbody {
+                    @for agent in agents {
+                        tr {
+                            td { (agent.name) div.muted { "pid " (agent.pid) ", version " (agent.version) } }
+                            td { (crate::words::count(agent.holding as u64, "shoot", "shoots")) }
+                            td { (crate::words::ago(agent.seen_ms)) }
+                            td.muted { (crate::words::ago(agent.started_ms)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Just the table rows, for the page's live refresh.
@@ -139,7 +165,7 @@ fn rows_html(state: &AppState) -> Markup {
                 td { span.pill.failed { "Skipped" } div.error { (item.reason) } }
                 td {}
                 td { "0" }
-                td.muted { (ago(item.seen_ms)) }
+                td.muted { (crate::words::ago(item.seen_ms)) }
                 td {}
             }
         }
@@ -215,6 +241,7 @@ fn row_html(
             }
             td {
                 span class={ "pill " (shoot.state.as_str()) } { (state_label(shoot.state)) }
+                @if let Some(holder) = &shoot.holder { div.muted.holder { "by " (holder) } }
                 @if let Some(error) = &shoot.last_error { div.error { (error) } }
                 (retry_hint(shoot))
                 @if notes.settling {
@@ -229,23 +256,9 @@ fn row_html(
             }
             td { (progress) }
             td { (row.files) }
-            td.muted { (ago(shoot.updated_ms)) }
+            td.muted { (crate::words::ago(shoot.updated_ms)) }
             td { @if let Some(action) = action { (action) } }
         }
-    }
-}
-
-/// "just now", "5 min ago", "3 h ago", "2 days ago".
-pub(super) fn ago(ms: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let seconds = ((now - ms) / 1000).max(0);
-    match seconds {
-        0..60 => "just now".into(),
-        60..3600 => format!("{} min ago", seconds / 60),
-        3600..86400 => format!("{} h ago", seconds / 3600),
-        _ => format!("{} days ago", seconds / 86400),
     }
 }
 

@@ -160,6 +160,15 @@ fn short_name(path: &Path) -> String {
     parts.join("/")
 }
 
+/// " by office-nas": the studio's agent that holds an active shoot.
+fn held_by(shoot: &crate::journal::ShootRecord) -> String {
+    shoot
+        .holder
+        .as_deref()
+        .map(|holder| format!(" by {}", printable(holder)))
+        .unwrap_or_default()
+}
+
 fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntry> {
     if recent.is_empty() && not_sent.is_empty() {
         return vec![MenuEntry::Label("No shoots yet".into())];
@@ -202,10 +211,19 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                         .collect(),
                 ),
                 ShootState::Uploading => MenuEntry::item(
-                    format!("{} — uploading {}/{}", folder, row.uploaded, row.files),
+                    format!(
+                        "{} — uploading {}/{}{}",
+                        folder,
+                        row.uploaded,
+                        row.files,
+                        held_by(shoot)
+                    ),
                     open,
                 ),
-                state => MenuEntry::item(format!("{folder} — {}", state.as_str()), open),
+                state => MenuEntry::item(
+                    format!("{folder} — {}{}", state.as_str(), held_by(shoot)),
+                    open,
+                ),
             }
         })
         .collect();

@@ -176,6 +176,14 @@ impl Harness {
     /// the tray and dashboard read it (no process spawned per look; `status()` is the
     /// CLI's own view).
     pub fn shoot_states(&self) -> Vec<(String, String)> {
+        self.summaries()
+            .into_iter()
+            .map(|row| (row.shoot.folder, row.shoot.state.as_str().to_owned()))
+            .collect()
+    }
+
+    /// Every shoot with its counts, newest first, from the journal the config names.
+    pub fn summaries(&self) -> Vec<imagen_sync::journal::ShootSummary> {
         let Ok(config) = imagen_sync::config::Config::load(&self.config) else {
             return Vec::new();
         };
@@ -183,14 +191,7 @@ impl Harness {
         let Ok(Some(journal)) = imagen_sync::journal::open_read_only(&location) else {
             return Vec::new();
         };
-        journal
-            .summaries(None)
-            .map(|rows| {
-                rows.into_iter()
-                    .map(|row| (row.shoot.folder, row.shoot.state.as_str().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        journal.summaries(None).unwrap_or_default()
     }
 
     pub fn run_cli(&self, args: &[&str]) -> String {
@@ -237,6 +238,33 @@ pub async fn wait_for(
         "timed out waiting for: {what}\n--- agent logs ---\n{}",
         harness.logs()
     );
+}
+
+/// `count` agents of a studio: one inbox and outbox (the first agent's, polled), one
+/// journal at `url`, claims of `lease_seconds`, each agent its own data folder.
+pub fn studio(sim: &Sim, url: &str, count: usize, lease_seconds: u64) -> Vec<Harness> {
+    let agents: Vec<Harness> = (0..count).map(|_| Harness::new(sim, 1, "")).collect();
+    let (inbox, outbox) = (agents[0].inbox(), agents[0].outbox());
+    for (n, agent) in agents.iter().enumerate() {
+        agent.edit_config(
+            &format!("inbox = \"{}\"", agent.inbox().display()),
+            &format!("id = \"listings\"\ninbox = \"{}\"", inbox.display()),
+        );
+        agent.edit_config(
+            &format!("outbox = \"{}\"", agent.outbox().display()),
+            &format!(
+                "outbox = \"{}\"\nwatch = \"poll\"\npoll_seconds = 1",
+                outbox.display()
+            ),
+        );
+        agent.edit_config(
+            "[dashboard]",
+            &format!(
+                "[journal]\nurl = \"{url}\"\nagent_name = \"agent-{n}\"\nlease_seconds = {lease_seconds}\n\n[dashboard]"
+            ),
+        );
+    }
+    agents
 }
 
 pub fn counters(sim: &Sim) -> Counters {

@@ -49,12 +49,10 @@ impl Link {
             JournalError::Shared(format!("[journal] url {shown} does not parse: {error}"))
         })?;
         if let Some(file) = &settings.password_file {
-            let password = std::fs::read_to_string(file).map_err(|error| {
-                JournalError::Shared(format!(
-                    "cannot read the journal's password_file {}: {error}",
-                    file.display()
-                ))
-            })?;
+            let password = crate::config::read_private_file(file, "the database's password")
+                .map_err(|error| {
+                    JournalError::Shared(format!("[journal] password_file {error}"))
+                })?;
             config.password(password.trim_end_matches(['\r', '\n']));
         }
         config

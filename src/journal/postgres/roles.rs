@@ -341,20 +341,21 @@ impl ShootQueue for PgJournal {
     }
 
     fn is_own_output(&self, path: &Path, identity: Option<FileIdentity>) -> Result<bool> {
-        let inside = self
+        let (folder_id, inside): (Option<String>, Option<String>) = self
             .places
             .inside_outbox(path)
-            .map(|(_, inside)| text(inside));
+            .map(|(id, inside)| (id.to_owned(), text(inside)))
+            .unzip();
         let (dev, ino) = identity_columns(identity);
         // A file's (device, inode) means something only on the machine that placed it.
         self.link.with(|client| {
             Ok(client
                 .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM outputs WHERE $1::TEXT IS NOT NULL \
-                       AND path_inside = $1) \
-                     OR EXISTS (SELECT 1 FROM outputs WHERE $2::BIGINT IS NOT NULL \
-                       AND dev = $2 AND ino = $3 AND placed_by = $4)",
-                    &[&inside, &dev, &ino, &self.agent],
+                    "SELECT EXISTS (SELECT 1 FROM outputs o JOIN shoots s ON s.id = o.shoot_id \
+                       WHERE $1::TEXT IS NOT NULL AND s.folder_id = $1 AND o.path_inside = $2) \
+                     OR EXISTS (SELECT 1 FROM outputs WHERE $3::BIGINT IS NOT NULL \
+                       AND dev = $3 AND ino = $4 AND placed_by = $5)",
+                    &[&folder_id, &inside, &dev, &ino, &self.agent],
                 )?
                 .get(0))
         })
