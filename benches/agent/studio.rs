@@ -40,7 +40,8 @@ async fn wall_time(mut agents: Vec<Harness>, sizes: &Sizes) -> Duration {
 
 pub async fn studio_scaling(sizes: &Sizes, rows: &mut Vec<Row>) {
     let processing = Duration::from_secs(sizes.studio_processing_seconds);
-    let cluster = Cluster::start();
+    // fsync on: the embedded journal waits for the disk at every step too.
+    let cluster = Cluster::start_with(true);
     let sim = sim_with(processing).await;
     let embedded = wall_time(vec![Harness::new(&sim, 1, "")], sizes).await;
     let sim = sim_with(processing).await;

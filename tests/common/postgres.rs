@@ -9,6 +9,9 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     pub port: u16,
+    /// Whether commits wait for the disk, as a real server's do (benchmarks); tests skip
+    /// it for speed.
+    durable: bool,
 }
 
 /// The server programs of the newest PostgreSQL installed (Debian's layout first).
@@ -35,7 +38,13 @@ fn is_root() -> bool {
 }
 
 impl Cluster {
+    /// A cluster for tests: commits do not wait for the disk.
     pub fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster whose commits wait for the disk like a real server's (`durable`), or not.
+    pub fn start_with(durable: bool) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("imagen-pg-")
             .tempdir()
@@ -60,6 +69,7 @@ impl Cluster {
             dir,
             bin: server_bin(),
             port,
+            durable,
         };
         cluster.run(
             "initdb",
@@ -110,9 +120,10 @@ impl Cluster {
     /// Starts (or starts again) the server and waits until it takes connections.
     pub fn start_server(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=100",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            if self.durable { "on" } else { "off" },
         );
         let log = self.dir.path().join("server.log").display().to_string();
         self.run(
