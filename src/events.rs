@@ -69,6 +69,8 @@ pub enum EventKind {
         reason: String,
         cause: WaitCause,
     },
+    /// The studio's shared journal can be reached again, after a `JournalAway` wait.
+    JournalBack,
     Paused,
     Resumed,
     /// The config (or key file) was read and is now in force.
@@ -94,6 +96,8 @@ pub enum WaitCause {
     KeyRejected,
     /// The server answered with an error or asked us to slow down.
     Server,
+    /// The studio's shared journal (its database) cannot be reached: no new work starts.
+    JournalAway,
     /// Anything else (a full outbox, a file still changing...).
     Other,
 }
@@ -195,6 +199,7 @@ fn log(event: &Event) {
             crate::words::printable(reason)
         ),
         EventKind::Waiting { reason, .. } => tracing::warn!(shoot, "waiting: {reason}"),
+        EventKind::JournalBack => tracing::info!("the studio's journal is back: work goes on"),
         EventKind::Paused => tracing::info!("paused"),
         EventKind::Resumed => tracing::info!("resumed"),
         EventKind::ConfigApplied => tracing::info!("config in force"),

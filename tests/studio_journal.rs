@@ -277,3 +277,19 @@ fn an_output_placed_by_one_machine_is_known_as_ours_on_another_mounting_it_elsew
         Path::new("/Volumes/Out/Loft/a.jpg")
     );
 }
+
+#[test]
+fn an_agent_stopping_cleanly_hands_its_shoots_over_at_once() {
+    let cluster = Cluster::start();
+    let (nas, mac) = nas_and_mac(&cluster.new_database("studio"));
+    let id = record(&nas, "/mnt/nas", "Dock", &["a.jpg"])[0];
+    assert_eq!(nas.claim(&[], 1).unwrap().len(), 1);
+    assert!(mac.claim(&[], 1).unwrap().is_empty());
+    nas.let_go(&[id]).unwrap();
+    let taken = mac.claim(&[], 1).unwrap();
+    assert_eq!(
+        taken[0].holder.as_deref(),
+        Some("mac"),
+        "no wait for the lease"
+    );
+}

@@ -146,7 +146,7 @@ pub async fn run(
                 match beat.outcome {
                     Ok(held) => {
                         claims.valid_until = lease.map(|lease| beat.started + lease);
-                        claims.journal_back();
+                        claims.journal_back(&events);
                         for id in beat.drives.iter().filter(|id| !held.contains(id)) {
                             if let Some(worker) = running.remove(id) {
                                 worker.abort();
@@ -263,6 +263,12 @@ pub async fn run(
     // Dropping in-flight work is safe: the journal holds every finished step, and an
     // unfinished download's temp file is removed when its task is dropped.
     workers.shutdown().await;
+    if lease.is_some() && !running.is_empty() {
+        let held: Vec<ShootId> = running.keys().copied().collect();
+        if let Err(error) = journal::off_worker(&queue, move |q| q.let_go(&held)).await {
+            tracing::warn!(%error, "could not hand this agent's shoots over; others take them after the lease");
+        }
+    }
     drop(watcher);
     Ok(())
 }
@@ -397,21 +403,20 @@ impl Claims {
             "{error}. New work waits until it is back; shoots under way stop before \
              another agent could take them over"
         );
-        tracing::error!("{reason}");
         events.emit(
             "",
             None,
             EventKind::Waiting {
                 reason: reason.clone(),
-                cause: WaitCause::Network,
+                cause: WaitCause::JournalAway,
             },
         );
         self.away = Some(reason);
     }
 
-    fn journal_back(&mut self) {
+    fn journal_back(&mut self, events: &Events) {
         if self.away.take().is_some() {
-            tracing::info!("the studio's journal is back: work goes on");
+            events.emit("", None, EventKind::JournalBack);
         }
     }
 }

@@ -95,10 +95,13 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
-    let mut out = match &agent {
-        Some(info) => format!("Agent: running ({}).\n", info.describe()),
-        None => "Agent: not running — nothing is moving. Start it with `imagen-sync` \
+    let mut out = match (&agent, agents.is_empty()) {
+        (Some(info), _) => format!("Agent: running ({}).\n", info.describe()),
+        (None, true) => "Agent: not running — nothing is moving. Start it with `imagen-sync` \
                  (or `imagen-sync run --headless`).\n"
+            .to_owned(),
+        (None, false) => "Agent: not running on this machine (the studio's agents are \
+                 below). Start it with `imagen-sync` (or `imagen-sync run --headless`).\n"
             .to_owned(),
     };
     if !agents.is_empty() {

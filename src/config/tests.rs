@@ -150,3 +150,41 @@ fn a_key_file_others_can_read_is_refused_with_the_fix() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert_eq!(read_key_file(&path).unwrap().expose(), "secret-key");
 }
+
+#[test]
+fn a_studio_needs_a_postgres_url_and_an_id_for_every_hot_folder() {
+    let folder = "[[folders]]\ninbox = \"/nas/In\"\noutbox = \"/nas/Out\"\n";
+    let wrong_kind = error_of(&format!(
+        "[journal]\nurl = \"mysql://nas/studio\"\n{folder}"
+    ));
+    assert!(
+        wrong_kind.starts_with("config.toml:2:") && wrong_kind.contains("PostgreSQL URL"),
+        "{wrong_kind}"
+    );
+    let no_id = error_of(&format!(
+        "[journal]\nurl = \"postgres://imagen@nas/studio\"\n{folder}"
+    ));
+    assert!(
+        no_id.contains("folders[0].id") && no_id.contains("id = \"listings\""),
+        "{no_id}"
+    );
+    let studio = parse(
+        "[journal]\nurl = \"postgres://imagen:secret@nas/studio\"\n[[folders]]\nid = \"listings\"\n\
+         inbox = \"/nas/In\"\noutbox = \"/nas/Out\"\n",
+    )
+    .unwrap();
+    assert!(studio.journal.is_shared());
+    let shown = format!("{:?}", studio.journal);
+    assert!(
+        !shown.contains("secret") && shown.contains("imagen:***@nas"),
+        "{shown}"
+    );
+    let overrides = Overrides {
+        journal_url: Some("postgres://".into()),
+        ..Overrides::default()
+    };
+    let from_env = Config::parse(folder, Path::new("config.toml"), &overrides)
+        .unwrap_err()
+        .to_string();
+    assert!(from_env.starts_with("$IMAGEN_JOURNAL_URL"), "{from_env}");
+}

@@ -110,6 +110,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::InboxBack { .. } => "inbox_back",
         EventKind::FolderStopped { .. } => "folder_stopped",
         EventKind::Waiting { .. } => "waiting",
+        EventKind::JournalBack => "journal_back",
         EventKind::Paused => "paused",
         EventKind::Resumed => "resumed",
         EventKind::ConfigApplied => "config_applied",

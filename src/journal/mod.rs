@@ -128,6 +128,9 @@ pub trait ShootQueue: JournalView {
     /// Says this agent is alive and renews its claims on the shoots it `drives`; returns
     /// those it still holds (a shoot missing was taken over after its lease ran out).
     fn heartbeat(&self, drives: &[ShootId]) -> Result<Vec<ShootId>>;
+    /// Ends this agent's claims on `shoots` now (a clean stop): another agent may take
+    /// them at once instead of after the lease.
+    fn let_go(&self, shoots: &[ShootId]) -> Result<()>;
     /// The shoots the spend guard holds, oldest first.
     fn held_shoots(&self) -> Result<Vec<ShootRecord>>;
     /// A held shoot the limits allow again goes back in line.

@@ -40,6 +40,8 @@ enum Trouble {
     NeedsKey,
     KeyRejected,
     ConfigRejected,
+    /// The studio's shared journal cannot be reached.
+    JournalAway,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -62,6 +64,7 @@ impl Glance {
             EventKind::Waiting { cause, .. } => match cause {
                 WaitCause::Network => self.offline = true,
                 WaitCause::KeyRejected => self.trouble = Some(Trouble::KeyRejected),
+                WaitCause::JournalAway => self.trouble = Some(Trouble::JournalAway),
                 WaitCause::Server | WaitCause::Other => {}
             },
             EventKind::InboxMissing { inbox } => {
@@ -77,6 +80,9 @@ impl Glance {
                 ));
             }
             EventKind::InboxBack { .. } => self.folder_problem = None,
+            EventKind::JournalBack if self.trouble == Some(Trouble::JournalAway) => {
+                self.trouble = None;
+            }
             EventKind::Paused => self.paused = true,
             EventKind::Resumed => self.paused = false,
             EventKind::ConfigApplied => {
@@ -132,6 +138,9 @@ impl Glance {
             }
             Some(Trouble::ConfigRejected) => {
                 return "Settings file has a mistake — the last good settings are in use".into();
+            }
+            Some(Trouble::JournalAway) => {
+                return "The studio's database cannot be reached — new work waits".into();
             }
             None => {}
         }
@@ -280,6 +289,20 @@ mod tests {
         assert_eq!(glance.status_line(), "Paused");
         assert_eq!(glance.icon(), IconKind::Paused);
         glance.observe(&event("", None, EventKind::Resumed));
+        assert_eq!(glance.icon(), IconKind::Idle);
+    }
+
+    #[test]
+    fn the_studio_database_away_turns_the_icon_red_until_it_is_back() {
+        let mut glance = Glance::default();
+        let away = EventKind::Waiting {
+            reason: "cannot reach the studio's journal".into(),
+            cause: WaitCause::JournalAway,
+        };
+        glance.observe(&event("", None, away));
+        assert_eq!(glance.icon(), IconKind::Error);
+        assert!(glance.status_line().contains("database cannot be reached"));
+        glance.observe(&event("", None, EventKind::JournalBack));
         assert_eq!(glance.icon(), IconKind::Idle);
     }
 

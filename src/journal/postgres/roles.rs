@@ -465,6 +465,16 @@ impl ShootQueue for PgJournal {
         })
     }
 
+    fn let_go(&self, shoots: &[ShootId]) -> Result<()> {
+        self.link.with(|client| {
+            client.execute(
+                "UPDATE shoots SET lease_until_ms = 0 WHERE claim_token = $1 AND id = ANY($2)",
+                &[&self.session, &shoots],
+            )?;
+            Ok(())
+        })
+    }
+
     fn held_shoots(&self) -> Result<Vec<ShootRecord>> {
         self.read_shoots(
             &format!("SELECT {SHOOT_COLUMNS} FROM shoots WHERE state = 'held' ORDER BY id"),

@@ -300,6 +300,10 @@ impl ShootQueue for SqliteJournal {
         Ok(drives.to_vec())
     }
 
+    fn let_go(&self, _shoots: &[ShootId]) -> Result<()> {
+        Ok(())
+    }
+
     fn held_shoots(&self) -> Result<Vec<ShootRecord>> {
         shoots_in(&self.connection(), ShootState::Held, RetryScope::All)
     }
@@ -438,31 +442,32 @@ impl JournalControls for SqliteJournal {
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let failed = shoots_in(&transaction, ShootState::Failed, which)?;
         for shoot in &failed {
-            if let RetryPlan::StartOver { name } = shoot.retry_plan() {
-                move_shoot(
-                    &transaction,
-                    shoot.id,
-                    ShootState::Planned,
-                    "project_uuid = NULL, create_attempted = 0, edit_sent = 0, \
+            match shoot.retry_plan() {
+                RetryPlan::StartOver { name } => {
+                    move_shoot(
+                        &transaction,
+                        shoot.id,
+                        ShootState::Planned,
+                        "project_uuid = NULL, create_attempted = 0, edit_sent = 0, \
                      project_name = ?2, last_error = NULL, failure = NULL, allow_over_limit = ?3",
-                    (&name, &shoot.allow_over_limit),
-                )?;
-                transaction.execute(
-                    "UPDATE files SET uploaded = 0 WHERE shoot_id = ?1",
-                    [shoot.id],
-                )?;
-                transaction.execute(
-                    "DELETE FROM outputs WHERE shoot_id = ?1 AND placed = 0",
-                    [shoot.id],
-                )?;
-            } else if let RetryPlan::Resume(resume) = shoot.retry_plan() {
-                move_shoot(
+                        (&name, &shoot.allow_over_limit),
+                    )?;
+                    transaction.execute(
+                        "UPDATE files SET uploaded = 0 WHERE shoot_id = ?1",
+                        [shoot.id],
+                    )?;
+                    transaction.execute(
+                        "DELETE FROM outputs WHERE shoot_id = ?1 AND placed = 0",
+                        [shoot.id],
+                    )?;
+                }
+                RetryPlan::Resume(resume) => move_shoot(
                     &transaction,
                     shoot.id,
                     resume,
                     "last_error = NULL, failure = ?2",
                     (&None::<String>, &0),
-                )?;
+                )?,
             }
         }
         transaction.commit()?;

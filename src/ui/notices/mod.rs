@@ -25,6 +25,9 @@ pub enum NoticeKind {
     ConfigRejected,
     NetworkLost,
     NetworkBack,
+    /// The studio's shared journal cannot be reached, and when it is back.
+    JournalAway,
+    JournalBack,
     /// The spend guard held a shoot.
     ShootHeld,
     /// An inbox is missing (an unmounted drive?).
@@ -142,8 +145,22 @@ impl Notices {
                 WaitCause::Network => {
                     self.offline_since.get_or_insert(now);
                 }
+                WaitCause::JournalAway if self.settings.network => self.ready.push(Notice {
+                    kind: NoticeKind::JournalAway,
+                    summary: "The studio's database cannot be reached".into(),
+                    body: "No new shoot starts until it is back; nothing is lost, and \
+                           everything goes on by itself."
+                        .into(),
+                    open: None,
+                }),
                 _ => {}
             },
+            EventKind::JournalBack if self.settings.network => self.ready.push(Notice {
+                kind: NoticeKind::JournalBack,
+                summary: "The studio's database is back".into(),
+                body: "Shoots are moving again.".into(),
+                open: None,
+            }),
             EventKind::NeedsApiKey { how } => self.ready.push(Notice {
                 kind: NoticeKind::NeedsKey,
                 summary: "Add your Imagen API key".into(),

@@ -177,3 +177,20 @@ fn a_rejected_key_is_told_once_not_per_shoot() {
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].kind, NoticeKind::KeyRejected);
 }
+
+#[test]
+fn the_studio_database_away_is_told_at_once_and_when_it_is_back() {
+    let mut notices = notices();
+    let now = Instant::now();
+    let away = EventKind::Waiting {
+        reason: "cannot reach the studio's journal at postgres://imagen@nas/studio".into(),
+        cause: WaitCause::JournalAway,
+    };
+    notices.observe(&event("", away), now);
+    let told = notices.due(now);
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].kind, NoticeKind::JournalAway);
+    assert!(told[0].body.contains("nothing is lost"));
+    notices.observe(&event("", EventKind::JournalBack), now);
+    assert_eq!(notices.due(now)[0].kind, NoticeKind::JournalBack);
+}
