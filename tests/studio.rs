@@ -125,16 +125,21 @@ async fn the_database_stopped_for_thirty_seconds_mid_run_loses_and_doubles_nothi
     })
     .await;
     cluster.stop_server();
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    // A shoot dropped while the database is away is taken once it is back.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let late = "Dropped While Away".to_owned();
+    write_shoot(&agents[0].inbox(), &late, PHOTOS, (320, 240));
+    tokio::time::sleep(Duration::from_secs(25)).await;
     cluster.start_server();
 
     wait_for(&agents[0], "every shoot is done", LONG, || {
-        all_done(&agents[0], 10)
+        all_done(&agents[0], 11)
     })
     .await;
     let counters = sim.counters();
-    assert_eq!(counters.projects_created, 10, "{counters:?}");
-    assert_eq!(counters.edits_started, 10);
+    assert_eq!(counters.projects_created, 11, "{counters:?}");
+    assert_eq!(counters.edits_started, 11);
+    let names: Vec<String> = names.into_iter().chain([late]).collect();
     assert_each_output_written_once(&agents[0].outbox(), &names);
     let logs: String = agents.iter().map(|a| a.logs()).collect();
     assert!(

@@ -19,13 +19,37 @@ use crate::journal::{self, ShootQueue};
 pub const REPORT_NAME: &str = "imagen-sync report.txt";
 
 /// What intake remembers between settled folders: the hot folders stopped because
-/// their outbox reaches into an inbox (told once, until it is fixed).
+/// their outbox reaches into an inbox (told once, until it is fixed), and the folders
+/// it could not record (the journal away), to take again: the watcher reports a folder
+/// once, until it changes.
 #[derive(Default)]
 pub(super) struct Intake {
     stopped: HashSet<usize>,
+    again: Vec<Settled>,
 }
 
 impl Intake {
+    /// A settled folder to take later (the journal cannot be used now).
+    pub(super) fn take_later(&mut self, shoot: Settled) {
+        if !self.again.contains(&shoot) {
+            self.again.push(shoot);
+        }
+    }
+
+    /// Takes again the folders that could not be recorded before.
+    pub(super) async fn take_again(
+        &mut self,
+        ctx: &Context,
+        queue: &Arc<dyn ShootQueue>,
+        config: &Config,
+    ) {
+        for shoot in std::mem::take(&mut self.again) {
+            if let Err(error) = self.take_settled(ctx, queue, config, &shoot).await {
+                tracing::warn!(folder = shoot.folder, %error, "still cannot record this shoot; trying again later");
+            }
+        }
+    }
+
     /// Takes a settled folder, unless its hot folder's outbox (or any) reaches into its
     /// inbox now (a symlink made while running): then the hot folder stops, said once.
     pub(super) async fn take_settled(
@@ -67,7 +91,11 @@ impl Intake {
             }
             None => {
                 self.stopped.remove(&shoot.inbox);
-                take_settled(ctx, queue, config, shoot).await
+                let taken = take_settled(ctx, queue, config, shoot).await;
+                if taken.is_err() {
+                    self.take_later(shoot.clone());
+                }
+                taken
             }
         }
     }

@@ -146,7 +146,9 @@ pub async fn run(
                 match beat.outcome {
                     Ok(held) => {
                         claims.valid_until = lease.map(|lease| beat.started + lease);
-                        claims.journal_back(&events);
+                        if claims.journal_back(&events) {
+                            intake.take_again(&ctx, &queue, &config).await;
+                        }
                         for id in beat.drives.iter().filter(|id| !held.contains(id)) {
                             if let Some(worker) = running.remove(id) {
                                 worker.abort();
@@ -171,14 +173,17 @@ pub async fn run(
                 }
                 claims.valid_until = None;
             }
-            _ = held_check.tick() => {
+            _ = held_check.tick(), if claims.away.is_none() => {
                 if let Err(error) = release_held(&ctx, &queue).await {
                     tracing::error!(%error, "cannot look at held shoots");
                 }
+                intake.take_again(&ctx, &queue, &config).await;
             }
             Some(shoot) = settled.recv() => {
-                if let Err(error) = intake.take_settled(&ctx, &queue, &config, &shoot).await {
-                    tracing::error!(folder = shoot.folder, %error, "could not record a shoot");
+                if claims.away.is_some() {
+                    intake.take_later(shoot);
+                } else if let Err(error) = intake.take_settled(&ctx, &queue, &config, &shoot).await {
+                    tracing::error!(folder = shoot.folder, %error, "could not record a shoot; trying again later");
                 }
                 must_look = true;
                 tick.reset_immediately();
@@ -414,10 +419,13 @@ impl Claims {
         self.away = Some(reason);
     }
 
-    fn journal_back(&mut self, events: &Events) {
-        if self.away.take().is_some() {
+    /// Says the journal is back, if it was away; returns whether it was.
+    fn journal_back(&mut self, events: &Events) -> bool {
+        let was_away = self.away.take().is_some();
+        if was_away {
             events.emit("", None, EventKind::JournalBack);
         }
+        was_away
     }
 }
 
