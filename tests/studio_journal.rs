@@ -293,3 +293,53 @@ fn an_agent_stopping_cleanly_hands_its_shoots_over_at_once() {
         "no wait for the lease"
     );
 }
+
+#[test]
+fn wrong_credentials_are_said_with_what_to_check_and_never_the_password() {
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE USER imagen PASSWORD 'right-horse'");
+    cluster.sql("postgres", "CREATE DATABASE studio OWNER imagen");
+    cluster.require_passwords();
+    let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));
+    let url = format!(
+        "postgres://imagen:wrong-horse@127.0.0.1:{}/studio",
+        cluster.port
+    );
+    let error = journal::open(&place(&url, "a", inbox, outbox))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("refused the user name or password"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("wrong-horse") && error.contains("imagen:***@"),
+        "{error}"
+    );
+
+    // The password from a private file, the URL without it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db-password");
+    std::fs::write(&file, "right-horse\n").unwrap();
+    let mut location = place(
+        &format!("postgres://imagen@127.0.0.1:{}/studio", cluster.port),
+        "a",
+        inbox,
+        outbox,
+    );
+    let Location::Shared(shared) = &mut location else {
+        unreachable!()
+    };
+    shared.settings.password_file = Some(file.clone());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let error = journal::open(&location).err().unwrap().to_string();
+        assert!(error.contains("chmod 600"), "{error}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let journal = open(&location);
+    assert!(!journal.paused().unwrap());
+}

@@ -163,6 +163,18 @@ impl Cluster {
         self.url(name)
     }
 
+    /// From now on, connections over TCP must give a password (as on a real server).
+    pub fn require_passwords(&self) {
+        let hba = self.dir.path().join("data").join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        self.run("pg_ctl", &["-D", &self.data(), "reload"]);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
