@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::agent::*;
 use common::postgres::Cluster;
 use common::*;
-use imagen_sync::sim::Faults;
+use imagen_sync::sim::{Faults, Sim};
 
 const LONG: Duration = Duration::from_secs(240);
 const PHOTOS: usize = 3;
@@ -49,8 +49,12 @@ fn assert_each_output_written_once(outbox: &Path, names: &[String]) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed() {
+/// `agents` agents of a studio (5 s leases) started on `shoots` shoots, against a
+/// simulator slow enough to kill agents mid-step; returns once uploads are under way.
+async fn studio_under_way(
+    agents: usize,
+    shoots: usize,
+) -> (Cluster, Sim, Vec<Harness>, Vec<String>) {
     let cluster = Cluster::start();
     let url = cluster.new_database("studio");
     let sim = start_sim(|c| c.timings.processing_for = Duration::from_secs(2)).await;
@@ -58,16 +62,21 @@ async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed()
         max_latency_ms: 150,
         ..Faults::default()
     });
-    let mut agents = studio(&sim, &url, 3, 5);
-    let names = write_shoots(&agents[0].inbox(), 30);
-    for agent in &mut agents {
+    let mut started = studio(&sim, &url, agents, 5);
+    let names = write_shoots(&started[0].inbox(), shoots);
+    for agent in &mut started {
         agent.start();
     }
-
-    wait_for(&agents[0], "uploads under way", LONG, || {
+    wait_for(&started[0], "uploads under way", LONG, || {
         sim.counters().total_uploads() >= 6
     })
     .await;
+    (cluster, sim, started, names)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed() {
+    let (_cluster, sim, mut agents, names) = studio_under_way(3, 30).await;
     agents[1].kill(); // mid-upload
     wait_for(&agents[0], "downloads under way", LONG, || {
         sim.counters().downloads >= 8
@@ -108,22 +117,7 @@ async fn three_agents_share_thirty_shoots_and_survive_two_of_them_being_killed()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_stopped_for_thirty_seconds_mid_run_loses_and_doubles_nothing() {
-    let cluster = Cluster::start();
-    let url = cluster.new_database("studio");
-    let sim = start_sim(|c| c.timings.processing_for = Duration::from_secs(2)).await;
-    sim.set_faults(Faults {
-        max_latency_ms: 150,
-        ..Faults::default()
-    });
-    let mut agents = studio(&sim, &url, 2, 5);
-    let names = write_shoots(&agents[0].inbox(), 10);
-    for agent in &mut agents {
-        agent.start();
-    }
-    wait_for(&agents[0], "uploads under way", LONG, || {
-        sim.counters().total_uploads() >= 6
-    })
-    .await;
+    let (cluster, sim, mut agents, names) = studio_under_way(2, 10).await;
     cluster.stop_server();
     // A shoot dropped while the database is away is taken once it is back.
     tokio::time::sleep(Duration::from_secs(5)).await;
