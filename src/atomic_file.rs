@@ -3,18 +3,40 @@
 //! up), fsynced, then renamed into place; the folder is synced so the rename lasts.
 //! The outbox's photos, the settings page's config and key, the autostart entry and
 //! the thumbnail cache all go through here.
+//!
+//! Who may read the result is chosen per write ([`Access`]): the agent's own files stay
+//! private; what it delivers to the user gets the mode any file the user makes there
+//! would get (the process umask decides, as for every other program).
 
 use std::path::Path;
 
 const TEMP_PREFIX: &str = ".imagen-";
 const TEMP_SUFFIX: &str = ".partial";
 
+/// Who may read a file the agent writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The agent's own files (config, key, journal side files, caches): the user only.
+    Private,
+    /// What it delivers (photos, reports in the outbox): as any file the user creates
+    /// there, 0644 under the usual umask 022, 0600 under 077.
+    LikeUserFiles,
+}
+
 /// A new hidden temp file in `dir`, removed when dropped unless persisted.
-pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
+pub fn temp_in(dir: &Path, access: Access) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    if access == Access::LikeUserFiles {
+        use std::os::unix::fs::PermissionsExt;
+        // Asked for at creation, so the kernel applies the umask as it does for any
+        // program's new file; the rename keeps the mode.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    #[cfg(not(unix))]
+    let _ = access;
+    builder.tempfile_in(dir)
 }
 
 /// Writes (or replaces) a small text file of the agent's own, atomically.
@@ -25,14 +47,19 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
 /// Writes `bytes` to `path` atomically: a user-only temp file beside it, synced, then
 /// renamed over it.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_then(path, bytes, |temp| {
+    write_with(path, bytes, Access::Private)
+}
+
+/// Writes `bytes` to `path` atomically, readable as `access` says.
+pub fn write_with(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
+    write_then(path, bytes, access, |temp| {
         temp.persist(path).map(drop).map_err(|e| e.error)
     })
 }
 
 /// Writes `bytes` to `path` atomically, never over an existing file (`AlreadyExists`).
 pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_then(path, bytes, |temp| {
+    write_then(path, bytes, Access::Private, |temp| {
         temp.persist_noclobber(path).map(drop).map_err(|e| e.error)
     })
 }
@@ -40,12 +67,13 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn write_then(
     path: &Path,
     bytes: &[u8],
+    access: Access,
     place: impl FnOnce(tempfile::NamedTempFile) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut temp = temp_in(dir)?;
+    let mut temp = temp_in(dir, access)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     place(temp)?;

@@ -117,14 +117,15 @@ impl Control {
                 _ => unreachable!("RetryScope::All returned above"),
             });
         };
-        let states: Vec<&str> = named.iter().map(|s| s.state.as_str()).collect();
-        let hint = match wanted == ShootState::Failed
-            && named.iter().any(|s| s.state == ShootState::Held)
-        {
-            true => {
-                "; it is held by the spend guard: `imagen-sync retry --allow-over-limit` sends it"
-            }
-            false => "",
+        let states: Vec<&str> = named.iter().map(|s| s.state_words()).collect();
+        let retrying = wanted == ShootState::Failed;
+        let hint = if retrying && named.iter().any(|s| s.state == ShootState::Held) {
+            "; it is held by the spend guard: `imagen-sync retry --allow-over-limit` sends it"
+        } else if retrying && named.iter().any(|s| s.is_done_with_problems()) {
+            "; its good photos were delivered, and sending it again would bill it twice. \
+             The report in its outbox folder names the outputs Imagen misnamed"
+        } else {
+            ""
         };
         let which_shoots = match states.len() {
             1 => "shoot is",

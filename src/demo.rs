@@ -165,7 +165,7 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
         if bars.is_hidden() {
             // No terminal to draw bars on: say what matters in plain lines.
             match &event.kind {
-                EventKind::Done { photos, outbox } => {
+                EventKind::Done { photos, outbox, .. } => {
                     println!(
                         "{}: {} in {}",
                         crate::words::printable(&event.shoot),
@@ -194,7 +194,7 @@ async fn show_progress(mut events: tokio::sync::broadcast::Receiver<Event>) {
             }
         }
         match event.kind {
-            EventKind::Done { photos, outbox } => bar.finish_with_message(format!(
+            EventKind::Done { photos, outbox, .. } => bar.finish_with_message(format!(
                 "done: {} in {}",
                 crate::words::count(photos, "photo", "photos"),
                 outbox.display()

@@ -36,6 +36,8 @@ pub enum EventKind {
     Done {
         photos: u64,
         outbox: PathBuf,
+        /// The outputs that could not be delivered, one line each ("done with problems").
+        problems: Vec<String>,
     },
     Failed {
         reason: String,
@@ -170,13 +172,21 @@ fn log(event: &Event) {
         EventKind::Editing { status } => tracing::debug!(shoot, "editing: {status}"),
         EventKind::Discovered => tracing::info!(shoot, "new shoot"),
         EventKind::Settling => tracing::debug!(shoot, "settling"),
-        EventKind::Done { photos, outbox } => {
-            tracing::info!(
-                shoot,
-                "done: {} in {}",
-                crate::words::count(*photos, "photo", "photos"),
-                crate::words::printable_path(outbox)
-            )
+        EventKind::Done {
+            photos,
+            outbox,
+            problems,
+        } => {
+            let photos = crate::words::count(*photos, "photo", "photos");
+            let outbox = crate::words::printable_path(outbox);
+            match problems.len() {
+                0 => tracing::info!(shoot, "done: {photos} in {outbox}"),
+                n => tracing::warn!(
+                    shoot,
+                    "done with problems: {photos} in {outbox}; {} not delivered (see the report)",
+                    crate::words::count(n as u64, "output", "outputs")
+                ),
+            }
         }
         EventKind::Failed { reason, .. } => tracing::error!(shoot, "failed: {reason}"),
         EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),

@@ -14,6 +14,10 @@ use imagen_sync::sim::{Faults, Hostile, Sim};
 const LONG: Duration = Duration::from_secs(60);
 
 async fn agent_against(hostile: Hostile) -> (Sim, Harness) {
+    agent_with_photos(hostile, &["Front.jpg", "Back.jpg"]).await
+}
+
+async fn agent_with_photos(hostile: Hostile, photos: &[&str]) -> (Sim, Harness) {
     let sim = start_sim(|_| {}).await;
     sim.set_faults(Faults {
         hostile: Some(hostile),
@@ -21,9 +25,11 @@ async fn agent_against(hostile: Hostile) -> (Sim, Harness) {
     });
     let mut agent = Harness::new(&sim, 1, "");
     let shoot = agent.inbox().join("Target Listing");
-    std::fs::create_dir_all(&shoot).unwrap();
-    write_jpeg(&shoot.join("Front.jpg"), 200, 150);
-    write_jpeg(&shoot.join("Back.jpg"), 200, 150);
+    for photo in photos {
+        let path = shoot.join(photo);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_jpeg(&path, 200, 150);
+    }
     agent.start();
     (sim, agent)
 }
@@ -67,17 +73,89 @@ fn strays(agent: &Harness) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn output_names_that_climb_out_or_carry_control_characters_write_nothing_outside() {
+async fn misnamed_outputs_are_refused_and_reported_while_every_good_photo_is_delivered() {
     for outside in ["/tmp/imagen-escaped.jpg", "/tmp/imagen-absolute.jpg"] {
         let _ = std::fs::remove_file(outside);
     }
-    let (_sim, mut agent) = agent_against(Hostile::EvilNames).await;
-    wait_for(&agent, "the shoot failed with a reason", LONG, || {
-        shoot_field(&agent, "state") == "failed"
+    let good = [
+        "Front.jpg",
+        "Back.jpg",
+        "Kitchen.jpg",
+        "Living.jpg",
+        "Bath.jpg",
+        "Upstairs/Bed 1.jpg",
+        "Upstairs/Bed 2.jpg",
+    ];
+    let (sim, mut agent) = agent_with_photos(Hostile::EvilNames, &good).await;
+    wait_for(&agent, "the shoot finished", LONG, || {
+        shoot_field(&agent, "state") == "done"
     })
     .await;
-    let reason = shoot_field(&agent, "last_error");
-    assert!(reason.contains("outside the outbox"), "{reason}");
+    let shoot = &agent.status()["shoots"][0];
+    let problems: Vec<String> = shoot["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    // Six names that cannot be written, one named twice.
+    assert_eq!(problems.len(), 8, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("climbs out of the shoot")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("absolute path")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("control character")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("empty")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("named twice")),
+        "{problems:#?}"
+    );
+    let mut delivered = tree(&agent.outbox().join("Target Listing"));
+    delivered.retain(|f| f.ends_with(".jpg"));
+    delivered.sort();
+    let mut expected: Vec<String> = good.iter().map(|g| g.to_string()).collect();
+    expected.sort();
+    assert_eq!(delivered, expected, "every good output lands, each once");
+    let report =
+        std::fs::read_to_string(agent.outbox().join("Target Listing/imagen-sync report.txt"))
+            .expect("the report names what was not delivered");
+    assert!(
+        report.contains("climbs out of the shoot folder"),
+        "{report}"
+    );
+    assert!(
+        report.contains("would be billed as a new project"),
+        "{report}"
+    );
+    assert!(agent.logs().contains("not delivered"));
+    assert_eq!(
+        agent.shoot_states(),
+        [("Target Listing".into(), "done".into())]
+    );
+    let text = String::from_utf8(agent.command(&["status"]).output().unwrap().stdout).unwrap();
+    assert!(text.contains("done with problems"), "{text}");
+
+    // Retry is refused with why: the good photos are there, and it would bill twice.
+    let retry = agent
+        .command(&["retry", "Target Listing"])
+        .output()
+        .unwrap();
+    assert!(!retry.status.success());
+    let said = String::from_utf8_lossy(&retry.stderr);
+    assert!(said.contains("bill it twice"), "{said}");
+    assert_eq!(sim.counters().projects_created, 1, "nothing was sent again");
     assert!(agent.is_running());
     assert!(strays(&agent).is_empty(), "{:?}", strays(&agent));
     for outside in ["/tmp/imagen-escaped.jpg", "/tmp/imagen-absolute.jpg"] {

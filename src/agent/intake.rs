@@ -5,18 +5,15 @@
 //! photo type. A hot folder whose outbox reaches into its inbox stops instead.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use super::pipeline::Context;
+use super::report::{self, REPORT_NAME};
 use super::scan::{self, ShootContents, Skipped};
 use super::watch::Settled;
 use crate::config::Config;
 use crate::events::EventKind;
 use crate::journal::{self, ShootQueue};
-
-/// The report written into a shoot's outbox folder when files were not uploaded.
-pub const REPORT_NAME: &str = "imagen-sync report.txt";
 
 /// What intake remembers between settled folders: the hot folders stopped because
 /// their outbox reaches into an inbox (told once, until it is fixed), and the folders
@@ -159,9 +156,7 @@ async fn take_settled(
             fresh.push(batch);
         }
     }
-    if !skipped.is_empty() {
-        write_report(&outbox, &shoot.folder, &skipped, fresh.len() > 1);
-    }
+    let reported = report::write_not_sent(&outbox, &shoot.folder, &skipped, fresh.len() > 1);
     let mut not_sent: Vec<(String, String)> = skipped
         .iter()
         .filter(|s| s.reason.is_notable())
@@ -169,10 +164,13 @@ async fn take_settled(
         .collect();
     // Nothing to send, now or before: the folder as a whole is skipped.
     let folder_skipped = (fresh.is_empty() && known.is_empty()).then(|| {
-        format!(
-            "no JPEG or RAW photos to upload ({}; see \"{REPORT_NAME}\" in the outbox)",
-            crate::words::count(skipped.len() as u64, "other file", "other files")
-        )
+        let others = crate::words::count(skipped.len() as u64, "other file", "other files");
+        match reported {
+            true => format!(
+                "no JPEG or RAW photos to upload ({others}; see \"{REPORT_NAME}\" in the outbox)"
+            ),
+            false => format!("no JPEG or RAW photos to upload (only {others} of the system's)"),
+        }
     });
     if let Some(reason) = &folder_skipped {
         not_sent.insert(0, (String::new(), reason.clone()));
@@ -217,23 +215,4 @@ async fn take_settled(
             .emit(&shoot.folder, Some(id), EventKind::Discovered);
     }
     Ok(())
-}
-
-/// The short report a photographer reads: which files were not uploaded, and why.
-fn write_report(outbox: &Path, folder: &str, skipped: &[Skipped], split: bool) {
-    let mut text = format!("imagen-sync: files in \"{folder}\" that were not sent for editing\n\n");
-    for item in skipped {
-        text.push_str(&format!("{}: {}\n", item.relative.display(), item.reason));
-    }
-    if split {
-        text.push_str(
-            "\nThe folder mixes RAW and JPEG photos; each type was sent as its own project.\n",
-        );
-    }
-    for item in skipped {
-        tracing::info!(shoot = folder, file = %item.relative.display(), "not uploaded: {}", item.reason);
-    }
-    if let Err(error) = crate::atomic_file::write_text(&outbox.join(REPORT_NAME), &text) {
-        tracing::warn!(%error, "cannot write the skipped-files report");
-    }
 }

@@ -20,6 +20,7 @@ pub mod names;
 mod network_fs;
 pub mod outbox;
 pub mod pipeline;
+pub mod report;
 pub mod scan;
 mod scheduler;
 pub mod spend;
@@ -32,7 +33,7 @@ use pipeline::PollSchedule;
 use watch::WatchSettings;
 
 pub use handle::AgentHandle;
-pub use intake::REPORT_NAME;
+pub use report::REPORT_NAME;
 pub use scheduler::run;
 
 #[derive(Debug, Clone)]

@@ -52,6 +52,25 @@ pub fn decode(name: &str) -> Option<PathBuf> {
     Some(path)
 }
 
+/// Why the server's output name `name` cannot be written (one `decode` refuses), in
+/// words for the shoot's report.
+pub fn why_unsafe(name: &str) -> &'static str {
+    let parts = || name.split(['/', '\\', SEPARATOR]);
+    if name.is_empty() {
+        "the name is empty"
+    } else if name.starts_with(['/', '\\']) || name.get(1..3) == Some(":\\") {
+        "it is an absolute path"
+    } else if parts().any(|part| part == "..") {
+        "it climbs out of the shoot folder (..)"
+    } else if name.chars().any(char::is_control) {
+        "it holds a control character"
+    } else if parts().any(|part| part.is_empty() || part == ".") {
+        "it has an empty or \".\" folder in it"
+    } else {
+        "it holds a folder separator no upload name has"
+    }
+}
+
 /// A path component that can be written anywhere below the outbox: not empty, not `.`
 /// or `..`, no separator of any platform, no NUL or other control character.
 fn is_safe_component(part: &str) -> bool {
@@ -161,5 +180,18 @@ mod tests {
         ] {
             assert_eq!(decode(hostile), None, "{hostile:?}");
         }
+        assert_eq!(why_unsafe(""), "the name is empty");
+        assert_eq!(why_unsafe("/tmp/x.jpg"), "it is an absolute path");
+        assert_eq!(why_unsafe("C:\\x.jpg"), "it is an absolute path");
+        assert_eq!(
+            why_unsafe("sub/../../x.jpg"),
+            "it climbs out of the shoot folder (..)"
+        );
+        assert_eq!(
+            why_unsafe("a~..~b.jpg"),
+            "it climbs out of the shoot folder (..)"
+        );
+        assert_eq!(why_unsafe("bell\u{7}.jpg"), "it holds a control character");
+        assert_eq!(why_unsafe("x~"), "it has an empty or \".\" folder in it");
     }
 }

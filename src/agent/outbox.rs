@@ -1,7 +1,8 @@
 //! Atomic, verified writes into the outbox. A photo is streamed into a hidden temp file
 //! beside its final name (a dot-file not ending in .jpg, so no gallery picks it up),
 //! fsynced, checked to be a structurally valid JPEG, then renamed into place without
-//! ever replacing a file that is already there (a suffix is added instead).
+//! ever replacing a file that is already there (a suffix is added instead). Photos and
+//! folders get the mode the user's umask gives any new file (others can read them).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -73,7 +74,8 @@ where
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(io(dir, "creating the outbox folder"))?;
-    let temp = atomic_file::temp_in(dir).map_err(io(dir, "creating a temp file"))?;
+    let temp = atomic_file::temp_in(dir, atomic_file::Access::LikeUserFiles)
+        .map_err(io(dir, "creating a temp file"))?;
     let (std_file, temp_path) = temp.into_parts();
     let file = fill(File::from_std(std_file)).await?;
     file.sync_all()

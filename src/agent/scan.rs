@@ -72,6 +72,33 @@ pub struct Skipped {
     pub reason: SkipReason,
 }
 
+/// Extensions of pictures imagen-sync does not send (it takes JPEG and RAW only): a
+/// photographer would miss them, unlike a stray text file.
+const OTHER_PICTURE_EXTENSIONS: &[&str] = &[
+    "png", "tif", "tiff", "heic", "heif", "webp", "gif", "bmp", "psd", "psb", "avif", "jxl",
+];
+
+impl Skipped {
+    /// Whether it looks like a photo the user meant to send, so the outbox gets a report:
+    /// system junk, hidden files, unfinished copies and sidecars alone never do.
+    pub fn is_worth_a_report(&self) -> bool {
+        match self.reason {
+            SkipReason::Hidden
+            | SkipReason::SystemJunk
+            | SkipReason::Incomplete
+            | SkipReason::Sidecar => false,
+            SkipReason::Unsupported => self
+                .relative
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| {
+                    OTHER_PICTURE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+                }),
+            _ => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShootContents {
     /// At most one batch per kind, RAW first.

@@ -125,7 +125,7 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
     }
     for row in &shoots {
         let shoot = &row.shoot;
-        let mut state = shoot.state.as_str().to_owned();
+        let mut state = shoot.state_words().to_owned();
         if let Some(holder) = &shoot.holder {
             state = format!("{state} by {}", printable(holder));
         } else if agent.is_none() && agents.is_empty() && shoot.state.is_active() {
@@ -143,6 +143,9 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
         );
         if let Some(error) = &shoot.last_error {
             let _ = writeln!(out, "    {}", printable(error));
+        }
+        for problem in &shoot.problems {
+            let _ = writeln!(out, "    not delivered: {}", printable(problem));
         }
     }
     if !not_sent.is_empty() {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::pages::{Tab, layout, post_button};
-use super::shoots::{retry_hint, state_label};
+use super::shoots::{problems_html, retry_hint, state_pill};
 use super::{AppState, journal, thumbs};
 use crate::agent::names;
 use crate::journal::{JournalView, ShootId, ShootState};
@@ -56,10 +56,11 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
         section.card {
             div.status-line {
                 h1 { (shoot.folder) }
-                span class={ "pill " (shoot.state.as_str()) } { (state_label(shoot.state)) }
+                (state_pill(&shoot))
             }
             @if let Some(error) = &shoot.last_error { p.error { (error) } }
             (retry_hint(&shoot))
+            (problems_html(&shoot))
             div.grid {
                 span.muted { "Project" } span { (shoot.project_name) }
                 span.muted { "Photos" } span { (pairs.len()) }

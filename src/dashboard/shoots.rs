@@ -176,15 +176,36 @@ fn rows_html(state: &AppState) -> Markup {
     }
 }
 
-pub(super) fn state_label(state: ShootState) -> &'static str {
-    match state {
-        ShootState::Planned => "Queued",
-        ShootState::Uploading => "Uploading",
-        ShootState::Editing => "Editing",
-        ShootState::Downloading => "Downloading",
-        ShootState::Done => "Done",
-        ShootState::Failed => "Failed",
-        ShootState::Held => "Held",
+/// The shoot's state as a pill: its label, and the class that colours it.
+pub(super) fn state_pill(shoot: &ShootRecord) -> Markup {
+    let (class, label) = match shoot.state {
+        _ if shoot.is_done_with_problems() => ("problems", "Done with problems"),
+        ShootState::Planned => ("planned", "Queued"),
+        ShootState::Uploading => ("uploading", "Uploading"),
+        ShootState::Editing => ("editing", "Editing"),
+        ShootState::Downloading => ("downloading", "Downloading"),
+        ShootState::Done => ("done", "Done"),
+        ShootState::Failed => ("failed", "Failed"),
+        ShootState::Held => ("held", "Held"),
+    };
+    html! { span class={ "pill " (class) } { (label) } }
+}
+
+/// The edited photos a finished shoot could not deliver, and why no retry is offered.
+pub(super) fn problems_html(shoot: &ShootRecord) -> Markup {
+    html! {
+        @if !shoot.problems.is_empty() {
+            div class="error problems" {
+                (crate::words::count(shoot.problems.len() as u64, "edited photo", "edited photos"))
+                " not delivered (every other one was):"
+                ul { @for problem in &shoot.problems { li { (problem) } } }
+            }
+            div.muted {
+                "Imagen named them in a way that cannot be written safely. Sending the shoot \
+                 again would bill it twice, so there is no Retry; \""
+                (crate::agent::REPORT_NAME) "\" in its outbox folder lists them."
+            }
+        }
     }
 }
 
@@ -240,10 +261,11 @@ fn row_html(
                 div.muted { (shoot.project_name) }
             }
             td {
-                span class={ "pill " (shoot.state.as_str()) } { (state_label(shoot.state)) }
+                (state_pill(shoot))
                 @if let Some(holder) = &shoot.holder { div.muted.holder { "by " (holder) } }
                 @if let Some(error) = &shoot.last_error { div.error { (error) } }
                 (retry_hint(shoot))
+                (problems_html(shoot))
                 @if notes.settling {
                     div.muted { "New photos arriving: waiting for the copy to finish" }
                 }

@@ -165,6 +165,9 @@ pub trait ShootSteps: JournalView {
     /// The spend guard stops a shoot before its project is created.
     fn hold(&self, id: ShootId, reason: &str) -> Result<()>;
     fn fail(&self, id: ShootId, kind: FailureKind, reason: &str) -> Result<()>;
+    /// Every output that could be delivered is: the shoot is done, with `problems` (one
+    /// line each) for those that could not.
+    fn finish(&self, id: ShootId, problems: &[String]) -> Result<()>;
     /// A problem worth showing that does not stop the shoot (it will be retried).
     fn note(&self, id: ShootId, note: Option<&str>) -> Result<()>;
 }

@@ -38,6 +38,9 @@ pub struct ShootRecord {
     pub holder: Option<String>,
     /// The failure's or hold's reason, or a note on a problem being waited out.
     pub last_error: Option<String>,
+    /// What a finished shoot could not deliver, one line each ("name: why"): a shoot
+    /// done with these is "done with problems".
+    pub problems: Vec<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -109,6 +112,17 @@ impl RetryScope<'_> {
     }
 }
 
+/// Problems as the journal stores them: one per line (each made printable, so none
+/// holds a line break).
+pub(super) fn problems_text(problems: &[String]) -> Option<String> {
+    (!problems.is_empty()).then(|| problems.join("\n"))
+}
+
+pub(super) fn parse_problems(text: Option<String>) -> Vec<String> {
+    text.map(|t| t.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 /// A photo kind as the journal stores it.
 pub(super) fn kind_text(kind: PhotoKind) -> &'static str {
     match kind {
@@ -144,6 +158,19 @@ pub(super) enum RetryPlan {
 }
 
 impl ShootRecord {
+    /// Finished, with every output delivered that could be.
+    pub fn is_done_with_problems(&self) -> bool {
+        self.state == ShootState::Done && !self.problems.is_empty()
+    }
+
+    /// The state as people read it: "done with problems" for a done shoot that has them.
+    pub fn state_words(&self) -> &'static str {
+        match self.is_done_with_problems() {
+            true => "done with problems",
+            false => self.state.as_str(),
+        }
+    }
+
     pub(super) fn retry_plan(&self) -> RetryPlan {
         if self.failure.is_some_and(FailureKind::retry_starts_over) {
             RetryPlan::StartOver {

@@ -646,17 +646,19 @@ async fn download_links(
 fn hostile_download_list(files: &mut Vec<Value>, hostile: Hostile, real_link: &str, first: &str) {
     match hostile {
         Hostile::EvilNames => {
-            for name in [
+            // First in the list, so the good outputs after them test that they still land.
+            let evil = [
                 "../escaped.jpg",
                 "../../../../tmp/imagen-escaped.jpg",
                 "/tmp/imagen-absolute.jpg",
                 "nul\u{0}byte.jpg",
                 "bell\u{7}.jpg",
                 "sub/../../escaped.jpg",
+                "",
                 first,
-            ] {
-                files.push(json!({ "file_name": name, "download_link": real_link }));
-            }
+            ]
+            .map(|name| json!({ "file_name": name, "download_link": real_link }));
+            files.splice(0..0, evil);
         }
         Hostile::ForeignLinks => {
             let query = real_link.split_once('?').map_or("", |(_, q)| q);

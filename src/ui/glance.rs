@@ -327,6 +327,7 @@ mod tests {
         let done = EventKind::Done {
             photos: 2,
             outbox: "/o/A".into(),
+            problems: Vec::new(),
         };
         glance.observe(&event("A", Some(1), done));
         assert_eq!(glance.status_line(), "Up to date — watching for new shoots");

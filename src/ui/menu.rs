@@ -188,6 +188,27 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                         MenuAction::SendAnyway(shoot.id),
                     )],
                 ),
+                ShootState::Done if shoot.is_done_with_problems() => needs_you(
+                    format!("{folder} — done with problems"),
+                    &format!(
+                        "{} delivered; {} not written",
+                        crate::words::count(row.outputs, "photo", "photos"),
+                        crate::words::count(shoot.problems.len() as u64, "output", "outputs")
+                    ),
+                    shoot
+                        .problems
+                        .iter()
+                        .take(3)
+                        .map(|problem| MenuEntry::Label(shorten(problem, 70)))
+                        .chain([
+                            MenuEntry::Label(format!(
+                                "\"{}\" in the outbox says which",
+                                crate::agent::REPORT_NAME
+                            )),
+                            MenuEntry::item("Open outbox folder", open),
+                        ])
+                        .collect(),
+                ),
                 ShootState::Done => MenuEntry::item(
                     format!(
                         "{} — done, {}",

@@ -1,6 +1,12 @@
 //! Download: every output not in the outbox yet, each verified and renamed into place
 //! next to where its source sits in the shoot's tree, recorded before and after the
-//! rename so a crash between the two is recognised.
+//! rename so a crash between the two is recognised. An output the server names in a way
+//! that cannot be written safely is left out and reported; every other one is still
+//! delivered, and the shoot ends "done with problems" (sending it again would bill it
+//! twice).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +17,7 @@ use crate::agent::names;
 use crate::agent::outbox::{self, OutboxError};
 use crate::api::{ApiError, DownloadLink};
 use crate::events::EventKind;
-use crate::journal::{ShootRecord, ShootState};
+use crate::journal::ShootRecord;
 
 pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
     let uuid = shoot
@@ -35,11 +41,11 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
     tokio::task::spawn_blocking(move || crate::atomic_file::remove_stale_temp_files(&outbox_root))
         .await
         .ok();
-    let mut placed = std::collections::HashSet::new();
+    let mut placed = HashSet::new();
     let id = shoot.id;
     let recorded = ctx
         .record(move |j| {
-            let mut placed = std::collections::HashSet::new();
+            let mut placed = HashSet::new();
             for output in j.outputs(id)? {
                 let on_disk = output.path.symlink_metadata().is_ok();
                 // Renamed into place just before a crash, but not yet recorded as such.
@@ -55,15 +61,19 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
         })
         .await?;
     placed.extend(recorded);
-    let total = links.len() as u64;
+    let Outputs { deliver, problems } = sort_outputs(links);
+    for problem in &problems {
+        tracing::warn!(shoot = shoot.folder, "not delivered: {problem}");
+    }
+    let total = deliver.len() as u64;
     let done = &AtomicU64::new(placed.len() as u64);
-    let pending: Vec<DownloadLink> = links
+    let pending: Vec<(DownloadLink, PathBuf)> = deliver
         .into_iter()
-        .filter(|l| !placed.contains(&l.file_name))
+        .filter(|(l, _)| !placed.contains(&l.file_name))
         .collect();
     stream::iter(pending)
-        .map(|link: DownloadLink| async move {
-            download_one(ctx, shoot, uuid, &link).await?;
+        .map(|(link, relative)| async move {
+            download_one(ctx, shoot, uuid, &link, &relative).await?;
             let done = done.fetch_add(1, Ordering::Relaxed) + 1;
             ctx.emit(shoot, EventKind::Downloading { done, total });
             Ok::<(), ShootError>(())
@@ -71,15 +81,53 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
         .buffer_unordered(ctx.limits.parallel_downloads.max(1))
         .try_collect::<Vec<()>>()
         .await?;
-    ctx.record(move |j| j.advance(id, ShootState::Done)).await?;
+    if !problems.is_empty() {
+        let (outbox, folder, problems) =
+            (shoot.outbox.clone(), shoot.folder.clone(), problems.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::agent::report::add_delivery_problems(&outbox, &folder, &problems)
+        })
+        .await
+        .ok();
+    }
+    let recorded = problems.clone();
+    ctx.record(move |j| j.finish(id, &recorded)).await?;
     ctx.emit(
         shoot,
         EventKind::Done {
             photos: total,
             outbox: shoot.outbox.clone(),
+            problems,
         },
     );
     Ok(())
+}
+
+/// A download list sorted: the outputs to write, each with its path inside the shoot,
+/// and a line for each one that cannot be written ("name: why").
+struct Outputs {
+    deliver: Vec<(DownloadLink, PathBuf)>,
+    problems: Vec<String>,
+}
+
+fn sort_outputs(links: Vec<DownloadLink>) -> Outputs {
+    let mut deliver = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for link in links {
+        let shown = crate::words::printable(&link.file_name).into_owned();
+        match names::decode(&link.file_name) {
+            None => problems.push(format!(
+                "\"{shown}\": not written, {}",
+                names::why_unsafe(&link.file_name)
+            )),
+            Some(_) if !seen.insert(link.file_name.clone()) => problems.push(format!(
+                "\"{shown}\": named twice by the server; the first one was delivered"
+            )),
+            Some(relative) => deliver.push((link, relative)),
+        }
+    }
+    Outputs { deliver, problems }
 }
 
 /// Downloads one output next to where its source sits in the shoot's tree.
@@ -88,17 +136,17 @@ async fn download_one(
     shoot: &ShootRecord,
     uuid: &str,
     link: &DownloadLink,
+    relative: &std::path::Path,
 ) -> Result<(), ShootError> {
-    let relative = names::decode(&link.file_name)
-        .ok_or_else(|| ShootError::UnsafeOutputName(link.file_name.clone()))?;
     let dir = match relative.parent() {
         Some(parent) => shoot.outbox.join(parent),
         None => shoot.outbox.clone(),
     };
+    // `decode` gives a path of plain UTF-8 components, so it always has a name.
     let name = relative
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| ShootError::UnsafeOutputName(link.file_name.clone()))?
+        .unwrap_or(&link.file_name)
         .to_owned();
     let mut url = link.download_link.clone();
     let mut refreshed = false;

@@ -49,10 +49,6 @@ pub enum ShootError {
     FolderGone(PathBuf),
     #[error("{0:?} changed after the shoot settled; its new version goes up once it is stable")]
     FileChanged(PathBuf),
-    #[error(
-        "the server named an output {0:?}, which could land outside the outbox; nothing was written for it"
-    )]
-    UnsafeOutputName(String),
     #[error("paused")]
     Paused,
     /// The spend guard holds the shoot (already recorded and told).
@@ -88,7 +84,6 @@ impl ShootError {
             ShootError::EditFailed => FailureKind::EditFailed,
             ShootError::FolderGone(_) => FailureKind::FolderGone,
             ShootError::OutboxInInbox(_) => FailureKind::OutboxInInbox,
-            ShootError::UnsafeOutputName(_) => FailureKind::UnsafeOutputName,
             ShootError::Api(_) => FailureKind::Refused,
             ShootError::Outbox(_) => FailureKind::Outbox,
             _ => FailureKind::Other,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use postgres::Row;
 use postgres::types::ToSql;
 
-use super::records::parse_kind;
+use super::records::{parse_kind, parse_problems};
 use super::{FailureKind, JournalError, Result, SharedPlace, ShootId, ShootRecord, ShootState};
 use link::Link;
 use schema::NOW_MS;
@@ -147,7 +147,9 @@ fn text(path: &Path) -> String {
 
 const SHOOT_COLUMNS: &str = "id, folder_id, folder, batch, kind, outbox_inside, options, state, \
      project_name, project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent, \
-     follow_up, allow_over_limit, failure, holder, lease_until_ms";
+     follow_up, allow_over_limit, failure, holder, lease_until_ms, problems";
+/// How many columns `SHOOT_COLUMNS` reads (the summaries' counts come after them).
+const SHOOT_COLUMN_COUNT: usize = 21;
 
 /// A value the journal holds that this version cannot read: a loud error.
 fn unreadable(what: &str, value: &str) -> JournalError {
@@ -183,6 +185,7 @@ impl PgJournal {
             project_uuid: row.get(9),
             create_attempted: row.get(10),
             last_error: row.get(11),
+            problems: parse_problems(row.get(20)),
             created_ms: row.get(12),
             updated_ms: row.get(13),
             edit_sent: row.get(14),

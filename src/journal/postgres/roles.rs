@@ -8,7 +8,7 @@ use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
 use crate::api::EditOptions;
-use crate::journal::records::{RetryPlan, kind_text};
+use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
     Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps, ShootSummary,
@@ -127,7 +127,7 @@ impl JournalView for PgJournal {
             )?)
         })?;
         let now = now_ms();
-        let counts = 20;
+        let counts = super::SHOOT_COLUMN_COUNT;
         rows.iter()
             .map(|row| {
                 Ok(ShootSummary {
@@ -615,6 +615,19 @@ impl ShootSteps for PgJournal {
 
     fn note(&self, id: ShootId, note: Option<&str>) -> Result<()> {
         self.step(id, |t| touch(t, id, "last_error = $2", &[&note]))
+    }
+
+    fn finish(&self, id: ShootId, problems: &[String]) -> Result<()> {
+        let problems = problems_text(problems);
+        self.step(id, |t| {
+            move_shoot(
+                t,
+                id,
+                ShootState::Done,
+                "last_error = NULL, failure = NULL, problems = $3",
+                &[&problems],
+            )
+        })
     }
 }
 

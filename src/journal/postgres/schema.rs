@@ -90,6 +90,10 @@ CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE ON settings
 CREATE TRIGGER not_sent_changed AFTER INSERT OR UPDATE OR DELETE ON not_sent
     FOR EACH STATEMENT EXECUTE FUNCTION journal_changed();
 "#,
+    // 2: what a finished shoot could not deliver ("done with problems").
+    r#"
+ALTER TABLE shoots ADD COLUMN problems TEXT;
+"#,
 ];
 
 /// The database clock in milliseconds: leases are compared on one clock, the server's,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::records::parse_kind;
+use super::records::{parse_kind, parse_problems};
 use super::{FailureKind, JournalError, Result, ShootId, ShootRecord, ShootState, now_ms};
 use schema::{MIGRATIONS, SCHEMA};
 
@@ -91,9 +91,9 @@ impl SqliteJournal {
 
 const SHOOT_COLUMNS: &str = "id, inbox, folder, batch, kind, outbox, options, state, project_name, \
      project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent, follow_up, \
-     allow_over_limit, failure";
+     allow_over_limit, failure, problems";
 /// How many columns `SHOOT_COLUMNS` reads (the summaries' counts come after them).
-const SHOOT_COLUMN_COUNT: usize = 18;
+const SHOOT_COLUMN_COUNT: usize = 19;
 
 /// A value the journal holds that this version cannot read: a loud error, never a
 /// silent default.
@@ -124,6 +124,7 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         project_uuid: row.get(9)?,
         create_attempted: row.get(10)?,
         last_error: row.get(11)?,
+        problems: parse_problems(row.get(18)?),
         created_ms: row.get(12)?,
         updated_ms: row.get(13)?,
         edit_sent: row.get(14)?,

@@ -9,7 +9,7 @@ use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
 use crate::api::EditOptions;
-use crate::journal::records::{RetryPlan, kind_text};
+use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
     OutputRecord, Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps,
@@ -423,6 +423,16 @@ impl ShootSteps for SqliteJournal {
 
     fn note(&self, id: ShootId, note: Option<&str>) -> Result<()> {
         touch(&self.connection(), id, "last_error = ?2", (&note, &0))
+    }
+
+    fn finish(&self, id: ShootId, problems: &[String]) -> Result<()> {
+        move_shoot(
+            &self.connection(),
+            id,
+            ShootState::Done,
+            "last_error = NULL, failure = NULL, problems = ?2",
+            (&problems_text(problems), &0),
+        )
     }
 }
 

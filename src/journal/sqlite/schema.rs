@@ -76,4 +76,8 @@ UPDATE shoots SET failure = CASE
     ELSE 'other' END
 WHERE state = 'failed';
 "#,
+    // 3: what a finished shoot could not deliver ("done with problems").
+    r#"
+ALTER TABLE shoots ADD COLUMN problems TEXT;
+"#,
 ];

@@ -19,6 +19,8 @@ pub const OFFLINE_NOTICE_AFTER: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeKind {
     ShootsDone,
+    /// A shoot finished, but some edited photos could not be written.
+    DoneWithProblems,
     ShootsFailed,
     KeyRejected,
     NeedsKey,
@@ -118,7 +120,25 @@ impl Notices {
     pub fn observe(&mut self, event: &Event, now: Instant) {
         let shoot = crate::words::printable(&event.shoot).into_owned();
         match &event.kind {
-            EventKind::Done { photos, outbox } if self.settings.shoot_done => {
+            EventKind::Done {
+                photos,
+                outbox,
+                problems,
+            } if !problems.is_empty() && self.settings.shoot_failed => self.ready.push(Notice {
+                kind: NoticeKind::DoneWithProblems,
+                summary: format!("{shoot}: done with problems"),
+                body: format!(
+                    "{} delivered; {} could not be written (Imagen misnamed {}). \
+                     \"{}\" in the outbox says which. Sending it again would bill it twice, \
+                     so it is not offered.",
+                    count(*photos, "edited photo", "edited photos"),
+                    count(problems.len() as u64, "output", "outputs"),
+                    if problems.len() == 1 { "it" } else { "them" },
+                    crate::agent::REPORT_NAME,
+                ),
+                open: Some(outbox.clone()),
+            }),
+            EventKind::Done { photos, outbox, .. } if self.settings.shoot_done => {
                 self.done.add((shoot, *photos, outbox.clone()), now);
             }
             EventKind::Failed { reason, kind } if self.settings.shoot_failed => {
@@ -320,7 +340,7 @@ fn failed_notice(failed: Vec<(String, String)>) -> Notice {
             kind: NoticeKind::ShootsFailed,
             summary: format!("{shoot} failed"),
             body: format!(
-                "{}\nRetry it from Recent shoots in the tray menu, or run: imagen-sync retry \"{shoot}\"",
+                "{}\nRetry it from Recent shoots in the tray menu.",
                 shorten(reason, 160)
             ),
             open: None,
@@ -330,7 +350,7 @@ fn failed_notice(failed: Vec<(String, String)>) -> Notice {
         kind: NoticeKind::ShootsFailed,
         summary: format!("{} shoots failed", failed.len()),
         body: format!(
-            "{}\nRetry them from Recent shoots in the tray menu, or run: imagen-sync retry --all",
+            "{}\nRetry them from Recent shoots in the tray menu.",
             listed(
                 failed
                     .iter()

@@ -14,6 +14,7 @@ fn done(shoot: &str, photos: u64) -> Event {
         EventKind::Done {
             photos,
             outbox: PathBuf::from("/out").join(shoot),
+            problems: Vec::new(),
         },
     )
 }
@@ -112,7 +113,40 @@ fn a_failed_shoot_says_why_and_what_to_do() {
     let shown = notices.due(start + WINDOW);
     assert_eq!(shown[0].summary, "12 Oak Lane failed");
     assert!(shown[0].body.contains("could not edit"));
-    assert!(shown[0].body.contains("imagen-sync retry \"12 Oak Lane\""));
+    assert!(
+        shown[0]
+            .body
+            .contains("Retry it from Recent shoots in the tray menu")
+    );
+    assert!(
+        !shown[0].body.contains("imagen-sync retry"),
+        "a notification speaks of the tray, not of commands: {}",
+        shown[0].body
+    );
+}
+
+#[test]
+fn a_shoot_done_with_problems_is_told_at_once_with_the_report_to_read_and_no_retry() {
+    let mut notices = notices();
+    let start = Instant::now();
+    let kind = EventKind::Done {
+        photos: 6,
+        outbox: PathBuf::from("/out/9 Elm St"),
+        problems: vec!["\"../x.jpg\": not written, it climbs out of the shoot folder (..)".into()],
+    };
+    notices.observe(&event("9 Elm St", kind), start);
+    let shown = notices.due(start);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].kind, NoticeKind::DoneWithProblems);
+    assert_eq!(shown[0].summary, "9 Elm St: done with problems");
+    assert!(
+        shown[0]
+            .body
+            .contains("6 edited photos delivered; 1 output could not be written")
+    );
+    assert!(shown[0].body.contains("imagen-sync report.txt"));
+    assert!(!shown[0].body.to_lowercase().contains("retry it"));
+    assert_eq!(shown[0].open, Some(PathBuf::from("/out/9 Elm St")));
 }
 
 #[test]
