@@ -1,6 +1,6 @@
 //! Where the app is put together, once for headless and desktop: the event stream, the
 //! engine (the agent on the config file, restarted when it changes), the dashboard
-//! beside it, and one stop switch. Front-ends subscribe to the events before starting
+//! and the webhook beside it, and one stop switch. Front-ends subscribe to the events before starting
 //! it, so they miss nothing, and read the config in force from [`App::config`].
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ pub struct App {
     stop: watch::Sender<bool>,
     engine: JoinHandle<anyhow::Result<()>>,
     dashboard: Option<Dashboard>,
+    webhook: JoinHandle<()>,
 }
 
 impl App {
@@ -41,11 +42,13 @@ impl App {
             events: events.clone(),
         })
         .await;
+        let webhook = crate::webhook::spawn(events, config.clone());
         App {
             config,
             stop,
             engine,
             dashboard,
+            webhook,
         }
     }
 
@@ -56,6 +59,7 @@ impl App {
         let _ = self.stop.send(true);
         let outcome = self.engine.await?;
         drop(self.dashboard);
+        self.webhook.abort();
         outcome
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::journal::{self, JournalControls, JournalError, RetryScope, ShootId, ShootState};
+use crate::surface::Surface;
 use crate::words::{count, printable};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,10 +15,11 @@ pub enum ControlError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(
-        "there is no shoot folder named \"{}\" in the journal; `imagen-sync status` lists them",
-        printable(.0)
+        "there is no shoot folder named \"{}\" in the journal; {}",
+        printable(.0),
+        .1.shoot_list()
     )]
-    UnknownFolder(String),
+    UnknownFolder(String, Surface),
     /// The named shoot(s) exist but none is in the state the control acts on.
     #[error("{0}; nothing was changed")]
     NotApplicable(String),
@@ -51,16 +53,19 @@ impl Sent {
 
 pub struct Control {
     journal: Arc<dyn JournalControls>,
+    /// Where its explanations are read.
+    surface: Surface,
 }
 
 impl Control {
-    pub fn new(journal: Arc<dyn JournalControls>) -> Control {
-        Control { journal }
+    pub fn new(journal: Arc<dyn JournalControls>, surface: Surface) -> Control {
+        Control { journal, surface }
     }
 
-    /// The controls of the journal at `location` (made if there is none yet).
-    pub fn open(location: &journal::Location) -> Result<Control, ControlError> {
-        Ok(Control::new(journal::open(location)?))
+    /// The controls of the journal at `location` (made if there is none yet), for
+    /// `surface`.
+    pub fn open(location: &journal::Location, surface: Surface) -> Result<Control, ControlError> {
+        Ok(Control::new(journal::open(location)?, surface))
     }
 
     /// Pause holds every new shoot and upload (in-flight requests finish); it is
@@ -112,7 +117,7 @@ impl Control {
             .collect();
         let Some(first) = named.first() else {
             return Err(match (folder, id) {
-                (Some(folder), _) => ControlError::UnknownFolder(folder.to_owned()),
+                (Some(folder), _) => ControlError::UnknownFolder(folder.to_owned(), self.surface),
                 (_, Some(id)) => JournalError::NoSuchShoot(id).into(),
                 _ => unreachable!("RetryScope::All returned above"),
             });
@@ -120,12 +125,16 @@ impl Control {
         let states: Vec<&str> = named.iter().map(|s| s.state_words()).collect();
         let retrying = wanted == ShootState::Failed;
         let hint = if retrying && named.iter().any(|s| s.state == ShootState::Held) {
-            "; it is held by the spend guard: `imagen-sync retry --allow-over-limit` sends it"
+            format!(
+                "; it is held by the spend guard: {} sends it",
+                self.surface.send_anyway(&first.folder)
+            )
         } else if retrying && named.iter().any(|s| s.is_done_with_problems()) {
             "; its good photos were delivered, and sending it again would bill it twice. \
              The report in its outbox folder names the outputs Imagen misnamed"
+                .to_owned()
         } else {
-            ""
+            String::new()
         };
         let which_shoots = match states.len() {
             1 => "shoot is",

@@ -92,6 +92,7 @@ pub async fn run(
             },
         )],
         notifications: Default::default(),
+        webhook: None,
         dashboard: Default::default(),
         journal: Default::default(),
     };

@@ -45,9 +45,15 @@ async fn a_failed_edit_is_reported_and_retry_sends_it_again_as_a_new_project() {
     .await;
     let failed = state_of(&agent, "Doomed Listing").unwrap();
     let reason = failed["last_error"].as_str().unwrap();
+    assert!(reason.contains("Failed"), "{reason}");
+    // The command is the CLI's to name; the stored reason is read on every surface.
+    assert!(!reason.contains("imagen-sync retry"), "{reason}");
+    let status = agent.run_cli(&["status"]);
     assert!(
-        reason.contains("Failed") && reason.contains("imagen-sync retry"),
-        "{reason}"
+        status.contains(
+            "Retry sends its photos again as a new project. `imagen-sync retry \"Doomed Listing\"`"
+        ),
+        "{status}"
     );
     assert!(agent.is_running());
     assert!(

@@ -320,12 +320,10 @@ async fn a_failed_shoot_is_retried_from_the_dashboard() {
     browser
         .wait_for_text("#shoot-rows .pill.failed", "Failed", LONG)
         .await;
-    assert!(
-        browser
-            .text("#shoot-rows")
-            .await
-            .contains("imagen-sync retry")
-    );
+    // The dashboard speaks of its Retry button, never of a command.
+    let row = browser.text("#shoot-rows").await;
+    assert!(row.contains("Retry sends its photos again"), "{row}");
+    assert!(!row.contains("imagen-sync"), "{row}");
 
     sim.set_faults(Faults::default());
     browser.click("#shoot-rows button").await;

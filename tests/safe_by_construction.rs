@@ -191,7 +191,7 @@ async fn a_text_file_named_like_a_photo_is_never_uploaded_and_the_status_says_wh
     assert!(
         status.contains("Mixed/FAKE.jpg: not a real JPEG photo")
             && status.contains("Mixed/fake.NEF: not a real NEF RAW photo")
-            && status.contains("Only Junk/: no JPEG or RAW photos to upload (1 other file;"),
+            && status.contains("Only Junk/: no JPEG or RAW photos to upload (1 other file, none"),
         "{status}"
     );
 }

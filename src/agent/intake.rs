@@ -169,7 +169,7 @@ async fn take_settled(
             true => format!(
                 "no JPEG or RAW photos to upload ({others}; see \"{REPORT_NAME}\" in the outbox)"
             ),
-            false => format!("no JPEG or RAW photos to upload (only {others} of the system's)"),
+            false => format!("no JPEG or RAW photos to upload ({others}, none of them a picture)"),
         }
     });
     if let Some(reason) = &folder_skipped {

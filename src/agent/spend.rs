@@ -28,11 +28,8 @@ pub fn over_limit(
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis() as i64);
     let spent = journal.spend_since(since, &shoot.inbox, &shoot.folder)?;
-    let send_anyway = format!(
-        "It goes on by itself when the limit allows, or now with Send anyway (tray, \
-         dashboard) or `imagen-sync retry --allow-over-limit {:?}`",
-        shoot.folder
-    );
+    // Each place it is shown adds its own way to send it now (see `Surface`).
+    let send_anyway = "It goes on by itself when the limit allows, or now with Send anyway";
     if shoot.follow_up && limits.daily_follow_ups > 0 && spent.follow_ups >= limits.daily_follow_ups
     {
         return Ok(Some(format!(

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use super::{CommandResult, print_out, with_data_dir};
 use crate::control::Control;
-use crate::journal::{self, JournalView, RetryScope};
+use crate::journal::{self, JournalView, RetryScope, ShootState};
+use crate::surface::Surface;
 
 /// `status [--json]`.
 pub fn status(config_path: &Path, json: bool) -> ExitCode {
@@ -27,7 +28,7 @@ pub fn retry(
     allow_over_limit: bool,
 ) -> ExitCode {
     with_data_dir(config_path, |_, location| {
-        let control = Control::open(location)?;
+        let control = Control::open(location, Surface::Cli)?;
         retry_on(&control, shoot, all, allow_over_limit)
     })
 }
@@ -35,7 +36,7 @@ pub fn retry(
 /// `pause` or `resume`.
 pub fn pause_or_resume(config_path: &Path, pause: bool) -> ExitCode {
     with_data_dir(config_path, |_, location| {
-        Control::open(location)?.set_paused(pause)?;
+        Control::open(location, Surface::Cli)?.set_paused(pause)?;
         print_out(if pause {
             "Paused: no new shoot or upload starts (in-flight requests finish).\n"
         } else {
@@ -146,6 +147,22 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
         }
         for problem in &shoot.problems {
             let _ = writeln!(out, "    not delivered: {}", printable(problem));
+        }
+        let act = match shoot.state {
+            ShootState::Failed => Some(format!(
+                "{}{}",
+                shoot
+                    .failure
+                    .and_then(journal::FailureKind::retry_hint)
+                    .map(|hint| format!("{hint} "))
+                    .unwrap_or_default(),
+                Surface::Cli.retry(&shoot.folder)
+            )),
+            ShootState::Held => Some(Surface::Cli.send_anyway(&shoot.folder)),
+            _ => None,
+        };
+        if let Some(act) = act {
+            let _ = writeln!(out, "    → {act}");
         }
     }
     if !not_sent.is_empty() {

@@ -14,10 +14,10 @@ mod parse;
 mod paths;
 mod render;
 mod studio;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use url::Url;
 
 use crate::api::EditOptions;
@@ -35,6 +35,7 @@ pub use studio::{
     DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, ENV_JOURNAL_URL, JournalSettings, WatchMode,
     host_name, url_without_password,
 };
+pub use webhook::{WebhookFormat, WebhookSettings, WebhookUrl};
 
 pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
 pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
@@ -91,6 +92,8 @@ pub struct Config {
     pub agent: AgentSettings,
     pub folders: Vec<FolderPair>,
     pub notifications: NotificationSettings,
+    /// Where a push goes when a shoot finishes (`[notifications] webhook_url`).
+    pub webhook: Option<WebhookSettings>,
     pub dashboard: DashboardSettings,
     pub journal: JournalSettings,
 }
@@ -138,8 +141,7 @@ impl Default for DashboardSettings {
 }
 
 /// Which desktop notifications are shown (`[notifications]`; all on by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotificationSettings {
     /// "123 Main St: 42 photos ready".
     pub shoot_done: bool,

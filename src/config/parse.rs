@@ -22,11 +22,23 @@ struct RawConfig {
     #[serde(default)]
     folders: Vec<RawFolder>,
     #[serde(default)]
-    notifications: NotificationSettings,
+    notifications: RawNotifications,
     #[serde(default)]
     dashboard: RawDashboard,
     #[serde(default)]
     journal: RawJournal,
+}
+
+/// `[notifications]`: the desktop's switches, and the webhook beside them.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNotifications {
+    shoot_done: Option<bool>,
+    shoot_failed: Option<bool>,
+    key_rejected: Option<bool>,
+    network: Option<bool>,
+    webhook_url: Option<Spanned<String>>,
+    webhook_format: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -335,6 +347,34 @@ impl Config {
             }
         }
 
+        let notifications = &raw.notifications;
+        let webhook = match &notifications.webhook_url {
+            None => None,
+            Some(url) if url.get_ref().trim().is_empty() => None,
+            Some(url) => Some(WebhookSettings {
+                url: WebhookUrl::parse(url.get_ref())
+                    .map_err(|m| at(url.span(), "notifications.webhook_url", m))?,
+                format: match &notifications.webhook_format {
+                    None => WebhookFormat::default(),
+                    Some(format) => match format.get_ref().as_str() {
+                        "json" => WebhookFormat::Json,
+                        "ntfy" => WebhookFormat::Ntfy,
+                        other => {
+                            return Err(at(
+                                format.span(),
+                                "notifications.webhook_format",
+                                format!(
+                                    "is \"{}\"; write \"json\" (a JSON object) or \"ntfy\" \
+                                     (ntfy's plain text with a title, for a phone)",
+                                    crate::words::printable(other)
+                                ),
+                            ));
+                        }
+                    },
+                },
+            }),
+        };
+
         Ok(Config {
             api: ApiSettings {
                 base_url,
@@ -342,7 +382,13 @@ impl Config {
             },
             agent: settings,
             folders,
-            notifications: raw.notifications,
+            notifications: NotificationSettings {
+                shoot_done: notifications.shoot_done.unwrap_or(true),
+                shoot_failed: notifications.shoot_failed.unwrap_or(true),
+                key_rejected: notifications.key_rejected.unwrap_or(true),
+                network: notifications.network.unwrap_or(true),
+            },
+            webhook,
             dashboard,
             journal,
         })

@@ -92,6 +92,10 @@ shoot_done = {done}
 shoot_failed = {failed}
 key_rejected = {rejected}
 network = {network}
+# A push when a shoot is done, done with problems or failed, also when headless: a
+# POST to webhook_url, as JSON ("json") or as ntfy's text for a phone ("ntfy").
+{webhook_url}
+webhook_format = {webhook_format}
 
 # One [[folders]] block per hot folder. Each direct subfolder of an inbox is one shoot.
 # `id` names it the same on every machine of a studio (required with a journal url);
@@ -136,6 +140,14 @@ network = {network}
         failed = config.notifications.shoot_failed,
         rejected = config.notifications.key_rejected,
         network = config.notifications.network,
+        webhook_url = match &config.webhook {
+            Some(webhook) => format!("webhook_url = {}", s(webhook.url.expose().as_str())),
+            None => "# webhook_url = \"https://ntfy.sh/my-secret-topic\"".into(),
+        },
+        webhook_format = s(config
+            .webhook
+            .as_ref()
+            .map_or("ntfy", |webhook| webhook.format.as_str())),
     );
     for pair in &config.folders {
         let edit = &pair.edit;

@@ -18,7 +18,10 @@ fn control(state: &AppState) -> anyhow::Result<Control> {
         .borrow()
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the settings are not valid yet"))?;
-    Ok(Control::open(&crate::journal::Location::of(&config))?)
+    Ok(Control::open(
+        &crate::journal::Location::of(&config),
+        crate::surface::Surface::Dashboard,
+    )?)
 }
 
 type FormFields = Form<HashMap<String, String>>;

@@ -51,14 +51,8 @@ pub struct Inner {
     password: Option<String>,
     thumbs_dir: PathBuf,
     live: Mutex<live::Live>,
-    /// The journal last opened, kept while the config names the same one (a studio's
-    /// is a database connection, not worth making per request).
-    journal: Mutex<
-        Option<(
-            crate::journal::Location,
-            Arc<dyn crate::journal::JournalView>,
-        )>,
-    >,
+    /// The journal last opened, kept while the config names the same one.
+    journal: crate::journal::ViewCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -109,7 +103,7 @@ pub async fn start(
         password,
         thumbs_dir: data_dir.join("thumbnails"),
         live: Mutex::new(live::Live::default()),
-        journal: Mutex::new(None),
+        journal: Default::default(),
     }));
     tokio::spawn(live::follow(state.clone(), context.events.subscribe()));
     let app = router(state);
@@ -198,14 +192,5 @@ pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> 
 /// The journal of the config in force, to read (none until the agent made one).
 fn journal(state: &AppState) -> Option<std::sync::Arc<dyn crate::journal::JournalView>> {
     let config = state.config.borrow().clone()?;
-    let location = crate::journal::Location::of(&config);
-    let mut cached = state.journal.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((at, journal)) = cached.as_ref()
-        && *at == location
-    {
-        return Some(journal.clone());
-    }
-    let journal = crate::journal::open_read_only(&location).ok().flatten()?;
-    *cached = Some((location, journal.clone()));
-    Some(journal)
+    state.journal.view(&config)
 }

@@ -203,6 +203,28 @@ pub fn open_read_only(location: &Location) -> Result<Option<Arc<dyn JournalView>
     })
 }
 
+/// The journal a config names, opened to read and kept while the config names the same
+/// one (a studio's is a database connection, not worth making per request).
+#[derive(Default)]
+pub struct ViewCache(std::sync::Mutex<Option<(Location, Arc<dyn JournalView>)>>);
+
+impl ViewCache {
+    /// The journal `config` names; `None` while there is none yet (or it cannot be
+    /// opened now).
+    pub fn view(&self, config: &crate::config::Config) -> Option<Arc<dyn JournalView>> {
+        let location = Location::of(config);
+        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, journal)) = cached.as_ref()
+            && *at == location
+        {
+            return Some(journal.clone());
+        }
+        let journal = open_read_only(&location).ok().flatten()?;
+        *cached = Some((location, journal.clone()));
+        Some(journal)
+    }
+}
+
 /// Whether an agent has made a journal in `data_dir` yet.
 pub fn exists_in(data_dir: &Path) -> bool {
     sqlite::SqliteJournal::path_in(data_dir).exists()

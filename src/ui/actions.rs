@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::control::Control;
 use crate::journal::RetryScope;
+use crate::surface::Surface;
 use crate::ui::menu::MenuAction;
 
 /// What the app does after an action ran.
@@ -29,7 +30,7 @@ pub enum Effect {
 
 /// Runs `action` against the journal and config in force.
 pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow::Result<Effect> {
-    let control = || Control::open(&crate::journal::Location::of(config));
+    let control = || Control::open(&crate::journal::Location::of(config), Surface::Tray);
     let pair = |index: usize| {
         config
             .folders

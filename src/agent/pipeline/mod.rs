@@ -41,9 +41,7 @@ pub enum ShootError {
     Outbox(#[from] OutboxError),
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error(
-        "Imagen reported the edit as Failed; nothing was downloaded. Run `imagen-sync retry` to send it again as a new project"
-    )]
+    #[error("Imagen reported the edit as Failed; nothing was downloaded")]
     EditFailed,
     #[error("the shoot folder {0:?} is gone; the shoot was abandoned")]
     FolderGone(PathBuf),

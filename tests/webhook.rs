@@ -1,0 +1,212 @@
+//! The push when a shoot is ready, as a NAS owner without a desktop gets it: the real
+//! agent, the simulator over loopback, and a local HTTP listener standing in for the
+//! webhook (a script's endpoint, or an ntfy server).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use common::agent::{Harness, wait_for};
+use common::{start_sim, write_shoot};
+use imagen_sync::sim::Faults;
+
+const LONG: Duration = Duration::from_secs(60);
+/// A secret in the webhook's path and query, which must never reach a log.
+const SECRET_PATH: &str = "/hook/topic-s3cr3t?auth=t0ken-s3cr3t";
+
+/// One POST the listener got: its headers, its body, and what it answered.
+#[derive(Clone, Debug)]
+struct Push {
+    headers: HeaderMap,
+    body: String,
+    answered: StatusCode,
+}
+
+/// A webhook on loopback that answers 500 to its first `refusals` pushes, then 200.
+async fn listener(refusals: usize) -> (String, Arc<Mutex<Vec<Push>>>) {
+    let pushes: Arc<Mutex<Vec<Push>>> = Arc::default();
+    let seen = pushes.clone();
+    let app = axum::Router::new().route(
+        "/hook/{topic}",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                let answered = match seen.len() < refusals {
+                    true => StatusCode::INTERNAL_SERVER_ERROR,
+                    false => StatusCode::OK,
+                };
+                seen.push(Push {
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                    answered,
+                });
+                answered
+            }
+        }),
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{SECRET_PATH}", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    (url, pushes)
+}
+
+fn with_webhook(agent: &Harness, url: &str, format: &str) {
+    agent.edit_config(
+        "[dashboard]",
+        &format!(
+            "[notifications]\nwebhook_url = \"{url}\"\nwebhook_format = \"{format}\"\n\n[dashboard]"
+        ),
+    );
+}
+
+fn delivered(pushes: &Arc<Mutex<Vec<Push>>>) -> Vec<Push> {
+    pushes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.answered == StatusCode::OK)
+        .cloned()
+        .collect()
+}
+
+fn assert_no_secret_in_logs(agent: &Harness) {
+    let logs = agent.logs();
+    assert!(
+        !logs.contains("s3cr3t"),
+        "the webhook's topic or token reached the log:\n{logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_finished_shoot_is_pushed_once_as_json_even_past_a_failing_listener() {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        fail_names_containing: vec!["Fail House".into()],
+        ..Faults::default()
+    });
+    let (url, pushes) = listener(1).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    with_webhook(&agent, &url, "json");
+    write_shoot(&agent.inbox(), "12 Oak Lane", 3, (64, 48));
+    write_shoot(&agent.inbox(), "Fail House", 2, (64, 48));
+    agent.start();
+    wait_for(&agent, "both outcomes delivered", LONG, || {
+        delivered(&pushes).len() == 2
+    })
+    .await;
+    // Nothing more comes: each outcome once, the refused one sent again once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        pushes.lock().unwrap().len(),
+        3,
+        "{:#?}",
+        pushes.lock().unwrap()
+    );
+
+    let bodies: Vec<serde_json::Value> = delivered(&pushes)
+        .iter()
+        .map(|p| {
+            assert_eq!(p.headers["content-type"], "application/json");
+            serde_json::from_str(&p.body).unwrap()
+        })
+        .collect();
+    let by_shoot = |name: &str| {
+        bodies
+            .iter()
+            .find(|b| b["shoot"] == name)
+            .unwrap_or_else(|| panic!("no push for {name}: {bodies:#?}"))
+            .clone()
+    };
+    let done = by_shoot("12 Oak Lane");
+    assert_eq!(done["state"], "done");
+    assert_eq!(done["photos"]["sent"], 3);
+    assert_eq!(done["photos"]["delivered"], 3);
+    let outbox = agent.outbox().join("12 Oak Lane");
+    assert_eq!(done["outbox"], outbox.display().to_string());
+    assert_eq!(done["problems"], serde_json::json!([]));
+    let failed = by_shoot("Fail House");
+    assert_eq!(failed["state"], "failed");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("Failed"),
+        "{failed}"
+    );
+    assert_no_secret_in_logs(&agent);
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_gets_an_ntfy_push_with_a_title_and_tags() {
+    let sim = start_sim(|_| {}).await;
+    let (url, pushes) = listener(0).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    with_webhook(&agent, &url, "ntfy");
+    write_shoot(&agent.inbox(), "Villa Sørensen", 2, (64, 48));
+    agent.start();
+    wait_for(&agent, "the push", LONG, || delivered(&pushes).len() == 1).await;
+    let push = &delivered(&pushes)[0];
+    let title = push.headers["title"].to_str().unwrap();
+    // Not ASCII: carried as an RFC 2047 word, which ntfy decodes.
+    assert!(title.starts_with("=?UTF-8?B?"), "{title}");
+    use base64::Engine;
+    let encoded = title
+        .trim_start_matches("=?UTF-8?B?")
+        .trim_end_matches("?=");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    assert_eq!(String::from_utf8(decoded).unwrap(), "Villa Sørensen: ready");
+    assert_eq!(push.headers["tags"], "white_check_mark");
+    assert!(
+        push.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        push.body.starts_with("2 edited photos in "),
+        "{}",
+        push.body
+    );
+    assert_no_secret_in_logs(&agent);
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_webhook_never_holds_up_the_next_shoot() {
+    let sim = start_sim(|_| {}).await;
+    // A listener that takes connections into its backlog and never answers.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}{SECRET_PATH}", dead.local_addr().unwrap());
+    let mut agent = Harness::new(&sim, 1, "");
+    with_webhook(&agent, &url, "json");
+    write_shoot(&agent.inbox(), "First", 2, (64, 48));
+    agent.start();
+    wait_for(&agent, "the first shoot done", LONG, || {
+        agent.shoot_states() == [("First".to_owned(), "done".to_owned())]
+    })
+    .await;
+    // The first push now waits on a listener that never answers (10 s a try, then
+    // backoff); the next shoot goes through meanwhile.
+    write_shoot(&agent.inbox(), "Second", 2, (64, 48));
+    wait_for(
+        &agent,
+        "the second shoot done while the webhook hangs",
+        Duration::from_secs(20),
+        || {
+            agent
+                .shoot_states()
+                .iter()
+                .all(|(_, state)| state == "done")
+                && agent.shoot_states().len() == 2
+        },
+    )
+    .await;
+    assert!(agent.is_running());
+    assert_no_secret_in_logs(&agent);
+    agent.kill();
+    drop(dead);
+}
