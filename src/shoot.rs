@@ -1,6 +1,6 @@
 //! What a shoot folder is made of, as intake finds it and the journal records it:
-//! photos by kind, batches of one kind (one project each), and which side of a
-//! RAW+JPEG pair goes up.
+//! photos by kind, batches of one kind and one set of edit options (one project each),
+//! and which side of a RAW+JPEG pair goes up.
 
 use std::path::{Path, PathBuf};
 
@@ -58,9 +58,10 @@ pub struct Photo {
     pub identity: Option<crate::overlap::FileIdentity>,
 }
 
-/// Photos of one type: one project.
+/// Photos of one type, edited with one set of options: one project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub kind: PhotoKind,
+    pub options: crate::api::EditOptions,
     pub photos: Vec<Photo>,
 }

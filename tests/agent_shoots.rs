@@ -252,3 +252,79 @@ async fn delivered_photos_and_folders_are_readable_by_others_as_the_umask_allows
         assert_eq!(data, 0o700, "the agent's own data stays private");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exteriors_and_interiors_under_their_own_rules_make_two_projects_across_a_restart() {
+    let sim = start_sim(|config| {
+        config.timings.processing_for = Duration::from_secs(2);
+    })
+    .await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        format!(
+            "{config}\n[[folders.rules]]\nmatch = \"exterior*\"\n[folders.rules.edit]\n\
+             sky_replacement = true\n\n[[folders.rules]]\nmatch = \"Interior*\"\n\
+             [folders.rules.edit]\nperspective_correction = true\n"
+        ),
+    )
+    .unwrap();
+    let photos = [
+        "12 Harbour View/Exteriors/Front.jpg",
+        "12 Harbour View/Exteriors/Pool/Deck.jpg",
+        "12 Harbour View/Interiors/Kitchen/Island.jpg",
+        "12 Harbour View/Interiors/Kitchen/Range.jpg",
+    ];
+    for photo in photos {
+        put(&agent.inbox(), photo);
+    }
+    agent.start();
+    wait_for(&agent, "the first project", LONG, || {
+        sim.counters().projects_created >= 1
+    })
+    .await;
+    // Killed mid-way: both projects were planned before either was created.
+    agent.kill();
+    agent.start();
+    wait_for(&agent, "both projects done", LONG, || {
+        let states = agent.shoot_states();
+        states.len() == 2 && states.iter().all(|(_, s)| s == "done")
+    })
+    .await;
+
+    let counters = counters(&sim);
+    assert_eq!(counters.projects_created, 2, "{counters:?}");
+    assert_eq!(counters.edits_started, 2, "{counters:?}");
+    let client = client_for(&sim, |_| {});
+    let projects = client.list_projects(10, 0, false).await.unwrap().projects;
+    let mut tools: Vec<Vec<String>> = projects
+        .iter()
+        .map(|p| p.ai_tools.clone().unwrap_or_default())
+        .collect();
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            vec!["perspective_correction".to_owned()],
+            vec!["sky_replacement".to_owned()]
+        ]
+    );
+    let mut delivered = tree(&agent.outbox());
+    delivered.sort();
+    let mut expected: Vec<String> = photos.iter().map(|p| p.to_string()).collect();
+    expected.sort();
+    assert_eq!(
+        delivered, expected,
+        "both trees mirrored in the one outbox folder"
+    );
+    let status = agent.run_cli(&["status"]);
+    let shoot_lines = status.lines().filter(|l| l.starts_with("12 Harbour View"));
+    assert_eq!(
+        shoot_lines.count(),
+        1,
+        "one shoot, its projects below:\n{status}"
+    );
+    assert!(status.contains("(2 projects)"), "{status}");
+    assert!(status.contains("  · sky replacement "), "{status}");
+}

@@ -191,15 +191,7 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
         let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the key file is user-only");
     }
-    let after = http
-        .get(format!("{base}/settings"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = settings_page(&http, &base, &session).await;
     assert!(!after.contains("brand-new-key-4711"));
     assert!(!agent.logs().contains("brand-new-key-4711"));
 }
@@ -462,4 +454,100 @@ async fn opened_to_the_network_the_dashboard_also_asks_for_its_password() {
         .await
         .unwrap();
     assert_eq!(no_token.status(), 401, "the password alone is not enough");
+}
+
+/// A signed-in HTTP session on the dashboard: the client, its address, the session
+/// cookie and the Settings form's CSRF token.
+async fn signed_in(address: &str, link: &str) -> (reqwest::Client, String, String, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let entered = http.get(link).send().await.unwrap();
+    let cookie = entered.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let base = format!("http://{address}");
+    let html = settings_page(&http, &base, &session).await;
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    (http, base, session, csrf)
+}
+
+async fn settings_page(http: &reqwest::Client, base: &str, session: &str) -> String {
+    http.get(format!("{base}/settings"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_edit_a_hot_folders_rules_and_a_broken_pattern_is_shown_under_its_field() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (address, link) = start_with_dashboard(&mut agent).await;
+    let (http, base, session, csrf) = signed_in(&address, &link).await;
+    let (inbox, outbox, base_url) = (
+        agent.inbox().display().to_string(),
+        agent.outbox().display().to_string(),
+        sim.base_url().to_string(),
+    );
+    let post = |rule: &'static str| {
+        let form = vec![
+            ("csrf", csrf.clone()),
+            ("folder_count", "1".into()),
+            ("folders[0].inbox", inbox.clone()),
+            ("folders[0].outbox", outbox.clone()),
+            ("folders[0].rule_count", "0".into()),
+            ("folders[0].rules[0].match", rule.into()),
+            ("folders[0].rules[0].sky_replacement", "on".into()),
+            ("folders[0].rules[0].hdr_merge", "off".into()),
+            ("folders[0].rules[0].perspective_correction", "".into()),
+            ("api.base_url", base_url.clone()),
+        ];
+        http.post(format!("{base}/settings"))
+            .header("cookie", &session)
+            .form(&form)
+            .send()
+    };
+    let before = std::fs::read_to_string(&agent.config).unwrap();
+    let refused = post("Ext[erior").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("data-field=\"folders[0].rules[0].match\"") && page.contains("Exterior*"),
+        "the mistake is shown under the pattern's field"
+    );
+    assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), before);
+
+    let saved = post("Exterior*").await.unwrap();
+    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap());
+    let written = std::fs::read_to_string(&agent.config).unwrap();
+    assert!(
+        written.contains(
+            "[[folders.rules]]\nmatch = \"Exterior*\"\n[folders.rules.edit]\nhdr_merge = false\nsky_replacement = true\n"
+        ),
+        "{written}"
+    );
+    // Shown back once the agent runs on it: the rule, and an empty row to add another.
+    let started = std::time::Instant::now();
+    let page = loop {
+        let page = settings_page(&http, &base, &session).await;
+        if page.contains("value=\"Exterior*\"") {
+            break page;
+        }
+        assert!(started.elapsed() < LONG, "the rule is never shown:\n{page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        page.contains("name=\"folders[0].rules[1].match\""),
+        "a row to add one"
+    );
 }

@@ -31,6 +31,7 @@ fn place(url: &str, agent: &str, inbox: &Path, outbox: &Path) -> Location {
 fn photos(names: &[&str]) -> Vec<Batch> {
     vec![Batch {
         kind: PhotoKind::Jpeg,
+        options: EditOptions::default(),
         photos: names
             .iter()
             .map(|name| Photo {
@@ -64,7 +65,6 @@ fn record(journal: &Arc<dyn Journal>, root: &str, folder: &str, names: &[&str]) 
             Path::new(&format!("{root}/In")),
             folder,
             Path::new(&format!("{root}/Out/{folder}")),
-            &EditOptions::default(),
             &photos(names),
         )
         .unwrap()
@@ -96,7 +96,6 @@ fn a_claim_that_ran_out_passes_to_another_agent_and_the_first_records_nothing_mo
             inbox,
             "Pool House",
             &outbox.join("Pool House"),
-            &EditOptions::default(),
             &photos(&["x.jpg", "y.jpg"]),
         )
         .unwrap()[0];
@@ -173,13 +172,7 @@ fn pause_and_retry_from_any_agent_reach_the_whole_studio() {
         "b sees that something changed"
     );
     let id = a
-        .record_batches(
-            inbox,
-            "Barn",
-            &outbox.join("Barn"),
-            &EditOptions::default(),
-            &photos(&["x.jpg"]),
-        )
+        .record_batches(inbox, "Barn", &outbox.join("Barn"), &photos(&["x.jpg"]))
         .unwrap()[0];
     a.claim(&[], 1).unwrap();
     a.fail(

@@ -25,13 +25,12 @@ pub fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
             )
             .unwrap();
         }
-        let contents = scan::scan(&dir, PairPolicy::Raw).unwrap();
+        let contents = scan::scan(&dir, PairPolicy::Raw, &|_| EditOptions::default()).unwrap();
         let ids = journal
             .record_batches(
                 &harness.inbox(),
                 &folder,
                 &harness.outbox().join(&folder),
-                &EditOptions::default(),
                 &contents.batches,
             )
             .unwrap();

@@ -108,8 +108,12 @@ async fn take_settled(
     let pair = &config.folders[shoot.inbox];
     let dir = pair.inbox.join(&shoot.folder);
     let pairs = config.agent.raw_jpeg_pairs;
-    let scan_dir = dir.clone();
-    let contents = match tokio::task::spawn_blocking(move || scan::scan(&scan_dir, pairs)).await? {
+    let (scan_dir, rules) = (dir.clone(), pair.clone());
+    let contents = match tokio::task::spawn_blocking(move || {
+        scan::scan(&scan_dir, pairs, &|relative| rules.options_for(relative))
+    })
+    .await?
+    {
         Ok(contents) => contents,
         Err(error) if !dir.exists() => {
             tracing::debug!(%error, "folder vanished before it was scanned");
@@ -156,7 +160,8 @@ async fn take_settled(
             fresh.push(batch);
         }
     }
-    let reported = report::write_not_sent(&outbox, &shoot.folder, &skipped, fresh.len() > 1);
+    let mixes_kinds = fresh.iter().any(|b| b.kind != fresh[0].kind);
+    let reported = report::write_not_sent(&outbox, &shoot.folder, &skipped, mixes_kinds);
     let mut not_sent: Vec<(String, String)> = skipped
         .iter()
         .filter(|s| s.reason.is_notable())
@@ -188,20 +193,22 @@ async fn take_settled(
         ctx.events.emit(&shoot.folder, None, kind);
         return Ok(());
     }
-    if fresh.len() > 1 {
+    if mixes_kinds {
         tracing::warn!(
             shoot = shoot.folder,
             "the folder mixes RAW and JPEG photos: it is split into one project per type"
         );
     }
-    let (inbox, folder, shoot_outbox, edit) = (
-        pair.inbox.clone(),
-        shoot.folder.clone(),
-        outbox.clone(),
-        pair.edit.clone(),
-    );
+    if fresh.iter().any(|b| b.options != fresh[0].options) {
+        tracing::info!(
+            shoot = shoot.folder,
+            projects = fresh.len(),
+            "its subfolders have their own edit rules: one project per set of options"
+        );
+    }
+    let (inbox, folder, shoot_outbox) = (pair.inbox.clone(), shoot.folder.clone(), outbox.clone());
     let ids = journal::off_worker(queue, move |q| {
-        q.record_batches(&inbox, &folder, &shoot_outbox, &edit, &fresh)
+        q.record_batches(&inbox, &folder, &shoot_outbox, &fresh)
     })
     .await?;
     let kind = if known.is_empty() {

@@ -1,11 +1,13 @@
 //! What a shoot folder holds: which files are photos to upload and which are skipped
 //! (with a reason the user can read). Nested folders belong to the shoot; symlinks are
 //! not followed; RAW+JPEG twins upload one side; a shoot mixing RAW and JPEG is split
-//! into one batch per type, since a project takes one type only.
+//! into one batch per type, since a project takes one type only, and a shoot whose
+//! subfolders have their own edit rules into one batch per set of options.
 
 use std::path::{Path, PathBuf};
 
 use super::names;
+use crate::api::EditOptions;
 use crate::shoot::{Batch, PairPolicy, Photo, PhotoKind};
 
 /// Why a file is not uploaded.
@@ -133,7 +135,12 @@ fn junk_reason(name: &str) -> Option<SkipReason> {
 }
 
 /// Reads a shoot folder. Never follows symlinks; every file not uploaded is in `skipped`.
-pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
+/// `options_for` says which edit options a photo (by its path inside the shoot) gets.
+pub fn scan(
+    shoot: &Path,
+    pairs: PairPolicy,
+    options_for: &dyn Fn(&Path) -> EditOptions,
+) -> std::io::Result<ShootContents> {
     let mut found: Vec<(PhotoKind, Photo)> = Vec::new();
     let mut skipped = Vec::new();
     let mut pending = vec![PathBuf::new()];
@@ -214,7 +221,7 @@ pub fn scan(shoot: &Path, pairs: PairPolicy) -> std::io::Result<ShootContents> {
     let found = resolve_twins(found, pairs, &mut skipped);
     skipped.sort_by(|a, b| a.relative.cmp(&b.relative));
     Ok(ShootContents {
-        batches: into_batches(found, &mut skipped),
+        batches: into_batches(found, options_for, &mut skipped),
         skipped,
     })
 }
@@ -281,15 +288,28 @@ fn resolve_twins(
         .collect()
 }
 
-/// Groups by type (RAW first) and gives each photo its unique upload name.
-fn into_batches(found: Vec<(PhotoKind, Photo)>, skipped: &mut Vec<Skipped>) -> Vec<Batch> {
-    let mut batches = Vec::new();
+/// Groups by type (RAW first), then by edit options (in the order the photos first
+/// ask for them), and gives each photo its unique upload name.
+fn into_batches(
+    found: Vec<(PhotoKind, Photo)>,
+    options_for: &dyn Fn(&Path) -> EditOptions,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<Batch> {
+    let mut groups: Vec<(PhotoKind, EditOptions, Vec<Photo>)> = Vec::new();
     for kind in [PhotoKind::Raw, PhotoKind::Jpeg] {
-        let mut photos: Vec<Photo> = found
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, photo)| photo.clone())
-            .collect();
+        for (_, photo) in found.iter().filter(|(k, _)| *k == kind) {
+            let options = options_for(&photo.relative);
+            match groups
+                .iter_mut()
+                .find(|(k, o, _)| *k == kind && *o == options)
+            {
+                Some((_, _, photos)) => photos.push(photo.clone()),
+                None => groups.push((kind, options, vec![photo.clone()])),
+            }
+        }
+    }
+    let mut batches = Vec::new();
+    for (kind, options, mut photos) in groups {
         let names = names::encode_all(photos.iter().map(|p| p.relative.as_path()));
         let mut named = Vec::with_capacity(photos.len());
         for (mut photo, name) in photos.drain(..).zip(names) {
@@ -307,6 +327,7 @@ fn into_batches(found: Vec<(PhotoKind, Photo)>, skipped: &mut Vec<Skipped>) -> V
         if !named.is_empty() {
             batches.push(Batch {
                 kind,
+                options,
                 photos: named,
             });
         }
@@ -361,7 +382,7 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink("/etc/hostname", root.join("link.jpg")).unwrap();
 
-        let contents = scan(root, PairPolicy::Raw).unwrap();
+        let contents = scan(root, PairPolicy::Raw, &|_| EditOptions::default()).unwrap();
         assert_eq!(contents.batches.len(), 1);
         assert_eq!(
             relatives(&contents.batches[0]),
@@ -419,7 +440,7 @@ mod tests {
             };
             touch(root, name, head);
         }
-        let raw_first = scan(root, PairPolicy::Raw).unwrap();
+        let raw_first = scan(root, PairPolicy::Raw, &|_| EditOptions::default()).unwrap();
         assert_eq!(raw_first.batches.len(), 2, "a RAW batch and a JPEG batch");
         assert_eq!(raw_first.batches[0].kind, PhotoKind::Raw);
         assert_eq!(relatives(&raw_first.batches[0]), ["DSC_1.NEF", "DSC_2.nef"]);
@@ -432,14 +453,14 @@ mod tests {
             }]
         );
 
-        let jpeg_first = scan(root, PairPolicy::Jpeg).unwrap();
+        let jpeg_first = scan(root, PairPolicy::Jpeg, &|_| EditOptions::default()).unwrap();
         assert_eq!(relatives(&jpeg_first.batches[0]), ["DSC_2.nef"]);
         assert_eq!(
             relatives(&jpeg_first.batches[1]),
             ["DSC_1.JPG", "Drone/DJI_5.jpg"]
         );
 
-        let both = scan(root, PairPolicy::Both).unwrap();
+        let both = scan(root, PairPolicy::Both, &|_| EditOptions::default()).unwrap();
         assert_eq!(both.photo_count(), 4);
         assert!(both.skipped.is_empty());
     }

@@ -89,6 +89,25 @@ pub struct EditOptions {
     pub callback_url: Option<String>,
 }
 
+impl EditOptions {
+    /// The AI tools these options ask for, as people read them ("sky replacement +
+    /// perspective correction"), or "no AI tools".
+    pub fn described(&self) -> String {
+        let tools: Vec<&str> = [
+            (self.hdr_merge, "HDR merge"),
+            (self.perspective_correction, "perspective correction"),
+            (self.sky_replacement, "sky replacement"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        match tools.is_empty() {
+            true => "no AI tools".into(),
+            false => tools.join(" + "),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Message {
     pub message: String,

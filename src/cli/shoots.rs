@@ -124,45 +124,34 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
     if shoots.is_empty() {
         out.push_str("No shoots yet.\n");
     }
-    for row in &shoots {
-        let shoot = &row.shoot;
-        let mut state = shoot.state_words().to_owned();
-        if let Some(holder) = &shoot.holder {
-            state = format!("{state} by {}", printable(holder));
-        } else if agent.is_none() && agents.is_empty() && shoot.state.is_active() {
-            state.push_str(" (stopped)");
-        }
-        let _ = writeln!(
-            out,
-            "{:<28} {:<11} {:>3}/{:<3} uploaded {:>3} in outbox  {}",
-            printable(&shoot.folder),
-            state,
-            row.uploaded,
-            row.files,
-            row.outputs,
-            printable(&shoot.project_name),
-        );
-        if let Some(error) = &shoot.last_error {
-            let _ = writeln!(out, "    {}", printable(error));
-        }
-        for problem in &shoot.problems {
-            let _ = writeln!(out, "    not delivered: {}", printable(problem));
-        }
-        let act = match shoot.state {
-            ShootState::Failed => Some(format!(
-                "{}{}",
-                shoot
-                    .failure
-                    .and_then(journal::FailureKind::retry_hint)
-                    .map(|hint| format!("{hint} "))
-                    .unwrap_or_default(),
-                Surface::Cli.retry(&shoot.folder)
-            )),
-            ShootState::Held => Some(Surface::Cli.send_anyway(&shoot.folder)),
-            _ => None,
+    let stopped = agent.is_none() && agents.is_empty();
+    for group in journal::ShootGroup::of(shoots) {
+        let several = group.projects.len() > 1;
+        let lead = &group.lead;
+        let name = match several {
+            true => format!("({} projects)", group.projects.len()),
+            false => printable(&lead.shoot.project_name).into_owned(),
         };
-        if let Some(act) = act {
-            let _ = writeln!(out, "    → {act}");
+        write_shoot_line(
+            &mut out,
+            &printable(&lead.shoot.folder),
+            lead,
+            stopped,
+            &name,
+        );
+        for row in &group.projects {
+            let shoot = &row.shoot;
+            if several {
+                let label = format!("  · {}", shoot.options.described());
+                write_shoot_line(
+                    &mut out,
+                    &label,
+                    row,
+                    stopped,
+                    &printable(&shoot.project_name),
+                );
+            }
+            write_shoot_notes(&mut out, shoot);
         }
     }
     if !not_sent.is_empty() {
@@ -176,4 +165,56 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
         }
     }
     print_out(&out)
+}
+
+/// One line of `status`: a shoot (or one of its projects) with its state and counts.
+fn write_shoot_line(
+    out: &mut String,
+    label: &str,
+    row: &journal::ShootSummary,
+    stopped: bool,
+    project: &str,
+) {
+    use std::fmt::Write;
+    let shoot = &row.shoot;
+    let mut state = shoot.state_words().to_owned();
+    if let Some(holder) = &shoot.holder {
+        state = format!("{state} by {}", crate::words::printable(holder));
+    } else if stopped && shoot.state.is_active() {
+        state.push_str(" (stopped)");
+    }
+    let _ = writeln!(
+        out,
+        "{label:<28} {state:<11} {:>3}/{:<3} uploaded {:>3} in outbox  {project}",
+        row.uploaded, row.files, row.outputs,
+    );
+}
+
+/// What a project's line is followed by: its error, what was not delivered, and the
+/// command that acts on it.
+fn write_shoot_notes(out: &mut String, shoot: &journal::ShootRecord) {
+    use crate::words::printable;
+    use std::fmt::Write;
+    if let Some(error) = &shoot.last_error {
+        let _ = writeln!(out, "    {}", printable(error));
+    }
+    for problem in &shoot.problems {
+        let _ = writeln!(out, "    not delivered: {}", printable(problem));
+    }
+    let act = match shoot.state {
+        ShootState::Failed => Some(format!(
+            "{}{}",
+            shoot
+                .failure
+                .and_then(journal::FailureKind::retry_hint)
+                .map(|hint| format!("{hint} "))
+                .unwrap_or_default(),
+            Surface::Cli.retry(&shoot.folder)
+        )),
+        ShootState::Held => Some(Surface::Cli.send_anyway(&shoot.folder)),
+        _ => None,
+    };
+    if let Some(act) = act {
+        let _ = writeln!(out, "    → {act}");
+    }
 }

@@ -13,6 +13,7 @@ mod key_file;
 mod parse;
 mod paths;
 mod render;
+mod rules;
 mod studio;
 mod webhook;
 
@@ -31,6 +32,7 @@ pub use paths::{
     default_key_file,
 };
 pub use render::{default_config, default_config_text, render};
+pub use rules::{EditOverrides, EditRule};
 pub use studio::{
     DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, ENV_JOURNAL_URL, JournalSettings, WatchMode,
     host_name, url_without_password,
@@ -196,6 +198,8 @@ pub struct FolderPair {
     pub inbox: PathBuf,
     pub outbox: PathBuf,
     pub edit: EditOptions,
+    /// Other options for photos in matching subfolders of a shoot; first match wins.
+    pub rules: Vec<EditRule>,
     pub watch: WatchMode,
     /// How often a polled inbox is listed.
     pub poll_seconds: u64,
@@ -209,9 +213,15 @@ impl FolderPair {
             inbox,
             outbox,
             edit,
+            rules: Vec::new(),
             watch: WatchMode::Auto,
             poll_seconds: DEFAULT_POLL_SECONDS,
         }
+    }
+
+    /// The options a photo at `relative` (inside its shoot folder) is edited with.
+    pub fn options_for(&self, relative: &Path) -> EditOptions {
+        rules::options_for(&self.edit, &self.rules, relative)
     }
 }
 

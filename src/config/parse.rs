@@ -81,6 +81,17 @@ struct RawFolder {
     poll_seconds: Option<Spanned<u64>>,
     #[serde(default)]
     edit: RawEdit,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    #[serde(default)]
+    edit: EditOverrides,
 }
 
 #[derive(Deserialize, Default)]
@@ -303,8 +314,21 @@ impl Config {
                     ));
                 }
             };
+            let mut rules = Vec::new();
+            for (number, rule) in folder.rules.iter().enumerate() {
+                rules.push(
+                    EditRule::new(rule.pattern.get_ref(), rule.edit.clone()).map_err(|m| {
+                        at(
+                            rule.pattern.span(),
+                            &key(&format!("rules[{number}].match")),
+                            m,
+                        )
+                    })?,
+                );
+            }
             folders.push(FolderPair {
                 id,
+                rules,
                 watch: folder.watch,
                 poll_seconds,
                 inbox,

@@ -176,6 +176,7 @@ webhook_format = {webhook_format}
             }
             None => out.push_str("# callback_url = \"https://example.com/imagen-done\"\n"),
         }
+        render_rules(&mut out, &pair.rules);
         out.push('\n');
     }
     out.push_str(
@@ -183,6 +184,35 @@ webhook_format = {webhook_format}
          # [[folders]] block like the one above.\n",
     );
     out
+}
+
+/// A hot folder's edit rules, or (when it has none) the commented real-estate example.
+fn render_rules(out: &mut String, rules: &[super::EditRule]) {
+    use std::fmt::Write;
+    out.push_str(
+        "# Edit rules: photos in matching subfolders of a shoot get other options. `match`\n\
+         # is a glob on the subfolder's path, ignoring case (\"Exterior*\" covers Exteriors/\n\
+         # and Exteriors/Pool/, \"*/Twilight\" covers Back/Twilight/); the first matching rule\n\
+         # wins, and its keys replace the [folders.edit] ones. A shoot becomes one project\n\
+         # per set of options; its outputs all land in its one outbox folder.\n",
+    );
+    if rules.is_empty() {
+        out.push_str(
+            "# [[folders.rules]]\n# match = \"Exterior*\"\n# [folders.rules.edit]\n\
+             # sky_replacement = true\n# [[folders.rules]]\n# match = \"Interior*\"\n\
+             # [folders.rules.edit]\n# perspective_correction = true\n",
+        );
+    }
+    for rule in rules {
+        let _ = write!(
+            out,
+            "[[folders.rules]]\nmatch = {}\n[folders.rules.edit]\n",
+            toml_string(&rule.pattern)
+        );
+        for (key, value) in rule.edit.entries() {
+            let _ = writeln!(out, "{key} = {value}");
+        }
+    }
 }
 
 /// A TOML basic string, quotes included.

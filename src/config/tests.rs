@@ -43,6 +43,30 @@ fn a_rendered_config_parses_back_to_itself() {
     config.journal.lease_seconds = 20;
     config.journal.password_file = Some(PathBuf::from("/keys/db-password"));
     config.folders[0].id = Some("listings".into());
+    config.folders[1].rules = vec![
+        EditRule::new(
+            "Exterior*",
+            EditOverrides {
+                sky_replacement: Some(true),
+                sky_replacement_template_id: Some(7),
+                ..EditOverrides::default()
+            },
+        )
+        .unwrap(),
+        EditRule::new(
+            "*/Twilight \"dusk\"",
+            EditOverrides {
+                hdr_merge: Some(false),
+                perspective_correction: Some(true),
+                ..EditOverrides::default()
+            },
+        )
+        .unwrap(),
+    ];
+    config.webhook = Some(WebhookSettings {
+        url: WebhookUrl::parse("https://ntfy.example.com/topic?auth=x").unwrap(),
+        format: WebhookFormat::Ntfy,
+    });
     config.api.key_file = None;
     let text = render(&config);
     assert_eq!(parse(&text).unwrap(), config, "{text}");
@@ -187,4 +211,61 @@ fn a_studio_needs_a_postgres_url_and_an_id_for_every_hot_folder() {
         .unwrap_err()
         .to_string();
     assert!(from_env.starts_with("$IMAGEN_JOURNAL_URL"), "{from_env}");
+}
+
+#[test]
+fn the_default_config_shows_a_commented_real_estate_example_of_edit_rules() {
+    let text = default_config_text();
+    assert!(text.contains("# match = \"Exterior*\""), "{text}");
+    assert!(text.contains("# sky_replacement = true"), "{text}");
+    assert!(text.contains("# match = \"Interior*\""), "{text}");
+    assert!(text.contains("# perspective_correction = true"), "{text}");
+    // Uncommented, it is a working rule set.
+    let uncommented = text
+        .replace("# [[folders.rules]]", "[[folders.rules]]")
+        .replace("# match", "match")
+        .replace("# [folders.rules.edit]", "[folders.rules.edit]")
+        .replace("# sky_replacement = true", "sky_replacement = true")
+        .replace(
+            "# perspective_correction = true",
+            "perspective_correction = true",
+        );
+    let config = parse(&uncommented).unwrap();
+    let pair = &config.folders[0];
+    assert_eq!(pair.rules.len(), 2);
+    assert!(
+        pair.options_for(Path::new("Exteriors/Pool/a.jpg"))
+            .sky_replacement
+    );
+    assert!(
+        pair.options_for(Path::new("Interiors/b.jpg"))
+            .perspective_correction
+    );
+}
+
+#[test]
+fn a_broken_rule_glob_or_an_unknown_rule_key_is_located() {
+    let base = "[[folders]]\ninbox = \"/in\"\noutbox = \"/out\"\n[[folders.rules]]\n";
+    let glob = error_of(&format!("{base}match = \"Ext[erior\"\n"));
+    assert!(
+        glob.starts_with("config.toml:5:")
+            && glob.contains("folders[0].rules[0].match")
+            && glob.contains("Exterior*"),
+        "{glob}"
+    );
+    let key = error_of(&format!(
+        "{base}match = \"Ext*\"\n[folders.rules.edit]\nsky = true\n"
+    ));
+    assert!(key.contains("sky"), "{key}");
+    let format =
+        error_of("[notifications]\nwebhook_url = \"https://h/t\"\nwebhook_format = \"xml\"\n");
+    assert!(
+        format.starts_with("config.toml:3:") && format.contains("\"ntfy\""),
+        "{format}"
+    );
+    let url = error_of("[notifications]\nwebhook_url = \"ntfy.sh/topic\"\n");
+    assert!(
+        url.contains("notifications.webhook_url") && url.contains("https://ntfy.sh/"),
+        "{url}"
+    );
 }

@@ -1,4 +1,5 @@
-//! The Settings page: folder pairs and their edit options, settle time, concurrency,
+//! The Settings page: folder pairs, their edit options and edit rules, settle time,
+//! concurrency,
 //! notifications, the API address and the API key. The key is write-only: the page
 //! only says whether one is set; a new one goes into the key file (user-only). Input
 //! is validated on the server by the config's own parser, so each mistake is shown
@@ -35,6 +36,56 @@ struct PairValues {
     hdr_merge: bool,
     perspective_correction: bool,
     sky_replacement: bool,
+    /// Its edit rules, then an empty one for adding a rule.
+    rules: Vec<RuleValues>,
+}
+
+/// One edit rule as the form shows it: the glob, and per tool "" (as the folder),
+/// "on" or "off".
+#[derive(Default, Clone)]
+struct RuleValues {
+    pattern: String,
+    tools: [String; 3],
+}
+
+/// The tools a rule can switch, as (config key, label).
+const RULE_TOOLS: [(&str, &str); 3] = [
+    ("hdr_merge", "HDR merge"),
+    ("perspective_correction", "Perspective correction"),
+    ("sky_replacement", "Sky replacement"),
+];
+
+impl RuleValues {
+    fn of(rule: &config::EditRule) -> RuleValues {
+        let word = |value: Option<bool>| match value {
+            None => String::new(),
+            Some(true) => "on".into(),
+            Some(false) => "off".into(),
+        };
+        RuleValues {
+            pattern: rule.pattern.clone(),
+            tools: [
+                word(rule.edit.hdr_merge),
+                word(rule.edit.perspective_correction),
+                word(rule.edit.sky_replacement),
+            ],
+        }
+    }
+
+    /// The overrides the form asks for; the template id (not on the form) is kept.
+    fn overrides(&self, kept: Option<&config::EditRule>) -> config::EditOverrides {
+        let value = |text: &str| match text {
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => None,
+        };
+        config::EditOverrides {
+            hdr_merge: value(&self.tools[0]),
+            perspective_correction: value(&self.tools[1]),
+            sky_replacement: value(&self.tools[2]),
+            sky_replacement_template_id: kept.and_then(|r| r.edit.sky_replacement_template_id),
+        }
+    }
 }
 
 const NUMBERS: [(&str, &str); 6] = [
@@ -96,6 +147,12 @@ impl FormValues {
                     hdr_merge: pair.edit.hdr_merge,
                     perspective_correction: pair.edit.perspective_correction,
                     sky_replacement: pair.edit.sky_replacement,
+                    rules: pair
+                        .rules
+                        .iter()
+                        .map(RuleValues::of)
+                        .chain([RuleValues::default()])
+                        .collect(),
                 })
                 .collect(),
             new_pair: PairValues::default(),
@@ -109,12 +166,22 @@ impl FormValues {
                 .unwrap_or_default()
         };
         let on = |key: &str| form.contains_key(key);
+        let rule = |i: usize, r: usize| RuleValues {
+            pattern: text(&format!("folders[{i}].rules[{r}].match")),
+            tools: RULE_TOOLS.map(|(key, _)| text(&format!("folders[{i}].rules[{r}].{key}"))),
+        };
         let pair = |i: usize| PairValues {
             inbox: text(&format!("folders[{i}].inbox")),
             outbox: text(&format!("folders[{i}].outbox")),
             hdr_merge: on(&format!("folders[{i}].hdr_merge")),
             perspective_correction: on(&format!("folders[{i}].perspective_correction")),
             sky_replacement: on(&format!("folders[{i}].sky_replacement")),
+            rules: (0..=text(&format!("folders[{i}].rule_count"))
+                .parse::<usize>()
+                .unwrap_or(0)
+                .min(64))
+                .map(|r| rule(i, r))
+                .collect(),
         };
         FormValues {
             base_url: text("api.base_url"),
@@ -302,6 +369,20 @@ fn apply(
         let kept = previous.get(index).cloned().unwrap_or_else(|| {
             FolderPair::new(inbox.clone(), outbox.clone(), EditOptions::default())
         });
+        // A rule whose pattern is cleared is removed.
+        let mut rules = Vec::new();
+        for (number, rule) in pair.rules.iter().enumerate() {
+            if rule.pattern.is_empty() {
+                continue;
+            }
+            let overrides = rule.overrides(kept.rules.get(number));
+            match config::EditRule::new(&rule.pattern, overrides) {
+                Ok(rule) => rules.push(rule),
+                Err(message) => {
+                    errors.insert(format!("folders[{index}].rules[{number}].match"), message);
+                }
+            }
+        }
         config.folders.push(FolderPair {
             inbox,
             outbox,
@@ -311,6 +392,7 @@ fn apply(
                 sky_replacement: pair.sky_replacement,
                 ..kept.edit.clone()
             },
+            rules,
             ..kept
         });
     }
@@ -356,6 +438,49 @@ fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Res
     }
     crate::atomic_file::write_text(&state.config_path, &config::render(config))
         .map_err(|e| format!("cannot save {}: {e}", state.config_path.display()))
+}
+
+/// A hot folder's edit rules: a row per rule (clear its pattern to remove it), and an
+/// empty row to add one.
+fn rules_html(index: usize, rules: &[RuleValues], error_for: &dyn Fn(&str) -> Markup) -> Markup {
+    let field = |rule: usize, name: &str| format!("folders[{index}].rules[{rule}].{name}");
+    let choice = |name: String, value: &str| {
+        html! {
+            select name=(name) {
+                option value="" selected[value.is_empty()] { "as the folder" }
+                option value="on" selected[value == "on"] { "on" }
+                option value="off" selected[value == "off"] { "off" }
+            }
+        }
+    };
+    // The form always ends with one empty rule for adding one.
+    let count = rules.len().saturating_sub(1);
+    html! {
+        div.rules {
+            h3 { "Edit rules for subfolders" }
+            p.muted {
+                "Photos in subfolders matching a pattern (ignoring case; \"Exterior*\" covers \
+                 Exteriors/ and Exteriors/Pool/) get these tools instead; the first matching \
+                 rule wins. Clear a pattern to remove its rule."
+            }
+            input type="hidden" name={ "folders[" (index) "].rule_count" } value=(count);
+            table {
+                tr { th { "Subfolders" } @for (_, label) in RULE_TOOLS { th { (label) } } }
+                @for (number, rule) in rules.iter().enumerate() {
+                    tr {
+                        td {
+                            input type="text" name=(field(number, "match")) value=(rule.pattern)
+                                placeholder="Exterior*";
+                            (error_for(&field(number, "match")))
+                        }
+                        @for (tool, (key, _)) in RULE_TOOLS.iter().enumerate() {
+                            td { (choice(field(number, key), &rule.tools[tool])) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn render(
@@ -407,6 +532,7 @@ fn render(
                         @if !is_new { (check(&field("remove"), "Remove this pair", false)) }
                     }
                 }
+                @if !is_new { (rules_html(index, &pair.rules, &error_for)) }
             }
         }
     };

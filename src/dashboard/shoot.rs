@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::pages::{Tab, layout, post_button};
-use super::shoots::{problems_html, retry_hint, state_pill};
+use super::shoots::{problems_html, projects_html, retry_hint, state_pill};
 use super::{AppState, journal, thumbs};
 use crate::agent::names;
 use crate::journal::{JournalView, ShootId, ShootState};
@@ -52,6 +52,12 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
         return not_found();
     };
     let csrf = state.secret.csrf();
+    let projects: Vec<_> = journal
+        .summaries(None)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|row| row.shoot.inbox == shoot.inbox && row.shoot.folder == shoot.folder)
+        .collect();
     let body = html! {
         section.card {
             div.status-line {
@@ -61,6 +67,10 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
             @if let Some(error) = &shoot.last_error { p.error { (error) } }
             (retry_hint(&shoot))
             (problems_html(&shoot))
+            @if projects.len() > 1 {
+                p { "This shoot became " (projects.len()) " projects:" }
+                (projects_html(&projects))
+            }
             div.grid {
                 span.muted { "Project" } span { (shoot.project_name) }
                 span.muted { "Photos" } span { (pairs.len()) }

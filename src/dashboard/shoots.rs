@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use super::pages::{Tab, layout, post_button};
 use super::{AppState, journal};
 use crate::activity::Activity;
-use crate::journal::{AgentSeen, NotSent, ShootRecord, ShootState, ShootSummary};
+use crate::journal::{AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, ShootSummary};
 
 /// How many shoots the page lists (newest first).
 const LISTED: usize = 300;
@@ -132,9 +132,11 @@ fn rows_html(state: &AppState) -> Markup {
         .collect();
     let csrf = state.secret.csrf();
     let mut noted: HashSet<&str> = HashSet::new();
-    let rows: Vec<Markup> = summaries
+    let groups = ShootGroup::of(summaries.clone());
+    let rows: Vec<Markup> = groups
         .iter()
-        .map(|row| {
+        .map(|group| {
+            let row = &group.lead;
             let folder = row.shoot.folder.as_str();
             // Folder-wide notes go on the folder's newest row (the list is newest first).
             let notes = match noted.insert(folder) {
@@ -147,7 +149,7 @@ fn rows_html(state: &AppState) -> Markup {
                 },
                 false => FolderNotes::default(),
             };
-            row_html(row, live.progress(row.shoot.id), &notes, &csrf)
+            row_html(group, live.progress(row.shoot.id), &notes, &csrf)
         })
         .collect();
     html! {
@@ -218,11 +220,12 @@ struct FolderNotes<'a> {
 }
 
 fn row_html(
-    row: &ShootSummary,
+    group: &ShootGroup,
     live: Option<&Activity>,
     notes: &FolderNotes,
     csrf: &str,
 ) -> Markup {
+    let row = &group.lead;
     let shoot = &row.shoot;
     let id = shoot.id;
     let progress = match (shoot.state, live) {
@@ -266,6 +269,7 @@ fn row_html(
                 @if let Some(error) = &shoot.last_error { div.error { (error) } }
                 (retry_hint(shoot))
                 (problems_html(shoot))
+                @if group.projects.len() > 1 { (projects_html(&group.projects)) }
                 @if notes.settling {
                     div.muted { "New photos arriving: waiting for the copy to finish" }
                 }
@@ -280,6 +284,21 @@ fn row_html(
             td { (row.files) }
             td.muted { (crate::words::ago(shoot.updated_ms)) }
             td { @if let Some(action) = action { (action) } }
+        }
+    }
+}
+
+/// The projects a shoot became (its edit rules, or RAW and JPEG), each with its state.
+pub(super) fn projects_html(projects: &[ShootSummary]) -> Markup {
+    html! {
+        ul.muted.projects {
+            @for project in projects {
+                li {
+                    a href={ "/shoots/" (project.shoot.id) } { (project.shoot.options.described()) }
+                    " — " (project.shoot.state_words()) ", "
+                    (crate::words::count(project.files, "photo", "photos"))
+                }
+            }
         }
     }
 }

@@ -26,12 +26,11 @@ use std::sync::Arc;
 
 pub use location::{Location, SharedPlace};
 pub use records::{
-    AgentSeen, FileRecord, NotSent, OutputRecord, RetryScope, ShootId, ShootRecord, ShootSummary,
-    Spend,
+    AgentSeen, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup, ShootId, ShootRecord,
+    ShootSummary, Spend,
 };
 pub use state::{FailureKind, ShootState};
 
-use crate::api::EditOptions;
 use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
@@ -98,14 +97,13 @@ pub trait JournalView: Send + Sync {
 
 /// What intake and the scheduler do to the line of shoots.
 pub trait ShootQueue: JournalView {
-    /// Records the batches of a settled shoot folder at once: each project's name is
-    /// chosen and stored here, before any project exists.
+    /// Records the batches of a settled shoot folder at once, each with its edit options:
+    /// each project's name is chosen and stored here, before any project exists.
     fn record_batches(
         &self,
         inbox: &Path,
         folder: &str,
         outbox: &Path,
-        options: &EditOptions,
         batches: &[Batch],
     ) -> Result<Vec<ShootId>>;
     /// Relative paths of every file of a folder that some shoot already holds.
@@ -252,14 +250,22 @@ fn now_ms() -> i64 {
 }
 
 /// A project's name: the folder's name as people read it (no control character reaches
-/// the server's project list), which batch it is when the folder makes several, and a
-/// random tag that makes it unique.
-fn project_name(folder: &str, batch: i64, batches: usize, kind: &str) -> String {
+/// the server's project list), which batch it is when the folder makes several (with
+/// its tools when the folder's edit rules split it), and a random tag that makes it
+/// unique.
+fn project_name(folder: &str, number: i64, batches: &[Batch], batch: &Batch) -> String {
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let name = crate::words::printable(folder);
-    match (batch, batches) {
-        (0, 1) => format!("{name} [{tag}]"),
-        _ => format!("{name} ({kind} {}) [{tag}]", batch + 1),
+    let kind = records::kind_text(batch.kind);
+    let by_rules = batches.iter().any(|b| b.options != batch.options);
+    match (number, batches.len(), by_rules) {
+        (0, 1, _) => format!("{name} [{tag}]"),
+        (_, _, true) => format!(
+            "{name} ({}, {kind} {}) [{tag}]",
+            batch.options.described(),
+            number + 1
+        ),
+        _ => format!("{name} ({kind} {}) [{tag}]", number + 1),
     }
 }
 

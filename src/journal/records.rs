@@ -92,6 +92,64 @@ pub struct ShootSummary {
     pub outputs: u64,
 }
 
+/// A shoot folder as people see it: one shoot, with the projects it became (one per
+/// photo type and per set of edit options, and one per follow-up).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShootGroup {
+    /// The project that speaks for the shoot (the one most in need of the user, else
+    /// the least advanced), with the counts of all its projects added up.
+    pub lead: ShootSummary,
+    /// Newest first, as listed.
+    pub projects: Vec<ShootSummary>,
+}
+
+impl ShootGroup {
+    /// Groups rows (newest first) by shoot folder, in the order folders first appear.
+    pub fn of(rows: Vec<ShootSummary>) -> Vec<ShootGroup> {
+        let mut groups: Vec<ShootGroup> = Vec::new();
+        for row in rows {
+            let same = |g: &&mut ShootGroup| {
+                g.lead.shoot.inbox == row.shoot.inbox && g.lead.shoot.folder == row.shoot.folder
+            };
+            match groups.iter_mut().find(|g| same(g)) {
+                Some(group) => group.projects.push(row),
+                None => groups.push(ShootGroup {
+                    lead: row.clone(),
+                    projects: vec![row],
+                }),
+            }
+        }
+        for group in &mut groups {
+            let lead = group
+                .projects
+                .iter()
+                .min_by_key(|row| urgency(&row.shoot))
+                .expect("a group has a project");
+            group.lead = ShootSummary {
+                shoot: lead.shoot.clone(),
+                files: group.projects.iter().map(|r| r.files).sum(),
+                uploaded: group.projects.iter().map(|r| r.uploaded).sum(),
+                outputs: group.projects.iter().map(|r| r.outputs).sum(),
+            };
+        }
+        groups
+    }
+}
+
+/// Which project of a shoot speaks for it: lower first.
+fn urgency(shoot: &ShootRecord) -> u8 {
+    match shoot.state {
+        ShootState::Failed => 0,
+        ShootState::Held => 1,
+        ShootState::Planned => 2,
+        ShootState::Uploading => 3,
+        ShootState::Editing => 4,
+        ShootState::Downloading => 5,
+        ShootState::Done if shoot.is_done_with_problems() => 6,
+        ShootState::Done => 7,
+    }
+}
+
 /// Which shoots a control acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryScope<'a> {

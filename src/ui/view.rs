@@ -20,7 +20,8 @@ pub struct TrayView {
 #[derive(Default)]
 pub struct ViewSource {
     glance: Glance,
-    journal: Option<(journal::Location, Arc<dyn JournalView>)>,
+    /// None until the agent has made the journal.
+    journal: journal::ViewCache,
 }
 
 impl ViewSource {
@@ -33,17 +34,8 @@ impl ViewSource {
         self.journal(config)?.change_mark().ok()
     }
 
-    fn journal(&mut self, config: &Config) -> Option<&dyn JournalView> {
-        let location = journal::Location::of(config);
-        let stale = self.journal.as_ref().is_none_or(|(at, _)| *at != location);
-        if stale {
-            // None until the agent has made the journal.
-            self.journal = journal::open_read_only(&location)
-                .ok()
-                .flatten()
-                .map(|journal| (location, journal));
-        }
-        self.journal.as_ref().map(|(_, journal)| journal.as_ref())
+    fn journal(&mut self, config: &Config) -> Option<Arc<dyn JournalView>> {
+        self.journal.view(config)
     }
 
     pub fn view(&mut self, config: Option<&Config>) -> TrayView {
@@ -56,7 +48,16 @@ impl ViewSource {
             let paused = journal.paused().unwrap_or(was_paused);
             let failed = journal.count_in(ShootState::Failed).unwrap_or(0);
             let held = journal.count_in(ShootState::Held).unwrap_or(0);
-            recent = journal.summaries(Some(RECENT_SHOOTS)).unwrap_or_default();
+            // A shoot of several projects is one entry, told by the one that needs the
+            // user most (a few more rows read, so enough shoots remain).
+            let rows = journal
+                .summaries(Some(RECENT_SHOOTS * 4))
+                .unwrap_or_default();
+            recent = journal::ShootGroup::of(rows)
+                .into_iter()
+                .take(RECENT_SHOOTS)
+                .map(|group| group.lead)
+                .collect();
             not_sent = journal.not_sent().unwrap_or_default();
             not_sent.truncate(RECENT_SHOOTS);
             self.glance.set_from_journal(paused, failed, held);

@@ -7,7 +7,6 @@ use std::time::Duration;
 use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
-use crate::api::EditOptions;
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
@@ -239,12 +238,10 @@ impl ShootQueue for PgJournal {
         inbox: &Path,
         folder: &str,
         outbox: &Path,
-        options: &EditOptions,
         batches: &[Batch],
     ) -> Result<Vec<ShootId>> {
         let folder_id = self.places.id_of_inbox(inbox)?;
         let outbox_inside = self.places.outbox_inside(&folder_id, outbox);
-        let options = serde_json::to_string(options).expect("options serialise");
         self.link.with(|client| {
             let mut transaction = client.transaction()?;
             // Several agents see a new folder settle at once: one records it, the others
@@ -272,6 +269,7 @@ impl ShootQueue for PgJournal {
                 .iter()
                 .map(|batch| Batch {
                     kind: batch.kind,
+                    options: batch.options.clone(),
                     photos: batch
                         .photos
                         .iter()
@@ -284,7 +282,8 @@ impl ShootQueue for PgJournal {
             let mut ids = Vec::new();
             for (batch_number, batch) in (first_batch..).zip(&fresh) {
                 let kind = kind_text(batch.kind);
-                let name = project_name(folder, batch_number, fresh.len(), kind);
+                let name = project_name(folder, batch_number, &fresh, batch);
+                let options = serde_json::to_string(&batch.options).expect("options serialise");
                 let id: i64 = transaction
                     .query_one(
                         &format!(

@@ -8,7 +8,6 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
-use crate::api::EditOptions;
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
@@ -174,7 +173,6 @@ impl ShootQueue for SqliteJournal {
         inbox: &Path,
         folder: &str,
         outbox: &Path,
-        options: &EditOptions,
         batches: &[Batch],
     ) -> Result<Vec<ShootId>> {
         let mut connection = self.connection();
@@ -185,12 +183,12 @@ impl ShootQueue for SqliteJournal {
             params![path_text(inbox), folder],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        let options = serde_json::to_string(options).expect("options serialise");
         let mut ids = Vec::new();
         for (batch_number, batch) in (first_batch..).zip(batches) {
             let now = now_ms();
+            let options = serde_json::to_string(&batch.options).expect("options serialise");
             let kind = kind_text(batch.kind);
-            let name = project_name(folder, batch_number, batches.len(), kind);
+            let name = project_name(folder, batch_number, batches, batch);
             transaction.execute(
                 "INSERT INTO shoots (inbox, folder, batch, kind, outbox, options, state, \
                  project_name, created_ms, updated_ms, follow_up) \

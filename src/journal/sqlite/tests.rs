@@ -11,6 +11,7 @@ use crate::shoot::{Batch, Photo, PhotoKind};
 fn batch(kind: PhotoKind, names: &[&str]) -> Batch {
     Batch {
         kind,
+        options: EditOptions::default(),
         photos: names
             .iter()
             .map(|n| Photo {
@@ -32,7 +33,6 @@ fn one_shoot(journal: &SqliteJournal, kind: PhotoKind, photo: &str) -> crate::jo
             Path::new("/in"),
             "A",
             Path::new("/out/A"),
-            &EditOptions::default(),
             &[batch(kind, &[photo])],
         )
         .unwrap()[0]
@@ -49,7 +49,6 @@ fn a_shoot_is_recorded_with_its_name_before_any_project_and_progress_survives_re
                 inbox,
                 "123 Main St",
                 outbox,
-                &EditOptions::default(),
                 &[batch(PhotoKind::Jpeg, &["a.jpg", "K/b.jpg"])],
             )
             .unwrap();
@@ -79,7 +78,6 @@ fn a_shoot_is_recorded_with_its_name_before_any_project_and_progress_survives_re
             inbox,
             "123 Main St",
             outbox,
-            &EditOptions::default(),
             &[batch(PhotoKind::Jpeg, &["c.jpg"])],
         )
         .unwrap()[0];
