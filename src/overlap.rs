@@ -14,6 +14,18 @@ pub fn identity(path: &Path) -> Option<FileIdentity> {
     identity_of(&std::fs::metadata(path).ok()?)
 }
 
+/// A file's size and modification time ("size:nanoseconds"): when it differs from the
+/// one recorded, someone changed the file. `None` when it cannot be read.
+pub fn stamp(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!("{}:{}", metadata.len(), modified.as_nanos()))
+}
+
 /// The identity of a file already stat'ed.
 pub fn identity_of(metadata: &std::fs::Metadata) -> Option<FileIdentity> {
     #[cfg(unix)]

@@ -247,7 +247,7 @@ fn an_output_placed_by_one_machine_is_known_as_ours_on_another_mounting_it_elsew
     nas.claim(&[], 1).unwrap();
     nas.output_intent(id, "a.jpg", Path::new("/mnt/nas/Out/Loft/a.jpg"))
         .unwrap();
-    nas.output_placed(id, "a.jpg", Some((7, 42))).unwrap();
+    nas.output_placed(id, "a.jpg", Some((7, 42)), None).unwrap();
     assert!(
         mac.is_own_output(Path::new("/Volumes/Out/Loft/a.jpg"), None)
             .unwrap()

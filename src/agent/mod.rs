@@ -24,6 +24,7 @@ pub mod report;
 pub mod scan;
 mod scheduler;
 pub mod spend;
+mod touchups;
 pub mod watch;
 
 use std::time::Duration;

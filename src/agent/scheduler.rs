@@ -100,6 +100,7 @@ pub async fn run(
             inbox
         })
         .collect();
+    let _touchups = super::touchups::spawn(&config, ctx.clone());
     let watcher = super::watch::spawn(
         inboxes,
         options.watch.clone(),

@@ -203,6 +203,8 @@ pub struct FolderPair {
     pub watch: WatchMode,
     /// How often a polled inbox is listed.
     pub poll_seconds: u64,
+    /// A touch-up saved over an output of a finished shoot replaces Imagen's copy.
+    pub sync_touchups: bool,
 }
 
 impl FolderPair {
@@ -216,6 +218,7 @@ impl FolderPair {
             rules: Vec::new(),
             watch: WatchMode::Auto,
             poll_seconds: DEFAULT_POLL_SECONDS,
+            sync_touchups: false,
         }
     }
 

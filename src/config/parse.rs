@@ -80,6 +80,8 @@ struct RawFolder {
     watch: WatchMode,
     poll_seconds: Option<Spanned<u64>>,
     #[serde(default)]
+    sync_touchups: bool,
+    #[serde(default)]
     edit: RawEdit,
     #[serde(default)]
     rules: Vec<RawRule>,
@@ -329,6 +331,7 @@ impl Config {
             folders.push(FolderPair {
                 id,
                 rules,
+                sync_touchups: folder.sync_touchups,
                 watch: folder.watch,
                 poll_seconds,
                 inbox,

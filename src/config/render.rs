@@ -157,12 +157,15 @@ webhook_format = {webhook_format}
         }
         let _ = write!(
             out,
-            "inbox = {}\noutbox = {}\nwatch = {}\npoll_seconds = {}\n[folders.edit]\n\
+            "inbox = {}\noutbox = {}\nwatch = {}\npoll_seconds = {}\n\
+             # A touch-up saved over an edited photo of a finished shoot replaces Imagen's copy.\n\
+             sync_touchups = {}\n[folders.edit]\n\
              hdr_merge = {}\nperspective_correction = {}\nsky_replacement = {}\n",
             p(&pair.inbox),
             p(&pair.outbox),
             s(pair.watch.as_str()),
             pair.poll_seconds,
+            pair.sync_touchups,
             edit.hdr_merge,
             edit.perspective_correction,
             edit.sky_replacement,

@@ -27,6 +27,7 @@ fn a_rendered_config_parses_back_to_itself() {
         id: Some("exteriors".into()),
         watch: WatchMode::Poll,
         poll_seconds: 7,
+        sync_touchups: true,
         ..FolderPair::new(
             PathBuf::from("/photos/Ext \"quoted\" \\ In"),
             PathBuf::from("/photos/Ext Out"),

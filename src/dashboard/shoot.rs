@@ -20,6 +20,8 @@ struct PhotoPair {
     name: String,
     input: PathBuf,
     output: Option<PathBuf>,
+    /// The photographer's touch-up of the output replaced Imagen's copy.
+    touched_up: bool,
 }
 
 fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<PhotoPair>> {
@@ -27,11 +29,17 @@ fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<Pho
     let mut files = journal.files(id)?;
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
     let stem = |path: &std::path::Path| path.with_extension("");
-    let outputs: HashMap<PathBuf, PathBuf> = journal
+    let outputs: HashMap<PathBuf, (PathBuf, bool)> = journal
         .outputs(id)?
         .into_iter()
         .filter(|output| output.placed)
-        .filter_map(|output| Some((stem(&names::decode(&output.file_name)?), output.path)))
+        .filter_map(|output| {
+            let touched_up = output.touched_up();
+            Some((
+                stem(&names::decode(&output.file_name)?),
+                (output.path, touched_up),
+            ))
+        })
         .collect();
     let folder = shoot.inbox.join(&shoot.folder);
     Ok(files
@@ -39,7 +47,12 @@ fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<Pho
         .map(|file| PhotoPair {
             name: file.relative.display().to_string(),
             input: folder.join(&file.relative),
-            output: outputs.get(&stem(&file.relative)).cloned(),
+            output: outputs
+                .get(&stem(&file.relative))
+                .map(|(path, _)| path.clone()),
+            touched_up: outputs
+                .get(&stem(&file.relative))
+                .is_some_and(|(_, touched)| *touched),
         })
         .collect())
 }
@@ -99,7 +112,11 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
                         } @else {
                             div.none {}
                         }
-                        figcaption { "After" @if pair.output.is_none() { " · not edited yet" } }
+                        figcaption {
+                            "After"
+                            @if pair.output.is_none() { " · not edited yet" }
+                            @if pair.touched_up { " · " span.touched { "touched up, synced" } }
+                        }
                     }
                 }
             }

@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 pub use location::{Location, SharedPlace};
 pub use records::{
-    AgentSeen, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup, ShootId, ShootRecord,
-    ShootSummary, Spend,
+    AgentSeen, Delivered, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup, ShootId,
+    ShootRecord, ShootSummary, Spend,
 };
 pub use state::{FailureKind, ShootState};
 
@@ -153,12 +153,26 @@ pub trait ShootSteps: JournalView {
     /// Recorded right before an output is renamed into place at `path`.
     fn output_intent(&self, id: ShootId, file_name: &str, path: &Path) -> Result<()>;
     /// The output is in place; `identity` is its file's (device, inode), so intake knows
-    /// it again under any path.
+    /// it again under any path, and `stamp` its size and time, so a later change to it
+    /// (a touch-up) is noticed.
     fn output_placed(
         &self,
         id: ShootId,
         file_name: &str,
         identity: Option<FileIdentity>,
+        stamp: Option<&str>,
+    ) -> Result<()>;
+    /// Every output in place of every finished shoot with a project.
+    fn delivered_outputs(&self) -> Result<Vec<Delivered>>;
+    /// An output as touch-up sync now knows it: its `stamp`, and (when it was hashed)
+    /// the `hash` of its bytes, `pending` until they are confirmed sent.
+    fn record_touchup(
+        &self,
+        id: ShootId,
+        file_name: &str,
+        stamp: &str,
+        hash: Option<&str>,
+        pending: bool,
     ) -> Result<()>;
     /// The spend guard stops a shoot before its project is created.
     fn hold(&self, id: ShootId, reason: &str) -> Result<()>;

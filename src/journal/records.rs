@@ -60,6 +60,30 @@ pub struct OutputRecord {
     pub file_name: String,
     pub path: PathBuf,
     pub placed: bool,
+    /// Its size and modification time ([`crate::overlap::stamp`]) as placed or as last
+    /// synced: a file that no longer matches was changed by someone.
+    pub stamp: Option<String>,
+    /// The hash of the touch-up last sent to Imagen in its place.
+    pub synced_hash: Option<String>,
+    /// A touch-up recorded but not yet confirmed sent.
+    pub sync_pending: bool,
+}
+
+impl OutputRecord {
+    /// A touch-up of it was sent to Imagen.
+    pub fn touched_up(&self) -> bool {
+        self.synced_hash.is_some() && !self.sync_pending
+    }
+}
+
+/// An edited photo of a finished shoot, as touch-up sync follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub shoot: ShootId,
+    /// The inbox of its shoot (which says the hot folder, and so whether it syncs).
+    pub inbox: PathBuf,
+    pub project_uuid: String,
+    pub output: OutputRecord,
 }
 
 /// A file of a shoot folder that was not sent for editing, worth the user's eye (junk

@@ -51,7 +51,8 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
                 // Renamed into place just before a crash, but not yet recorded as such.
                 if !output.placed && on_disk {
                     let identity = crate::overlap::identity(&output.path);
-                    j.output_placed(id, &output.file_name, identity)?;
+                    let stamp = crate::overlap::stamp(&output.path);
+                    j.output_placed(id, &output.file_name, identity, stamp.as_deref())?;
                 }
                 if output.placed || on_disk {
                     placed.insert(output.file_name);
@@ -185,7 +186,8 @@ async fn download_one(
                 let (file_name, placed) = (link.file_name.clone(), dest);
                 ctx.record(move |j| {
                     let identity = crate::overlap::identity(&placed);
-                    j.output_placed(id, &file_name, identity)
+                    let stamp = crate::overlap::stamp(&placed);
+                    j.output_placed(id, &file_name, identity, stamp.as_deref())
                 })
                 .await?;
                 return Ok(());

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
+use crate::journal::Delivered;
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
@@ -93,22 +94,14 @@ impl JournalView for PgJournal {
     fn outputs(&self, id: ShootId) -> Result<Vec<OutputRecord>> {
         let rows = self.link.with(|client| {
             Ok(client.query(
-                "SELECT o.file_name, o.path_inside, o.placed, s.folder_id FROM outputs o \
-                 JOIN shoots s ON s.id = o.shoot_id WHERE o.shoot_id = $1",
+                &format!(
+                    "SELECT {OUTPUT_COLUMNS} FROM outputs o \
+                     JOIN shoots s ON s.id = o.shoot_id WHERE o.shoot_id = $1"
+                ),
                 &[&id],
             )?)
         })?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let (_, outbox) = self.places.local(row.get(3));
-                OutputRecord {
-                    file_name: row.get(0),
-                    path: outbox.join(row.get::<_, String>(1)),
-                    placed: row.get(2),
-                }
-            })
-            .collect())
+        Ok(rows.iter().map(|row| self.output_from_row(row)).collect())
     }
 
     fn summaries(&self, newest: Option<usize>) -> Result<Vec<ShootSummary>> {
@@ -582,13 +575,58 @@ impl ShootSteps for PgJournal {
         id: ShootId,
         file_name: &str,
         identity: Option<FileIdentity>,
+        stamp: Option<&str>,
     ) -> Result<()> {
         let (dev, ino) = identity_columns(identity);
         self.step(id, |t| {
             t.execute(
-                "UPDATE outputs SET placed = TRUE, placed_by = $3, dev = $4, ino = $5 \
-                 WHERE shoot_id = $1 AND file_name = $2",
-                &[&id, &file_name, &self.agent, &dev, &ino],
+                "UPDATE outputs SET placed = TRUE, placed_by = $3, dev = $4, ino = $5, \
+                 stamp = $6 WHERE shoot_id = $1 AND file_name = $2",
+                &[&id, &file_name, &self.agent, &dev, &ino, &stamp],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delivered_outputs(&self) -> Result<Vec<Delivered>> {
+        let rows = self.link.with(|client| {
+            Ok(client.query(
+                &format!(
+                    "SELECT {OUTPUT_COLUMNS}, s.id, s.project_uuid FROM outputs o \
+                     JOIN shoots s ON s.id = o.shoot_id \
+                     WHERE s.state = 'done' AND o.placed AND s.project_uuid IS NOT NULL"
+                ),
+                &[],
+            )?)
+        })?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let (inbox, _) = self.places.local(row.get(6));
+                Delivered {
+                    output: self.output_from_row(row),
+                    shoot: row.get(7),
+                    inbox,
+                    project_uuid: row.get(8),
+                }
+            })
+            .collect())
+    }
+
+    fn record_touchup(
+        &self,
+        id: ShootId,
+        file_name: &str,
+        stamp: &str,
+        hash: Option<&str>,
+        pending: bool,
+    ) -> Result<()> {
+        // A finished shoot is nobody's claim: any agent of the studio may record it.
+        self.link.with(|client| {
+            client.execute(
+                "UPDATE outputs SET stamp = $3, synced_hash = COALESCE($4, synced_hash), \
+                 sync_pending = $5 WHERE shoot_id = $1 AND file_name = $2",
+                &[&id, &file_name, &stamp, &hash, &pending],
             )?;
             Ok(())
         })
@@ -697,5 +735,24 @@ impl JournalControls for PgJournal {
             transaction.commit()?;
             Ok(held.len())
         })
+    }
+}
+
+/// An output's columns, `o` the outputs and `s` its shoot; the shoot's folder id last.
+const OUTPUT_COLUMNS: &str =
+    "o.file_name, o.path_inside, o.placed, o.stamp, o.synced_hash, o.sync_pending, s.folder_id";
+
+impl PgJournal {
+    /// An output from `OUTPUT_COLUMNS`, its path on this machine.
+    fn output_from_row(&self, row: &postgres::Row) -> OutputRecord {
+        let (_, outbox) = self.places.local(row.get(6));
+        OutputRecord {
+            file_name: row.get(0),
+            path: outbox.join(row.get::<_, String>(1)),
+            placed: row.get(2),
+            stamp: row.get(3),
+            synced_hash: row.get(4),
+            sync_pending: row.get(5),
+        }
     }
 }

@@ -90,9 +90,13 @@ CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE ON settings
 CREATE TRIGGER not_sent_changed AFTER INSERT OR UPDATE OR DELETE ON not_sent
     FOR EACH STATEMENT EXECUTE FUNCTION journal_changed();
 "#,
-    // 2: what a finished shoot could not deliver ("done with problems").
+    // 2: what a finished shoot could not deliver ("done with problems"); each output's
+    // size and time as placed or last synced, and the hash of the touch-up last sent.
     r#"
 ALTER TABLE shoots ADD COLUMN problems TEXT;
+ALTER TABLE outputs ADD COLUMN stamp TEXT;
+ALTER TABLE outputs ADD COLUMN synced_hash TEXT;
+ALTER TABLE outputs ADD COLUMN sync_pending BOOLEAN NOT NULL DEFAULT FALSE;
 "#,
 ];
 

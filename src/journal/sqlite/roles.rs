@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
+use crate::journal::Delivered;
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
@@ -68,15 +69,11 @@ impl JournalView for SqliteJournal {
 
     fn outputs(&self, id: ShootId) -> Result<Vec<OutputRecord>> {
         let connection = self.connection();
-        let mut statement = connection
-            .prepare_cached("SELECT file_name, path, placed FROM outputs WHERE shoot_id = ?1")?;
-        let rows = statement.query_map([id], |row| {
-            Ok(OutputRecord {
-                file_name: row.get(0)?,
-                path: PathBuf::from(row.get::<_, String>(1)?),
-                placed: row.get(2)?,
-            })
-        })?;
+        let mut statement = connection.prepare_cached(
+            "SELECT file_name, path, placed, stamp, synced_hash, sync_pending FROM outputs \
+             WHERE shoot_id = ?1",
+        )?;
+        let rows = statement.query_map([id], |row| output_from_row(row, 0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -389,12 +386,47 @@ impl ShootSteps for SqliteJournal {
         id: ShootId,
         file_name: &str,
         identity: Option<FileIdentity>,
+        stamp: Option<&str>,
     ) -> Result<()> {
         let (dev, ino) = identity_columns(identity);
         self.connection().execute(
-            "UPDATE outputs SET placed = 1, dev = ?3, ino = ?4 \
+            "UPDATE outputs SET placed = 1, dev = ?3, ino = ?4, stamp = ?5 \
              WHERE shoot_id = ?1 AND file_name = ?2",
-            params![id, file_name, dev, ino],
+            params![id, file_name, dev, ino, stamp],
+        )?;
+        Ok(())
+    }
+
+    fn delivered_outputs(&self) -> Result<Vec<Delivered>> {
+        let connection = self.connection();
+        let mut statement = connection.prepare_cached(
+            "SELECT o.file_name, o.path, o.placed, o.stamp, o.synced_hash, o.sync_pending, \
+             s.id, s.inbox, s.project_uuid FROM outputs o JOIN shoots s ON s.id = o.shoot_id \
+             WHERE s.state = 'done' AND o.placed = 1 AND s.project_uuid IS NOT NULL",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(Delivered {
+                output: output_from_row(row, 0)?,
+                shoot: row.get(6)?,
+                inbox: PathBuf::from(row.get::<_, String>(7)?),
+                project_uuid: row.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn record_touchup(
+        &self,
+        id: ShootId,
+        file_name: &str,
+        stamp: &str,
+        hash: Option<&str>,
+        pending: bool,
+    ) -> Result<()> {
+        self.connection().execute(
+            "UPDATE outputs SET stamp = ?3, synced_hash = COALESCE(?4, synced_hash), \
+             sync_pending = ?5 WHERE shoot_id = ?1 AND file_name = ?2",
+            params![id, file_name, stamp, hash, pending],
         )?;
         Ok(())
     }
@@ -498,4 +530,16 @@ impl JournalControls for SqliteJournal {
         transaction.commit()?;
         Ok(held.len())
     }
+}
+
+/// An output from `file_name, path, placed, stamp, synced_hash, sync_pending` at `at`.
+fn output_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<OutputRecord> {
+    Ok(OutputRecord {
+        file_name: row.get(at)?,
+        path: PathBuf::from(row.get::<_, String>(at + 1)?),
+        placed: row.get(at + 2)?,
+        stamp: row.get(at + 3)?,
+        synced_hash: row.get(at + 4)?,
+        sync_pending: row.get(at + 5)?,
+    })
 }

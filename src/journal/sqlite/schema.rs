@@ -76,8 +76,12 @@ UPDATE shoots SET failure = CASE
     ELSE 'other' END
 WHERE state = 'failed';
 "#,
-    // 3: what a finished shoot could not deliver ("done with problems").
+    // 3: what a finished shoot could not deliver ("done with problems"); each output's
+    // size and time as placed or last synced, and the hash of the touch-up last sent.
     r#"
 ALTER TABLE shoots ADD COLUMN problems TEXT;
+ALTER TABLE outputs ADD COLUMN stamp TEXT;
+ALTER TABLE outputs ADD COLUMN synced_hash TEXT;
+ALTER TABLE outputs ADD COLUMN sync_pending INTEGER NOT NULL DEFAULT 0;
 "#,
 ];

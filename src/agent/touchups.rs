@@ -1,0 +1,225 @@
+//! Touch-ups synced back (`[[folders]] sync_touchups = true`): when the photographer
+//! saves a retouched version over an edited photo of a finished shoot, Imagen's copy is
+//! replaced with it through the override endpoint (`get_upload_link`, then a PUT).
+//!
+//! Each delivered output's size and time are in the journal ([`crate::overlap::stamp`]).
+//! A file that no longer matches is waited on until it has not changed for the settle
+//! time and is a whole JPEG; then it is hashed, and sent only when its bytes differ
+//! from the ones last sent (the journal keeps that hash), so each change goes up once.
+//! The change is recorded as pending before the PUT and confirmed after it, so a crash
+//! or a refused PUT sends it again later. Changes made while the agent was stopped are
+//! found at the first look. A deleted or renamed output never touches the server.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
+
+use super::pipeline::Context;
+use crate::config::Config;
+use crate::journal::{self, Delivered, ShootId};
+
+/// How often the delivered outputs are looked at.
+const LOOK_EVERY: Duration = Duration::from_secs(2);
+/// Longest wait before a refused or failed send is tried again.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// The running follower; it stops when dropped (with the agent that started it).
+pub struct Following(JoinHandle<()>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts following the outputs of the hot folders that sync touch-ups; `None` when
+/// none does.
+pub fn spawn(config: &Config, ctx: Context) -> Option<Following> {
+    let inboxes: HashSet<PathBuf> = config
+        .folders
+        .iter()
+        .filter(|pair| pair.sync_touchups)
+        .map(|pair| pair.inbox.clone())
+        .collect();
+    if inboxes.is_empty() {
+        return None;
+    }
+    let settle = Duration::from_secs(config.agent.settle_seconds);
+    Some(Following(tokio::spawn(async move {
+        let mut sync = TouchUps {
+            ctx,
+            inboxes,
+            settle,
+            changing: HashMap::new(),
+            waiting: HashMap::new(),
+        };
+        let mut every = tokio::time::interval(LOOK_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            if let Err(error) = sync.look().await {
+                tracing::debug!(%error, "touch-ups: the journal cannot be read now");
+            }
+        }
+    })))
+}
+
+type OutputKey = (ShootId, String);
+
+struct TouchUps {
+    ctx: Context,
+    inboxes: HashSet<PathBuf>,
+    settle: Duration,
+    /// Outputs seen changed: the stamp last seen, and since when it has not moved.
+    changing: HashMap<OutputKey, (String, Instant)>,
+    /// Sends that failed: not before this, and the wait after the next failure.
+    waiting: HashMap<OutputKey, (Instant, Duration)>,
+}
+
+impl TouchUps {
+    async fn look(&mut self) -> journal::Result<()> {
+        let delivered = self.ctx.record(|j| j.delivered_outputs()).await?;
+        let mut seen = HashSet::new();
+        for item in delivered {
+            if !self.inboxes.contains(&item.inbox) {
+                continue;
+            }
+            let key = (item.shoot, item.output.file_name.clone());
+            seen.insert(key.clone());
+            self.look_at(item, key).await?;
+        }
+        self.changing.retain(|key, _| seen.contains(key));
+        Ok(())
+    }
+
+    async fn look_at(&mut self, item: Delivered, key: OutputKey) -> journal::Result<()> {
+        let path = item.output.path.clone();
+        let stamp_path = path.clone();
+        let Ok(Some(now)) =
+            tokio::task::spawn_blocking(move || crate::overlap::stamp(&stamp_path)).await
+        else {
+            // Gone (deleted, renamed, or its drive away): nothing is sent for it.
+            self.changing.remove(&key);
+            return Ok(());
+        };
+        let recorded = item.output.stamp.clone();
+        let Some(recorded) = recorded else {
+            // Placed by a release that kept no stamp: today's file is the baseline.
+            let (id, name) = key.clone();
+            return self
+                .ctx
+                .record(move |j| j.record_touchup(id, &name, &now, None, false))
+                .await;
+        };
+        if now == recorded && !item.output.sync_pending {
+            self.changing.remove(&key);
+            return Ok(());
+        }
+        if now == recorded {
+            // Recorded as pending but never confirmed: send the same bytes again.
+            let hash = item.output.synced_hash.clone().unwrap_or_default();
+            return self.send(&item, key, now, hash).await;
+        }
+        let since = match self.changing.get(&key) {
+            Some((last, since)) if *last == now => *since,
+            _ => {
+                self.changing.insert(key, (now, Instant::now()));
+                return Ok(());
+            }
+        };
+        if since.elapsed() < self.settle {
+            return Ok(());
+        }
+        let checked = path.clone();
+        let whole = tokio::task::spawn_blocking(move || {
+            super::outbox::verify_jpeg(&checked).and_then(|()| hash_of(&checked))
+        })
+        .await
+        .unwrap_or_else(|error| Err(error.to_string()));
+        let hash = match whole {
+            Ok(hash) => hash,
+            Err(reason) => {
+                tracing::debug!(file = %path.display(), "touch-up not sent yet: {reason}");
+                return Ok(());
+            }
+        };
+        self.changing.remove(&key);
+        let (id, name) = key.clone();
+        if item.output.synced_hash.as_deref() == Some(hash.as_str()) {
+            // Saved again with the same bytes: nothing new to send.
+            return self
+                .ctx
+                .record(move |j| j.record_touchup(id, &name, &now, None, false))
+                .await;
+        }
+        let (pending_stamp, pending_hash) = (now.clone(), hash.clone());
+        self.ctx
+            .record(move |j| j.record_touchup(id, &name, &pending_stamp, Some(&pending_hash), true))
+            .await?;
+        self.send(&item, key, now, hash).await
+    }
+
+    /// Replaces Imagen's copy with the file, then confirms it in the journal.
+    async fn send(
+        &mut self,
+        item: &Delivered,
+        key: OutputKey,
+        stamp: String,
+        hash: String,
+    ) -> journal::Result<()> {
+        if *self.ctx.paused.borrow() {
+            return Ok(());
+        }
+        if let Some((after, _)) = self.waiting.get(&key)
+            && Instant::now() < *after
+        {
+            return Ok(());
+        }
+        let output = &item.output;
+        let sent = self
+            .ctx
+            .client
+            .override_output(&item.project_uuid, &output.file_name, &output.path)
+            .await;
+        let shown = crate::words::printable_path(&output.path);
+        match sent {
+            Ok(()) => {
+                self.waiting.remove(&key);
+                tracing::info!(file = %shown, "touch-up synced: Imagen's copy was replaced");
+                let (id, name) = key;
+                self.ctx
+                    .record(move |j| j.record_touchup(id, &name, &stamp, Some(&hash), false))
+                    .await
+            }
+            Err(error) => {
+                let wait = self
+                    .waiting
+                    .get(&key)
+                    .map_or(self.settle.max(LOOK_EVERY), |w| w.1);
+                tracing::warn!(
+                    file = %shown,
+                    "touch-up not synced ({error}); trying again in {} s",
+                    wait.as_secs()
+                );
+                self.waiting
+                    .insert(key, (Instant::now() + wait, (wait * 2).min(MAX_BACKOFF)));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The SHA-256 of a file's bytes, in hex.
+fn hash_of(path: &Path) -> Result<String, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| e.to_string())?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
