@@ -3,13 +3,16 @@
 //! ntfy's plain-text form (a title, tags and a priority in headers) so a phone gets it
 //! through an ntfy topic.
 //!
-//! Off the pipeline's path: each outcome is sent by a task of its own, a few at a time,
-//! with retries and backoff, so a slow or dead webhook never slows a shoot. The URL's
+//! A shoot that became several projects (edit rules, RAW and JPEG) is told once, when
+//! the last one finishes. Off the pipeline's path: each outcome is sent by a task of its
+//! own, a few at a time, with retries and backoff, so a slow or dead webhook never
+//! slows a shoot. The URL's
 //! secrets (the topic, a token in the path or query) never reach the log: it is shown
 //! as scheme and host, and request errors are stripped of their URL.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -19,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, WebhookFormat, WebhookSettings};
 use crate::events::{Event, EventKind, Events};
-use crate::journal::ViewCache;
+use crate::journal::{ShootState, ShootSummary, ViewCache};
 
 /// Deliveries under way at once; more wait their turn.
 const AT_ONCE: usize = 4;
@@ -80,6 +83,7 @@ pub fn spawn(events: &Events, config: watch::Receiver<Option<Arc<Config>>>) -> J
         };
         let turns = Arc::new(Semaphore::new(AT_ONCE));
         let journals = Arc::new(ViewCache::default());
+        let told = Arc::new(Mutex::new(HashSet::new()));
         loop {
             let event = match stream.recv().await {
                 Ok(event) => event,
@@ -101,14 +105,16 @@ pub fn spawn(events: &Events, config: watch::Receiver<Option<Arc<Config>>>) -> J
             let Some(settings) = config.webhook.clone() else {
                 continue;
             };
-            let (http, turns, journals) = (http.clone(), turns.clone(), journals.clone());
+            let (http, turns, journals, told) =
+                (http.clone(), turns.clone(), journals.clone(), told.clone());
             tokio::spawn(async move {
                 let Ok(_turn) = turns.acquire().await else {
                     return;
                 };
-                let outcome =
-                    tokio::task::spawn_blocking(move || outcome_of(&event, &config, &journals))
-                        .await;
+                let outcome = tokio::task::spawn_blocking(move || {
+                    outcome_of(&event, &config, &journals, &told)
+                })
+                .await;
                 if let Ok(Some(outcome)) = outcome {
                     deliver(&http, &settings, &outcome).await;
                 }
@@ -117,34 +123,28 @@ pub fn spawn(events: &Events, config: watch::Receiver<Option<Arc<Config>>>) -> J
     })
 }
 
-/// The outcome an event tells, with the counts the journal adds; `None` for events
-/// that are not an outcome.
-fn outcome_of(event: &Event, config: &Config, journals: &ViewCache) -> Option<Outcome> {
-    let record = event
-        .shoot_id
-        .zip(journals.view(config))
-        .and_then(|(id, journal)| {
-            let shoot = journal.shoot(id).ok()?;
-            let sent = journal.files(id).ok()?.len() as u64;
-            let placed = journal
-                .outputs(id)
-                .ok()?
-                .iter()
-                .filter(|o| o.placed)
-                .count() as u64;
-            Some((shoot, sent, placed))
-        });
+/// How many recent projects are looked through for a shoot's other projects.
+const GROUP_LOOKBACK: usize = 500;
+
+/// The outcome an event tells, for the whole shoot: a shoot of several projects (its
+/// edit rules, RAW and JPEG) is told once, when the last of them finishes, with the
+/// counts of all of them. `None` for events that are not an outcome, while another
+/// project of the shoot is still under way, and for an outcome already told.
+fn outcome_of(
+    event: &Event,
+    config: &Config,
+    journals: &ViewCache,
+    told: &Mutex<HashSet<String>>,
+) -> Option<Outcome> {
     let mut outcome = Outcome {
         shoot: crate::words::printable(&event.shoot).into_owned(),
         state: OutcomeState::Done,
-        sent: record.as_ref().map(|(_, sent, _)| *sent),
-        delivered: record.as_ref().map_or(0, |(_, _, placed)| *placed),
-        outbox: record.as_ref().map(|(shoot, _, _)| shoot.outbox.clone()),
+        sent: None,
+        delivered: 0,
+        outbox: None,
         problems: Vec::new(),
         reason: None,
-        project: record
-            .as_ref()
-            .map(|(shoot, _, _)| shoot.project_name.clone()),
+        project: None,
         agent: config.journal.agent_name.clone(),
     };
     match &event.kind {
@@ -157,7 +157,7 @@ fn outcome_of(event: &Event, config: &Config, journals: &ViewCache) -> Option<Ou
                 true => OutcomeState::Done,
                 false => OutcomeState::DoneWithProblems,
             };
-            outcome.delivered = outcome.delivered.max(*photos);
+            outcome.delivered = *photos;
             outcome.outbox = Some(outbox.clone());
             outcome.problems = problems.clone();
         }
@@ -167,6 +167,68 @@ fn outcome_of(event: &Event, config: &Config, journals: &ViewCache) -> Option<Ou
         }
         _ => return None,
     }
+    let (Some(id), Some(journal)) = (event.shoot_id, journals.view(config)) else {
+        return Some(outcome);
+    };
+    let Ok(shoot) = journal.shoot(id) else {
+        return Some(outcome);
+    };
+    let mut projects: Vec<ShootSummary> = journal
+        .summaries(Some(GROUP_LOOKBACK))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|row| row.shoot.inbox == shoot.inbox && row.shoot.folder == shoot.folder)
+        .collect();
+    if projects.is_empty() {
+        return Some(outcome);
+    }
+    let unfinished =
+        |row: &ShootSummary| row.shoot.state.is_active() || row.shoot.state == ShootState::Held;
+    if projects.iter().any(unfinished) {
+        return None;
+    }
+    projects.sort_by_key(|row| row.shoot.id);
+    let key: Vec<String> = projects
+        .iter()
+        .map(|row| format!("{}:{}", row.shoot.id, row.shoot.state_words()))
+        .collect();
+    if !told
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key.join(","))
+    {
+        return None;
+    }
+    let failed: Vec<&ShootSummary> = projects
+        .iter()
+        .filter(|row| row.shoot.state == ShootState::Failed)
+        .collect();
+    outcome.problems = projects
+        .iter()
+        .flat_map(|row| row.shoot.problems.clone())
+        .collect();
+    outcome.state = if !failed.is_empty() {
+        OutcomeState::Failed
+    } else if !outcome.problems.is_empty() {
+        OutcomeState::DoneWithProblems
+    } else {
+        OutcomeState::Done
+    };
+    if !failed.is_empty() {
+        let reasons: Vec<String> = failed
+            .iter()
+            .filter_map(|row| row.shoot.last_error.clone())
+            .collect();
+        outcome.reason = Some(reasons.join("; "));
+    }
+    outcome.sent = Some(projects.iter().map(|row| row.files).sum());
+    outcome.delivered = projects.iter().map(|row| row.outputs).sum();
+    outcome.outbox = Some(shoot.outbox.clone());
+    let names: Vec<&str> = projects
+        .iter()
+        .map(|row| row.shoot.project_name.as_str())
+        .collect();
+    outcome.project = Some(names.join(", "));
     Some(outcome)
 }
 

@@ -83,6 +83,8 @@ fn assert_no_secret_in_logs(agent: &Harness) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_finished_shoot_is_pushed_once_as_json_even_past_a_failing_listener() {
+    // "12 Oak Lane" becomes two projects (its Exteriors/ have a rule of their own), and
+    // is still told once, as one shoot.
     let sim = start_sim(|_| {}).await;
     sim.set_faults(Faults {
         fail_names_containing: vec!["Fail House".into()],
@@ -91,7 +93,14 @@ async fn each_finished_shoot_is_pushed_once_as_json_even_past_a_failing_listener
     let (url, pushes) = listener(1).await;
     let mut agent = Harness::new(&sim, 1, "");
     with_webhook(&agent, &url, "json");
+    let config = std::fs::read_to_string(&agent.config).unwrap();
+    std::fs::write(
+        &agent.config,
+        format!("{config}\n[[folders.rules]]\nmatch = \"Exteriors\"\n[folders.rules.edit]\nsky_replacement = true\n"),
+    )
+    .unwrap();
     write_shoot(&agent.inbox(), "12 Oak Lane", 3, (64, 48));
+    write_shoot(&agent.inbox().join("12 Oak Lane"), "Exteriors", 2, (64, 48));
     write_shoot(&agent.inbox(), "Fail House", 2, (64, 48));
     agent.start();
     wait_for(&agent, "both outcomes delivered", LONG, || {
@@ -123,8 +132,11 @@ async fn each_finished_shoot_is_pushed_once_as_json_even_past_a_failing_listener
     };
     let done = by_shoot("12 Oak Lane");
     assert_eq!(done["state"], "done");
-    assert_eq!(done["photos"]["sent"], 3);
-    assert_eq!(done["photos"]["delivered"], 3);
+    assert_eq!(
+        done["photos"]["sent"], 5,
+        "both projects of the shoot: {done}"
+    );
+    assert_eq!(done["photos"]["delivered"], 5);
     let outbox = agent.outbox().join("12 Oak Lane");
     assert_eq!(done["outbox"], outbox.display().to_string());
     assert_eq!(done["problems"], serde_json::json!([]));

@@ -139,7 +139,17 @@ impl Notices {
                 open: Some(outbox.clone()),
             }),
             EventKind::Done { photos, outbox, .. } if self.settings.shoot_done => {
-                self.done.add((shoot, *photos, outbox.clone()), now);
+                // Projects of one shoot (its edit rules, RAW and JPEG) finishing together
+                // are told as the one shoot they are.
+                match self
+                    .done
+                    .items
+                    .iter_mut()
+                    .find(|(name, _, at)| *name == shoot && at == outbox)
+                {
+                    Some((_, count, _)) => *count += photos,
+                    None => self.done.add((shoot, *photos, outbox.clone()), now),
+                }
             }
             EventKind::Failed { reason, kind } if self.settings.shoot_failed => {
                 let reason = match kind.retry_hint() {

@@ -228,3 +228,14 @@ fn the_studio_database_away_is_told_at_once_and_when_it_is_back() {
     notices.observe(&event("", EventKind::JournalBack), now);
     assert_eq!(notices.due(now)[0].kind, NoticeKind::JournalBack);
 }
+
+#[test]
+fn projects_of_one_shoot_finishing_together_are_told_as_one_shoot() {
+    let mut notices = notices();
+    let start = Instant::now();
+    notices.observe(&done("12 Harbour View", 2), start);
+    notices.observe(&done("12 Harbour View", 3), start);
+    let shown = notices.due(start + WINDOW);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].summary, "12 Harbour View: 5 photos ready");
+}
