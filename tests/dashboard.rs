@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::agent::{Harness, tree, wait_for};
 use common::browser::Browser;
+use common::dashboard::{settings_page, signed_in, start_with_dashboard};
 use common::{KEY, start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
@@ -15,39 +16,6 @@ const LONG: Duration = Duration::from_secs(60);
 
 fn drop_shoot(inbox: &Path, name: &str) {
     write_shoot(inbox, name, 2, (480, 320));
-}
-
-/// Starts the agent and waits for its dashboard; returns the address and the link
-/// `imagen-sync open` gives.
-async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
-    let address_file = agent.dir.path().join("data/dashboard.addr");
-    // A restart: the last run's address is not this one's.
-    let _ = std::fs::remove_file(&address_file);
-    agent.start();
-    wait_for(agent, "the dashboard listening", LONG, || {
-        address_file.exists()
-    })
-    .await;
-    let address = std::fs::read_to_string(&address_file)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let output = agent
-        .command(&["open"])
-        .env("BROWSER", "true")
-        .output()
-        .unwrap();
-    let link = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find(|l| l.starts_with("http://"))
-        .unwrap_or_else(|| panic!("open printed no link: {output:?}"))
-        .to_owned();
-    let port = address.rsplit(':').next().unwrap();
-    assert!(
-        link.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
-        "{link}"
-    );
-    (address, link)
 }
 
 fn photos_in(folder: &Path) -> usize {
@@ -454,38 +422,6 @@ async fn opened_to_the_network_the_dashboard_also_asks_for_its_password() {
         .await
         .unwrap();
     assert_eq!(no_token.status(), 401, "the password alone is not enough");
-}
-
-/// A signed-in HTTP session on the dashboard: the client, its address, the session
-/// cookie and the Settings form's CSRF token.
-async fn signed_in(address: &str, link: &str) -> (reqwest::Client, String, String, String) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let entered = http.get(link).send().await.unwrap();
-    let cookie = entered.headers()["set-cookie"].to_str().unwrap();
-    let session = cookie.split(';').next().unwrap().to_owned();
-    let base = format!("http://{address}");
-    let html = settings_page(&http, &base, &session).await;
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
-    (http, base, session, csrf)
-}
-
-async fn settings_page(http: &reqwest::Client, base: &str, session: &str) -> String {
-    http.get(format!("{base}/settings"))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::agent::{Harness, wait_for};
+use common::dashboard::{page, signed_in, start_with_dashboard};
 use common::{client_for, start_sim, write_jpeg, write_shoot};
 use imagen_sync::sim::Sim;
 
@@ -63,15 +64,14 @@ async fn a_touch_up_saved_over_an_output_replaces_imagens_copy_once_per_change()
     let mut agent = Harness::new(&sim, 1, "");
     agent.edit_config("[folders.edit]", "sync_touchups = true\n[folders.edit]");
     write_shoot(&agent.inbox(), "5 Lake Rd", 3, (64, 48));
-    agent.start();
+    let (address, link) = start_with_dashboard(&mut agent).await;
     wait_for(&agent, "the shoot done", LONG, || {
         agent.shoot_states() == [("5 Lake Rd".to_owned(), "done".to_owned())]
     })
     .await;
-    let uuid = agent.status()["shoots"][0]["project_uuid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let shoot = &agent.status()["shoots"][0];
+    let uuid = shoot["project_uuid"].as_str().unwrap().to_owned();
+    let shoot_page = format!("/shoots/{}", shoot["id"]);
     let outputs = agent.outbox().join("5 Lake Rd");
     // Delivering the outputs is no touch-up.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -85,6 +85,18 @@ async fn a_touch_up_saved_over_an_output_replaces_imagens_copy_once_per_change()
     let retouched = save_over(&outputs.join("IMG_00.jpg"), 90);
     wait_until_copy_is(&agent, &sim, &uuid, "IMG_00", &retouched).await;
     assert_eq!(override_links(&sim), 1);
+    // The dashboard marks it, once the journal has the send confirmed.
+    let (http, base, session, _) = signed_in(&address, &link).await;
+    let started = std::time::Instant::now();
+    while page(&http, &base, &session, &shoot_page)
+        .await
+        .matches("touched up, synced")
+        .count()
+        != 1
+    {
+        assert!(started.elapsed() < LONG, "the shoot's page never says it");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Saved again with the same bytes: nothing new goes up.
     std::fs::write(outputs.join("IMG_00.jpg"), &retouched).unwrap();

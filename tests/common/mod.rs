@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod browser;
+pub mod dashboard;
 pub mod postgres;
 
 use std::path::{Path, PathBuf};
