@@ -66,15 +66,22 @@ pub fn why_unsafe(name: &str) -> &'static str {
         "it holds a control character"
     } else if parts().any(|part| part.is_empty() || part == ".") {
         "it has an empty or \".\" folder in it"
+    } else if parts().any(|part| unescape(part).len() > MAX_NAME_BYTES) {
+        "it is longer than a file name may be (255 bytes)"
     } else {
         "it holds a folder separator no upload name has"
     }
 }
 
+/// The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or units).
+pub const MAX_NAME_BYTES: usize = 255;
+
 /// A path component that can be written anywhere below the outbox: not empty, not `.`
-/// or `..`, no separator of any platform, no NUL or other control character.
+/// or `..`, no separator of any platform, no NUL or other control character, not
+/// longer than a file name may be.
 fn is_safe_component(part: &str) -> bool {
     !part.is_empty()
+        && part.len() <= MAX_NAME_BYTES
         && part != "."
         && part != ".."
         && !part.contains(['/', '\\', '\0'])
@@ -193,5 +200,11 @@ mod tests {
         );
         assert_eq!(why_unsafe("bell\u{7}.jpg"), "it holds a control character");
         assert_eq!(why_unsafe("x~"), "it has an empty or \".\" folder in it");
+        let long = format!("{}.jpg", "a".repeat(300));
+        assert_eq!(decode(&long), None);
+        assert_eq!(
+            why_unsafe(&long),
+            "it is longer than a file name may be (255 bytes)"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::fs::File;
 
+use super::names::MAX_NAME_BYTES;
 use crate::atomic_file;
 
 /// Why an output could not be written.
@@ -135,9 +136,6 @@ fn candidate_names(name: &str) -> impl Iterator<Item = String> + '_ {
         format!("{}{suffix}", truncate_to_bytes(stem, room))
     }))
 }
-
-/// The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or units).
-const MAX_NAME_BYTES: usize = 255;
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a character.
 fn truncate_to_bytes(text: &str, max: usize) -> &str {

@@ -55,6 +55,7 @@ pub fn spawn(config: &Config, ctx: Context) -> Option<Following> {
             settle,
             changing: HashMap::new(),
             waiting: HashMap::new(),
+            told_not_whole: HashSet::new(),
         };
         let mut every = tokio::time::interval(LOOK_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -77,6 +78,8 @@ struct TouchUps {
     changing: HashMap<OutputKey, (String, Instant)>,
     /// Sends that failed: not before this, and the wait after the next failure.
     waiting: HashMap<OutputKey, (Instant, Duration)>,
+    /// Settled saves that are not a whole JPEG, told once each (by their stamp).
+    told_not_whole: HashSet<(OutputKey, String)>,
 }
 
 impl TouchUps {
@@ -142,7 +145,13 @@ impl TouchUps {
         let hash = match whole {
             Ok(hash) => hash,
             Err(reason) => {
-                tracing::debug!(file = %path.display(), "touch-up not sent yet: {reason}");
+                if self.told_not_whole.insert((key, now)) {
+                    tracing::warn!(
+                        file = %crate::words::printable_path(&path),
+                        "a touch-up saved over this photo is not a whole JPEG ({reason}); \
+                         it is sent once it is saved as one"
+                    );
+                }
                 return Ok(());
             }
         };
