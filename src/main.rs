@@ -138,6 +138,10 @@ struct SimArgs {
     /// The Retry-After seconds a 429 answer asks for.
     #[arg(long, default_value_t = 1)]
     retry_after_secs: u64,
+    /// A per-key limit: after this many API calls the key is limited for
+    /// --retry-after-secs, and every call meanwhile gets 429 (0: never).
+    #[arg(long, default_value_t = 0)]
+    key_limit_after: u32,
     /// Probability of a 5xx answer from storage (presigned links).
     #[arg(long, default_value_t = 0.0)]
     storage_error_rate: f64,
@@ -178,6 +182,7 @@ impl SimArgs {
                 api_error_rate: self.error_rate,
                 rate_limit_rate: self.rate_limit_rate,
                 retry_after_secs: self.retry_after_secs,
+                key_limit_after: self.key_limit_after,
                 storage_error_rate: self.storage_error_rate,
                 max_latency_ms: self.latency_ms,
                 drop_rate: self.drop_rate,

@@ -6,6 +6,7 @@
 
 mod envelope;
 mod error;
+mod gate;
 mod retry;
 pub mod transfer;
 mod types;
@@ -71,6 +72,8 @@ impl ClientConfig {
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
+    /// Holds every call of the key after a 429, and a storage host after SlowDown.
+    gate: gate::Gate,
 }
 
 impl Client {
@@ -85,7 +88,11 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::network("starting the HTTP client", e))?;
-        Ok(Client { http, config })
+        Ok(Client {
+            http,
+            config,
+            gate: gate::Gate::default(),
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -122,6 +129,7 @@ impl Client {
             .map_err(|e| ApiError::protocol(during, format!("cannot encode request ({e})")))?;
         retry
             .run(during, || async {
+                self.gate.pass(gate::Held::Api).await;
                 let mut request = self
                     .http
                     .request(method.clone(), url.clone())
@@ -138,7 +146,17 @@ impl Client {
                     .await
                     .map_err(|e| ApiError::network(during, e))?;
                 if !response.status().is_success() {
-                    return Err(envelope::error_from_response(response, during).await);
+                    let error = envelope::error_from_response(response, during).await;
+                    if let ApiError::RateLimited {
+                        retry_after: Some(wait),
+                        ..
+                    } = &error
+                    {
+                        // The limit is the account's: every call of the key waits.
+                        self.gate
+                            .hold(gate::Held::Api, (*wait).min(retry.max_retry_after));
+                    }
+                    return Err(error);
                 }
                 let bytes =
                     envelope::read_limited(response, envelope::MAX_JSON_BODY, during).await?;

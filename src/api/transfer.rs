@@ -25,6 +25,10 @@ pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub const MAX_PARTS: u64 = 10_000;
 /// How often an expired upload link is re-requested before giving up.
 const LINK_REFRESHES: u32 = 3;
+/// Names announced in one `get_temporary_upload_links` call at most.
+pub const LINKS_PER_CALL: usize = 100;
+/// How long a storage host that said "slow down" (503) is left alone by every request.
+const SLOW_DOWN_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Told the number of bytes sent as they leave (deltas; a retried attempt counts again).
 pub type ProgressSink = Arc<dyn Fn(u64) + Send + Sync>;
@@ -81,6 +85,46 @@ impl Client {
         send_md5: bool,
         progress: Option<ProgressSink>,
     ) -> Result<UploadMethod, ApiError> {
+        self.upload_file_with(project_uuid, path, upload_name, send_md5, None, progress)
+            .await
+    }
+
+    /// Upload links for many files at once (no MD5), up to [`LINKS_PER_CALL`] names a
+    /// call: a shoot of n photos asks ⌈n/100⌉ times instead of n.
+    pub async fn upload_links_for(
+        &self,
+        project_uuid: &str,
+        upload_names: &[String],
+    ) -> Result<std::collections::HashMap<String, PresignedUrl>, ApiError> {
+        let mut links = std::collections::HashMap::new();
+        for names in upload_names.chunks(LINKS_PER_CALL) {
+            let announce: Vec<FileToUpload> = names
+                .iter()
+                .map(|name| FileToUpload {
+                    file_name: name.clone(),
+                    md5: None,
+                })
+                .collect();
+            for link in self.upload_links(project_uuid, &announce).await? {
+                links.insert(link.file_name, link.upload_link);
+            }
+        }
+        Ok(links)
+    }
+
+    /// [`Client::upload_file`], first trying `link` (asked for beforehand with others,
+    /// see [`Client::upload_links_for`]); only an expired or refused link is asked for
+    /// again. Files above the multipart threshold ignore it.
+    pub async fn upload_file_with(
+        &self,
+        project_uuid: &str,
+        path: &Path,
+        upload_name: &str,
+        send_md5: bool,
+        link: Option<PresignedUrl>,
+        progress: Option<ProgressSink>,
+    ) -> Result<UploadMethod, ApiError> {
+        let mut prefetched = link.filter(|_| !send_md5);
         let size = tokio::fs::metadata(path)
             .await
             .map_err(|e| ApiError::io(path, "reading file size", e))?
@@ -111,23 +155,35 @@ impl Client {
         };
         let mut refreshes = 0;
         loop {
-            let links = self.upload_links(project_uuid, &announce).await?;
-            let link = links
-                .into_iter()
-                .find(|l| l.file_name == upload_name)
-                .ok_or_else(|| {
-                    ApiError::protocol(
-                        "asking for upload links",
-                        format!("no link for {upload_name:?}"),
-                    )
-                })?;
+            let asked_before = prefetched.is_some();
+            let link = match prefetched.take() {
+                Some(link) => link,
+                None => self
+                    .upload_links(project_uuid, &announce)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.file_name == upload_name)
+                    .map(|l| l.upload_link)
+                    .ok_or_else(|| {
+                        ApiError::protocol(
+                            "asking for upload links",
+                            format!("no link for {upload_name:?}"),
+                        )
+                    })?,
+            };
             match self
-                .put_with_retry(&link.upload_link, &slice, md5.as_deref(), progress.clone())
+                .put_with_retry(&link, &slice, md5.as_deref(), progress.clone())
                 .await
             {
                 Err(ApiError::LinkExpired { .. }) if refreshes < LINK_REFRESHES => {
                     refreshes += 1;
                     tracing::debug!(upload_name, refreshes, "upload link expired; asking again");
+                }
+                // A link asked for with others and refused: this file asks for its own.
+                Err(ApiError::Server { status, .. })
+                    if asked_before && status == reqwest::StatusCode::FORBIDDEN =>
+                {
+                    tracing::debug!(upload_name, "upload link refused; asking for a fresh one");
                 }
                 other => return other.map(|()| UploadMethod::SinglePut),
             }
@@ -226,8 +282,13 @@ impl Client {
     ) -> Result<(), ApiError> {
         self.config
             .retry
-            .run("uploading", || {
-                self.put_once(link, slice, content_md5, progress.clone())
+            .run("uploading", || async {
+                self.storage_turn(link).await;
+                let outcome = self
+                    .put_once(link, slice, content_md5, progress.clone())
+                    .await;
+                self.storage_answered(link, &outcome);
+                outcome
             })
             .await
     }
@@ -301,6 +362,27 @@ impl Client {
         Ok(())
     }
 
+    /// Waits while the link's storage host is held (it said "slow down").
+    async fn storage_turn(&self, link: &PresignedUrl) {
+        if let Some(host) = link.expose().host_str() {
+            self.gate.pass(super::gate::Held::Host(host)).await;
+        }
+    }
+
+    /// A storage host answering 503 (S3's SlowDown) is held for every request to it.
+    fn storage_answered<T>(&self, link: &PresignedUrl, outcome: &Result<T, ApiError>) {
+        let slow_down = match outcome {
+            Err(ApiError::Server { status, .. }) => *status == 503,
+            Err(ApiError::RateLimited { .. }) => true,
+            _ => false,
+        };
+        if slow_down && let Some(host) = link.expose().host_str() {
+            tracing::debug!(host, "storage asked to slow down: its requests wait");
+            self.gate
+                .hold(super::gate::Held::Host(host), SLOW_DOWN_HOLD);
+        }
+    }
+
     /// Streams a presigned download into `writer`, returning the byte count. A body
     /// shorter or longer than its Content-Length, or past the size cap, is an error:
     /// the caller must discard what was written.
@@ -313,6 +395,7 @@ impl Client {
         super::check_transport(link.expose())
             .map_err(|reason| ApiError::protocol(DURING, reason))?;
         tracing::trace!(link = %link, "presigned GET");
+        self.storage_turn(link).await;
         let response = self
             .http
             .get(link.expose().clone())
@@ -320,7 +403,10 @@ impl Client {
             .await
             .map_err(|e| ApiError::network(DURING, e))?;
         if !response.status().is_success() {
-            return Err(super::envelope::error_from_response(response, DURING).await);
+            let error = super::envelope::error_from_response(response, DURING).await;
+            let outcome = Err(error);
+            self.storage_answered(link, &outcome);
+            return outcome;
         }
         let announced = response.content_length();
         let cap = self.config.max_download_bytes;

@@ -26,6 +26,10 @@ pub struct Faults {
     /// API calls answered 429 with `Retry-After: retry_after_secs`.
     pub rate_limit_rate: f64,
     pub retry_after_secs: u64,
+    /// A per-key limit, as a real account has: after this many API calls (0: never) the
+    /// key is limited for `retry_after_secs`, and every API call meanwhile gets 429 with
+    /// the time left (counted in `calls_while_limited`).
+    pub key_limit_after: u32,
     /// Presigned storage requests answered 500/503 (S3-style XML).
     pub storage_error_rate: f64,
     /// Each request waits a random time up to this many milliseconds.
@@ -146,6 +150,11 @@ fn early_failure(shared: &Shared, faults: &Faults, is_storage: bool) -> Option<R
         }
         return None;
     }
+    if faults.key_limit_after > 0
+        && let Some(response) = key_limit(shared, faults)
+    {
+        return Some(response);
+    }
     if roll(faults.api_error_rate) {
         shared.state().counters.fault("api 5xx");
         return Some(api_error(status, "Simulated server error; please retry"));
@@ -163,6 +172,46 @@ fn early_failure(shared: &Shared, faults: &Faults, is_storage: bool) -> Option<R
         return Some(response);
     }
     None
+}
+
+/// Requests already on their way when a limit begins cannot know of it yet.
+const IN_FLIGHT_GRACE: Duration = Duration::from_millis(150);
+
+/// The per-key limit: `None` lets the call through.
+fn key_limit(shared: &Shared, faults: &Faults) -> Option<Response> {
+    let now = std::time::Instant::now();
+    let window = Duration::from_secs(faults.retry_after_secs.max(1));
+    let mut state = shared.state();
+    let left = match state.key_limited_until {
+        Some(until) if until > now => {
+            let began = until - window;
+            // Within the grace after the limit began, a call was in flight: no breach.
+            if now > began + IN_FLIGHT_GRACE {
+                state.counters.calls_while_limited += 1;
+            }
+            until - now
+        }
+        _ => {
+            state.key_calls += 1;
+            if state.key_calls <= faults.key_limit_after {
+                return None;
+            }
+            state.key_calls = 0;
+            state.key_limited_until = Some(now + window);
+            state.counters.fault("key limited");
+            window
+        }
+    };
+    drop(state);
+    let mut response = api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Rate limit exceeded for this API key; retry after the time given",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(left.as_secs_f64().ceil() as u64),
+    );
+    Some(response)
 }
 
 fn response_has_body(response: &Response) -> bool {

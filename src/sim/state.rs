@@ -33,6 +33,11 @@ pub struct Counters {
     pub last_upload_ended_ms: Option<u64>,
     /// Bytes stored by upload PUTs (single and parts).
     pub bytes_uploaded: u64,
+    /// API calls that arrived while the key was rate limited (`Faults::key_limit_after`),
+    /// past a grace for those already in flight when the limit began: a client that
+    /// honours Retry-After across all its calls makes none.
+    #[serde(default)]
+    pub calls_while_limited: u64,
 }
 
 impl Counters {
@@ -144,6 +149,9 @@ pub struct SimState {
     pub names: HashMap<(String, String), String>,
     pub next_id: u64,
     pub counters: Counters,
+    /// API calls since the key's last rate limit, and when the limit in force ends.
+    pub key_calls: u32,
+    pub key_limited_until: Option<Instant>,
 }
 
 impl SimState {

@@ -1,5 +1,5 @@
 //! Upload: every photo of the shoot not uploaded yet, a few at a time, each recorded
-//! once it is up. A photo rewritten since the folder settled waits and goes up again;
+//! once it is up. Their upload links are asked for together, up to 100 a call. A photo rewritten since the folder settled waits and goes up again;
 //! one deleted before it went up is left out.
 
 use std::sync::Arc;
@@ -42,6 +42,18 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
         )
     };
     emit_progress(bytes_done.load(Ordering::Relaxed));
+    // One call for up to 100 links instead of one per photo; a file above the multipart
+    // threshold asks for its parts itself.
+    let single: Vec<String> = pending
+        .iter()
+        .filter(|f| f.size <= ctx.client.config().multipart_threshold)
+        .map(|f| f.upload_name.clone())
+        .collect();
+    let links = match single.is_empty() || *ctx.paused.borrow() {
+        true => std::collections::HashMap::new(),
+        false => ctx.client.upload_links_for(&uuid, &single).await?,
+    };
+    let links = &links;
     let (files_done, emit_progress) = (&files_done, &emit_progress);
     stream::iter(pending)
         .map(|file: FileRecord| {
@@ -82,9 +94,10 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                         bytes_done.fetch_add(bytes, Ordering::Relaxed);
                     })
                 };
+                let link = links.get(&file.upload_name).cloned();
                 let outcome = ctx
                     .client
-                    .upload_file(uuid, &path, &file.upload_name, false, Some(sink))
+                    .upload_file_with(uuid, &path, &file.upload_name, false, link, Some(sink))
                     .await;
                 let counted = attempt.load(Ordering::Relaxed);
                 if let Err(error) = outcome {

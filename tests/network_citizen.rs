@@ -1,0 +1,89 @@
+//! A good citizen of the account's API: one rate-limit gate for every call of the key,
+//! and upload links asked for together. The real agent against the simulator's
+//! per-key limit and its request counters.
+
+mod common;
+
+use std::time::Duration;
+
+use common::agent::{Harness, counters, wait_for};
+use common::{start_sim, write_shoot};
+use imagen_sync::sim::Faults;
+
+const LONG: Duration = Duration::from_secs(90);
+const LINK_CALLS: &str = "POST /v1/i2i/projects/{uuid}/get_temporary_upload_links";
+
+fn all_done(agent: &Harness, shoots: usize) -> bool {
+    let states = agent.shoot_states();
+    states.len() == shoots && states.iter().all(|(_, state)| state == "done")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_every_call_of_the_key_until_retry_after_has_passed() {
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        key_limit_after: 5,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config("max_active_shoots = 2", "max_active_shoots = 6");
+    let shoots = [
+        "1 Bay Rd", "2 Bay Rd", "3 Bay Rd", "4 Bay Rd", "5 Bay Rd", "6 Bay Rd",
+    ];
+    for name in shoots {
+        write_shoot(&agent.inbox(), name, 3, (64, 48));
+    }
+    agent.start();
+    wait_for(&agent, "six shoots done", LONG, || {
+        all_done(&agent, shoots.len())
+    })
+    .await;
+    let counters = counters(&sim);
+    let limits = counters
+        .faults_injected
+        .get("key limited")
+        .copied()
+        .unwrap_or(0);
+    assert!(limits >= 2, "the limit was met several times: {counters:?}");
+    assert_eq!(
+        counters.calls_while_limited, 0,
+        "no call of the key went out while it was limited: {counters:?}"
+    );
+    assert_eq!(counters.projects_created, 6, "{counters:?}");
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_links_are_asked_for_a_hundred_at_a_time_and_only_expired_ones_again() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    write_shoot(&agent.inbox(), "40 Photos", 40, (32, 24));
+    agent.start();
+    wait_for(&agent, "the shoot done", LONG, || all_done(&agent, 1)).await;
+    assert_eq!(
+        counters(&sim).requests_to(LINK_CALLS),
+        1,
+        "one call for 40 photos"
+    );
+    agent.kill();
+
+    // 120 photos, the first 3 links handed out already expired: ⌈120/100⌉ + 3 calls.
+    let sim = start_sim(|_| {}).await;
+    sim.set_faults(Faults {
+        stale_links: 3,
+        ..Faults::default()
+    });
+    let mut agent = Harness::new(&sim, 1, "");
+    write_shoot(&agent.inbox(), "120 Photos", 120, (32, 24));
+    agent.start();
+    wait_for(&agent, "the big shoot done", LONG, || all_done(&agent, 1)).await;
+    let counters = counters(&sim);
+    assert!(
+        counters.requests_to(LINK_CALLS) <= 2 + 3,
+        "{} link calls for 120 photos with 3 stale links",
+        counters.requests_to(LINK_CALLS)
+    );
+    assert_eq!(counters.total_uploads(), 120);
+    agent.kill();
+}
