@@ -93,6 +93,7 @@ pub async fn run(
         )],
         notifications: Default::default(),
         webhook: None,
+        network: Default::default(),
         dashboard: Default::default(),
         journal: Default::default(),
     };

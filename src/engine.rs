@@ -81,7 +81,18 @@ pub async fn run(
         let key_file = match load(&config_path) {
             Ok(loaded) => {
                 let key_file = loaded.config.api.key_file.clone();
-                if in_force.as_ref() != Some(&loaded) || running.is_none() {
+                if let (Some(agent), Some(before)) = (&running, &mut in_force)
+                    && before != &loaded
+                    && only_network_differs(before, &loaded)
+                {
+                    // Limits change in place: no transfer restarts for them.
+                    tracing::info!("network settings changed: applied without a restart");
+                    agent.apply_network(&loaded.config.network);
+                    current.send_replace(Some(Arc::new(loaded.config.clone())));
+                    events.emit("", None, EventKind::ConfigApplied);
+                    *before = loaded;
+                    last_problem = None;
+                } else if in_force.as_ref() != Some(&loaded) || running.is_none() {
                     if let Some(agent) = running.take() {
                         tracing::info!("config changed: restarting the agent on it");
                         agent.stop().await;
@@ -165,6 +176,13 @@ pub async fn run(
         agent.stop().await;
     }
     Ok(())
+}
+
+/// Whether `after` is `before` with other `[network]` settings only.
+fn only_network_differs(before: &Loaded, after: &Loaded) -> bool {
+    let mut same = after.clone();
+    same.config.network = before.config.network.clone();
+    &same == before
 }
 
 /// Emits a problem unless it is the one already reported.

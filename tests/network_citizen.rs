@@ -87,3 +87,81 @@ async fn upload_links_are_asked_for_a_hundred_at_a_time_and_only_expired_ones_ag
     assert_eq!(counters.total_uploads(), 120);
     agent.kill();
 }
+
+/// A shoot of `count` stand-in RAW photos of `size` bytes each.
+fn write_raw_shoot(inbox: &std::path::Path, name: &str, count: usize, size: usize) {
+    let folder = inbox.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    for n in 0..count {
+        let mut bytes = b"II*\0".to_vec();
+        bytes.extend((0..size - 4).map(|i| (i * 31 % 251) as u8));
+        std::fs::write(folder.join(format!("DSC_{n}.NEF")), bytes).unwrap();
+    }
+}
+
+/// From the first upload byte to the last, as the simulator saw them.
+fn upload_window(sim: &imagen_sync::sim::Sim) -> Duration {
+    let counters = counters(sim);
+    let (Some(first), Some(last)) = (
+        counters.first_upload_began_ms,
+        counters.last_upload_ended_ms,
+    ) else {
+        panic!("no upload: {counters:?}");
+    };
+    Duration::from_millis(last - first)
+}
+
+fn with_network(agent: &Harness, lines: &str) {
+    agent.edit_config("[dashboard]", &format!("[network]\n{lines}\n\n[dashboard]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_limit_holds_a_shoot_to_its_rate() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    with_network(&agent, "upload_limit = \"1 MB/s\"");
+    write_raw_shoot(&agent.inbox(), "Eight MB", 4, 2_000_000);
+    agent.start();
+    wait_for(&agent, "the shoot done", LONG, || all_done(&agent, 1)).await;
+    let took = upload_window(&sim);
+    assert!(
+        took >= Duration::from_secs(6),
+        "8 MB went up in {took:?} under a 1 MB/s limit"
+    );
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("Bandwidth: upload 1 MB/s, download off."),
+        "{status}"
+    );
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_lifted_in_the_settings_speeds_up_the_upload_under_way_without_a_restart() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    with_network(&agent, "upload_limit = \"200 KB/s\"");
+    write_raw_shoot(&agent.inbox(), "Slow Line", 4, 2_000_000);
+    agent.start();
+    wait_for(&agent, "the upload under way", LONG, || {
+        counters(&sim).bytes_uploaded > 0 || counters(&sim).first_upload_began_ms.is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    agent.edit_config("upload_limit = \"200 KB/s\"", "upload_limit = \"off\"");
+    wait_for(&agent, "the shoot done", LONG, || all_done(&agent, 1)).await;
+    // 8 MB at 200 KB/s would take 40 s; lifted after about 2, it is done far sooner.
+    let took = upload_window(&sim);
+    assert!(
+        took < Duration::from_secs(25),
+        "the new limit did not apply: {took:?}"
+    );
+    let logs = agent.logs();
+    assert!(logs.contains("applied without a restart"), "{logs}");
+    assert!(
+        !logs.contains("restarting the agent"),
+        "transfers were not restarted"
+    );
+    assert_eq!(counters(&sim).total_uploads(), 4, "each photo went up once");
+    agent.kill();
+}

@@ -16,6 +16,9 @@ use crate::running::RunningLock;
 pub struct AgentHandle {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The `[network]` settings in force, which change without a restart.
+    network: watch::Sender<crate::config::NetworkSettings>,
+    _bandwidth: super::following::Following,
     /// This process's hold on the data folder, for as long as the agent runs.
     _lock: RunningLock,
 }
@@ -60,6 +63,8 @@ impl AgentHandle {
             tracing::warn!("no [[folders]] in the config: nothing to watch");
         }
         let (stop, stopped) = watch::channel(false);
+        let (network, followed) = watch::channel(config.network.clone());
+        let bandwidth = super::bandwidth::follow(client.throttles().clone(), followed);
         let task = tokio::spawn(run(
             config,
             client,
@@ -71,8 +76,16 @@ impl AgentHandle {
         Ok(AgentHandle {
             stop,
             task: Some(task),
+            network,
+            _bandwidth: bandwidth,
             _lock: lock,
         })
+    }
+
+    /// Puts new `[network]` settings in force at once: transfers under way go on at
+    /// the new limits.
+    pub fn apply_network(&self, settings: &crate::config::NetworkSettings) {
+        self.network.send_replace(settings.clone());
     }
 
     /// Resolves when the agent stops by itself: an error it cannot go on from, or all

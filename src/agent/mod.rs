@@ -13,6 +13,8 @@
 //! [`run`] wires the stages for one config; `engine` restarts it when the config
 //! changes. The spend guard ([`spend`]) sits between the journal and a new project.
 
+mod bandwidth;
+mod following;
 mod handle;
 pub mod intake;
 pub mod magic;

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio::task::JoinHandle;
 
+use super::following::Following;
 use super::pipeline::Context;
 use crate::config::Config;
 use crate::journal::{self, Delivered, ShootId};
@@ -25,15 +25,6 @@ use crate::journal::{self, Delivered, ShootId};
 const LOOK_EVERY: Duration = Duration::from_secs(2);
 /// Longest wait before a refused or failed send is tried again.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
-
-/// The running follower; it stops when dropped (with the agent that started it).
-pub struct Following(JoinHandle<()>);
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// Starts following the outputs of the hot folders that sync touch-ups; `None` when
 /// none does.
@@ -48,7 +39,7 @@ pub fn spawn(config: &Config, ctx: Context) -> Option<Following> {
         return None;
     }
     let settle = Duration::from_secs(config.agent.settle_seconds);
-    Some(Following(tokio::spawn(async move {
+    Some(Following::spawn(async move {
         let mut sync = TouchUps {
             ctx,
             inboxes,
@@ -65,7 +56,7 @@ pub fn spawn(config: &Config, ctx: Context) -> Option<Following> {
                 tracing::debug!(%error, "touch-ups: the journal cannot be read now");
             }
         }
-    })))
+    }))
 }
 
 type OutputKey = (ShootId, String);

@@ -8,6 +8,7 @@ mod envelope;
 mod error;
 mod gate;
 mod retry;
+pub mod throttle;
 pub mod transfer;
 mod types;
 
@@ -74,6 +75,8 @@ pub struct Client {
     config: ClientConfig,
     /// Holds every call of the key after a 429, and a storage host after SlowDown.
     gate: gate::Gate,
+    /// The bandwidth limits every transfer of the agent shares.
+    throttles: throttle::Throttles,
 }
 
 impl Client {
@@ -92,11 +95,17 @@ impl Client {
             http,
             config,
             gate: gate::Gate::default(),
+            throttles: throttle::Throttles::default(),
         })
     }
 
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// The upload and download limiters (shared by every clone of this client).
+    pub fn throttles(&self) -> &throttle::Throttles {
+        &self.throttles
     }
 
     fn endpoint(&self, path: &[&str]) -> Url {

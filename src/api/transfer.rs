@@ -317,7 +317,15 @@ impl Client {
         let shrank = Arc::new(AtomicBool::new(false));
         let counter = read_so_far.clone();
         let end_check = (read_so_far.clone(), shrank.clone());
+        let limit = self.throttles.upload.clone();
         let chunks = ReaderStream::with_capacity(file.take(expected), CHUNK)
+            .and_then(move |chunk| {
+                let limit = limit.clone();
+                async move {
+                    limit.take(chunk.len()).await;
+                    Ok(chunk)
+                }
+            })
             .map_ok(move |chunk| {
                 counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 if let Some(progress) = &progress {
@@ -420,6 +428,7 @@ impl Client {
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| ApiError::network(DURING, e))?;
+            self.throttles.download.take(chunk.len()).await;
             received += chunk.len() as u64;
             if received > cap || announced.is_some_and(|len| received > len) {
                 return Err(ApiError::protocol(DURING, "more bytes than announced"));

@@ -12,9 +12,14 @@ use crate::surface::Surface;
 /// `status [--json]`.
 pub fn status(config_path: &Path, json: bool) -> ExitCode {
     with_data_dir(config_path, |data_dir, location| {
+        // The limits in force, as the config says them (none said when it is broken).
+        let network = crate::config::Config::load(config_path)
+            .ok()
+            .map(|config| config.network);
         show_status(
             journal::open_read_only(location)?.as_deref(),
             data_dir,
+            network.as_ref(),
             json,
         )
     })
@@ -70,7 +75,12 @@ fn retry_on(
     };
     print_out(&format!("{}\n", sent.describe()))
 }
-fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -> CommandResult {
+fn show_status(
+    journal: Option<&dyn JournalView>,
+    data_dir: &Path,
+    network: Option<&crate::config::NetworkSettings>,
+    json: bool,
+) -> CommandResult {
     use crate::words::printable;
     use std::fmt::Write;
     let agent = crate::running::running_agent(data_dir);
@@ -90,9 +100,17 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
             }),
             None => serde_json::json!({ "running": false }),
         };
+        let limits = network.map(|n| {
+            serde_json::json!({
+                "upload": n.upload_limit.to_string(),
+                "upload_now": n.upload_limit.rate_now(),
+                "download": n.download_limit.to_string(),
+                "download_now": n.download_limit.rate_now(),
+            })
+        });
         let document = serde_json::json!({
             "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
-            "studio_agents": agents,
+            "studio_agents": agents, "bandwidth": limits,
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
@@ -117,6 +135,14 @@ fn show_status(journal: Option<&dyn JournalView>, data_dir: &Path, json: bool) -
                 crate::words::ago(seen.seen_ms),
             );
         }
+    }
+    if let Some(network) = network {
+        let _ = writeln!(
+            out,
+            "Bandwidth: upload {}, download {}.",
+            limit_words(&network.upload_limit),
+            limit_words(&network.download_limit)
+        );
     }
     if paused {
         out.push_str("Paused (imagen-sync resume carries on).\n");
@@ -216,5 +242,17 @@ fn write_shoot_notes(out: &mut String, shoot: &journal::ShootRecord) {
     };
     if let Some(act) = act {
         let _ = writeln!(out, "    → {act}");
+    }
+}
+
+/// "2 MB/s", "off", or "1 MB/s now (timetable 08:00,1MB/s 12:00,off)".
+fn limit_words(plan: &crate::config::BandwidthPlan) -> String {
+    let now = match plan.rate_now() {
+        Some(rate) => crate::config::rate_words(rate),
+        None => "off".to_owned(),
+    };
+    match plan {
+        crate::config::BandwidthPlan::Timetable(_) => format!("{now} now (timetable {plan})"),
+        _ => now,
     }
 }

@@ -8,6 +8,7 @@
 //! `[folders.edit]` table (`hdr_merge, perspective_correction, sky_replacement,
 //! callback_url`).
 
+mod bandwidth;
 mod first_run;
 mod key_file;
 mod parse;
@@ -25,6 +26,7 @@ use crate::api::EditOptions;
 use crate::redact::ApiKey;
 use crate::shoot::PairPolicy;
 
+pub use bandwidth::{BandwidthPlan, rate_words};
 pub use first_run::{FirstRun, first_run_setup, write_default};
 pub use key_file::{private_file_step, read_key_file, read_private_file};
 pub use paths::{
@@ -96,6 +98,7 @@ pub struct Config {
     pub notifications: NotificationSettings,
     /// Where a push goes when a shoot finishes (`[notifications] webhook_url`).
     pub webhook: Option<WebhookSettings>,
+    pub network: NetworkSettings,
     pub dashboard: DashboardSettings,
     pub journal: JournalSettings,
 }
@@ -140,6 +143,13 @@ impl Default for DashboardSettings {
             password_file: None,
         }
     }
+}
+
+/// `[network]`: how much of the line transfers may take.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkSettings {
+    pub upload_limit: BandwidthPlan,
+    pub download_limit: BandwidthPlan,
 }
 
 /// Which desktop notifications are shown (`[notifications]`; all on by default).

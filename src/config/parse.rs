@@ -27,6 +27,15 @@ struct RawConfig {
     dashboard: RawDashboard,
     #[serde(default)]
     journal: RawJournal,
+    #[serde(default)]
+    network: RawNetwork,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    upload_limit: Option<Spanned<String>>,
+    download_limit: Option<Spanned<String>>,
 }
 
 /// `[notifications]`: the desktop's switches, and the webhook beside them.
@@ -374,6 +383,15 @@ impl Config {
             }
         }
 
+        let limit = |value: &Option<Spanned<String>>, key: &str| match value {
+            None => Ok(BandwidthPlan::Off),
+            Some(text) => BandwidthPlan::parse(text.get_ref())
+                .map_err(|m| at(text.span(), &format!("network.{key}"), m)),
+        };
+        let network = NetworkSettings {
+            upload_limit: limit(&raw.network.upload_limit, "upload_limit")?,
+            download_limit: limit(&raw.network.download_limit, "download_limit")?,
+        };
         let notifications = &raw.notifications;
         let webhook = match &notifications.webhook_url {
             None => None,
@@ -416,6 +434,7 @@ impl Config {
                 network: notifications.network.unwrap_or(true),
             },
             webhook,
+            network,
             dashboard,
             journal,
         })

@@ -86,6 +86,13 @@ listen = {listen}
 agent_name = {agent_name}
 lease_seconds = {lease}
 
+# How much of the line transfers may take, up and down: "off", a rate ("2 MB/s",
+# "500 KB/s"), or a timetable ("08:00,1MB/s 12:00,off 18:00,512KB/s"; a time may start
+# with a weekday, "Sat-00:00,off"). Changes apply at once, without restarting transfers.
+[network]
+upload_limit = {upload_limit}
+download_limit = {download_limit}
+
 # Desktop notifications, each of which can be switched off.
 [notifications]
 shoot_done = {done}
@@ -140,6 +147,8 @@ webhook_format = {webhook_format}
         failed = config.notifications.shoot_failed,
         rejected = config.notifications.key_rejected,
         network = config.notifications.network,
+        upload_limit = s(&config.network.upload_limit.to_string()),
+        download_limit = s(&config.network.download_limit.to_string()),
         webhook_url = match &config.webhook {
             Some(webhook) => format!("webhook_url = {}", s(webhook.url.expose().as_str())),
             None => "# webhook_url = \"https://ntfy.sh/my-secret-topic\"".into(),

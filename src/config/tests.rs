@@ -68,6 +68,8 @@ fn a_rendered_config_parses_back_to_itself() {
         url: WebhookUrl::parse("https://ntfy.example.com/topic?auth=x").unwrap(),
         format: WebhookFormat::Ntfy,
     });
+    config.network.upload_limit = BandwidthPlan::parse("Mon-08:00,1MB/s 18:00,off").unwrap();
+    config.network.download_limit = BandwidthPlan::parse("20 MB/s").unwrap();
     config.api.key_file = None;
     let text = render(&config);
     assert_eq!(parse(&text).unwrap(), config, "{text}");
@@ -269,4 +271,21 @@ fn a_broken_rule_glob_or_an_unknown_rule_key_is_located() {
         url.contains("notifications.webhook_url") && url.contains("https://ntfy.sh/"),
         "{url}"
     );
+}
+
+#[test]
+fn a_malformed_bandwidth_limit_is_located_with_the_right_forms() {
+    for bad in ["fast", "08:00 1MB/s", "25:00,1MB/s", "Moonday-08:00,1MB/s"] {
+        let said = error_of(&format!("[network]\nupload_limit = \"{bad}\"\n"));
+        assert!(
+            said.starts_with("config.toml:2:") && said.contains("network.upload_limit"),
+            "{bad}: {said}"
+        );
+        assert!(
+            said.contains("\"2 MB/s\"") || said.contains("08:00"),
+            "{bad}: {said}"
+        );
+    }
+    let fine = parse("[network]\nupload_limit = \"2 MB/s\"\ndownload_limit = \"off\"\n").unwrap();
+    assert_eq!(fine.network.upload_limit, BandwidthPlan::Rate(2_000_000));
 }
