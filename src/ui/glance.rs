@@ -214,6 +214,8 @@ fn shoots(n: usize, what: &str) -> String {
 /// What the one shoot in flight is doing, in the few words a tooltip has room for.
 fn describe(activity: &Activity) -> String {
     match activity.kind() {
+        // With its pace known, the rate and time left say more than a percentage.
+        EventKind::Uploading(_) if activity.speed().is_some() => activity.words(),
         EventKind::Uploading(_) => {
             format!("{}, {}%", activity.words(), activity.percent().unwrap_or(0))
         }
