@@ -154,9 +154,8 @@ pub async fn thumbnail(
         },
         _ => return not_found(),
     };
-    let cache = state.thumbs_dir.clone();
-    match tokio::task::spawn_blocking(move || thumbs::thumbnail(&source, &cache)).await {
-        Ok(Ok(bytes)) => (
+    match thumbs::thumbnail_in_turn(source, state.thumbs_dir.clone()).await {
+        Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "image/jpeg"),
                 (header::CACHE_CONTROL, "private, max-age=300"),

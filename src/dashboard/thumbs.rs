@@ -2,13 +2,29 @@
 //! in the outbox. A RAW shows the largest JPEG preview the camera embedded in it, or a
 //! plain placeholder when there is none. Thumbnails are cached in the data folder,
 //! keyed by the source's path, size and time, so a changed photo gets a new one.
+//!
+//! Memory stays bounded however large the photos and however many the page asks for:
+//! a JPEG is decoded at a reduced scale (its DCT scaled to 1/2, 1/4 or 1/8, the
+//! smallest still at least a thumbnail's size), streamed from the file, and only a few
+//! thumbnails are made at a time.
 
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 /// Longest edge of a thumbnail, in pixels.
 pub const THUMB_EDGE: u32 = 480;
+/// Thumbnails made at once; more requests wait their turn.
+const AT_ONCE: usize = 2;
+static TURNS: Semaphore = Semaphore::const_new(AT_ONCE);
+
+/// [`thumbnail`] off the async workers, a few at a time.
+pub async fn thumbnail_in_turn(source: PathBuf, cache_dir: PathBuf) -> anyhow::Result<Vec<u8>> {
+    let _turn = TURNS.acquire().await?;
+    tokio::task::spawn_blocking(move || thumbnail(&source, &cache_dir)).await?
+}
 
 /// A JPEG thumbnail of `source` (made once, then read from `cache_dir`).
 pub fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
@@ -39,36 +55,69 @@ pub fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+const SOI: [u8; 3] = [0xFF, 0xD8, 0xFF];
+
 fn decode(source: &Path) -> Option<image::DynamicImage> {
-    let bytes = std::fs::read(source).ok()?;
-    if let Ok(image) = image::load_from_memory(&bytes) {
-        return Some(image);
+    let mut file = BufReader::new(std::fs::File::open(source).ok()?);
+    let mut head = [0u8; 3];
+    file.read_exact(&mut head).ok()?;
+    if head == SOI {
+        let file = BufReader::new(std::fs::File::open(source).ok()?);
+        return decode_scaled(file);
     }
+    // A RAW: its previews are somewhere inside.
+    let bytes = std::fs::read(source).ok()?;
     embedded_preview(&bytes)
 }
 
-/// The largest JPEG embedded in a RAW file (most cameras store a full-size preview).
+/// Decodes a JPEG at the smallest scale still at least a thumbnail's size.
+fn decode_scaled(reader: impl Read) -> Option<image::DynamicImage> {
+    let mut decoder = jpeg_decoder::Decoder::new(reader);
+    let edge = THUMB_EDGE as u16;
+    decoder.scale(edge, edge).ok()?;
+    let pixels = decoder.decode().ok()?;
+    let info = decoder.info()?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => {
+            image::RgbImage::from_raw(width, height, pixels).map(image::DynamicImage::ImageRgb8)
+        }
+        jpeg_decoder::PixelFormat::L8 => {
+            image::GrayImage::from_raw(width, height, pixels).map(image::DynamicImage::ImageLuma8)
+        }
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            let rgb = pixels
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = u16::from(p[3]);
+                    [0, 1, 2].map(|i| (u16::from(p[i]) * k / 255) as u8)
+                })
+                .collect();
+            image::RgbImage::from_raw(width, height, rgb).map(image::DynamicImage::ImageRgb8)
+        }
+        jpeg_decoder::PixelFormat::L16 => None,
+    }
+}
+
+/// The largest JPEG embedded in a RAW file (most cameras store a full-size preview),
+/// chosen by its header and decoded at a thumbnail's scale.
 fn embedded_preview(bytes: &[u8]) -> Option<image::DynamicImage> {
-    const SOI: [u8; 3] = [0xFF, 0xD8, 0xFF];
-    let mut best: Option<image::DynamicImage> = None;
     let starts = bytes
         .windows(3)
         .enumerate()
         .filter(|(_, w)| *w == SOI)
         .map(|(at, _)| at)
         .take(16);
-    for start in starts {
-        let Ok(image) =
-            image::load_from_memory_with_format(&bytes[start..], image::ImageFormat::Jpeg)
-        else {
-            continue;
-        };
-        let area = |i: &image::DynamicImage| u64::from(i.width()) * u64::from(i.height());
-        if best.as_ref().is_none_or(|b| area(&image) > area(b)) {
-            best = Some(image);
-        }
-    }
-    best
+    let area_of = |start: usize| {
+        let mut decoder = jpeg_decoder::Decoder::new(&bytes[start..]);
+        decoder.read_info().ok()?;
+        let info = decoder.info()?;
+        Some(u64::from(info.width) * u64::from(info.height))
+    };
+    let largest = starts
+        .filter_map(|start| Some((area_of(start)?, start)))
+        .max_by_key(|(area, start)| (*area, std::cmp::Reverse(*start)))?;
+    decode_scaled(&bytes[largest.1..])
 }
 
 /// A calm grey tile for photos without a preview.
@@ -104,7 +153,11 @@ mod tests {
         raw.extend(jpeg(640, 480));
         raw.extend(b"sensor data");
         let preview = embedded_preview(&raw).unwrap();
-        assert_eq!((preview.width(), preview.height()), (640, 480));
+        assert_eq!(
+            (preview.width(), preview.height()),
+            (640, 480),
+            "the large one, as it is"
+        );
         assert!(embedded_preview(b"no preview in here").is_none());
     }
 
@@ -124,5 +177,15 @@ mod tests {
         std::fs::write(&raw, b"no preview").unwrap();
         let tile = image::load_from_memory(&thumbnail(&raw, &cache).unwrap()).unwrap();
         assert_eq!(tile.width(), THUMB_EDGE);
+    }
+
+    #[test]
+    fn a_huge_jpeg_is_decoded_at_a_reduced_scale() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("big.jpg");
+        std::fs::write(&source, jpeg(4000, 2400)).unwrap();
+        let image = decode(&source).unwrap();
+        // 1/8 of 4000 would be 500, still at least 480: the decoder's smallest fit.
+        assert_eq!((image.width(), image.height()), (500, 300));
     }
 }
