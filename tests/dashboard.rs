@@ -487,3 +487,61 @@ async fn settings_edit_a_hot_folders_rules_and_a_broken_pattern_is_shown_under_i
         "a row to add one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_set_a_bandwidth_limit_that_applies_without_a_restart() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (address, link) = start_with_dashboard(&mut agent).await;
+    let (http, base, session, csrf) = signed_in(&address, &link).await;
+    let (inbox, outbox, base_url) = (
+        agent.inbox().display().to_string(),
+        agent.outbox().display().to_string(),
+        sim.base_url().to_string(),
+    );
+    let post = |limit: &'static str| {
+        let form = vec![
+            ("csrf", csrf.clone()),
+            ("folder_count", "1".into()),
+            ("folders[0].inbox", inbox.clone()),
+            ("folders[0].outbox", outbox.clone()),
+            ("network.upload_limit", limit.into()),
+            ("network.download_limit", "off".into()),
+            ("api.base_url", base_url.clone()),
+        ];
+        http.post(format!("{base}/settings"))
+            .header("cookie", &session)
+            .form(&form)
+            .send()
+    };
+    let refused = post("as fast as it goes").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("data-field=\"network.upload_limit\"") && page.contains("2 MB/s"),
+        "the mistake is shown under its field with the right forms"
+    );
+    // A first save writes the form's whole config (its switches differ from the test's
+    // file, so the agent restarts once); the next one changes only the limit.
+    assert_eq!(post("off").await.unwrap().status(), 303);
+    wait_for(&agent, "the form's config in force", LONG, || {
+        agent.logs().matches("config in force").count() >= 2
+    })
+    .await;
+    let saved = post("08:00,1MB/s 18:00,off").await.unwrap();
+    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap());
+    let written = std::fs::read_to_string(&agent.config).unwrap();
+    assert!(
+        written.contains("upload_limit = \"08:00,1MB/s 18:00,off\""),
+        "{written}"
+    );
+    wait_for(&agent, "the new limit in force", LONG, || {
+        agent.logs().contains("applied without a restart")
+    })
+    .await;
+    assert_eq!(
+        agent.logs().matches("restarting the agent").count(),
+        1,
+        "only the first save restarted the agent"
+    );
+}

@@ -22,6 +22,8 @@ use maud::{Markup, html};
 /// What the form shows: the user's own text, so a mistake can be corrected in place.
 struct FormValues {
     base_url: String,
+    /// `[network]` limits as typed: (key, label, text).
+    limits: Vec<(&'static str, &'static str, String)>,
     numbers: Vec<(&'static str, &'static str, String)>,
     notifications: Vec<(&'static str, &'static str, bool)>,
     pairs: Vec<PairValues>,
@@ -106,6 +108,14 @@ const NUMBERS: [(&str, &str); 6] = [
     ),
 ];
 
+const LIMITS: [(&str, &str); 2] = [
+    (
+        "network.upload_limit",
+        "Upload limit (off, 2 MB/s, or 08:00,1MB/s 18:00,off)",
+    ),
+    ("network.download_limit", "Download limit"),
+];
+
 const NOTIFICATIONS: [(&str, &str); 4] = [
     ("notifications.shoot_done", "A shoot is ready"),
     ("notifications.shoot_failed", "A shoot failed"),
@@ -126,8 +136,14 @@ impl FormValues {
         ];
         let n = &config.notifications;
         let switches = [n.shoot_done, n.shoot_failed, n.key_rejected, n.network];
+        let limits = [&config.network.upload_limit, &config.network.download_limit];
         FormValues {
             base_url: config.api.base_url.to_string(),
+            limits: LIMITS
+                .iter()
+                .zip(limits)
+                .map(|(&(key, label), plan)| (key, label, plan.to_string()))
+                .collect(),
             numbers: NUMBERS
                 .iter()
                 .zip(numbers)
@@ -185,6 +201,10 @@ impl FormValues {
         };
         FormValues {
             base_url: text("api.base_url"),
+            limits: LIMITS
+                .iter()
+                .map(|&(key, label)| (key, label, text(key)))
+                .collect(),
             numbers: NUMBERS
                 .iter()
                 .map(|&(key, label)| (key, label, text(key)))
@@ -327,6 +347,19 @@ fn apply(
             "agent.daily_photo_limit" => agent.spend.daily_photos = number,
             "agent.daily_follow_up_limit" => agent.spend.daily_follow_ups = number,
             _ => agent.max_parallel_downloads = number as usize,
+        }
+    }
+    for (key, _, text) in &values.limits {
+        // A form from before the limits existed keeps them as they are.
+        if !form.contains_key(*key) {
+            continue;
+        }
+        match config::BandwidthPlan::parse(text) {
+            Ok(plan) if *key == "network.upload_limit" => config.network.upload_limit = plan,
+            Ok(plan) => config.network.download_limit = plan,
+            Err(message) => {
+                errors.insert((*key).into(), message);
+            }
         }
     }
     let switch = |key: &str| {
@@ -567,6 +600,14 @@ fn render(
                 div.grid {
                     @for (key, label, value) in &values.numbers {
                         (text_input(key, label, value, "number"))
+                    }
+                }
+            }
+            section.card {
+                h2 { "Network" }
+                div.grid {
+                    @for (key, label, value) in &values.limits {
+                        (text_input(key, label, value, "text"))
                     }
                 }
             }
