@@ -428,30 +428,15 @@ async fn opened_to_the_network_the_dashboard_also_asks_for_its_password() {
 async fn settings_edit_a_hot_folders_rules_and_a_broken_pattern_is_shown_under_its_field() {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
-    let (address, link) = start_with_dashboard(&mut agent).await;
-    let (http, base, session, csrf) = signed_in(&address, &link).await;
-    let (inbox, outbox, base_url) = (
-        agent.inbox().display().to_string(),
-        agent.outbox().display().to_string(),
-        sim.base_url().to_string(),
-    );
+    let form = SettingsForm::open(&mut agent, &sim).await;
     let post = |rule: &'static str| {
-        let form = vec![
-            ("csrf", csrf.clone()),
-            ("folder_count", "1".into()),
-            ("folders[0].inbox", inbox.clone()),
-            ("folders[0].outbox", outbox.clone()),
-            ("folders[0].rule_count", "0".into()),
-            ("folders[0].rules[0].match", rule.into()),
-            ("folders[0].rules[0].sky_replacement", "on".into()),
-            ("folders[0].rules[0].hdr_merge", "off".into()),
-            ("folders[0].rules[0].perspective_correction", "".into()),
-            ("api.base_url", base_url.clone()),
-        ];
-        http.post(format!("{base}/settings"))
-            .header("cookie", &session)
-            .form(&form)
-            .send()
+        form.post(vec![
+            ("folders[0].rule_count", "0"),
+            ("folders[0].rules[0].match", rule),
+            ("folders[0].rules[0].sky_replacement", "on"),
+            ("folders[0].rules[0].hdr_merge", "off"),
+            ("folders[0].rules[0].perspective_correction", ""),
+        ])
     };
     let before = std::fs::read_to_string(&agent.config).unwrap();
     let refused = post("Ext[erior").await.unwrap();
@@ -475,7 +460,7 @@ async fn settings_edit_a_hot_folders_rules_and_a_broken_pattern_is_shown_under_i
     // Shown back once the agent runs on it: the rule, and an empty row to add another.
     let started = std::time::Instant::now();
     let page = loop {
-        let page = settings_page(&http, &base, &session).await;
+        let page = settings_page(&form.http, &form.base, &form.session).await;
         if page.contains("value=\"Exterior*\"") {
             break page;
         }
@@ -492,27 +477,12 @@ async fn settings_edit_a_hot_folders_rules_and_a_broken_pattern_is_shown_under_i
 async fn settings_set_a_bandwidth_limit_that_applies_without_a_restart() {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
-    let (address, link) = start_with_dashboard(&mut agent).await;
-    let (http, base, session, csrf) = signed_in(&address, &link).await;
-    let (inbox, outbox, base_url) = (
-        agent.inbox().display().to_string(),
-        agent.outbox().display().to_string(),
-        sim.base_url().to_string(),
-    );
+    let form = SettingsForm::open(&mut agent, &sim).await;
     let post = |limit: &'static str| {
-        let form = vec![
-            ("csrf", csrf.clone()),
-            ("folder_count", "1".into()),
-            ("folders[0].inbox", inbox.clone()),
-            ("folders[0].outbox", outbox.clone()),
-            ("network.upload_limit", limit.into()),
-            ("network.download_limit", "off".into()),
-            ("api.base_url", base_url.clone()),
-        ];
-        http.post(format!("{base}/settings"))
-            .header("cookie", &session)
-            .form(&form)
-            .send()
+        form.post(vec![
+            ("network.upload_limit", limit),
+            ("network.download_limit", "off"),
+        ])
     };
     let refused = post("as fast as it goes").await.unwrap();
     assert_eq!(refused.status(), 422);
@@ -544,4 +514,46 @@ async fn settings_set_a_bandwidth_limit_that_applies_without_a_restart() {
         1,
         "only the first save restarted the agent"
     );
+}
+
+/// The Settings form of a running agent's dashboard, posted as a browser would: the
+/// hot folder as it is, and the fields a test sets.
+struct SettingsForm {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    fields: Vec<(String, String)>,
+}
+
+impl SettingsForm {
+    async fn open(agent: &mut Harness, sim: &imagen_sync::sim::Sim) -> SettingsForm {
+        let (address, link) = start_with_dashboard(agent).await;
+        let (http, base, session, csrf) = signed_in(&address, &link).await;
+        let fields = [
+            ("csrf", csrf),
+            ("folder_count", "1".to_owned()),
+            ("folders[0].inbox", agent.inbox().display().to_string()),
+            ("folders[0].outbox", agent.outbox().display().to_string()),
+            ("api.base_url", sim.base_url().to_string()),
+        ]
+        .map(|(key, value)| (key.to_owned(), value))
+        .to_vec();
+        SettingsForm {
+            http,
+            base,
+            session,
+            fields,
+        }
+    }
+
+    async fn post(&self, extra: Vec<(&str, &str)>) -> reqwest::Result<reqwest::Response> {
+        let mut form = self.fields.clone();
+        form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.http
+            .post(format!("{}/settings", self.base))
+            .header("cookie", &self.session)
+            .form(&form)
+            .send()
+            .await
+    }
 }
