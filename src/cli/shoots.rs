@@ -140,8 +140,8 @@ fn show_status(
         let _ = writeln!(
             out,
             "Bandwidth: upload {}, download {}.",
-            limit_words(&network.upload_limit),
-            limit_words(&network.download_limit)
+            network.upload_limit.describe_now(),
+            network.download_limit.describe_now()
         );
     }
     if paused {
@@ -242,17 +242,5 @@ fn write_shoot_notes(out: &mut String, shoot: &journal::ShootRecord) {
     };
     if let Some(act) = act {
         let _ = writeln!(out, "    → {act}");
-    }
-}
-
-/// "2 MB/s", "off", or "1 MB/s now (timetable 08:00,1MB/s 12:00,off)".
-fn limit_words(plan: &crate::config::BandwidthPlan) -> String {
-    let now = match plan.rate_now() {
-        Some(rate) => crate::config::rate_words(rate),
-        None => "off".to_owned(),
-    };
-    match plan {
-        crate::config::BandwidthPlan::Timetable(_) => format!("{now} now (timetable {plan})"),
-        _ => now,
     }
 }

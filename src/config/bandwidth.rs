@@ -92,6 +92,15 @@ impl BandwidthPlan {
             .and_then(|(_, rate)| *rate)
     }
 
+    /// "2 MB/s", "off", or "1 MB/s now (timetable 08:00,1MB/s 12:00,off)".
+    pub fn describe_now(&self) -> String {
+        let now = self.rate_now().map_or_else(|| "off".to_owned(), rate_words);
+        match self {
+            BandwidthPlan::Timetable(_) => format!("{now} now (timetable {self})"),
+            _ => now,
+        }
+    }
+
     /// The rate in force now, by the local clock.
     pub fn rate_now(&self) -> Option<u64> {
         use chrono::{Datelike, Timelike};

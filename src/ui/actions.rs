@@ -57,6 +57,16 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
         MenuAction::OpenInbox(index) => Effect::Open(pair(index)?.inbox.clone()),
         MenuAction::OpenOutbox(index) => Effect::Open(pair(index)?.outbox.clone()),
         MenuAction::OpenShoot(id) => Effect::Open(control()?.outbox_folder(id)?),
+        MenuAction::LimitUpload(rate) => {
+            let mut changed = config.clone();
+            changed.network.upload_limit = match rate {
+                0 => crate::config::BandwidthPlan::Off,
+                rate => crate::config::BandwidthPlan::Rate(rate),
+            };
+            // The engine sees the file change and applies it without a restart.
+            crate::atomic_file::write_text(config_path, &crate::config::render(&changed))?;
+            Effect::Done
+        }
         MenuAction::Settings => settings(config_path),
         MenuAction::OpenLog => Effect::Open(newest_log(&config.agent.data_dir.join("logs"))),
         MenuAction::About => Effect::Tell {
@@ -90,4 +100,39 @@ fn newest_log(dir: &Path) -> PathBuf {
             .map(|e| e.path())
     });
     newest.unwrap_or_else(|| dir.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BandwidthPlan;
+
+    #[test]
+    fn limit_upload_from_the_tray_writes_the_limit_into_the_settings_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let mut config = crate::config::default_config();
+        config.agent.data_dir = dir.path().join("data");
+        std::fs::write(&path, crate::config::render(&config)).unwrap();
+
+        let effect = apply(MenuAction::LimitUpload(2_000_000), &config, &path).unwrap();
+        assert_eq!(effect, Effect::Done);
+        let written = Config::parse(
+            &std::fs::read_to_string(&path).unwrap(),
+            &path,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(written.network.upload_limit, BandwidthPlan::Rate(2_000_000));
+        assert_eq!(written.folders, config.folders, "nothing else changed");
+
+        apply(MenuAction::LimitUpload(0), &written, &path).unwrap();
+        let lifted = Config::parse(
+            &std::fs::read_to_string(&path).unwrap(),
+            &path,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(lifted.network.upload_limit, BandwidthPlan::Off);
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::config::FolderPair;
+use crate::config::{BandwidthPlan, FolderPair, NetworkSettings, rate_words};
 use crate::journal::{FailureKind, NotSent, ShootId, ShootState, ShootSummary};
 use crate::ui::glance::{Glance, shorten};
 use crate::words::printable;
@@ -25,6 +25,8 @@ pub enum MenuAction {
     RetryShoot(ShootId),
     /// Past the spend guard's limits, for a held shoot.
     SendAnyway(ShootId),
+    /// Set `[network] upload_limit` to this many bytes per second (0: off).
+    LimitUpload(u64),
     Settings,
     OpenLog,
     About,
@@ -42,6 +44,7 @@ impl MenuAction {
             MenuAction::OpenShoot(id) => format!("open-shoot:{id}"),
             MenuAction::RetryShoot(id) => format!("retry-shoot:{id}"),
             MenuAction::SendAnyway(id) => format!("send-anyway:{id}"),
+            MenuAction::LimitUpload(rate) => format!("limit-upload:{rate}"),
             MenuAction::Settings => "settings".into(),
             MenuAction::OpenLog => "open-log".into(),
             MenuAction::About => "about".into(),
@@ -64,6 +67,7 @@ impl MenuAction {
             "open-shoot" => MenuAction::OpenShoot(shoot()?),
             "retry-shoot" => MenuAction::RetryShoot(shoot()?),
             "send-anyway" => MenuAction::SendAnyway(shoot()?),
+            "limit-upload" => MenuAction::LimitUpload(argument?.parse().ok()?),
             "settings" => MenuAction::Settings,
             "open-log" => MenuAction::OpenLog,
             "about" => MenuAction::About,
@@ -97,10 +101,14 @@ impl MenuEntry {
     }
 }
 
+/// The quick choices of "Upload limit", bytes per second (0: off).
+pub const QUICK_UPLOAD_LIMITS: [u64; 5] = [0, 500_000, 1_000_000, 2_000_000, 5_000_000];
+
 /// The whole menu for this moment.
 pub fn build(
     glance: &Glance,
     folders: &[FolderPair],
+    network: Option<&NetworkSettings>,
     recent: &[ShootSummary],
     not_sent: &[NotSent],
 ) -> Vec<MenuEntry> {
@@ -115,6 +123,9 @@ pub fn build(
         label: "Recent shoots".into(),
         entries: recent_entries(recent, not_sent),
     });
+    if let Some(network) = network {
+        menu.push(upload_limit_entry(&network.upload_limit));
+    }
     menu.push(MenuEntry::Separator);
     menu.push(MenuEntry::item("Settings…", MenuAction::Settings));
     menu.push(MenuEntry::item("Open log", MenuAction::OpenLog));
@@ -125,6 +136,35 @@ pub fn build(
     menu.push(MenuEntry::Separator);
     menu.push(MenuEntry::item("Quit", MenuAction::Quit));
     menu
+}
+
+/// "Upload limit: 1 MB/s": the limit in force, and quick choices to change it.
+fn upload_limit_entry(plan: &BandwidthPlan) -> MenuEntry {
+    let mut entries = Vec::new();
+    if let BandwidthPlan::Timetable(_) = plan {
+        entries.push(MenuEntry::Label(format!("Timetable: {plan}")));
+        entries.push(MenuEntry::Label("A choice below replaces it".into()));
+    }
+    for rate in QUICK_UPLOAD_LIMITS {
+        let in_force = match plan {
+            BandwidthPlan::Off => rate == 0,
+            BandwidthPlan::Rate(current) => *current == rate,
+            BandwidthPlan::Timetable(_) => false,
+        };
+        let words = match rate {
+            0 => "No limit".to_owned(),
+            rate => format!("Limit upload to {}", rate_words(rate)),
+        };
+        let mark = if in_force { "✓ " } else { "" };
+        entries.push(MenuEntry::item(
+            format!("{mark}{words}"),
+            MenuAction::LimitUpload(rate),
+        ));
+    }
+    MenuEntry::Submenu {
+        label: format!("Upload limit: {}", plan.describe_now()),
+        entries,
+    }
 }
 
 /// "Open Inbox" and "Open Outbox", or one pair of entries per hot folder.
@@ -299,6 +339,7 @@ mod tests {
             MenuAction::OpenShoot(41),
             MenuAction::RetryShoot(7),
             MenuAction::SendAnyway(9),
+            MenuAction::LimitUpload(1_000_000),
             MenuAction::Settings,
             MenuAction::OpenLog,
             MenuAction::About,
@@ -309,6 +350,37 @@ mod tests {
         }
         assert_eq!(MenuAction::from_id("open-shoot:x"), None);
         assert_eq!(MenuAction::from_id("format-disk"), None);
+    }
+
+    #[test]
+    fn the_upload_limit_in_force_is_shown_and_ticked_among_the_quick_choices() {
+        let MenuEntry::Submenu { label, entries } =
+            upload_limit_entry(&BandwidthPlan::Rate(1_000_000))
+        else {
+            panic!("a submenu");
+        };
+        assert_eq!(label, "Upload limit: 1 MB/s");
+        let ticked: Vec<&MenuEntry> = entries
+            .iter()
+            .filter(|e| matches!(e, MenuEntry::Item { label, .. } if label.starts_with('✓')))
+            .collect();
+        assert_eq!(
+            ticked,
+            [&MenuEntry::item(
+                "✓ Limit upload to 1 MB/s",
+                MenuAction::LimitUpload(1_000_000)
+            )]
+        );
+        let MenuEntry::Submenu { label, entries } =
+            upload_limit_entry(&BandwidthPlan::parse("00:00,2MB/s").unwrap())
+        else {
+            panic!("a submenu");
+        };
+        assert_eq!(label, "Upload limit: 2 MB/s now (timetable 00:00,2MB/s)");
+        assert_eq!(
+            entries[1],
+            MenuEntry::Label("A choice below replaces it".into())
+        );
     }
 
     #[test]

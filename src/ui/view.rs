@@ -66,7 +66,13 @@ impl ViewSource {
         TrayView {
             icon: self.glance.icon(),
             status: self.glance.status_line(),
-            menu: menu::build(&self.glance, folders, &recent, &not_sent),
+            menu: menu::build(
+                &self.glance,
+                folders,
+                config.map(|c| &c.network),
+                &recent,
+                &not_sent,
+            ),
         }
     }
 }
