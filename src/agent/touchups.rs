@@ -75,26 +75,45 @@ struct TouchUps {
 
 impl TouchUps {
     async fn look(&mut self) -> journal::Result<()> {
-        let delivered = self.ctx.record(|j| j.delivered_outputs()).await?;
+        let inboxes = self.inboxes.clone();
+        let followed = self
+            .ctx
+            .record(move |j| {
+                let mut delivered = j.delivered_outputs()?;
+                delivered.retain(|item| inboxes.contains(&item.inbox));
+                Ok(delivered)
+            })
+            .await?;
+        // Every file stat'ed in one blocking call, not one task per file.
+        let stamped: Vec<(Delivered, Option<String>)> = tokio::task::spawn_blocking(move || {
+            followed
+                .into_iter()
+                .map(|item| {
+                    let now = crate::overlap::stamp(&item.output.path);
+                    (item, now)
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
         let mut seen = HashSet::new();
-        for item in delivered {
-            if !self.inboxes.contains(&item.inbox) {
-                continue;
-            }
+        for (item, now) in stamped {
             let key = (item.shoot, item.output.file_name.clone());
             seen.insert(key.clone());
-            self.look_at(item, key).await?;
+            self.look_at(item, key, now).await?;
         }
         self.changing.retain(|key, _| seen.contains(key));
         Ok(())
     }
 
-    async fn look_at(&mut self, item: Delivered, key: OutputKey) -> journal::Result<()> {
+    async fn look_at(
+        &mut self,
+        item: Delivered,
+        key: OutputKey,
+        now: Option<String>,
+    ) -> journal::Result<()> {
         let path = item.output.path.clone();
-        let stamp_path = path.clone();
-        let Ok(Some(now)) =
-            tokio::task::spawn_blocking(move || crate::overlap::stamp(&stamp_path)).await
-        else {
+        let Some(now) = now else {
             // Gone (deleted, renamed, or its drive away): nothing is sent for it.
             self.changing.remove(&key);
             return Ok(());

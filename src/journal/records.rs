@@ -131,16 +131,18 @@ impl ShootGroup {
     /// Groups rows (newest first) by shoot folder, in the order folders first appear.
     pub fn of(rows: Vec<ShootSummary>) -> Vec<ShootGroup> {
         let mut groups: Vec<ShootGroup> = Vec::new();
+        let mut index: std::collections::HashMap<(PathBuf, String), usize> = Default::default();
         for row in rows {
-            let same = |g: &&mut ShootGroup| {
-                g.lead.shoot.inbox == row.shoot.inbox && g.lead.shoot.folder == row.shoot.folder
-            };
-            match groups.iter_mut().find(|g| same(g)) {
-                Some(group) => group.projects.push(row),
-                None => groups.push(ShootGroup {
-                    lead: row.clone(),
-                    projects: vec![row],
-                }),
+            let key = (row.shoot.inbox.clone(), row.shoot.folder.clone());
+            match index.get(&key) {
+                Some(&at) => groups[at].projects.push(row),
+                None => {
+                    index.insert(key, groups.len());
+                    groups.push(ShootGroup {
+                        lead: row.clone(),
+                        projects: vec![row],
+                    });
+                }
             }
         }
         for group in &mut groups {
