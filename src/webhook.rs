@@ -123,9 +123,6 @@ pub fn spawn(events: &Events, config: watch::Receiver<Option<Arc<Config>>>) -> J
     })
 }
 
-/// How many recent projects are looked through for a shoot's other projects.
-const GROUP_LOOKBACK: usize = 500;
-
 /// The outcome an event tells, for the whole shoot: a shoot of several projects (its
 /// edit rules, RAW and JPEG) is told once, when the last of them finishes, with the
 /// counts of all of them. `None` for events that are not an outcome, while another
@@ -173,12 +170,7 @@ fn outcome_of(
     let Ok(shoot) = journal.shoot(id) else {
         return Some(outcome);
     };
-    let mut projects: Vec<ShootSummary> = journal
-        .summaries(Some(GROUP_LOOKBACK))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|row| row.shoot.inbox == shoot.inbox && row.shoot.folder == shoot.folder)
-        .collect();
+    let mut projects = shoot.projects_in(journal.as_ref());
     if projects.is_empty() {
         return Some(outcome);
     }

@@ -65,12 +65,7 @@ pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<Shoo
         return not_found();
     };
     let csrf = state.secret.csrf();
-    let projects: Vec<_> = journal
-        .summaries(None)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|row| row.shoot.inbox == shoot.inbox && row.shoot.folder == shoot.folder)
-        .collect();
+    let projects = shoot.projects_in(journal.as_ref());
     let body = html! {
         section.card {
             div.status-line {

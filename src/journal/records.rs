@@ -162,6 +162,21 @@ impl ShootGroup {
     }
 }
 
+/// How many recent projects are looked through for a shoot's other projects.
+const PROJECTS_LOOKBACK: usize = 500;
+
+impl ShootRecord {
+    /// Every project of this shoot's folder among the recent ones, newest first.
+    pub fn projects_in(&self, journal: &dyn super::JournalView) -> Vec<ShootSummary> {
+        journal
+            .summaries(Some(PROJECTS_LOOKBACK))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|row| row.shoot.inbox == self.inbox && row.shoot.folder == self.folder)
+            .collect()
+    }
+}
+
 /// Which project of a shoot speaks for it: lower first.
 fn urgency(shoot: &ShootRecord) -> u8 {
     match shoot.state {
