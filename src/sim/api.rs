@@ -386,7 +386,7 @@ async fn multipart_complete(
 ) -> Answer {
     let account = account(&shared, &headers)?;
     let request: MultipartCompleteRequest = parse_json(&body)?;
-    let (dir, part_count, dest) = {
+    let (dir, part_count, dest, announced) = {
         let mut state = shared.state();
         let project = state.project_of(&account, &uuid).ok_or_else(not_found)?;
         if project.completed_multipart.get(&upload_id) == Some(&request.file_name) {
@@ -433,10 +433,18 @@ async fn multipart_complete(
             .dir
             .join("in")
             .join(format!("{}.bin", uuid::Uuid::new_v4().simple()));
-        (upload.dir.clone(), upload.part_count, dest)
+        let announced: u64 = upload.parts.values().sum();
+        (upload.dir.clone(), upload.part_count, dest, announced)
     };
     let size = concatenate_parts(&dir, part_count, &dest)
         .await
+        .map(|written| {
+            if shared.config.keep_upload_bytes {
+                written
+            } else {
+                announced
+            }
+        })
         .map_err(|e| {
             tracing::error!(error = %e, "simulator could not assemble a multipart upload");
             api_error(

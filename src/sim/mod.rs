@@ -59,6 +59,10 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Serve the (undocumented) S3 multipart endpoints; without them they answer 404.
     pub multipart: bool,
+    /// Keep the bytes of uploads on disk. Off, uploads are checked and counted but
+    /// their bytes dropped, so a memory test can send gigabytes on a small disk; such
+    /// inputs cannot be edited.
+    pub keep_upload_bytes: bool,
 }
 
 impl SimConfig {
@@ -76,6 +80,7 @@ impl SimConfig {
             data_dir: None,
             faults: Faults::default(),
             multipart: true,
+            keep_upload_bytes: true,
         }
     }
 }

@@ -237,6 +237,7 @@ async fn receive(shared: &Shared, request: Request, dest: &Path) -> Result<u64, 
     // Hashing costs real CPU on the machine being measured: only when asked to check.
     let mut hasher = (!content_md5.is_empty()).then(Md5::new);
     let mut received = 0u64;
+    let keep = shared.config.keep_upload_bytes;
     let mut body = request.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
         let Ok(chunk) = chunk else {
@@ -250,7 +251,9 @@ async fn receive(shared: &Shared, request: Request, dest: &Path) -> Result<u64, 
         if let Some(hasher) = hasher.as_mut() {
             hasher.update(&chunk);
         }
-        file.write_all(&chunk).await.map_err(internal)?;
+        if keep {
+            file.write_all(&chunk).await.map_err(internal)?;
+        }
     }
     if received != announced {
         return Err(s3_error(
