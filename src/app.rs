@@ -35,6 +35,7 @@ impl App {
             current,
             stopped,
             held,
+            crate::costs::watch(),
         ));
         let dashboard = crate::dashboard::serve_beside_agent(DashboardContext {
             config_path: config_path.to_owned(),

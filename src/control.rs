@@ -74,6 +74,14 @@ impl Control {
         Ok(self.journal.set_paused(paused)?)
     }
 
+    /// "Resume anyway": uploads waiting for an unmetered network or mains power go on
+    /// until the network or power changes (the running agent reads it within a second).
+    pub fn resume_anyway(&self) -> Result<(), ControlError> {
+        Ok(self
+            .journal
+            .set_switch(crate::journal::Switch::ResumeAnyway, true)?)
+    }
+
     /// Failed shoots go on: a failed edit as a new project, the rest where they stopped.
     pub fn retry(&self, which: RetryScope<'_>) -> Result<Sent, ControlError> {
         let shoots = self.journal.retry(which)?;

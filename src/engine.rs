@@ -70,6 +70,7 @@ pub async fn run(
     current: watch::Sender<Option<Arc<Config>>>,
     mut shutdown: watch::Receiver<bool>,
     mut held: Option<RunningLock>,
+    costs: watch::Receiver<crate::costs::Costs>,
 ) -> anyhow::Result<()> {
     let (changed_sender, mut changed) = mpsc::channel::<()>(1);
     let mut files = FileWatch::new(changed_sender);
@@ -98,7 +99,13 @@ pub async fn run(
                         agent.stop().await;
                     }
                     let config = loaded.config.clone();
-                    let (key, options) = (loaded.key.clone(), AgentOptions::for_config(&config));
+                    let (key, options) = (
+                        loaded.key.clone(),
+                        AgentOptions {
+                            costs: costs.clone(),
+                            ..AgentOptions::for_config(&config)
+                        },
+                    );
                     let started = match held.take() {
                         Some(lock) if lock.data_dir() == config.agent.data_dir => {
                             AgentHandle::start_holding(lock, config, key, &events, options).await

@@ -75,6 +75,12 @@ pub enum EventKind {
     JournalBack,
     Paused,
     Resumed,
+    /// Uploads wait: the connection is metered or the machine on battery.
+    UploadsHeld {
+        reason: crate::costs::HoldReason,
+    },
+    /// Uploads go on again (the network or power changed, or "Resume anyway").
+    UploadsFree,
     /// The config (or key file) was read and is now in force.
     ConfigApplied,
     /// An edit of the config could not be used; the last good config stays in force
@@ -212,6 +218,11 @@ fn log(event: &Event) {
         EventKind::JournalBack => tracing::info!("the studio's journal is back: work goes on"),
         EventKind::Paused => tracing::info!("paused"),
         EventKind::Resumed => tracing::info!("resumed"),
+        EventKind::UploadsHeld { reason } => tracing::info!(
+            "uploads wait: {} (\"Resume anyway\" in the tray sends them now)",
+            reason.waiting_words().to_lowercase()
+        ),
+        EventKind::UploadsFree => tracing::info!("uploads go on"),
         EventKind::ConfigApplied => tracing::info!("config in force"),
         EventKind::ConfigRejected { reason } => {
             tracing::error!("config not applied: {reason}")

@@ -12,6 +12,7 @@ pub mod autostart;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod costs;
 pub mod dashboard;
 pub mod dashboard_link;
 pub mod demo;

@@ -68,7 +68,12 @@ enum Command {
     /// Stop starting new shoots and uploads (remembered across restarts).
     Pause,
     /// Carry on after `pause`.
-    Resume,
+    Resume {
+        /// Also send now while on a metered network or battery (`[network]
+        /// pause_on_metered`, `pause_on_battery`), until the network or power changes.
+        #[arg(long)]
+        anyway: bool,
+    },
     /// Write a commented default config.
     Init,
     /// Open the dashboard in the browser (shoots, or the settings page).
@@ -254,7 +259,7 @@ fn main() -> ExitCode {
             all,
             allow_over_limit,
         } => cli::retry(&config_path, shoot.as_deref(), all, allow_over_limit),
-        Command::Pause => cli::pause_or_resume(&config_path, true),
-        Command::Resume => cli::pause_or_resume(&config_path, false),
+        Command::Pause => cli::pause(&config_path),
+        Command::Resume { anyway } => cli::resume(&config_path, anyway),
     }
 }

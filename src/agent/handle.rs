@@ -19,6 +19,7 @@ pub struct AgentHandle {
     /// The `[network]` settings in force, which change without a restart.
     network: watch::Sender<crate::config::NetworkSettings>,
     _bandwidth: super::following::Following,
+    _upload_hold: super::following::Following,
     /// This process's hold on the data folder, for as long as the agent runs.
     _lock: RunningLock,
 }
@@ -64,13 +65,16 @@ impl AgentHandle {
         }
         let (stop, stopped) = watch::channel(false);
         let (network, followed) = watch::channel(config.network.clone());
-        let bandwidth = super::bandwidth::follow(client.throttles().clone(), followed);
+        let bandwidth = super::bandwidth::follow(client.throttles().clone(), followed.clone());
+        let (gate, upload_hold) =
+            super::upload_hold::follow(options.costs.clone(), followed, events.clone());
         let task = tokio::spawn(run(
             config,
             client,
             journal,
             events.clone(),
             options,
+            gate,
             stopped,
         ));
         Ok(AgentHandle {
@@ -78,6 +82,7 @@ impl AgentHandle {
             task: Some(task),
             network,
             _bandwidth: bandwidth,
+            _upload_hold: upload_hold,
             _lock: lock,
         })
     }

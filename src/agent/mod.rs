@@ -27,6 +27,7 @@ pub mod scan;
 mod scheduler;
 pub mod spend;
 mod touchups;
+pub mod upload_hold;
 pub mod watch;
 
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct AgentOptions {
     pub tick: Duration,
     /// Stop once something was processed and nothing is left (the demo's `--once`).
     pub exit_when_idle: bool,
+    /// Whether the machine is on a metered network or battery, for uploads to wait.
+    pub costs: tokio::sync::watch::Receiver<crate::costs::Costs>,
 }
 
 impl AgentOptions {
@@ -60,6 +63,7 @@ impl AgentOptions {
             polls: PollSchedule::default(),
             tick: Duration::from_secs(1),
             exit_when_idle: false,
+            costs: crate::costs::none(),
         }
     }
 }

@@ -46,6 +46,7 @@ pub async fn run(
     journal: Arc<dyn Journal>,
     events: Events,
     options: AgentOptions,
+    gate: super::upload_hold::UploadGate,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     // An inbox is never made here: a missing one is an unmounted drive, waited for
@@ -61,6 +62,7 @@ pub async fn run(
         })?;
     }
     let queue: Arc<dyn ShootQueue> = journal.clone();
+    let switches = journal.clone();
     let lease = queue.lease();
     let mut claims = Claims::default();
     let initially_paused = match journal::off_worker(&queue, |q| q.paused()).await {
@@ -86,6 +88,7 @@ pub async fn run(
         },
         polls: options.polls.clone(),
         paused,
+        uploads_held: gate.hold,
         spend: config.agent.spend,
         inboxes: Arc::new(config.folders.iter().map(|f| f.inbox.clone()).collect()),
     };
@@ -220,6 +223,9 @@ pub async fn run(
                     let _ = paused_sender.send(now_paused);
                     events.emit("", None, if now_paused { EventKind::Paused } else { EventKind::Resumed });
                 }
+                if take_resume_anyway(&switches).await {
+                    gate.resume_anyway.notify_one();
+                }
                 if now_paused || auth_blocked.as_ref().is_some_and(|b| b.until > Instant::now()) {
                     continue;
                 }
@@ -277,6 +283,20 @@ pub async fn run(
     }
     drop(watcher);
     Ok(())
+}
+
+/// Whether the user asked for "Resume anyway" since the last look (the request is
+/// taken: it counts once, for the network and power of now).
+async fn take_resume_anyway(switches: &Arc<dyn Journal>) -> bool {
+    use crate::journal::Switch;
+    let asked = journal::off_worker(switches, |q| {
+        let asked = q.switch(Switch::ResumeAnyway)?;
+        if asked {
+            q.set_switch(Switch::ResumeAnyway, false)?;
+        }
+        Ok(asked)
+    });
+    asked.await.unwrap_or(false)
 }
 
 async fn settle_outcome(

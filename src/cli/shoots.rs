@@ -38,15 +38,27 @@ pub fn retry(
     })
 }
 
-/// `pause` or `resume`.
-pub fn pause_or_resume(config_path: &Path, pause: bool) -> ExitCode {
+/// `pause`.
+pub fn pause(config_path: &Path) -> ExitCode {
     with_data_dir(config_path, |_, location| {
-        Control::open(location, Surface::Cli)?.set_paused(pause)?;
-        print_out(if pause {
-            "Paused: no new shoot or upload starts (in-flight requests finish).\n"
-        } else {
-            "Resumed.\n"
-        })
+        Control::open(location, Surface::Cli)?.set_paused(true)?;
+        print_out("Paused: no new shoot or upload starts (in-flight requests finish).\n")
+    })
+}
+
+/// `resume`, and with `anyway` past a metered network or battery too.
+pub fn resume(config_path: &Path, anyway: bool) -> ExitCode {
+    with_data_dir(config_path, |_, location| {
+        let control = Control::open(location, Surface::Cli)?;
+        control.set_paused(false)?;
+        if !anyway {
+            return print_out("Resumed.\n");
+        }
+        control.resume_anyway()?;
+        print_out(
+            "Resumed. Uploads waiting for an unmetered network or mains power go on until \
+             the network or power changes.\n",
+        )
     })
 }
 

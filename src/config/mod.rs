@@ -145,11 +145,26 @@ impl Default for DashboardSettings {
     }
 }
 
-/// `[network]`: how much of the line transfers may take.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `[network]`: how much of the line transfers may take, and when uploads wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSettings {
     pub upload_limit: BandwidthPlan,
     pub download_limit: BandwidthPlan,
+    /// Uploads wait while the connection is metered (a phone's hotspot, a data plan).
+    pub pause_on_metered: bool,
+    /// Uploads wait while the machine runs on battery.
+    pub pause_on_battery: bool,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            upload_limit: BandwidthPlan::Off,
+            download_limit: BandwidthPlan::Off,
+            pause_on_metered: true,
+            pause_on_battery: false,
+        }
+    }
 }
 
 /// Which desktop notifications are shown (`[notifications]`; all on by default).

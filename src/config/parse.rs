@@ -36,6 +36,8 @@ struct RawConfig {
 struct RawNetwork {
     upload_limit: Option<Spanned<String>>,
     download_limit: Option<Spanned<String>>,
+    pause_on_metered: Option<bool>,
+    pause_on_battery: Option<bool>,
 }
 
 /// `[notifications]`: the desktop's switches, and the webhook beside them.
@@ -391,6 +393,14 @@ impl Config {
         let network = NetworkSettings {
             upload_limit: limit(&raw.network.upload_limit, "upload_limit")?,
             download_limit: limit(&raw.network.download_limit, "download_limit")?,
+            pause_on_metered: raw
+                .network
+                .pause_on_metered
+                .unwrap_or(NetworkSettings::default().pause_on_metered),
+            pause_on_battery: raw
+                .network
+                .pause_on_battery
+                .unwrap_or(NetworkSettings::default().pause_on_battery),
         };
         let notifications = &raw.notifications;
         let webhook = match &notifications.webhook_url {

@@ -89,9 +89,13 @@ lease_seconds = {lease}
 # How much of the line transfers may take, up and down: "off", a rate ("2 MB/s",
 # "500 KB/s"), or a timetable ("08:00,1MB/s 12:00,off 18:00,512KB/s"; a time may start
 # with a weekday, "Sat-00:00,off"). Changes apply at once, without restarting transfers.
+# Uploads also wait while the connection is metered (a phone's hotspot) or, if asked,
+# while on battery; the tray's "Resume anyway" sends until the network or power changes.
 [network]
 upload_limit = {upload_limit}
 download_limit = {download_limit}
+pause_on_metered = {pause_on_metered}
+pause_on_battery = {pause_on_battery}
 
 # Desktop notifications, each of which can be switched off.
 [notifications]
@@ -149,6 +153,8 @@ webhook_format = {webhook_format}
         network = config.notifications.network,
         upload_limit = s(&config.network.upload_limit.to_string()),
         download_limit = s(&config.network.download_limit.to_string()),
+        pause_on_metered = config.network.pause_on_metered,
+        pause_on_battery = config.network.pause_on_battery,
         webhook_url = match &config.webhook {
             Some(webhook) => format!("webhook_url = {}", s(webhook.url.expose().as_str())),
             None => "# webhook_url = \"https://ntfy.sh/my-secret-topic\"".into(),

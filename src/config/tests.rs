@@ -70,6 +70,8 @@ fn a_rendered_config_parses_back_to_itself() {
     });
     config.network.upload_limit = BandwidthPlan::parse("Mon-08:00,1MB/s 18:00,off").unwrap();
     config.network.download_limit = BandwidthPlan::parse("20 MB/s").unwrap();
+    config.network.pause_on_metered = false;
+    config.network.pause_on_battery = true;
     config.api.key_file = None;
     let text = render(&config);
     assert_eq!(parse(&text).unwrap(), config, "{text}");

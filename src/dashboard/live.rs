@@ -113,6 +113,8 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::JournalBack => "journal_back",
         EventKind::Paused => "paused",
         EventKind::Resumed => "resumed",
+        EventKind::UploadsHeld { .. } => "uploads_held",
+        EventKind::UploadsFree => "uploads_free",
         EventKind::ConfigApplied => "config_applied",
         EventKind::ConfigRejected { .. } => "config_rejected",
         EventKind::NeedsApiKey { .. } => "needs_api_key",

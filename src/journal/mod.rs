@@ -87,7 +87,11 @@ pub trait JournalView: Send + Sync {
     /// What was spent since `since_ms`: photos in every project started, and follow-up
     /// projects of the shoot folder `folder` in `inbox`.
     fn spend_since(&self, since_ms: i64, inbox: &Path, folder: &str) -> Result<Spend>;
-    fn paused(&self) -> Result<bool>;
+    /// Whether one of the user's switches is on.
+    fn switch(&self, switch: Switch) -> Result<bool>;
+    fn paused(&self) -> Result<bool> {
+        self.switch(Switch::Paused)
+    }
     /// The studio's agents with their last heartbeat (none for a journal of one agent).
     fn agents(&self) -> Result<Vec<AgentSeen>>;
     /// Changes whenever another process (the CLI's pause, resume or retry) commits: a
@@ -184,9 +188,32 @@ pub trait ShootSteps: JournalView {
     fn note(&self, id: ShootId, note: Option<&str>) -> Result<()>;
 }
 
+/// A flag the user's controls set and the running agent reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// No new shoot or upload starts.
+    Paused,
+    /// "Resume anyway": uploads held by a metered network or battery go on until the
+    /// network or power changes. The agent turns it off once it has read it.
+    ResumeAnyway,
+}
+
+impl Switch {
+    /// Its key in the journal's settings table.
+    pub fn key(self) -> &'static str {
+        match self {
+            Switch::Paused => "paused",
+            Switch::ResumeAnyway => "resume_anyway",
+        }
+    }
+}
+
 /// What the user's controls do: pause, resume, retry, "Send anyway".
 pub trait JournalControls: JournalView {
-    fn set_paused(&self, paused: bool) -> Result<()>;
+    fn set_switch(&self, switch: Switch, on: bool) -> Result<()>;
+    fn set_paused(&self, paused: bool) -> Result<()> {
+        self.set_switch(Switch::Paused, paused)
+    }
     /// Puts failed shoots back in line. One whose failure needs a new project
     /// ([`FailureKind::retry_starts_over`]) gets one (a new name); others resume.
     fn retry(&self, which: RetryScope<'_>) -> Result<usize>;

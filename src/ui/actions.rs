@@ -46,6 +46,10 @@ pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow:
             control()?.set_paused(false)?;
             Effect::Done
         }
+        MenuAction::ResumeAnyway => {
+            control()?.resume_anyway()?;
+            Effect::Done
+        }
         MenuAction::RetryShoot(id) => {
             control()?.retry(RetryScope::Shoot(id))?;
             Effect::Done

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::activity::{Activity, ShootsNow};
+use crate::costs::HoldReason;
 use crate::events::{Event, EventKind, WaitCause};
 
 /// The four faces of the tray icon.
@@ -48,6 +49,8 @@ enum Trouble {
 pub struct Glance {
     shoots: ShootsNow,
     paused: bool,
+    /// Why uploads wait (a metered network, battery), while they do.
+    uploads_held: Option<HoldReason>,
     trouble: Option<Trouble>,
     offline: bool,
     failed_shoots: usize,
@@ -85,6 +88,8 @@ impl Glance {
             }
             EventKind::Paused => self.paused = true,
             EventKind::Resumed => self.paused = false,
+            EventKind::UploadsHeld { reason } => self.uploads_held = Some(*reason),
+            EventKind::UploadsFree => self.uploads_held = None,
             EventKind::ConfigApplied => {
                 self.trouble = None;
                 self.folder_problem = None;
@@ -111,6 +116,10 @@ impl Glance {
 
     pub fn is_paused(&self) -> bool {
         self.paused
+    }
+
+    pub fn uploads_held(&self) -> Option<HoldReason> {
+        self.uploads_held
     }
 
     pub fn icon(&self) -> IconKind {
@@ -152,6 +161,13 @@ impl Glance {
             return match active {
                 0 => "Paused".into(),
                 n => format!("Paused — {}", shoots(n, "waiting")),
+            };
+        }
+        if let Some(reason) = self.uploads_held {
+            let waiting = reason.waiting_words();
+            return match active {
+                0 => format!("Up to date — uploads will be {}", waiting.to_lowercase()),
+                _ => format!("{waiting} — Resume anyway sends the photos now"),
             };
         }
         if self.offline && active > 0 {
@@ -292,6 +308,29 @@ mod tests {
         assert_eq!(glance.icon(), IconKind::Paused);
         glance.observe(&event("", None, EventKind::Resumed));
         assert_eq!(glance.icon(), IconKind::Idle);
+    }
+
+    #[test]
+    fn a_metered_network_says_uploads_wait_and_how_to_send_anyway() {
+        use crate::costs::HoldReason;
+        let mut glance = Glance::default();
+        glance.observe(&event("", None, EventKind::UploadsHeld { reason: HoldReason::Metered }));
+        assert_eq!(
+            glance.status_line(),
+            "Up to date — uploads will be waiting for an unmetered network"
+        );
+        glance.observe(&event("123 Main St", Some(1), uploading(0, 42, 0)));
+        assert_eq!(
+            glance.status_line(),
+            "Waiting for an unmetered network — Resume anyway sends the photos now"
+        );
+        let menu = crate::ui::menu::build(&glance, &[], None, &[], &[]);
+        assert!(
+            menu.iter().any(|entry| matches!(entry, crate::ui::menu::MenuEntry::Item { action: crate::ui::menu::MenuAction::ResumeAnyway, .. })),
+            "{menu:?}"
+        );
+        glance.observe(&event("", None, EventKind::UploadsFree));
+        assert!(glance.status_line().starts_with("123 Main St — uploading"));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub const RECENT_SHOOTS: usize = 5;
 pub enum MenuAction {
     Pause,
     Resume,
+    /// Uploads waiting for an unmetered network or mains power go on, until it changes.
+    ResumeAnyway,
     /// The inbox of the folder pair at this index in the config.
     OpenInbox(usize),
     OpenOutbox(usize),
@@ -39,6 +41,7 @@ impl MenuAction {
         match self {
             MenuAction::Pause => "pause".into(),
             MenuAction::Resume => "resume".into(),
+            MenuAction::ResumeAnyway => "resume-anyway".into(),
             MenuAction::OpenInbox(i) => format!("open-inbox:{i}"),
             MenuAction::OpenOutbox(i) => format!("open-outbox:{i}"),
             MenuAction::OpenShoot(id) => format!("open-shoot:{id}"),
@@ -62,6 +65,7 @@ impl MenuAction {
         Some(match name {
             "pause" => MenuAction::Pause,
             "resume" => MenuAction::Resume,
+            "resume-anyway" => MenuAction::ResumeAnyway,
             "open-inbox" => MenuAction::OpenInbox(index()?),
             "open-outbox" => MenuAction::OpenOutbox(index()?),
             "open-shoot" => MenuAction::OpenShoot(shoot()?),
@@ -117,6 +121,9 @@ pub fn build(
         true => MenuEntry::item("Resume", MenuAction::Resume),
         false => MenuEntry::item("Pause", MenuAction::Pause),
     });
+    if glance.uploads_held().is_some() && !glance.is_paused() {
+        menu.push(MenuEntry::item("Resume anyway", MenuAction::ResumeAnyway));
+    }
     menu.push(MenuEntry::Separator);
     menu.extend(folder_entries(folders));
     menu.push(MenuEntry::Submenu {
@@ -334,6 +341,7 @@ mod tests {
         let all = [
             MenuAction::Pause,
             MenuAction::Resume,
+            MenuAction::ResumeAnyway,
             MenuAction::OpenInbox(2),
             MenuAction::OpenOutbox(0),
             MenuAction::OpenShoot(41),

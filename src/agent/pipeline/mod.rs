@@ -98,6 +98,8 @@ pub struct Context {
     pub polls: PollSchedule,
     /// `true` while paused: no new upload starts.
     pub paused: tokio::sync::watch::Receiver<bool>,
+    /// Set while uploads wait for an unmetered network or mains power.
+    pub uploads_held: tokio::sync::watch::Receiver<Option<crate::costs::HoldReason>>,
     pub spend: crate::config::SpendLimits,
     /// Every inbox of the config, which no output may be written into.
     pub inboxes: Arc<Vec<PathBuf>>,
@@ -110,6 +112,24 @@ impl Context {
         call: impl FnOnce(&(dyn ShootSteps + 'static)) -> journal::Result<T> + Send + 'static,
     ) -> journal::Result<T> {
         journal::off_worker(&self.journal, call).await
+    }
+
+    /// Waits while uploads are held (a metered network, battery). Pausing meanwhile
+    /// ends the wait with [`ShootError::Paused`].
+    pub async fn upload_turn(&self) -> Result<(), ShootError> {
+        let (mut held, mut paused) = (self.uploads_held.clone(), self.paused.clone());
+        loop {
+            if *paused.borrow_and_update() {
+                return Err(ShootError::Paused);
+            }
+            if held.borrow_and_update().is_none() {
+                return Ok(());
+            }
+            tokio::select! {
+                open = held.changed() => if open.is_err() { return Ok(()) },
+                open = paused.changed() => if open.is_err() { return Err(ShootError::Paused) },
+            }
+        }
     }
 
     fn emit(&self, shoot: &ShootRecord, kind: EventKind) {

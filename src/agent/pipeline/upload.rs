@@ -49,7 +49,9 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
         .filter(|f| f.size <= ctx.client.config().multipart_threshold)
         .map(|f| f.upload_name.clone())
         .collect();
-    let links = match single.is_empty() || *ctx.paused.borrow() {
+    // Links are asked for once uploads may go: a long wait would outlive them.
+    ctx.upload_turn().await?;
+    let links = match single.is_empty() {
         true => std::collections::HashMap::new(),
         false => ctx.client.upload_links_for(&uuid, &single).await?,
     };
@@ -61,9 +63,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
             let folder = &folder;
             let bytes_done = bytes_done.clone();
             async move {
-                if *ctx.paused.borrow() {
-                    return Err(ShootError::Paused);
-                }
+                ctx.upload_turn().await?;
                 let path = folder.join(&file.relative);
                 let resize = |size: u64| {
                     let name = file.upload_name.clone();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
-use crate::journal::Delivered;
+use crate::journal::{Delivered, Switch};
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
@@ -181,10 +181,10 @@ impl JournalView for PgJournal {
         })
     }
 
-    fn paused(&self) -> Result<bool> {
+    fn switch(&self, switch: Switch) -> Result<bool> {
         let value: Option<String> = self.link.with(|client| {
             Ok(client
-                .query_opt("SELECT value FROM settings WHERE key = 'paused'", &[])?
+                .query_opt("SELECT value FROM settings WHERE key = $1", &[&switch.key()])?
                 .map(|row| row.get(0)))
         })?;
         Ok(value.is_some_and(|v| v == "true"))
@@ -669,13 +669,13 @@ impl ShootSteps for PgJournal {
 }
 
 impl JournalControls for PgJournal {
-    fn set_paused(&self, paused: bool) -> Result<()> {
-        let value = if paused { "true" } else { "false" };
+    fn set_switch(&self, switch: Switch, on: bool) -> Result<()> {
+        let value = if on { "true" } else { "false" };
         self.link.with(|client| {
             client.execute(
-                "INSERT INTO settings (key, value) VALUES ('paused', $1) \
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&value],
+                &[&switch.key(), &value],
             )?;
             Ok(())
         })

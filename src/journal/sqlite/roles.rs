@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
-use crate::journal::Delivered;
+use crate::journal::{Delivered, Switch};
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
@@ -141,12 +141,12 @@ impl JournalView for SqliteJournal {
         })
     }
 
-    fn paused(&self) -> Result<bool> {
+    fn switch(&self, switch: Switch) -> Result<bool> {
         Ok(self
             .connection()
             .query_row(
-                "SELECT value FROM settings WHERE key = 'paused'",
-                [],
+                "SELECT value FROM settings WHERE key = ?1",
+                [switch.key()],
                 |row| row.get::<_, String>(0),
             )
             .optional()?
@@ -467,11 +467,11 @@ impl ShootSteps for SqliteJournal {
 }
 
 impl JournalControls for SqliteJournal {
-    fn set_paused(&self, paused: bool) -> Result<()> {
+    fn set_switch(&self, switch: Switch, on: bool) -> Result<()> {
         self.connection().execute(
-            "INSERT INTO settings (key, value) VALUES ('paused', ?1) \
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [if paused { "true" } else { "false" }],
+            [switch.key(), if on { "true" } else { "false" }],
         )?;
         Ok(())
     }
