@@ -38,7 +38,11 @@ struct Decision {
 
 impl Decision {
     fn hold(&mut self, costs: &Costs, settings: &NetworkSettings) -> Option<HoldReason> {
-        if self.resumed_under.as_ref().is_some_and(|then| then != costs) {
+        if self
+            .resumed_under
+            .as_ref()
+            .is_some_and(|then| then != costs)
+        {
             self.resumed_under = None;
         }
         match &self.resumed_under {
@@ -68,9 +72,8 @@ pub fn follow(
         loop {
             let now = costs.borrow_and_update().clone();
             let hold = decision.hold(&now, &settings.borrow_and_update());
-            let changed = hold_sender.send_if_modified(|before| {
-                std::mem::replace(before, hold) != hold
-            });
+            let changed =
+                hold_sender.send_if_modified(|before| std::mem::replace(before, hold) != hold);
             if changed {
                 let kind = match hold {
                     Some(reason) => EventKind::UploadsHeld { reason },
@@ -114,7 +117,10 @@ mod tests {
     fn a_metered_network_holds_uploads_unless_switched_off() {
         let mut settings = NetworkSettings::default();
         let mut decision = Decision::default();
-        assert_eq!(decision.hold(&metered("hotspot"), &settings), Some(HoldReason::Metered));
+        assert_eq!(
+            decision.hold(&metered("hotspot"), &settings),
+            Some(HoldReason::Metered)
+        );
         settings.pause_on_metered = false;
         assert_eq!(decision.hold(&metered("hotspot"), &settings), None);
     }
@@ -127,9 +133,16 @@ mod tests {
         };
         let mut settings = NetworkSettings::default();
         let mut decision = Decision::default();
-        assert_eq!(decision.hold(&on_battery, &settings), None, "off by default");
+        assert_eq!(
+            decision.hold(&on_battery, &settings),
+            None,
+            "off by default"
+        );
         settings.pause_on_battery = true;
-        assert_eq!(decision.hold(&on_battery, &settings), Some(HoldReason::OnBattery));
+        assert_eq!(
+            decision.hold(&on_battery, &settings),
+            Some(HoldReason::OnBattery)
+        );
     }
 
     #[test]
@@ -139,9 +152,15 @@ mod tests {
         decision.resume_anyway(&metered("hotspot"));
         assert_eq!(decision.hold(&metered("hotspot"), &settings), None);
         // Another metered network: held again.
-        assert_eq!(decision.hold(&metered("cafe"), &settings), Some(HoldReason::Metered));
+        assert_eq!(
+            decision.hold(&metered("cafe"), &settings),
+            Some(HoldReason::Metered)
+        );
         // And back on the first one later: the choice was for that time only.
-        assert_eq!(decision.hold(&metered("hotspot"), &settings), Some(HoldReason::Metered));
+        assert_eq!(
+            decision.hold(&metered("hotspot"), &settings),
+            Some(HoldReason::Metered)
+        );
     }
 
     #[test]
@@ -158,6 +177,9 @@ mod tests {
         decision.resume_anyway(&battery);
         assert_eq!(decision.hold(&battery, &settings), None);
         assert_eq!(decision.hold(&Costs::default(), &settings), None);
-        assert_eq!(decision.hold(&battery, &settings), Some(HoldReason::OnBattery));
+        assert_eq!(
+            decision.hold(&battery, &settings),
+            Some(HoldReason::OnBattery)
+        );
     }
 }

@@ -60,7 +60,10 @@ pub(super) async fn follow(costs: watch::Sender<Costs>) {
     }
 }
 
-async fn follow_on(connection: &zbus::Connection, costs: &watch::Sender<Costs>) -> zbus::Result<()> {
+async fn follow_on(
+    connection: &zbus::Connection,
+    costs: &watch::Sender<Costs>,
+) -> zbus::Result<()> {
     let network = NetworkManagerProxy::builder(connection)
         .cache_properties(CacheProperties::No)
         .build()

@@ -314,7 +314,13 @@ mod tests {
     fn a_metered_network_says_uploads_wait_and_how_to_send_anyway() {
         use crate::costs::HoldReason;
         let mut glance = Glance::default();
-        glance.observe(&event("", None, EventKind::UploadsHeld { reason: HoldReason::Metered }));
+        glance.observe(&event(
+            "",
+            None,
+            EventKind::UploadsHeld {
+                reason: HoldReason::Metered,
+            },
+        ));
         assert_eq!(
             glance.status_line(),
             "Up to date — uploads will be waiting for an unmetered network"
@@ -326,7 +332,13 @@ mod tests {
         );
         let menu = crate::ui::menu::build(&glance, &[], None, &[], &[]);
         assert!(
-            menu.iter().any(|entry| matches!(entry, crate::ui::menu::MenuEntry::Item { action: crate::ui::menu::MenuAction::ResumeAnyway, .. })),
+            menu.iter().any(|entry| matches!(
+                entry,
+                crate::ui::menu::MenuEntry::Item {
+                    action: crate::ui::menu::MenuAction::ResumeAnyway,
+                    ..
+                }
+            )),
             "{menu:?}"
         );
         glance.observe(&event("", None, EventKind::UploadsFree));

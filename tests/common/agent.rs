@@ -14,6 +14,9 @@ pub struct Harness {
     pub key: String,
     /// The agent's log filter (`IMAGEN_LOG`); `IMAGEN_TEST_LOG` overrides the default.
     pub log_filter: String,
+    /// The system bus the agent asks whether the network is metered: none by default,
+    /// so the test machine's own NetworkManager never holds a test's uploads.
+    pub system_bus: String,
     starts: u32,
 }
 
@@ -43,6 +46,7 @@ impl Harness {
             key: super::KEY.to_owned(),
             log_filter: std::env::var("IMAGEN_TEST_LOG")
                 .unwrap_or_else(|_| "debug,hyper=info,reqwest=info".into()),
+            system_bus: "unix:path=/nonexistent/imagen-sync-test-system-bus".into(),
             starts: 0,
         }
     }
@@ -111,6 +115,7 @@ impl Harness {
             .args(args)
             .env("IMAGEN_API_KEY", &self.key)
             .env("IMAGEN_LOG", &self.log_filter)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.system_bus)
             .env_remove("IMAGEN_API_BASE_URL");
         command
     }

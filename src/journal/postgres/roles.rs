@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
-use crate::journal::{Delivered, Switch};
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
     Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps, ShootSummary,
     Spend, now_ms, project_name,
 };
+use crate::journal::{Delivered, Switch};
 use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
@@ -184,7 +184,10 @@ impl JournalView for PgJournal {
     fn switch(&self, switch: Switch) -> Result<bool> {
         let value: Option<String> = self.link.with(|client| {
             Ok(client
-                .query_opt("SELECT value FROM settings WHERE key = $1", &[&switch.key()])?
+                .query_opt(
+                    "SELECT value FROM settings WHERE key = $1",
+                    &[&switch.key()],
+                )?
                 .map(|row| row.get(0)))
         })?;
         Ok(value.is_some_and(|v| v == "true"))

@@ -8,13 +8,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
-use crate::journal::{Delivered, Switch};
 use crate::journal::records::{RetryPlan, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
     OutputRecord, Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps,
     ShootSummary, Spend, now_ms, project_name,
 };
+use crate::journal::{Delivered, Switch};
 use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
