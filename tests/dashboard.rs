@@ -509,6 +509,26 @@ async fn settings_set_a_bandwidth_limit_that_applies_without_a_restart() {
         agent.logs().contains("applied without a restart")
     })
     .await;
+    // The metered box unticked, the battery one ticked: also applied in place.
+    let saved = form
+        .post(vec![
+            ("network.upload_limit", "08:00,1MB/s 18:00,off"),
+            ("network.download_limit", "off"),
+            ("network.switches_shown", "1"),
+            ("network.pause_on_battery", "on"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let written = std::fs::read_to_string(&agent.config).unwrap();
+    assert!(
+        written.contains("pause_on_metered = false") && written.contains("pause_on_battery = true"),
+        "{written}"
+    );
+    wait_for(&agent, "the switches in force", LONG, || {
+        agent.logs().matches("applied without a restart").count() >= 2
+    })
+    .await;
     assert_eq!(
         agent.logs().matches("restarting the agent").count(),
         1,

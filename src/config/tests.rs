@@ -291,3 +291,15 @@ fn a_malformed_bandwidth_limit_is_located_with_the_right_forms() {
     let fine = parse("[network]\nupload_limit = \"2 MB/s\"\ndownload_limit = \"off\"\n").unwrap();
     assert_eq!(fine.network.upload_limit, BandwidthPlan::Rate(2_000_000));
 }
+
+#[test]
+fn uploads_wait_on_a_metered_network_but_not_on_battery_unless_asked() {
+    let defaults = parse("").unwrap();
+    assert!(defaults.network.pause_on_metered);
+    assert!(!defaults.network.pause_on_battery);
+    let asked = parse("[network]\npause_on_metered = false\npause_on_battery = true\n").unwrap();
+    assert!(!asked.network.pause_on_metered);
+    assert!(asked.network.pause_on_battery);
+    let said = error_of("[network]\npause_on_battery = \"yes\"\n");
+    assert!(said.contains("config.toml:2:"), "{said}");
+}

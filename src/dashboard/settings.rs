@@ -25,7 +25,8 @@ struct FormValues {
     /// `[network]` limits as typed: (key, label, text).
     limits: Vec<(&'static str, &'static str, String)>,
     numbers: Vec<(&'static str, &'static str, String)>,
-    notifications: Vec<(&'static str, &'static str, bool)>,
+    /// On/off settings, the network's and the notifications': (key, label, on).
+    switches: Vec<(&'static str, &'static str, bool)>,
     pairs: Vec<PairValues>,
     /// The empty pair at the end, for adding one.
     new_pair: PairValues,
@@ -116,7 +117,12 @@ const LIMITS: [(&str, &str); 2] = [
     ("network.download_limit", "Download limit"),
 ];
 
-const NOTIFICATIONS: [(&str, &str); 4] = [
+const SWITCHES: [(&str, &str); 6] = [
+    (
+        "network.pause_on_metered",
+        "Uploads wait on a metered network (a phone's hotspot)",
+    ),
+    ("network.pause_on_battery", "Uploads wait while on battery"),
     ("notifications.shoot_done", "A shoot is ready"),
     ("notifications.shoot_failed", "A shoot failed"),
     ("notifications.key_rejected", "The API key was rejected"),
@@ -135,7 +141,14 @@ impl FormValues {
             agent.spend.daily_follow_ups as usize,
         ];
         let n = &config.notifications;
-        let switches = [n.shoot_done, n.shoot_failed, n.key_rejected, n.network];
+        let switches = [
+            config.network.pause_on_metered,
+            config.network.pause_on_battery,
+            n.shoot_done,
+            n.shoot_failed,
+            n.key_rejected,
+            n.network,
+        ];
         let limits = [&config.network.upload_limit, &config.network.download_limit];
         FormValues {
             base_url: config.api.base_url.to_string(),
@@ -149,7 +162,7 @@ impl FormValues {
                 .zip(numbers)
                 .map(|(&(key, label), value)| (key, label, value.to_string()))
                 .collect(),
-            notifications: NOTIFICATIONS
+            switches: SWITCHES
                 .iter()
                 .zip(switches)
                 .map(|(&(key, label), on)| (key, label, on))
@@ -209,7 +222,7 @@ impl FormValues {
                 .iter()
                 .map(|&(key, label)| (key, label, text(key)))
                 .collect(),
-            notifications: NOTIFICATIONS
+            switches: SWITCHES
                 .iter()
                 .map(|&(key, label)| (key, label, on(key)))
                 .collect(),
@@ -362,12 +375,12 @@ fn apply(
             }
         }
     }
-    let switch = |key: &str| {
-        values
-            .notifications
-            .iter()
-            .any(|(k, _, on)| *k == key && *on)
-    };
+    let switch = |key: &str| values.switches.iter().any(|(k, _, on)| *k == key && *on);
+    // A form from before the network's switches existed keeps them as they are.
+    if form.contains_key("network.switches_shown") {
+        config.network.pause_on_metered = switch("network.pause_on_metered");
+        config.network.pause_on_battery = switch("network.pause_on_battery");
+    }
     config.notifications.shoot_done = switch("notifications.shoot_done");
     config.notifications.shoot_failed = switch("notifications.shoot_failed");
     config.notifications.key_rejected = switch("notifications.key_rejected");
@@ -537,6 +550,12 @@ fn render(
             (error_for(field))
         }
     };
+    let switches_of = |prefix: &'static str| {
+        values
+            .switches
+            .iter()
+            .filter(move |(key, _, _)| key.starts_with(prefix))
+    };
     let check = |field: &str, label: &str, on: bool| {
         html! { label { input type="checkbox" name=(field) checked[on]; " " (label) } }
     };
@@ -610,11 +629,18 @@ fn render(
                         (text_input(key, label, value, "text"))
                     }
                 }
+                div.checks {
+                    input type="hidden" name="network.switches_shown" value="1";
+                    @for (position, (key, label, on)) in switches_of("network.").enumerate() {
+                        @if position > 0 { br; }
+                        (check(key, label, *on))
+                    }
+                }
             }
             section.card {
                 h2 { "Notifications" }
                 div.checks {
-                    @for (position, (key, label, on)) in values.notifications.iter().enumerate() {
+                    @for (position, (key, label, on)) in switches_of("notifications.").enumerate() {
                         @if position > 0 { br; }
                         (check(key, label, *on))
                     }
