@@ -129,6 +129,18 @@ pub async fn sim_with(processing: Duration) -> Sim {
     .await
 }
 
+/// For the transfer figures: a simulator that checks and counts uploaded bytes but
+/// drops them. Writing a gigabyte to the same disk would otherwise weigh on whichever
+/// process also writes there (the agent's journal waits for that disk), which a real
+/// storage service far away never does.
+pub async fn counting_sim() -> Sim {
+    common::start_sim(|c| {
+        c.timings.pending_for = Duration::ZERO;
+        c.keep_upload_bytes = false;
+    })
+    .await
+}
+
 pub fn client(sim: &Sim) -> Client {
     Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(common::KEY))).unwrap()
 }

@@ -31,7 +31,7 @@ pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) 
     let disk = mb_per_s(total, started.elapsed());
 
     // The ceiling: the same bytes, PUT 4 at a time from memory, no agent around them.
-    let sim = sim_with(Duration::from_secs(1)).await;
+    let sim = counting_sim().await;
     let api = client(&sim);
     let uuid = api.create_project(Some("ceiling")).await.unwrap();
     let announce: Vec<FileToUpload> = files
@@ -67,7 +67,7 @@ pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) 
     flush_disk();
 
     // The client library alone (in this process): where the agent's own overhead starts.
-    let sim = sim_with(Duration::from_secs(1)).await;
+    let sim = counting_sim().await;
     let api = client(&sim);
     let uuid = api.create_project(Some("library")).await.unwrap();
     let started = Instant::now();
@@ -87,7 +87,7 @@ pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) 
     flush_disk();
 
     // The agent: the real binary, from the shoot landing in its inbox.
-    let sim = sim_with(Duration::from_secs(1)).await;
+    let sim = counting_sim().await;
     let mut agent = Harness::new(&sim, 1, "");
     if let Ok(parallel) = std::env::var("BENCH_PARALLEL_UPLOADS") {
         let config = std::fs::read_to_string(&agent.config).unwrap();

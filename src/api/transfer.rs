@@ -3,23 +3,20 @@
 //! read from the file in small chunks and carry an explicit Content-Length, because S3
 //! refuses chunked PUTs.
 
-use std::io::SeekFrom;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use base64::Engine;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use md5::{Digest, Md5};
 use reqwest::header;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
-use tokio_util::io::ReaderStream;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::file_body::{CHUNK, ReadReport, stream_slice};
 use super::{ApiError, Client, FileToUpload};
 use crate::redact::PresignedUrl;
 
-/// Read size for streamed bodies: large enough for throughput, small enough for memory.
-const CHUNK: usize = 256 * 1024;
 /// S3's rules: every part but the last at least 5 MiB, at most 10,000 parts.
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub const MAX_PARTS: u64 = 10_000;
@@ -306,19 +303,15 @@ impl Client {
         super::check_transport(link.expose())
             .map_err(|reason| ApiError::protocol("uploading", reason))?;
         let path = slice.path;
-        let mut file = tokio::fs::File::open(path)
+        let file = tokio::fs::File::open(path)
             .await
-            .map_err(|e| ApiError::io(path, "opening for upload", e))?;
-        file.seek(SeekFrom::Start(slice.offset))
-            .await
-            .map_err(|e| ApiError::io(path, "seeking for upload", e))?;
+            .map_err(|e| ApiError::io(path, "opening for upload", e))?
+            .into_std()
+            .await;
         let expected = slice.len;
-        let read_so_far = Arc::new(AtomicU64::new(0));
-        let shrank = Arc::new(AtomicBool::new(false));
-        let counter = read_so_far.clone();
-        let end_check = (read_so_far.clone(), shrank.clone());
+        let report = Arc::new(ReadReport::default());
         let limit = self.throttles.upload.clone();
-        let chunks = ReaderStream::with_capacity(file.take(expected), CHUNK)
+        let chunks = stream_slice(file, slice.offset, expected, report.clone())
             .and_then(move |chunk| {
                 let limit = limit.clone();
                 async move {
@@ -326,25 +319,11 @@ impl Client {
                     Ok(chunk)
                 }
             })
-            .map_ok(move |chunk| {
-                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            .inspect_ok(move |chunk| {
                 if let Some(progress) = &progress {
                     progress(chunk.len() as u64);
                 }
-                chunk
-            })
-            .chain(stream::once(async move {
-                let (read, shrank) = end_check;
-                if read.load(Ordering::Relaxed) < expected {
-                    shrank.store(true, Ordering::Relaxed);
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "file shrank during upload",
-                    ))
-                } else {
-                    Ok(bytes::Bytes::new())
-                }
-            }));
+            });
         let mut request = self
             .http
             .put(link.expose().clone())
@@ -356,11 +335,11 @@ impl Client {
         }
         tracing::trace!(link = %link, bytes = expected, "presigned PUT");
         let outcome = request.send().await;
-        if shrank.load(Ordering::Relaxed) {
+        if report.shrank.load(Ordering::Relaxed) {
             return Err(ApiError::FileChanged {
                 path: path.to_owned(),
                 expected,
-                read: read_so_far.load(Ordering::Relaxed),
+                read: report.read.load(Ordering::Relaxed),
             });
         }
         let response = outcome.map_err(|e| ApiError::network("uploading", e))?;
