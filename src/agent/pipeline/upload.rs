@@ -10,7 +10,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use super::{Context, ShootError, shoot_dir};
 use crate::api::ApiError;
 use crate::events::{EventKind, UploadProgress};
-use crate::journal::{self, FileRecord, ShootRecord, ShootState};
+use crate::journal::{FileRecord, ShootRecord, ShootState};
 
 pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
     let uuid = shoot
@@ -57,7 +57,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
     };
     let links = &links;
     let (files_done, emit_progress) = (&files_done, &emit_progress);
-    let marks = stream::iter(pending)
+    stream::iter(pending)
         .map(|file: FileRecord| {
             let uuid = &uuid;
             let folder = &folder;
@@ -82,7 +82,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                         let name = file.upload_name.clone();
                         ctx.record(move |j| j.forget_file(id, &name)).await?;
                         files_done.fetch_add(1, Ordering::Relaxed);
-                        return Ok(None);
+                        return Ok(());
                     }
                 };
                 // Bytes sent by this file's attempts, so retries are not counted twice.
@@ -121,26 +121,16 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                     resize(size).await?;
                     return Err(ShootError::FileChanged(file.relative.clone()));
                 }
+                let name = file.upload_name.clone();
+                ctx.record(move |j| j.mark_uploaded(id, &name)).await?;
                 files_done.fetch_add(1, Ordering::Relaxed);
                 emit_progress(bytes_done.load(Ordering::Relaxed));
-                // The journal's write waits for the disk, which the uploads keep busy:
-                // the next photo starts meanwhile, and the shoot moves on only once every
-                // record is in. A crash before this one lands sends the photo again, which
-                // replaces it.
-                let (journal, name) = (ctx.journal.clone(), file.upload_name.clone());
-                Ok(Some(tokio::spawn(async move {
-                    journal::off_worker(&journal, move |j| j.mark_uploaded(id, &name)).await
-                })))
+                Ok(())
             }
         })
         .buffer_unordered(ctx.limits.parallel_uploads.max(1))
-        .try_collect::<Vec<_>>()
+        .try_collect::<Vec<()>>()
         .await?;
-    for marked in marks.into_iter().flatten() {
-        marked
-            .await
-            .map_err(|e| journal::JournalError::Interrupted(e.to_string()))??;
-    }
     ctx.record(move |j| j.advance(id, ShootState::Editing))
         .await?;
     Ok(())
