@@ -165,6 +165,10 @@ struct SimArgs {
     /// Answer the multipart upload endpoints with 404, as a server without them would.
     #[arg(long)]
     no_multipart: bool,
+    /// Outputs keep their input's pixel size, HDR merges too (the real service caps
+    /// those): for trying the agent with full-size photos.
+    #[arg(long)]
+    full_size_outputs: bool,
     /// Misbehave on purpose, as a hostile or badly broken server would.
     #[arg(long, value_enum)]
     hostile: Option<Hostile>,
@@ -197,6 +201,7 @@ impl SimArgs {
                 hostile: self.hostile,
             },
             multipart: !self.no_multipart,
+            full_size_outputs: self.full_size_outputs,
             ..SimConfig::new("")
         }
     }

@@ -8,6 +8,7 @@
 //! works and asserts nothing about speed); without `--quick` the sizes are the issue's.
 //! `--write FILE` writes the table as Markdown.
 
+mod big_photos;
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod harness;
@@ -19,6 +20,7 @@ mod report;
 mod studio;
 mod throughput;
 
+use big_photos::big_photos;
 use harness::{FULL, QUICK};
 use idle::idle_and_scale;
 use latency::latency_overhead;
@@ -26,7 +28,7 @@ use memory::memory;
 use reference::{reference_peer, versus_reference};
 use report::markdown;
 use studio::studio_scaling;
-use throughput::upload_throughput;
+use throughput::{limited_rate, upload_throughput};
 
 use std::path::{Path, PathBuf};
 
@@ -67,6 +69,9 @@ fn main() {
     runtime.block_on(async {
         if wanted("throughput") || wanted("versus") {
             let shoot = upload_throughput(sizes, work.path(), &mut rows).await;
+            if wanted("throughput") {
+                limited_rate(sizes, &shoot, work.path(), &mut rows).await;
+            }
             if wanted("versus") {
                 versus_reference(sizes, &shoot, work.path(), &mut rows).await;
             }
@@ -76,6 +81,7 @@ fn main() {
         }
         if wanted("memory") {
             memory(sizes, work.path(), &mut rows).await;
+            big_photos(sizes, work.path(), &mut rows).await;
         }
         if wanted("idle") {
             idle_and_scale(sizes, &mut rows).await;

@@ -113,6 +113,13 @@ pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) 
         counters.bytes_uploaded,
         window.max(Duration::from_millis(1)),
     );
+    let api_calls: u64 = counters
+        .requests
+        .iter()
+        .filter(|(route, _)| route.contains(" /v1/"))
+        .map(|(_, calls)| calls)
+        .sum();
+    let link_calls = counters.requests_to(LINK_CALLS);
     agent.kill();
 
     let label = format!("{} files × {} MB", sizes.upload_files, sizes.upload_file_mb);
@@ -124,5 +131,54 @@ pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) 
         ),
         format!("{:.2} of the bare loop", through_agent / ceiling),
     ));
+    rows.push(row(
+        &format!("API calls to send a {}-photo shoot", sizes.upload_files),
+        &format!(
+            "≤ {} upload-link calls",
+            sizes
+                .upload_files
+                .div_ceil(imagen_sync::api::transfer::LINKS_PER_CALL)
+        ),
+        format!("{api_calls} calls, {link_calls} of them for upload links"),
+        format!("before: {} link calls, one per photo", sizes.upload_files),
+    ));
     shoot
+}
+
+const LINK_CALLS: &str = "POST /v1/i2i/projects/{uuid}/get_temporary_upload_links";
+
+/// Figure 1b: with an upload limit, the rate the agent keeps to over the whole shoot.
+pub async fn limited_rate(sizes: &Sizes, shoot: &Path, work: &Path, rows: &mut Vec<Row>) {
+    let limit_mb = sizes.upload_limit_mb;
+    let sim = counting_sim().await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "[dashboard]",
+        &format!("[network]\nupload_limit = \"{limit_mb} MB/s\"\n\n[dashboard]"),
+    );
+    agent.start();
+    let copy = work.join("limited-staging");
+    copy_tree(shoot, &copy);
+    drop_in(&agent, &copy, "Limited");
+    let files = sizes.upload_files as u64;
+    wait_until("every limited upload", Duration::from_secs(1800), || {
+        sim.counters().total_uploads() == files
+    })
+    .await;
+    let counters = sim.counters();
+    let window = Duration::from_millis(
+        counters.last_upload_ended_ms.unwrap() - counters.first_upload_began_ms.unwrap(),
+    );
+    agent.kill();
+    let achieved = counters.bytes_uploaded as f64 / window.as_secs_f64().max(0.001) / 1e6;
+    rows.push(row(
+        &format!("Upload rate with upload_limit = \"{limit_mb} MB/s\""),
+        "within ±10% of the limit, over ≥ 20 s",
+        format!(
+            "{achieved:.1} MB/s over {:.0} s ({} MB)",
+            window.as_secs_f64(),
+            counters.bytes_uploaded / 1_000_000
+        ),
+        format!("{:.2} of the limit", achieved / limit_mb as f64),
+    ));
 }

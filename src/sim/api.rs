@@ -582,6 +582,7 @@ async fn edit(
         let settings = render::RenderSettings {
             bracket_size: shared.config.bracket_size,
             hdr_long_edge: shared.config.hdr_long_edge,
+            full_size: shared.config.full_size_outputs,
         };
         tokio::task::spawn_blocking(move || {
             let outputs = render::render_project(&inputs, &options, &settings, &out_dir);

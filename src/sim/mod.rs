@@ -54,6 +54,9 @@ pub struct SimConfig {
     pub bracket_size: usize,
     /// With hdr_merge, outputs are downsized to this long edge (the reference says so).
     pub hdr_long_edge: u32,
+    /// Every output keeps its input's pixel size, HDR merges too: for measuring the
+    /// agent with full-size photos (the real service caps HDR outputs).
+    pub full_size_outputs: bool,
     /// Where uploads and outputs live; a private temp dir when `None`.
     pub data_dir: Option<PathBuf>,
     pub faults: Faults,
@@ -77,6 +80,7 @@ impl SimConfig {
             link_lifetime: Duration::from_secs(3600),
             bracket_size: 3,
             hdr_long_edge: 2048,
+            full_size_outputs: false,
             data_dir: None,
             faults: Faults::default(),
             multipart: true,

@@ -14,6 +14,8 @@ use crate::api::EditOptions;
 pub(crate) struct RenderSettings {
     pub bracket_size: usize,
     pub hdr_long_edge: u32,
+    /// No cap on HDR merges: every output has its input's pixel size.
+    pub full_size: bool,
 }
 
 const PLACEHOLDER_SIZE: (u32, u32) = (640, 427);
@@ -35,7 +37,7 @@ pub(crate) fn render_project(
     let mut outputs = BTreeMap::new();
     for (index, group) in inputs.chunks(group_size).enumerate() {
         let mut image = merge(group);
-        if options.hdr_merge {
+        if options.hdr_merge && !settings.full_size {
             image = cap_long_edge(image, settings.hdr_long_edge);
         }
         edit(&mut image, options);
@@ -219,10 +221,20 @@ mod tests {
             hdr_merge: true,
             ..EditOptions::default()
         };
-        let settings = RenderSettings {
+        let mut settings = RenderSettings {
             bracket_size: 3,
             hdr_long_edge: 1024,
+            full_size: false,
         };
+        settings.full_size = true;
+        let full = render_project(&inputs[..3], &options, &settings, &dir.path().join("full"));
+        let merged = image::open(&full["IMG_0.jpg"].path).unwrap();
+        assert_eq!(
+            (merged.width(), merged.height()),
+            (3000, 2000),
+            "full-size mode"
+        );
+        settings.full_size = false;
         let outputs = render_project(&inputs, &options, &settings, &dir.path().join("out"));
         let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
         assert_eq!(names, ["IMG_0.jpg", "IMG_9.jpg"]);
