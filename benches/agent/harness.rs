@@ -54,7 +54,8 @@ pub const FULL: Sizes = Sizes {
     upload_limit_mb: 20,
     big_photos: 40,
     download_pixels: (6000, 4000),
-    thumbnail_pixels: (8688, 5792),
+    // A 45 MP camera's frame (8256 × 5504).
+    thumbnail_pixels: (8256, 5504),
 };
 
 pub const QUICK: Sizes = Sizes {
@@ -74,7 +75,7 @@ pub const QUICK: Sizes = Sizes {
     upload_limit_mb: 2,
     big_photos: 3,
     download_pixels: (600, 400),
-    thumbnail_pixels: (870, 580),
+    thumbnail_pixels: (826, 550),
 };
 
 pub struct Row {

@@ -58,12 +58,17 @@ fn main() {
         .position(|a| a == "--write")
         .map(|at| PathBuf::from(&args[at + 1]));
     let sizes = if quick { &QUICK } else { &FULL };
-    // `--only throughput|latency|versus|memory|idle|studio`: one group, while working on it.
+    // `--only throughput|latency|versus|memory|idle|studio`: one group, while working on it
+    // (`big-photos`, or `downloads` and `thumbnails`: the big-photo part of memory).
     let only = args
         .iter()
         .position(|a| a == "--only")
         .map(|at| args[at + 1].clone());
-    let wanted = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    let wanted = |group: &str| {
+        only.as_deref().is_none_or(|o| {
+            o == group || (group == "big-photos" && ["downloads", "thumbnails"].contains(&o))
+        })
+    };
     let work = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
     runtime.block_on(async {
@@ -81,7 +86,9 @@ fn main() {
         }
         if wanted("memory") {
             memory(sizes, work.path(), &mut rows).await;
-            big_photos(sizes, work.path(), &mut rows).await;
+        }
+        if wanted("memory") || wanted("big-photos") {
+            big_photos(sizes, work.path(), &mut rows, only.as_deref()).await;
         }
         if wanted("idle") {
             idle_and_scale(sizes, &mut rows).await;
