@@ -165,3 +165,23 @@ async fn a_limit_lifted_in_the_settings_speeds_up_the_upload_under_way_without_a
     assert_eq!(counters(&sim).total_uploads(), 4, "each photo went up once");
     agent.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_size_outputs_arrive_whole_at_their_inputs_pixel_size() {
+    // HDR merges would be capped at 2048 px; in full-size mode they keep the input's size.
+    let sim = start_sim(|config| config.full_size_outputs = true).await;
+    let mut agent = Harness::new(&sim, 1, "hdr_merge = true");
+    write_shoot(&agent.inbox(), "Big Brackets", 3, (2400, 1600));
+    agent.start();
+    wait_for(&agent, "the shoot done", LONG, || all_done(&agent, 1)).await;
+    let outputs: Vec<_> = std::fs::read_dir(agent.outbox().join("Big Brackets"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    assert_eq!(outputs.len(), 1, "three brackets merge into one: {outputs:?}");
+    let merged = image::image_dimensions(&outputs[0]).unwrap();
+    assert_eq!(merged, (2400, 1600));
+    agent.kill();
+}
