@@ -180,7 +180,11 @@ async fn full_size_outputs_arrive_whole_at_their_inputs_pixel_size() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
         .collect();
-    assert_eq!(outputs.len(), 1, "three brackets merge into one: {outputs:?}");
+    assert_eq!(
+        outputs.len(),
+        1,
+        "three brackets merge into one: {outputs:?}"
+    );
     let merged = image::image_dimensions(&outputs[0]).unwrap();
     assert_eq!(merged, (2400, 1600));
     agent.kill();
