@@ -22,6 +22,7 @@ pub mod engine;
 pub mod events;
 pub mod journal;
 pub mod logs;
+pub mod memory;
 pub mod open;
 pub mod overlap;
 pub mod redact;
