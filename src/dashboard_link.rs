@@ -41,14 +41,39 @@ pub fn is_served(config_path: &Path) -> bool {
     std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(2)).is_ok()
 }
 
+/// How long a link's one-time code may be used.
+pub const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The link that opens the dashboard (the running one's address when it is known),
-/// with the access token. `page` is "" or "settings".
+/// with a one-time code: it works once, within [`CODE_LIFETIME`], so the link a
+/// browser is started with (and any other process may read on its command line) is
+/// worthless soon after. The access token itself never leaves this machine's files.
+/// `page` is "" or "settings".
 pub fn link(config_path: &Path, page: &str) -> anyhow::Result<String> {
     let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
     let token = access_token(config_path)?;
     let running = recorded_address(&config.agent.data_dir);
     let port = running.map_or(config.dashboard.port, |addr| addr.port());
-    Ok(format!("http://127.0.0.1:{port}/{page}?token={token}"))
+    let expires = unix_now() + CODE_LIFETIME.as_secs();
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
+    let code = format!("{nonce}.{expires}.{}", code_mac(&token, &nonce, expires));
+    Ok(format!("http://127.0.0.1:{port}/{page}?code={code}"))
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The proof that a one-time code was made by someone who can read the token.
+pub fn code_mac(token: &str, nonce: &str, expires: u64) -> String {
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()).expect("any key length");
+    mac.update(format!("open-code:{nonce}.{expires}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Where the access token lives: next to the config, readable only by the user.
@@ -59,9 +84,13 @@ pub fn token_path(config_path: &Path) -> PathBuf {
         .join("dashboard-token")
 }
 
-/// Reads the install's token, making one on first use.
-pub fn access_token(config_path: &Path) -> std::io::Result<String> {
+/// Reads the install's token, making one on first use. A token file other users may
+/// read (or that another user owns) protects nothing: it is refused with what to do.
+pub fn access_token(config_path: &Path) -> anyhow::Result<String> {
     let path = token_path(config_path);
+    if let Ok(metadata) = std::fs::symlink_metadata(&path) {
+        refuse_unless_private(&path, &metadata)?;
+    }
     if let Ok(token) = std::fs::read_to_string(&path)
         && token.trim().len() >= 32
     {
@@ -74,4 +103,38 @@ pub fn access_token(config_path: &Path) -> std::io::Result<String> {
     // write_text's temp file is created user-only, and keeps that mode when renamed.
     crate::atomic_file::write_text(&path, &token)?;
     Ok(token)
+}
+
+#[cfg(unix)]
+fn refuse_unless_private(path: &Path, metadata: &std::fs::Metadata) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let shown = path.display();
+    if !metadata.is_file() {
+        anyhow::bail!(
+            "the dashboard's token file {shown} is not a plain file; remove it (a new one is \
+             made at the next start)"
+        );
+    }
+    if metadata.uid() != me {
+        anyhow::bail!(
+            "the dashboard's token file {shown} belongs to another user, so it cannot protect \
+             your dashboard; remove it (rm {shown}) and start imagen-sync again: a new private \
+             one is made"
+        );
+    }
+    if metadata.mode() & 0o077 != 0 {
+        anyhow::bail!(
+            "the dashboard's token file {shown} may be read by other users of this machine, so \
+             it no longer protects your dashboard; remove it (rm {shown}) and start imagen-sync \
+             again: a new one only you can read is made"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_unless_private(_path: &Path, _metadata: &std::fs::Metadata) -> anyhow::Result<()> {
+    Ok(())
 }

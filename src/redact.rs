@@ -34,7 +34,7 @@ impl fmt::Display for ApiKey {
     }
 }
 
-/// A presigned storage link. Prints as `https://host/path?<signature redacted>`.
+/// A presigned storage link. Prints as `https://host/path?<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PresignedUrl(Url);
 
@@ -91,9 +91,18 @@ pub fn redact_url(url: &Url) -> String {
     }
     shown.push_str(url.path());
     if url.query().is_some() {
-        shown.push_str("?<signature redacted>");
+        shown.push_str("?<redacted>");
     }
     shown
+}
+
+/// A URL given as text, for display and records: [`redact_url`] (no userinfo, no
+/// query, no fragment), or a note when it does not parse.
+pub fn redact_url_text(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => redact_url(&url),
+        Err(_) => "(a URL that does not parse)".to_owned(),
+    }
 }
 
 impl fmt::Debug for PresignedUrl {

@@ -17,9 +17,7 @@ fn put(root: &std::path::Path, relative: &str) {
     if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
         write_jpeg(&path, 96, 64);
     } else {
-        let mut bytes = photo_signature(&path).to_vec();
-        bytes.extend_from_slice(format!("bytes of {relative}").as_bytes());
-        std::fs::write(&path, bytes).unwrap();
+        write_stand_in(&path, &format!("bytes of {relative}"));
     }
 }
 

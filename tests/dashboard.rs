@@ -36,11 +36,7 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
     let no_token = http.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(no_token.status(), 401);
     assert!(no_token.text().await.unwrap().contains("imagen-sync open"));
-    let wrong = http
-        .get(format!("{base}/?token=0123"))
-        .send()
-        .await
-        .unwrap();
+    let wrong = http.get(format!("{base}/?code=0123")).send().await.unwrap();
     assert_eq!(wrong.status(), 401);
     let rebinding = http
         .get(&link)
@@ -64,8 +60,15 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
     let cookie = entered.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let session = cookie.split(';').next().unwrap().to_owned();
-    let token = link.split("token=").nth(1).unwrap();
+    let token = std::fs::read_to_string(agent.dir.path().join("dashboard-token")).unwrap();
+    let token = token.trim();
     assert!(!session.contains(token), "the cookie is not the token");
+    assert!(
+        !link.contains(token),
+        "the link holds no token, only a one-time code"
+    );
+    let again = http.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), 401, "a link's code works once");
 
     let page = http
         .get(format!("{base}/settings"))
@@ -305,7 +308,7 @@ async fn settings_move_the_outbox_for_the_next_shoot_and_show_mistakes_by_their_
     let (_, link) = start_with_dashboard(&mut agent).await;
     let browser = Browser::start().await;
     browser
-        .goto(&link.replace("/?token", "/settings?token"))
+        .goto(&link.replace("/?code", "/settings?code"))
         .await;
     browser.wait_for_text("h1", "Settings", LONG).await;
 
@@ -410,11 +413,7 @@ async fn opened_to_the_network_the_dashboard_also_asks_for_its_password() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        right.status(),
-        303,
-        "password and token together let one in"
-    );
+    assert_eq!(right.status(), 303, "password and code together let one in");
     let no_token = http
         .get(link.split('?').next().unwrap())
         .basic_auth("me", Some("correct horse"))

@@ -93,9 +93,13 @@ fn write_raw_shoot(inbox: &std::path::Path, name: &str, count: usize, size: usiz
     let folder = inbox.join(name);
     std::fs::create_dir_all(&folder).unwrap();
     for n in 0..count {
-        let mut bytes = b"II*\0".to_vec();
-        bytes.extend((0..size - 4).map(|i| (i * 31 % 251) as u8));
-        std::fs::write(folder.join(format!("DSC_{n}.NEF")), bytes).unwrap();
+        let path = folder.join(format!("DSC_{n}.NEF"));
+        std::fs::write(
+            &path,
+            (0..size).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        common::make_whole(&path);
     }
 }
 

@@ -85,7 +85,7 @@ async fn each_menu_entry_maps_to_its_engine_command() {
         Effect::Open(exteriors_out)
     );
     assert!(
-        matches!(open("Settings…"), Effect::Browse(link) if link.starts_with("http://127.0.0.1:") && link.contains("/settings?token=")),
+        matches!(open("Settings…"), Effect::Browse(link) if link.starts_with("http://127.0.0.1:") && link.contains("/settings?code=")),
         "Settings… opens the dashboard's settings page"
     );
     assert!(

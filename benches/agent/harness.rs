@@ -128,15 +128,13 @@ pub fn write_random_file(path: &Path, bytes: u64) {
             seed ^= seed << 5;
             *byte = seed as u8;
         }
-        if written == 0 {
-            // Starts as its format does, so intake takes it for a photo.
-            let signature = common::photo_signature(path);
-            block[..signature.len()].copy_from_slice(signature);
-        }
         let n = (bytes - written).min(MB) as usize;
         file.write_all(&block[..n]).unwrap();
         written += n as u64;
     }
+    drop(file);
+    // Starts and ends as its format does, so intake takes it for a whole photo.
+    common::make_whole(path);
 }
 
 pub async fn sim_with(processing: Duration) -> Sim {

@@ -21,7 +21,7 @@ pub fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
         for f in 0..files {
             std::fs::write(
                 dir.join(format!("IMG_{f:03}.jpg")),
-                [0xFF, 0xD8, 0xFF, 0xD9],
+                imagen_sync::agent::whole::stand_in("jpg", 0, 1),
             )
             .unwrap();
         }

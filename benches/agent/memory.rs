@@ -15,10 +15,9 @@ pub async fn memory(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) {
     let big = work.join("big/pano.dng");
     std::fs::create_dir_all(big.parent().unwrap()).unwrap();
     {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&big).unwrap();
-        file.write_all(common::photo_signature(&big)).unwrap();
+        let file = std::fs::File::create(&big).unwrap();
         file.set_len(sizes.big_file_mb * MB).unwrap();
+        common::make_whole(&big);
     }
     drop_in(&agent, &work.join("big"), "Big");
     wait_until("the big upload", Duration::from_secs(900), || {

@@ -20,6 +20,10 @@ pub struct AgentHandle {
     network: watch::Sender<crate::config::NetworkSettings>,
     _bandwidth: super::following::Following,
     _upload_hold: super::following::Following,
+    /// This agent's claims on its inboxes, renewed for as long as it runs.
+    _claims: super::following::Following,
+    /// Why the agent was stopped from outside its loop (another agent took an inbox).
+    lost: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// This process's hold on the data folder, for as long as the agent runs.
     _lock: RunningLock,
 }
@@ -44,7 +48,7 @@ impl AgentHandle {
     /// Starts the agent on a data folder this process already holds.
     pub async fn start_holding(
         lock: RunningLock,
-        config: Config,
+        mut config: Config,
         key: ApiKey,
         events: &Events,
         options: AgentOptions,
@@ -57,6 +61,17 @@ impl AgentHandle {
             .await
             .map_err(|error| error.to_string())?
             .map_err(|error| error.to_string())?;
+        let had_folders = !config.folders.is_empty();
+        let (claims, refused, config) = tokio::task::spawn_blocking(move || {
+            let (claims, refused) = super::inbox_claim::claim_all(&mut config);
+            (claims, refused, config)
+        })
+        .await
+        .map_err(|error| error.to_string())?;
+        if had_folders && config.folders.is_empty() {
+            let why: Vec<String> = refused.iter().map(ToString::to_string).collect();
+            return Err(why.join("; "));
+        }
         for pair in &config.folders {
             tracing::info!("watching {}", describe(pair));
         }
@@ -64,6 +79,12 @@ impl AgentHandle {
             tracing::warn!("no [[folders]] in the config: nothing to watch");
         }
         let (stop, stopped) = watch::channel(false);
+        let lost = std::sync::Arc::default();
+        let claims = super::following::Following::spawn(super::inbox_claim::keep(
+            claims,
+            stop.clone(),
+            std::sync::Arc::clone(&lost),
+        ));
         let (network, followed) = watch::channel(config.network.clone());
         let bandwidth = super::bandwidth::follow(client.throttles().clone(), followed.clone());
         let (gate, upload_hold) =
@@ -83,6 +104,8 @@ impl AgentHandle {
             network,
             _bandwidth: bandwidth,
             _upload_hold: upload_hold,
+            _claims: claims,
+            lost,
             _lock: lock,
         })
     }
@@ -101,6 +124,9 @@ impl AgentHandle {
         };
         let outcome = task.await;
         self.task = None;
+        if let Some(why) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            anyhow::bail!(why);
+        }
         outcome?
     }
 

@@ -206,6 +206,15 @@ async fn take_settled(
             "its subfolders have their own edit rules: one project per set of options"
         );
     }
+    // The journal (and so `status`) keeps a webhook address without its query: a token
+    // there is put back from the config when `/edit` is sent.
+    for batch in &mut fresh {
+        batch.options.callback_url = batch
+            .options
+            .callback_url
+            .as_deref()
+            .map(crate::redact::redact_url_text);
+    }
     let (inbox, folder, shoot_outbox) = (pair.inbox.clone(), shoot.folder.clone(), outbox.clone());
     let ids = journal::off_worker(queue, move |q| {
         q.record_batches(&inbox, &folder, &shoot_outbox, &fresh)

@@ -14,8 +14,10 @@
 //! changes. The spend guard ([`spend`]) sits between the journal and a new project.
 
 mod bandwidth;
+pub mod checked_open;
 mod following;
 mod handle;
+pub mod inbox_claim;
 pub mod intake;
 pub mod magic;
 pub mod names;
@@ -29,6 +31,7 @@ pub mod spend;
 mod touchups;
 pub mod upload_hold;
 pub mod watch;
+pub mod whole;
 
 use std::time::Duration;
 

@@ -37,6 +37,32 @@ pub fn write_not_sent(outbox: &Path, folder: &str, skipped: &[Skipped], split: b
     true
 }
 
+/// Adds one file left out after intake (at upload: replaced by a link, another file or
+/// something that is not a photo) to the report's list of files not sent, replacing
+/// an earlier line about the same file.
+pub fn add_left_out(outbox: &Path, folder: &str, item: &Skipped) {
+    let path = outbox.join(REPORT_NAME);
+    let earlier = std::fs::read_to_string(&path).unwrap_or_default();
+    let (intake, delivery) =
+        earlier.split_at(earlier.find(DELIVERY_HEADING).unwrap_or(earlier.len()));
+    let mut text = match intake.is_empty() {
+        true => format!("imagen-sync: files in \"{folder}\" that were not sent for editing\n\n"),
+        false => intake.trim_end_matches('\n').to_owned() + "\n",
+    };
+    let name = format!("{}: ", item.relative.display());
+    text = text
+        .lines()
+        .filter(|line| !line.starts_with(&name))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    text.push_str(&format!("{name}{}\n", item.reason));
+    if !delivery.is_empty() {
+        text.push('\n');
+        text.push_str(delivery);
+    }
+    save(outbox, &text);
+}
+
 /// Adds (or replaces) the section naming the edited photos that could not be written.
 pub fn add_delivery_problems(outbox: &Path, folder: &str, problems: &[String]) {
     if problems.is_empty() {
@@ -104,6 +130,48 @@ mod tests {
         let report = std::fs::read_to_string(dir.path().join(REPORT_NAME)).unwrap();
         assert!(
             report.contains("Floor plan.PNG: not a JPEG or RAW photo"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_photo_left_out_at_upload_replaces_what_intake_said_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write_not_sent(
+            dir.path(),
+            "A",
+            &[
+                skipped("IMG_4.jpg", SkipReason::Symlink),
+                skipped("Scan.tif", SkipReason::Unsupported),
+            ],
+            false,
+        );
+        add_left_out(dir.path(), "A", &skipped("IMG_4.jpg", SkipReason::Replaced));
+        add_left_out(
+            dir.path(),
+            "A",
+            &skipped("IMG_5.jpg", SkipReason::NotRegular),
+        );
+        let report = std::fs::read_to_string(dir.path().join(REPORT_NAME)).unwrap();
+        assert_eq!(report.matches("IMG_4.jpg").count(), 1, "{report}");
+        assert!(
+            report.contains("IMG_4.jpg: replaced by another file"),
+            "{report}"
+        );
+        assert!(
+            report.contains("Scan.tif") && report.contains("IMG_5.jpg: not a file"),
+            "{report}"
+        );
+
+        let fresh = tempfile::tempdir().unwrap();
+        add_left_out(
+            fresh.path(),
+            "B",
+            &skipped("IMG_1.jpg", SkipReason::Symlink),
+        );
+        let report = std::fs::read_to_string(fresh.path().join(REPORT_NAME)).unwrap();
+        assert!(
+            report.starts_with("imagen-sync: files in \"B\""),
             "{report}"
         );
     }

@@ -27,6 +27,10 @@ pub enum SkipReason {
     NotAPhoto(String),
     /// An edited photo this agent wrote itself (the outbox reaches into the inbox).
     OwnOutput,
+    /// A photo's name on something that is not a file (a FIFO, a device, a socket).
+    NotRegular,
+    /// Another file took the photo's place after the shoot was taken in.
+    Replaced,
 }
 
 impl SkipReason {
@@ -64,6 +68,13 @@ impl std::fmt::Display for SkipReason {
             SkipReason::OwnOutput => {
                 f.write_str("an edited photo imagen-sync wrote itself; it is never sent again")
             }
+            SkipReason::NotRegular => f.write_str(
+                "not a file (a pipe, a device or a socket under a photo's name); it was not read",
+            ),
+            SkipReason::Replaced => f.write_str(
+                "replaced by another file after the shoot was taken in; it was not uploaded \
+                 (copy the photo in again to send it)",
+            ),
         }
     }
 }
@@ -180,36 +191,31 @@ pub fn scan(
                 skipped.push(skip(reason));
             } else if metadata.is_dir() {
                 pending.push(relative);
-            } else if let Some(kind) = PhotoKind::of(&relative).filter(|_| metadata.is_file()) {
-                if metadata.len() == 0 {
-                    skipped.push(skip(SkipReason::Empty));
+            } else if let Some(kind) = PhotoKind::of(&relative) {
+                if !metadata.is_file() {
+                    skipped.push(skip(SkipReason::NotRegular));
                     continue;
                 }
-                // A photo we may not read would fail the whole shoot at upload time, and
-                // one whose bytes are not its format's would be billed or refused.
-                match read_head(&entry.path()) {
-                    Err(error) => {
-                        skipped.push(skip(SkipReason::Unreadable(error.kind().to_string())));
+                // Opened and checked as the upload will be: a photo we may not read would
+                // fail the whole shoot at upload time, and one that is not whole would be
+                // billed or refused.
+                let scanned = crate::overlap::identity_of(&metadata);
+                let checked = match super::checked_open::open_photo(shoot, &relative, scanned) {
+                    Ok(checked) => checked,
+                    Err(super::checked_open::Refused::Gone) => continue,
+                    Err(super::checked_open::Refused::Skip(reason)) => {
+                        skipped.push(skip(reason));
                         continue;
                     }
-                    Ok(head) => {
-                        let ext = extension_of(&relative);
-                        if !super::magic::matches_extension(&ext, &head) {
-                            skipped.push(skip(SkipReason::NotAPhoto(
-                                super::magic::mismatch_reason(&ext),
-                            )));
-                            continue;
-                        }
-                    }
-                }
+                };
                 found.push((
                     kind,
                     Photo {
                         relative,
                         upload_name: String::new(),
-                        size: metadata.len(),
-                        modified: metadata.modified().ok(),
-                        identity: crate::overlap::identity_of(&metadata),
+                        size: checked.size,
+                        modified: checked.modified,
+                        identity: checked.identity,
                     },
                 ));
             } else {
@@ -224,23 +230,6 @@ pub fn scan(
         batches: into_batches(found, options_for, &mut skipped),
         skipped,
     })
-}
-
-/// A file's first bytes (fewer when it is shorter).
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(super::magic::HEAD_LEN);
-    std::fs::File::open(path)?
-        .take(super::magic::HEAD_LEN as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
-}
-
-fn extension_of(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }
 
 /// Applies the pair policy to RAW+JPEG files sharing folder and stem.
@@ -339,8 +328,9 @@ fn into_batches(
 mod tests {
     use super::*;
 
-    const JPEG_HEAD: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
-    const TIFF_HEAD: &[u8] = b"II*\0\x08\0\0\0";
+    fn whole(ext: &str) -> Vec<u8> {
+        crate::agent::whole::stand_in(ext, 100, 1)
+    }
 
     fn touch(root: &Path, relative: &str, bytes: &[u8]) {
         let path = root.join(relative);
@@ -360,11 +350,13 @@ mod tests {
     fn junk_is_skipped_with_a_reason_and_nested_photos_belong_to_the_shoot() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
+        let (jpeg, cut) = (whole("jpg"), whole("jpg")[..40].to_vec());
         for (name, bytes) in [
-            ("IMG_1.JPG", JPEG_HEAD),
-            ("Kitchen/IMG_2.jpeg", JPEG_HEAD),
+            ("IMG_1.JPG", &jpeg[..]),
+            ("Kitchen/IMG_2.jpeg", &jpeg),
             ("FAKE.jpg", b"a text file, renamed"),
-            ("DSC_9.NEF", JPEG_HEAD),
+            ("CUT.jpg", &cut),
+            ("DSC_9.NEF", &jpeg),
             (".DS_Store", b"x"),
             ("._IMG_1.JPG", b"x"),
             ("Thumbs.db", b"x"),
@@ -408,6 +400,7 @@ mod tests {
             "._IMG_1.JPG",
             ".hidden",
             "DSC_9.NEF",
+            "CUT.jpg",
             "Desktop.ini",
             "FAKE.jpg",
             "IMG_1.xmp",
@@ -427,6 +420,8 @@ mod tests {
         assert!(fake.starts_with("not a real JPEG photo"), "{fake}");
         let nef = &reasons.iter().find(|(n, _)| n == "DSC_9.NEF").unwrap().1;
         assert!(nef.starts_with("not a real NEF RAW photo"), "{nef}");
+        let cut = &reasons.iter().find(|(n, _)| n == "CUT.jpg").unwrap().1;
+        assert!(cut.starts_with("an incomplete JPEG photo"), "{cut}");
     }
 
     #[test]
@@ -435,10 +430,10 @@ mod tests {
         let root = dir.path();
         for name in ["DSC_1.NEF", "DSC_1.JPG", "DSC_2.nef", "Drone/DJI_5.jpg"] {
             let head = match PhotoKind::of(Path::new(name)) {
-                Some(PhotoKind::Raw) => TIFF_HEAD,
-                _ => JPEG_HEAD,
+                Some(PhotoKind::Raw) => whole("nef"),
+                _ => whole("jpg"),
             };
-            touch(root, name, head);
+            touch(root, name, &head);
         }
         let raw_first = scan(root, PairPolicy::Raw, &|_| EditOptions::default()).unwrap();
         assert_eq!(raw_first.batches.len(), 2, "a RAW batch and a JPEG batch");

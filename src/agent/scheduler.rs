@@ -91,6 +91,14 @@ pub async fn run(
         uploads_held: gate.hold,
         spend: config.agent.spend,
         inboxes: Arc::new(config.folders.iter().map(|f| f.inbox.clone()).collect()),
+        callbacks: Arc::new(
+            config
+                .folders
+                .iter()
+                .filter_map(|f| f.edit.callback_url.clone())
+                .map(|real| (crate::redact::redact_url_text(&real), real))
+                .collect(),
+        ),
     };
     let mut intake = Intake::default();
     let (settled_sender, mut settled) = mpsc::channel(256);

@@ -3,7 +3,7 @@
 //! read from the file in small chunks and carry an explicit Content-Length, because S3
 //! refuses chunked PUTs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -11,7 +11,7 @@ use base64::Engine;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use md5::{Digest, Md5};
 use reqwest::header;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::file_body::{CHUNK, ReadReport, stream_slice};
 use super::{ApiError, Client, FileToUpload};
@@ -37,9 +37,57 @@ pub enum UploadMethod {
     Multipart { parts: u32 },
 }
 
+/// A local file open for upload: every request body is read from this one descriptor,
+/// so what goes up is the file that was opened (and checked), whatever its path names
+/// by then. `path` is for messages only.
+#[derive(Debug, Clone)]
+pub struct LocalFile {
+    path: PathBuf,
+    file: Arc<std::fs::File>,
+    size: u64,
+}
+
+impl LocalFile {
+    /// Opens `path` (following links: for files the caller chose itself).
+    pub fn open(path: &Path) -> Result<LocalFile, ApiError> {
+        let file =
+            std::fs::File::open(path).map_err(|e| ApiError::io(path, "opening for upload", e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| ApiError::io(path, "reading file size", e))?
+            .len();
+        Ok(LocalFile::opened(path, file, size))
+    }
+
+    /// A file the caller opened and checked; `size` is what it checked.
+    pub fn opened(path: &Path, file: std::fs::File, size: u64) -> LocalFile {
+        LocalFile {
+            path: path.to_owned(),
+            file: Arc::new(file),
+            size,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The open file's metadata now (not its path's).
+    pub fn stat(&self) -> std::io::Result<std::fs::Metadata> {
+        self.file.metadata()
+    }
+
+    /// Another handle on the same open file, for one request body.
+    fn handle(&self, doing: &'static str) -> Result<std::fs::File, ApiError> {
+        self.file
+            .try_clone()
+            .map_err(|e| ApiError::io(&self.path, doing, e))
+    }
+}
+
 /// A byte range of a local file, to be sent as one request body.
 struct FileSlice<'a> {
-    path: &'a Path,
+    source: &'a LocalFile,
     offset: u64,
     len: u64,
 }
@@ -50,24 +98,34 @@ pub fn part_size_for(size: u64, wished: u64) -> u64 {
     wished.max(size.div_ceil(MAX_PARTS)).max(MIN_PART_SIZE)
 }
 
-/// The base64 MD5 of a file, read in chunks (the form `Content-MD5` takes).
-pub async fn file_md5_base64(path: &Path) -> Result<String, ApiError> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| ApiError::io(path, "opening for MD5", e))?;
-    let mut hasher = Md5::new();
-    let mut buffer = vec![0u8; CHUNK];
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .await
-            .map_err(|e| ApiError::io(path, "reading for MD5", e))?;
-        if read == 0 {
-            break;
+/// The base64 MD5 of a file's `size` bytes, read in chunks (the form `Content-MD5`
+/// takes).
+async fn md5_base64(source: &LocalFile) -> Result<String, ApiError> {
+    use crate::agent::whole::ReadAt;
+    let (file, size, path) = (
+        source.handle("opening for MD5")?,
+        source.size,
+        source.path.clone(),
+    );
+    let digest = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let mut hasher = Md5::new();
+        let mut buffer = vec![0u8; CHUNK];
+        let mut at = 0u64;
+        while at < size {
+            let want = (size - at).min(CHUNK as u64) as usize;
+            let read = file.read_at_most(&mut buffer[..want], at)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+            at += read as u64;
         }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+        Ok(hasher.finalize())
+    })
+    .await
+    .map_err(|e| ApiError::io(&path, "reading for MD5", std::io::Error::other(e)))?
+    .map_err(|e| ApiError::io(&path, "reading for MD5", e))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
 impl Client {
@@ -82,7 +140,8 @@ impl Client {
         send_md5: bool,
         progress: Option<ProgressSink>,
     ) -> Result<UploadMethod, ApiError> {
-        self.upload_file_with(project_uuid, path, upload_name, send_md5, None, progress)
+        let source = LocalFile::open(path)?;
+        self.upload_local(project_uuid, &source, upload_name, send_md5, None, progress)
             .await
     }
 
@@ -109,26 +168,23 @@ impl Client {
         Ok(links)
     }
 
-    /// [`Client::upload_file`], first trying `link` (asked for beforehand with others,
-    /// see [`Client::upload_links_for`]); only an expired or refused link is asked for
-    /// again. Files above the multipart threshold ignore it.
-    pub async fn upload_file_with(
+    /// [`Client::upload_file`] from a file already open, first trying `link` (asked for
+    /// beforehand with others, see [`Client::upload_links_for`]); only an expired or
+    /// refused link is asked for again. Files above the multipart threshold ignore it.
+    pub async fn upload_local(
         &self,
         project_uuid: &str,
-        path: &Path,
+        source: &LocalFile,
         upload_name: &str,
         send_md5: bool,
         link: Option<PresignedUrl>,
         progress: Option<ProgressSink>,
     ) -> Result<UploadMethod, ApiError> {
         let mut prefetched = link.filter(|_| !send_md5);
-        let size = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| ApiError::io(path, "reading file size", e))?
-            .len();
+        let size = source.size;
         if size > self.config.multipart_threshold {
             match self
-                .upload_multipart(project_uuid, path, upload_name, size, progress.clone())
+                .upload_multipart(project_uuid, source, upload_name, size, progress.clone())
                 .await
             {
                 Err(ApiError::NotFound { .. }) => {
@@ -138,7 +194,7 @@ impl Client {
             }
         }
         let md5 = match send_md5 {
-            true => Some(file_md5_base64(path).await?),
+            true => Some(md5_base64(source).await?),
             false => None,
         };
         let announce = [FileToUpload {
@@ -146,7 +202,7 @@ impl Client {
             md5: md5.clone(),
         }];
         let slice = FileSlice {
-            path,
+            source,
             offset: 0,
             len: size,
         };
@@ -194,15 +250,12 @@ impl Client {
         file_name: &str,
         path: &Path,
     ) -> Result<(), ApiError> {
-        let len = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| ApiError::io(path, "reading file size", e))?
-            .len();
+        let source = LocalFile::open(path)?;
         let link = self.output_upload_link(project_uuid, file_name).await?;
         let slice = FileSlice {
-            path,
+            source: &source,
             offset: 0,
-            len,
+            len: source.size,
         };
         self.put_with_retry(&link, &slice, None, None).await
     }
@@ -210,7 +263,7 @@ impl Client {
     async fn upload_multipart(
         &self,
         project_uuid: &str,
-        path: &Path,
+        source: &LocalFile,
         upload_name: &str,
         size: u64,
         progress: Option<ProgressSink>,
@@ -234,7 +287,7 @@ impl Client {
             .map(|part: super::PartLink| {
                 let offset = u64::from(part.part_number.saturating_sub(1)) * part_size;
                 let slice = FileSlice {
-                    path,
+                    source,
                     offset,
                     len: part_size.min(size.saturating_sub(offset)),
                 };
@@ -302,12 +355,8 @@ impl Client {
     ) -> Result<(), ApiError> {
         super::check_transport(link.expose())
             .map_err(|reason| ApiError::protocol("uploading", reason))?;
-        let path = slice.path;
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| ApiError::io(path, "opening for upload", e))?
-            .into_std()
-            .await;
+        let path = &slice.source.path;
+        let file = slice.source.handle("opening for upload")?;
         let expected = slice.len;
         let report = Arc::new(ReadReport::default());
         let limit = self.throttles.upload.clone();

@@ -14,6 +14,9 @@ use crate::config::Config;
 
 /// The exit code of a `run` that found another agent on its data folder.
 pub const ALREADY_RUNNING: u8 = 3;
+/// The exit code of a `run` whose every hot folder another agent serves (outside a
+/// studio): the same "another agent has it" as [`ALREADY_RUNNING`].
+pub const INBOX_TAKEN: u8 = ALREADY_RUNNING;
 
 pub use run::{demo, first_run_then_desktop, run_desktop, run_headless, serve_sim};
 pub use setup::{autostart, init, open_dashboard};

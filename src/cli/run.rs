@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{ALREADY_RUNNING, load_config};
+use super::{ALREADY_RUNNING, INBOX_TAKEN, load_config};
 use crate::config::Config;
 use crate::logs;
 use crate::running::LockError;
@@ -22,6 +22,14 @@ pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
         if let Err(error) = config.api_key() {
             eprintln!("imagen-sync: {error}");
             return ExitCode::from(2);
+        }
+        let taken = crate::agent::inbox_claim::taken_by_others(&config);
+        if !config.folders.is_empty() && taken.len() == config.folders.len() {
+            for taken in taken {
+                eprintln!("imagen-sync: {taken}.");
+            }
+            eprintln!("imagen-sync: no hot folder is left for this agent; nothing was started.");
+            return ExitCode::from(INBOX_TAKEN);
         }
         config.agent.data_dir
     } else {

@@ -66,6 +66,25 @@ pub fn url_without_password(text: &str) -> String {
             if url.password().is_some() {
                 let _ = url.set_password(Some("***"));
             }
+            // libpq takes a password (and a key's) in the query too.
+            let secret = |name: &str| {
+                let name = name.to_ascii_lowercase();
+                ["password", "sslpassword", "pass", "token", "secret"].contains(&name.as_str())
+            };
+            if url.query_pairs().any(|(name, _)| secret(&name)) {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(name, value)| {
+                        let value = if secret(&name) {
+                            "***".into()
+                        } else {
+                            value.into_owned()
+                        };
+                        (name.into_owned(), value)
+                    })
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             url.to_string()
         }
         Err(_) => "(a URL that does not parse)".into(),

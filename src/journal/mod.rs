@@ -148,8 +148,15 @@ pub trait ShootSteps: JournalView {
     fn set_project(&self, id: ShootId, uuid: &str) -> Result<()>;
     /// A file that changed after the shoot settled: upload its new size next time.
     fn update_file_size(&self, id: ShootId, upload_name: &str, size: u64) -> Result<()>;
-    /// A file deleted before it was uploaded: no longer part of the shoot.
-    fn forget_file(&self, id: ShootId, upload_name: &str) -> Result<()>;
+    /// A file deleted before it was uploaded: no longer part of the shoot. With
+    /// `left_out_because`, it is still there but may not go up (replaced by a link or
+    /// by another file): it is listed among the files not sent, with that reason.
+    fn forget_file(
+        &self,
+        id: ShootId,
+        upload_name: &str,
+        left_out_because: Option<&str>,
+    ) -> Result<()>;
     fn mark_uploaded(&self, id: ShootId, upload_name: &str) -> Result<()>;
     /// The next step of the pipeline (a legal move, see [`ShootState::may_become`]).
     fn advance(&self, id: ShootId, to: ShootState) -> Result<()>;

@@ -51,6 +51,10 @@ pub struct FileRecord {
     pub upload_name: String,
     pub size: u64,
     pub uploaded: bool,
+    /// The (device, inode) it had when the shoot was taken in; `None` in journals older
+    /// than that record. Only the inode is compared: another machine of a studio sees
+    /// the share under another device number.
+    pub identity: Option<crate::overlap::FileIdentity>,
 }
 
 /// An edited photo of a shoot: recorded before it is renamed into the outbox, marked
@@ -282,4 +286,19 @@ impl ShootRecord {
             })
         }
     }
+}
+
+/// A file's identity as two signed columns (SQLite and PostgreSQL integers are signed).
+pub(super) fn identity_columns(
+    identity: Option<crate::overlap::FileIdentity>,
+) -> (Option<i64>, Option<i64>) {
+    identity.map(|(d, i)| (d as i64, i as i64)).unzip()
+}
+
+/// The identity read back from its two columns.
+pub(super) fn identity_from(
+    dev: Option<i64>,
+    ino: Option<i64>,
+) -> Option<crate::overlap::FileIdentity> {
+    Some((dev? as u64, ino? as u64))
 }

@@ -34,7 +34,7 @@ pub async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
         .to_owned();
     let port = address.rsplit(':').next().unwrap();
     assert!(
-        link.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
+        link.starts_with(&format!("http://127.0.0.1:{port}/?code=")),
         "{link}"
     );
     (address, link)

@@ -61,17 +61,43 @@ pub fn write_jpeg(path: &Path, width: u32, height: u32) {
     image.save(path).expect("write sample JPEG");
 }
 
-/// The first bytes a photo file of `path`'s kind starts with (JPEG's SOI marker, or the
-/// TIFF header most RAW formats use), so a stand-in file passes intake's format check.
-pub fn photo_signature(path: &Path) -> &'static [u8] {
-    let ext = path
-        .extension()
+fn extension(path: &Path) -> String {
+    path.extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "jpg" | "jpeg" => &[0xFF, 0xD8, 0xFF, 0xE0],
-        _ => b"II*\0",
+        .to_ascii_lowercase()
+}
+
+/// Writes a stand-in photo of `path`'s kind that intake takes as whole (the smallest
+/// structure of its format, see `whole::stand_in`), holding `text` so two differ.
+pub fn write_stand_in(path: &Path, text: &str) {
+    let mut bytes = imagen_sync::agent::whole::stand_in(&extension(path), 64 + text.len(), 1);
+    // Past the JPEG's headers (25 bytes) or the RAW's first directory: free bytes.
+    bytes[32..32 + text.len()].copy_from_slice(text.as_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Turns a file of any bytes (written by a benchmark, or sparse) into a whole photo of
+/// its kind: its format's headers at the start and, for a JPEG, its end marker at the
+/// end. A RAW shorter than a real one is grown to the smallest size taken.
+pub fn make_whole(path: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    let ext = extension(path);
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let stand_in = imagen_sync::agent::whole::stand_in(&ext, 0, 1);
+    let is_jpeg = ext == "jpg" || ext == "jpeg";
+    let head = match is_jpeg {
+        true => &stand_in[..25],
+        false => &stand_in[..32],
+    };
+    if !is_jpeg && len < stand_in.len() as u64 {
+        file.set_len(stand_in.len() as u64).unwrap();
+    }
+    file.write_all(head).unwrap();
+    if is_jpeg {
+        file.seek(SeekFrom::Start(len.max(27) - 2)).unwrap();
+        file.write_all(&[0xFF, 0xD9]).unwrap();
     }
 }
 

@@ -55,7 +55,9 @@ pub(super) async fn edit_and_wait(ctx: &Context, shoot: &ShootRecord) -> Result<
         .expect("editing shoots have a project");
     if !shoot.edit_sent {
         // /edit is idempotent: repeating it after a crash starts nothing new.
-        ctx.client.edit(uuid, &shoot.options).await?;
+        ctx.client
+            .edit(uuid, &ctx.options_to_send(&shoot.options))
+            .await?;
         let id = shoot.id;
         ctx.record(move |j| j.mark_edit_sent(id)).await?;
     }

@@ -103,9 +103,26 @@ pub struct Context {
     pub spend: crate::config::SpendLimits,
     /// Every inbox of the config, which no output may be written into.
     pub inboxes: Arc<Vec<PathBuf>>,
+    /// The webhook addresses (`callback_url`) of the config, by the redacted form the
+    /// journal keeps of them: a token in one never reaches the journal or `status`.
+    pub callbacks: Arc<std::collections::HashMap<String, String>>,
 }
 
 impl Context {
+    /// `options` as `/edit` takes them: the webhook address the journal holds redacted
+    /// is put back from the config (a journal older than that holds it whole).
+    pub fn options_to_send(&self, options: &crate::api::EditOptions) -> crate::api::EditOptions {
+        let mut options = options.clone();
+        if let Some(real) = options
+            .callback_url
+            .as_ref()
+            .and_then(|shown| self.callbacks.get(shown))
+        {
+            options.callback_url = Some(real.clone());
+        }
+        options
+    }
+
     /// Runs a journal call off the async workers (a write waits for an fsync).
     pub async fn record<T: Send + 'static>(
         &self,

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::{Context, ShootError, shoot_dir};
+use crate::agent::checked_open::{self, Refused};
+use crate::agent::scan::{SkipReason, Skipped};
 use crate::api::ApiError;
+use crate::api::transfer::LocalFile;
 use crate::events::{EventKind, UploadProgress};
 use crate::journal::{FileRecord, ShootRecord, ShootState};
 
@@ -69,22 +72,35 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                     let name = file.upload_name.clone();
                     ctx.record(move |j| j.update_file_size(id, &name, size))
                 };
-                let before = match std::fs::metadata(&path) {
-                    Ok(metadata) if metadata.len() == file.size => metadata.modified().ok(),
-                    _ if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
-                    Ok(metadata) => {
+                let (dir, relative, scanned) = (folder.clone(), file.relative.clone(), file.identity);
+                let opened = tokio::task::spawn_blocking(move || {
+                    checked_open::open_photo(&dir, &relative, scanned)
+                })
+                .await
+                .map_err(|e| ApiError::io(&path, "opening for upload", std::io::Error::other(e)))?;
+                let checked = match opened {
+                    Ok(checked) if checked.size == file.size => checked,
+                    Err(_) if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
+                    Ok(checked) => {
                         // Rewritten since it settled: wait, then send the new version.
-                        resize(metadata.len()).await?;
+                        resize(checked.size).await?;
                         return Err(ShootError::FileChanged(file.relative.clone()));
                     }
-                    Err(_) => {
-                        tracing::warn!(shoot = shoot.folder, file = %file.relative.display(), "deleted before it was uploaded; left out");
+                    Err(Refused::Gone) => {
+                        tracing::warn!(shoot = shoot.folder, file = %crate::words::printable_path(&file.relative), "deleted before it was uploaded; left out");
                         let name = file.upload_name.clone();
-                        ctx.record(move |j| j.forget_file(id, &name)).await?;
+                        ctx.record(move |j| j.forget_file(id, &name, None)).await?;
+                        files_done.fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                    Err(Refused::Skip(reason)) => {
+                        leave_out(ctx, shoot, &file, reason).await?;
                         files_done.fetch_add(1, Ordering::Relaxed);
                         return Ok(());
                     }
                 };
+                let before = checked.modified;
+                let source = LocalFile::opened(&path, checked.file, checked.size);
                 // Bytes sent by this file's attempts, so retries are not counted twice.
                 let attempt = Arc::new(AtomicU64::new(0));
                 let sink: crate::api::ProgressSink = {
@@ -97,7 +113,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                 let link = links.get(&file.upload_name).cloned();
                 let outcome = ctx
                     .client
-                    .upload_file_with(uuid, &path, &file.upload_name, false, link, Some(sink))
+                    .upload_local(uuid, &source, &file.upload_name, false, link, Some(sink))
                     .await;
                 let counted = attempt.load(Ordering::Relaxed);
                 if let Err(error) = outcome {
@@ -115,7 +131,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                 }
                 bytes_done.fetch_sub(counted.saturating_sub(file.size), Ordering::Relaxed);
                 // Rewritten while it was being read: what went up may be a mix. Send again.
-                let after = std::fs::metadata(&path).ok();
+                let after = source.stat().ok();
                 if after.as_ref().map(|m| (m.len(), m.modified().ok())) != Some((file.size, before)) {
                     let size = after.map_or(0, |m| m.len());
                     resize(size).await?;
@@ -133,5 +149,34 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
         .await?;
     ctx.record(move |j| j.advance(id, ShootState::Editing))
         .await?;
+    Ok(())
+}
+
+/// A photo that may not go up as it is now (a link, another file, not a photo any more):
+/// left out of the project, listed among the files not sent and in the shoot's report.
+async fn leave_out(
+    ctx: &Context,
+    shoot: &ShootRecord,
+    file: &FileRecord,
+    reason: SkipReason,
+) -> Result<(), ShootError> {
+    let words = reason.to_string();
+    tracing::warn!(
+        shoot = shoot.folder,
+        file = %crate::words::printable_path(&file.relative),
+        "left out: {words}"
+    );
+    let (id, name, because) = (shoot.id, file.upload_name.clone(), words);
+    ctx.record(move |j| j.forget_file(id, &name, Some(&because)))
+        .await?;
+    let item = Skipped {
+        relative: file.relative.clone(),
+        reason,
+    };
+    let (outbox, folder) = (shoot.outbox.clone(), shoot.folder.clone());
+    let _ = tokio::task::spawn_blocking(move || {
+        crate::agent::report::add_left_out(&outbox, &folder, &item)
+    })
+    .await;
     Ok(())
 }

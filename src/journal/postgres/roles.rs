@@ -17,9 +17,7 @@ use crate::journal::{Delivered, Switch};
 use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
-fn identity_columns(identity: Option<FileIdentity>) -> (Option<i64>, Option<i64>) {
-    identity.map(|(d, i)| (d as i64, i as i64)).unzip()
-}
+use crate::journal::records::{identity_columns, identity_from};
 
 /// Shoots in `state` (of those `which` names), oldest first, locked for the transaction.
 fn shoots_in(
@@ -75,7 +73,7 @@ impl JournalView for PgJournal {
     fn files(&self, id: ShootId) -> Result<Vec<FileRecord>> {
         let rows = self.link.with(|client| {
             Ok(client.query(
-                "SELECT relative, upload_name, size, uploaded FROM files WHERE shoot_id = $1 \
+                "SELECT relative, upload_name, size, uploaded, dev, ino FROM files WHERE shoot_id = $1 \
                  ORDER BY upload_name",
                 &[&id],
             )?)
@@ -87,6 +85,7 @@ impl JournalView for PgJournal {
                 upload_name: row.get(1),
                 size: row.get::<_, i64>(2) as u64,
                 uploaded: row.get(3),
+                identity: identity_from(row.get(4), row.get(5)),
             })
             .collect())
     }
@@ -302,14 +301,17 @@ impl ShootQueue for PgJournal {
                     )?
                     .get(0);
                 for photo in &batch.photos {
+                    let (dev, ino) = identity_columns(photo.identity);
                     transaction.execute(
-                        "INSERT INTO files (shoot_id, relative, upload_name, size) \
-                         VALUES ($1, $2, $3, $4)",
+                        "INSERT INTO files (shoot_id, relative, upload_name, size, dev, ino) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
                         &[
                             &id,
                             &text(&photo.relative),
                             &photo.upload_name,
                             &(photo.size as i64),
+                            &dev,
+                            &ino,
                         ],
                     )?;
                 }
@@ -521,8 +523,24 @@ impl ShootSteps for PgJournal {
         })
     }
 
-    fn forget_file(&self, id: ShootId, upload_name: &str) -> Result<()> {
+    fn forget_file(
+        &self,
+        id: ShootId,
+        upload_name: &str,
+        left_out_because: Option<&str>,
+    ) -> Result<()> {
         self.step(id, |t| {
+            if let Some(reason) = left_out_because {
+                t.execute(
+                    "INSERT INTO not_sent (folder_id, folder, file, reason, seen_ms) \
+                     SELECT s.folder_id, s.folder, f.relative, $3, $4 FROM files f \
+                     JOIN shoots s ON s.id = f.shoot_id \
+                     WHERE f.shoot_id = $1 AND f.upload_name = $2 AND NOT f.uploaded \
+                     ON CONFLICT (folder_id, folder, file) \
+                     DO UPDATE SET reason = excluded.reason, seen_ms = excluded.seen_ms",
+                    &[&id, &upload_name, &reason, &now_ms()],
+                )?;
+            }
             t.execute(
                 "DELETE FROM files WHERE shoot_id = $1 AND upload_name = $2 AND NOT uploaded",
                 &[&id, &upload_name],

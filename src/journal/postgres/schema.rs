@@ -98,6 +98,12 @@ ALTER TABLE outputs ADD COLUMN stamp TEXT;
 ALTER TABLE outputs ADD COLUMN synced_hash TEXT;
 ALTER TABLE outputs ADD COLUMN sync_pending BOOLEAN NOT NULL DEFAULT FALSE;
 "#,
+    // 3: each photo's (device, inode) as it was taken in, so a file swapped in after
+    // that is never uploaded in its place.
+    r#"
+ALTER TABLE files ADD COLUMN dev BIGINT;
+ALTER TABLE files ADD COLUMN ino BIGINT;
+"#,
 ];
 
 /// The database clock in milliseconds: leases are compared on one clock, the server's,

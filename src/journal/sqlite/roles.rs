@@ -18,10 +18,7 @@ use crate::journal::{Delivered, Switch};
 use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
-/// A file's identity as two columns (SQLite integers are signed).
-fn identity_columns(identity: Option<FileIdentity>) -> (Option<i64>, Option<i64>) {
-    identity.map(|(d, i)| (d as i64, i as i64)).unzip()
-}
+use crate::journal::records::{identity_columns, identity_from};
 
 /// Shoots in `state` (of those `which` names), oldest first.
 fn shoots_in(
@@ -53,7 +50,7 @@ impl JournalView for SqliteJournal {
     fn files(&self, id: ShootId) -> Result<Vec<FileRecord>> {
         let connection = self.connection();
         let mut statement = connection.prepare_cached(
-            "SELECT relative, upload_name, size, uploaded FROM files WHERE shoot_id = ?1 \
+            "SELECT relative, upload_name, size, uploaded, dev, ino FROM files WHERE shoot_id = ?1 \
              ORDER BY upload_name",
         )?;
         let rows = statement.query_map([id], |row| {
@@ -62,6 +59,7 @@ impl JournalView for SqliteJournal {
                 upload_name: row.get(1)?,
                 size: row.get::<_, i64>(2)? as u64,
                 uploaded: row.get(3)?,
+                identity: identity_from(row.get(4)?, row.get(5)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -205,14 +203,17 @@ impl ShootQueue for SqliteJournal {
             )?;
             let id = transaction.last_insert_rowid();
             for photo in &batch.photos {
+                let (dev, ino) = identity_columns(photo.identity);
                 transaction.execute(
-                    "INSERT INTO files (shoot_id, relative, upload_name, size) \
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO files (shoot_id, relative, upload_name, size, dev, ino) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
                         id,
                         path_text(&photo.relative),
                         photo.upload_name,
-                        photo.size as i64
+                        photo.size as i64,
+                        dev,
+                        ino
                     ],
                 )?;
             }
@@ -342,11 +343,28 @@ impl ShootSteps for SqliteJournal {
         Ok(())
     }
 
-    fn forget_file(&self, id: ShootId, upload_name: &str) -> Result<()> {
-        self.connection().execute(
+    fn forget_file(
+        &self,
+        id: ShootId,
+        upload_name: &str,
+        left_out_because: Option<&str>,
+    ) -> Result<()> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction()?;
+        if let Some(reason) = left_out_because {
+            transaction.execute(
+                "INSERT OR REPLACE INTO not_sent (inbox, folder, file, reason, seen_ms) \
+                 SELECT s.inbox, s.folder, f.relative, ?3, ?4 FROM files f \
+                 JOIN shoots s ON s.id = f.shoot_id \
+                 WHERE f.shoot_id = ?1 AND f.upload_name = ?2 AND f.uploaded = 0",
+                params![id, upload_name, reason, now_ms()],
+            )?;
+        }
+        transaction.execute(
             "DELETE FROM files WHERE shoot_id = ?1 AND upload_name = ?2 AND uploaded = 0",
             params![id, upload_name],
         )?;
+        transaction.commit()?;
         Ok(())
     }
 

@@ -84,4 +84,10 @@ ALTER TABLE outputs ADD COLUMN stamp TEXT;
 ALTER TABLE outputs ADD COLUMN synced_hash TEXT;
 ALTER TABLE outputs ADD COLUMN sync_pending INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 4: each photo's (device, inode) as it was taken in, so a file swapped in after
+    // that is never uploaded in its place.
+    r#"
+ALTER TABLE files ADD COLUMN dev INTEGER;
+ALTER TABLE files ADD COLUMN ino INTEGER;
+"#,
 ];
