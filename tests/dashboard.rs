@@ -144,6 +144,35 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
         ("api.base_url", base_url.as_str()),
         ("api_key", "brand-new-key-4711"),
     ];
+    // With IMAGEN_API_KEY in force the typed key would not be used: said, not written.
+    let refused = http
+        .post(format!("{base}/settings"))
+        .header("cookie", &session)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let said = refused.text().await.unwrap();
+    assert!(
+        said.contains("IMAGEN_API_KEY environment variable"),
+        "{said}"
+    );
+    assert!(!key_file.exists(), "nothing written");
+
+    // Without it, the key goes into the key file.
+    agent.kill();
+    agent.key = String::new();
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (address, link) = start_with_dashboard(&mut agent).await;
+    let (http, base, session, csrf) = signed_in(&address, &link).await;
+    let mut form = form;
+    form[0].1 = csrf.as_str();
     let saved = http
         .post(format!("{base}/settings"))
         .header("cookie", &session)
@@ -575,4 +604,87 @@ impl SettingsForm {
             .send()
             .await
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_hands_the_browser_a_one_time_code_and_the_token_is_on_no_command_line() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (_address, _) = start_with_dashboard(&mut agent).await;
+    let token_file = agent.dir.path().join("dashboard-token");
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    // A browser that writes down what it was given and every command line on the machine
+    // while `open` and xdg-open are still around.
+    let browser = agent.dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nfor f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done > {0}/cmdlines 2>/dev/null\necho \"$@\" > {0}/argv.partial\nmv {0}/argv.partial {0}/argv\n",
+            agent.dir.path().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opened = agent
+        .command(&["open"])
+        .env("BROWSER", &browser)
+        .env_remove("DISPLAY")
+        .env_remove("XDG_CURRENT_DESKTOP")
+        .output()
+        .unwrap();
+    assert!(opened.status.success(), "{opened:?}");
+    let argv = agent.dir.path().join("argv");
+    wait_for(&agent, "the browser started", LONG, || argv.exists()).await;
+    let given = std::fs::read_to_string(&argv).unwrap().trim().to_owned();
+    assert!(given.contains("?code="), "{given}");
+    let cmdlines = std::fs::read_to_string(agent.dir.path().join("cmdlines")).unwrap();
+    assert!(
+        cmdlines.contains("?code="),
+        "the dump saw the browser's own command line"
+    );
+    assert!(
+        !cmdlines.contains(&token) && !given.contains(&token),
+        "the access token is on no command line"
+    );
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let entered = http.get(&given).send().await.unwrap();
+    assert_eq!(entered.status(), 303, "the code opens a session once");
+    let replayed = http.get(&given).send().await.unwrap();
+    assert_eq!(replayed.status(), 401, "and never again");
+    let expires = imagen_sync::dashboard_link::unix_now() + 30;
+    let mac = imagen_sync::dashboard_link::code_mac(&token, "fresh", expires);
+    let base = given.split("/?").next().unwrap();
+    let elsewhere = http
+        .get(format!("{base}//evil.example/?code=fresh.{expires}.{mac}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 303);
+    assert_eq!(
+        elsewhere.headers()["location"],
+        "/",
+        "a trade never sends the browser to another site"
+    );
+
+    // A token file others may read protects nothing: refused, with what to do.
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = agent
+        .command(&["open"])
+        .env("BROWSER", "true")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        said.contains("may be read by other users") && said.contains("rm "),
+        "{said}"
+    );
 }

@@ -260,3 +260,164 @@ async fn a_photo_the_agent_may_not_read_is_reported_and_the_rest_of_the_shoot_go
     );
     agent.kill();
 }
+
+/// An agent on a shoot of four photos that go up one at a time, slowly (100 KB/s), so
+/// the test can swap files while the first ones upload. The simulator keeps what it
+/// receives in `sim_data`.
+async fn slow_upload_of_four(
+    sim_data: &Path,
+) -> (imagen_sync::sim::Sim, Harness, std::path::PathBuf) {
+    let data = sim_data.to_owned();
+    let sim = start_sim(move |c| c.data_dir = Some(data)).await;
+    let agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "max_active_shoots = 2",
+        "max_active_shoots = 2\nmax_parallel_uploads = 1",
+    );
+    let mut config = std::fs::read_to_string(&agent.config).unwrap();
+    config.push_str("\n[network]\nupload_limit = \"100 KB/s\"\n");
+    std::fs::write(&agent.config, config).unwrap();
+    let shoot = agent.inbox().join("Shared Drop");
+    std::fs::create_dir_all(&shoot).unwrap();
+    for n in 1..=4 {
+        write_jpeg(&shoot.join(format!("IMG_{n}.jpg")), 900, 700);
+    }
+    (sim, agent, shoot)
+}
+
+/// Waits until the first photo of the only shoot is up (the others wait their turn).
+async fn first_photo_up(agent: &Harness) {
+    wait_for(agent, "the first photo uploaded", LONG, || {
+        agent.summaries().first().is_some_and(|s| s.uploaded >= 1)
+    })
+    .await;
+}
+
+/// Every file the simulator stored, searched for `needle`.
+fn stored_anywhere(dir: &Path, needle: &[u8]) -> bool {
+    walk(dir).iter().any(|file| {
+        std::fs::read(file).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+    })
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.file_type().is_ok_and(|t| t.is_dir()) {
+            true => files.extend(walk(&path)),
+            false => files.push(path),
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_swapped_for_a_link_or_a_look_alike_after_settling_is_never_sent_and_the_report_says_so()
+ {
+    let work = tempfile::tempdir().unwrap();
+    let (sim, mut agent, shoot) = slow_upload_of_four(&work.path().join("sim")).await;
+    // A private file of the user's, and a stand-in of it made to look like IMG_3.
+    let marker = b"-----BEGIN OPENSSH PRIVATE KEY----- not for Imagen";
+    let mut secret = marker.to_vec();
+    secret.resize(4600, b'k');
+    let secret_path = work.path().join("id_rsa");
+    std::fs::write(&secret_path, &secret).unwrap();
+    agent.start();
+    first_photo_up(&agent).await;
+
+    // IMG_4 becomes a link to the secret; IMG_3 is replaced by a file of its very size
+    // and time holding the secret.
+    std::fs::remove_file(shoot.join("IMG_4.jpg")).unwrap();
+    std::os::unix::fs::symlink(&secret_path, shoot.join("IMG_4.jpg")).unwrap();
+    let img3 = shoot.join("IMG_3.jpg");
+    let original = std::fs::metadata(&img3).unwrap();
+    let mut look_alike = secret.clone();
+    look_alike.resize(original.len() as usize, b'k');
+    let staged = shoot.join(".staged");
+    std::fs::write(&staged, &look_alike).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&staged)
+        .unwrap()
+        .set_modified(original.modified().unwrap())
+        .unwrap();
+    std::fs::rename(&staged, &img3).unwrap();
+
+    wait_for(&agent, "the shoot done", LONG, || {
+        agent.shoot_states() == [("Shared Drop".to_owned(), "done".to_owned())]
+    })
+    .await;
+    assert!(
+        !stored_anywhere(&work.path().join("sim"), marker),
+        "the simulator never received the secret's bytes"
+    );
+    assert_eq!(
+        sim.counters().total_uploads(),
+        2,
+        "only IMG_1 and IMG_2 went up"
+    );
+    let outputs = tree(&agent.outbox().join("Shared Drop"));
+    assert!(
+        !outputs
+            .iter()
+            .any(|f| f.starts_with("IMG_3.") || f.starts_with("IMG_4.")),
+        "{outputs:?}"
+    );
+    let report = std::fs::read_to_string(
+        agent
+            .outbox()
+            .join("Shared Drop")
+            .join(imagen_sync::agent::REPORT_NAME),
+    )
+    .unwrap();
+    assert!(report.contains("IMG_4.jpg: symbolic link"), "{report}");
+    // Left out at upload as replaced, or (once the folder settled again) as not a JPEG.
+    assert!(
+        report.contains("IMG_3.jpg: replaced by another file")
+            || report.contains("IMG_3.jpg: not a real JPEG photo"),
+        "{report}"
+    );
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("IMG_3.jpg") && status.contains("IMG_4.jpg"),
+        "{status}"
+    );
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_swapped_in_for_a_photo_hangs_nothing_and_sigterm_still_ends_the_agent() {
+    let work = tempfile::tempdir().unwrap();
+    let (_sim, mut agent, shoot) = slow_upload_of_four(&work.path().join("sim")).await;
+    agent.start();
+    first_photo_up(&agent).await;
+    let fifo = shoot.join("IMG_4.jpg");
+    std::fs::remove_file(&fifo).unwrap();
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+
+    wait_for(&agent, "the shoot done without the FIFO", LONG, || {
+        agent.shoot_states() == [("Shared Drop".to_owned(), "done".to_owned())]
+    })
+    .await;
+    let outputs = tree(&agent.outbox().join("Shared Drop"));
+    assert_eq!(
+        outputs.iter().filter(|f| f.starts_with("IMG_")).count(),
+        3,
+        "{outputs:?}"
+    );
+    // A second shoot is not held up by the first.
+    let next = agent.inbox().join("Next Door");
+    std::fs::create_dir_all(&next).unwrap();
+    write_jpeg(&next.join("A.jpg"), 200, 150);
+    wait_for(&agent, "the next shoot done", LONG, || {
+        agent
+            .shoot_states()
+            .contains(&("Next Door".to_owned(), "done".to_owned()))
+    })
+    .await;
+    let (status, took) = agent.stop_with_sigterm();
+    assert!(took < Duration::from_secs(10), "SIGTERM took {took:?}");
+    assert!(status.success(), "{status:?}");
+}

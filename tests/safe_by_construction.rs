@@ -171,12 +171,22 @@ async fn follow_up_projects_of_one_shoot_are_capped_per_day() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_text_file_named_like_a_photo_is_never_uploaded_and_the_status_says_why() {
+async fn a_text_file_or_a_damaged_photo_named_like_a_photo_is_never_uploaded_and_the_status_says_why()
+ {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
     let shoot = write_shoot(&agent.inbox(), "Mixed", 1, (64, 48));
     std::fs::write(shoot.join("FAKE.jpg"), "this is a text file, not a photo").unwrap();
     std::fs::write(shoot.join("fake.NEF"), [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
+    // A card copy cut short at 300 bytes, a 3-byte file and a RAW stub: not billed.
+    write_jpeg(&shoot.join("whole.jpg"), 320, 240);
+    let whole = std::fs::read(shoot.join("whole.jpg")).unwrap();
+    std::fs::remove_file(shoot.join("whole.jpg")).unwrap();
+    std::fs::write(shoot.join("CUT.jpg"), &whole[..300]).unwrap();
+    std::fs::write(shoot.join("TINY.jpg"), [0xFF, 0xD8, 0xFF]).unwrap();
+    let mut stub = b"II*\0\x08\0\0\0\x01\0".to_vec();
+    stub.resize(2000, 0);
+    std::fs::write(shoot.join("STUB.dng"), stub).unwrap();
     let junk = agent.inbox().join("Only Junk");
     std::fs::create_dir_all(&junk).unwrap();
     std::fs::write(junk.join("notes.txt"), "x").unwrap();
@@ -191,6 +201,9 @@ async fn a_text_file_named_like_a_photo_is_never_uploaded_and_the_status_says_wh
     assert!(
         status.contains("Mixed/FAKE.jpg: not a real JPEG photo")
             && status.contains("Mixed/fake.NEF: not a real NEF RAW photo")
+            && status.contains("Mixed/CUT.jpg: an incomplete JPEG photo")
+            && status.contains("Mixed/TINY.jpg: an incomplete JPEG photo")
+            && status.contains("Mixed/STUB.dng: too small to be a DNG RAW photo")
             && status.contains("Only Junk/: no JPEG or RAW photos to upload (1 other file, none"),
         "{status}"
     );
@@ -392,4 +405,67 @@ async fn a_second_agent_on_the_same_data_folder_refuses_to_start_and_nothing_is_
     assert_eq!(counters.projects_created, 1);
     assert_eq!(counters.total_uploads(), 3, "each photo uploaded once");
     assert!(agent.is_running(), "the first agent goes on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_configs_on_one_inbox_bill_each_shoot_once_and_the_second_says_who_holds_it() {
+    let sim = start_sim(|_| {}).await;
+    let mut first = Harness::new(&sim, 1, "");
+    // A second config with its own data folder, on the first one's inbox and outbox.
+    let mut second = Harness::new(&sim, 1, "");
+    for folder in ["inbox", "outbox"] {
+        second.edit_config(
+            &format!(
+                "{folder} = \"{}\"",
+                second.dir.path().join(folder).display()
+            ),
+            &format!("{folder} = \"{}\"", first.dir.path().join(folder).display()),
+        );
+    }
+    first.start();
+    let claim = first
+        .inbox()
+        .join(imagen_sync::agent::inbox_claim::CLAIM_NAME);
+    wait_for(&first, "the first agent claiming its inbox", LONG, || {
+        claim.exists()
+    })
+    .await;
+
+    let refused = second.command(&["run", "--headless"]).output().unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{said}");
+    let pid = first.agent.as_ref().unwrap().id();
+    assert!(
+        said.contains("already watched by another imagen-sync agent")
+            && said.contains(&format!("process {pid}"))
+            && said.contains("studio journal"),
+        "{said}"
+    );
+
+    // With a hot folder of its own, the second agent runs and leaves the shared one alone.
+    let (own_inbox, _) = second.add_folder_pair("Own", "");
+    second.start();
+    write_shoot(&first.inbox(), "Shared Shoot", 3, (64, 48));
+    write_shoot(&own_inbox, "Own Shoot", 1, (64, 48));
+    wait_for(&first, "both shoots done", LONG, || {
+        done_count(&first) == 1 && done_count(&second) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let counters = sim.counters();
+    assert_eq!(
+        counters.projects_created, 2,
+        "one project per shoot: {counters:?}"
+    );
+    assert_eq!(counters.total_uploads(), 4, "each photo uploaded once");
+    assert!(
+        !tree(&first.outbox()).iter().any(|f| f.contains(" (2)")),
+        "{:?}",
+        tree(&first.outbox())
+    );
+    assert!(
+        second
+            .logs()
+            .contains("already watched by another imagen-sync agent")
+    );
 }

@@ -169,13 +169,14 @@ impl Claim {
     fn write(&self) {
         let text = serde_json::to_vec_pretty(&self.me).expect("a claim serialises");
         for place in &self.places {
-            // The inbox side is best effort: a read-only share keeps the outbox's claim.
-            if let Err(error) = crate::atomic_file::write_with(
-                place,
-                &text,
-                crate::atomic_file::Access::LikeUserFiles,
-            ) && place.parent().is_some_and(Path::is_dir)
-            {
+            // Never makes a folder: a missing inbox is an unmounted drive, not to be
+            // replaced by an empty local one. The inbox side is best effort: a
+            // read-only share keeps the outbox's claim.
+            if !place.parent().is_some_and(Path::is_dir) {
+                continue;
+            }
+            let access = crate::atomic_file::Access::LikeUserFiles;
+            if let Err(error) = crate::atomic_file::write_with(place, &text, access) {
                 tracing::debug!(%error, place = %place.display(), "cannot write the inbox claim");
             }
         }

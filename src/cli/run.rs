@@ -14,7 +14,7 @@ use crate::sim::{Sim, SimConfig};
 /// missing key stops it before anything starts (exit 2); otherwise (`imagen-sync` in a
 /// headless build) it waits for them to be fixed. Later edits are picked up live.
 pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
-    let data_dir = if check_first {
+    let checked = if check_first {
         let config = match load_config(config_path) {
             Ok(config) => config,
             Err(code) => return code,
@@ -23,18 +23,14 @@ pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
             eprintln!("imagen-sync: {error}");
             return ExitCode::from(2);
         }
-        let taken = crate::agent::inbox_claim::taken_by_others(&config);
-        if !config.folders.is_empty() && taken.len() == config.folders.len() {
-            for taken in taken {
-                eprintln!("imagen-sync: {taken}.");
-            }
-            eprintln!("imagen-sync: no hot folder is left for this agent; nothing was started.");
-            return ExitCode::from(INBOX_TAKEN);
-        }
-        config.agent.data_dir
+        Some(config)
     } else {
-        data_dir_of(config_path)
+        None
     };
+    let data_dir = checked.as_ref().map_or_else(
+        || data_dir_of(config_path),
+        |config| config.agent.data_dir.clone(),
+    );
     let held = match crate::app::take_data_folder(&data_dir) {
         Ok(held) => held,
         Err(error @ LockError::Taken { .. }) => {
@@ -46,6 +42,16 @@ pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(config) = &checked {
+        let taken = crate::agent::inbox_claim::taken_by_others(config);
+        if !config.folders.is_empty() && taken.len() == config.folders.len() {
+            for taken in taken {
+                eprintln!("imagen-sync: {taken}.");
+            }
+            eprintln!("imagen-sync: no hot folder is left for this agent; nothing was started.");
+            return ExitCode::from(INBOX_TAKEN);
+        }
+    }
     let _logs = logs::init("info", Some(&data_dir.join("logs")));
     match crate::app::run_until_stopped(config_path.to_owned(), held).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,12 +17,15 @@ pub fn private_file_step(path: &Path) -> String {
     }
 }
 
-/// Reads a key file, refusing one that other users can read.
+/// Reads a key file: a private file of the user's holding the key on one line.
 pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
     read_private_file(path, "your Imagen API key").map(ApiKey::new)
 }
 
-/// Reads a file holding `what` (a secret), refusing one that other users can read.
+/// Reads a file holding `what` (a secret) on one line: it must be the user's own, hold
+/// nothing else, and be readable by its owner alone. A file that is not such a file
+/// (a system file named by mistake) is refused with words that say so, never with
+/// advice to change its mode.
 pub fn read_private_file(path: &Path, what: &str) -> Result<String, ConfigError> {
     let problem = |problem: String| ConfigError::KeyFile {
         path: path.to_owned(),
@@ -35,6 +38,38 @@ pub fn read_private_file(path: &Path, what: &str) -> Result<String, ConfigError>
         )),
         _ => problem(format!("cannot be read: {e}")),
     })?;
+    let not_a_key =
+        format!("is not a file holding only {what}; name a file of yours with {what} on one line");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        if metadata.uid() != unsafe { libc::geteuid() } {
+            return Err(problem(format!("belongs to another user: it {not_a_key}")));
+        }
+    }
+    let secret = super::bounded::read_small_text(path, super::bounded::SECRET_LIMIT).map_err(
+        |e| match e {
+            super::bounded::BoundedReadError::Io(e) => problem(format!("cannot be read: {e}")),
+            other => problem(format!("{other}: it {not_a_key}")),
+        },
+    )?;
+    let secret = secret.trim();
+    if secret.is_empty() {
+        return Err(problem(format!("is empty: paste {what} into it")));
+    }
+    if secret.lines().count() > 1 {
+        return Err(problem(format!(
+            "holds {} lines, but {what} is one line: it {not_a_key}",
+            secret.lines().count()
+        )));
+    }
+    if secret.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(problem(format!(
+            "holds spaces or control characters, which {what} never has: copy it again \
+             from your Imagen account"
+        )));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -49,10 +84,5 @@ pub fn read_private_file(path: &Path, what: &str) -> Result<String, ConfigError>
     }
     #[cfg(not(unix))]
     let _ = metadata;
-    let secret =
-        std::fs::read_to_string(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
-    if secret.trim().is_empty() {
-        return Err(problem(format!("is empty: paste {what} into it")));
-    }
-    Ok(secret)
+    Ok(secret.to_owned())
 }

@@ -9,6 +9,7 @@
 //! callback_url`).
 
 mod bandwidth;
+pub mod bounded;
 mod first_run;
 mod key_file;
 mod parse;
@@ -258,9 +259,14 @@ impl Config {
     /// Reads and validates `path`. `IMAGEN_API_BASE_URL` overrides `[api] base_url`,
     /// `IMAGEN_JOURNAL_URL` `[journal] url`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_owned(),
-            source,
+        let text = bounded::read_small_text(path, bounded::CONFIG_LIMIT).map_err(|error| {
+            ConfigError::Io {
+                path: path.to_owned(),
+                source: match error {
+                    bounded::BoundedReadError::Io(source) => source,
+                    other => std::io::Error::other(other.to_string()),
+                },
+            }
         })?;
         Config::parse(&text, path, &Overrides::from_env())
     }

@@ -7,7 +7,7 @@
 //! (the engine watches the file).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
@@ -261,14 +261,16 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<PageQuery>)
     .into_response()
 }
 
-/// The config in force, or (when the file is broken) the defaults and what is wrong.
+/// The config in force (or the defaults), and what is wrong with the file when it
+/// cannot be used: a hand edit with a mistake, which saving from the page would undo.
 fn current(state: &AppState) -> (Config, Option<String>) {
-    if let Some(config) = state.config.borrow().clone() {
-        return ((*config).clone(), None);
-    }
+    let in_force = state.config.borrow().clone();
     match Config::load(&state.config_path) {
-        Ok(config) => (config, None),
-        Err(error) => (config::default_config(), Some(error.to_string())),
+        Ok(config) => (in_force.map_or(config, |c| (*c).clone()), None),
+        Err(error) => (
+            in_force.map_or_else(config::default_config, |c| (*c).clone()),
+            Some(error.to_string()),
+        ),
     }
 }
 
@@ -286,7 +288,22 @@ pub async fn save(
         )
             .into_response();
     }
-    let (mut config, _) = current(&state);
+    let (mut config, problem) = current(&state);
+    if let Some(problem) = problem {
+        // Saving now would write the last good settings over the hand edit.
+        let banner = html! {
+            div.banner.bad {
+                "Nothing was saved: the settings file has a mistake of its own (" (problem)
+                "). Fix it in the file first; your edit of it is kept as it is."
+            }
+        };
+        let values = FormValues::of(&config);
+        return (
+            StatusCode::CONFLICT,
+            render(&state, &config, &values, &FieldErrors::new(), banner),
+        )
+            .into_response();
+    }
     let pair_count = form
         .get("folder_count")
         .and_then(|n| n.parse::<usize>().ok())
@@ -475,6 +492,7 @@ fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Res
             .key_file
             .get_or_insert_with(config::default_key_file)
             .clone();
+        key_file_to_replace(state, &key_file, key)?;
         if let Some(parent) = key_file.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
@@ -484,6 +502,48 @@ fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Res
     }
     crate::atomic_file::write_text(&state.config_path, &config::render(config))
         .map_err(|e| format!("cannot save {}: {e}", state.config_path.display()))
+}
+
+/// Whether the page may write `key` into `key_file`: never when `IMAGEN_API_KEY` is in
+/// force (the typed key would not be used), and only into a key file of the agent's
+/// own: in the config's folder (or the default one), and, when it exists, the user's
+/// private file with one line in it. Any other file `key_file` names (a system file
+/// named by mistake) is left untouched, with why.
+fn key_file_to_replace(state: &AppState, key_file: &Path, key: &str) -> Result<(), String> {
+    if std::env::var(config::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty()) {
+        return Err(format!(
+            "the key comes from the {} environment variable, so a key typed here would \
+             not be used; change it where that variable is set (nothing was saved)",
+            config::ENV_API_KEY
+        ));
+    }
+    if key.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("an API key is one word, with no spaces or line breaks; paste it again".into());
+    }
+    let config_dir = state.config_path.parent().map(crate::overlap::resolve);
+    let place = key_file.parent().map(crate::overlap::resolve);
+    let ours = place.is_some() && (place == config_dir || key_file == config::default_key_file());
+    let refuse = |why: &str| {
+        format!(
+            "key_file names {}, {why}; the page writes only a key file of its own. Write the \
+             key into that file yourself, or remove key_file from the config to let the page \
+             keep it (nothing was saved)",
+            key_file.display()
+        )
+    };
+    if !ours {
+        return Err(refuse("which is outside the settings folder"));
+    }
+    match std::fs::symlink_metadata(key_file) {
+        Err(_) => Ok(()),
+        Ok(metadata) if metadata.file_type().is_symlink() => Err(refuse("which is a link")),
+        Ok(_) => match config::read_key_file(key_file) {
+            Ok(_) => Ok(()),
+            Err(ConfigError::KeyFile { problem, .. }) if problem.starts_with("is empty") => Ok(()),
+            Err(ConfigError::KeyFile { problem, .. }) => Err(refuse(&format!("which {problem}"))),
+            Err(error) => Err(refuse(&error.to_string())),
+        },
+    }
 }
 
 /// A hot folder's edit rules: a row per rule (clear its pattern to remove it), and an

@@ -276,7 +276,8 @@ pub fn counters(sim: &Sim) -> Counters {
     sim.counters()
 }
 
-/// Every file below `dir`, relative, sorted.
+/// Every file below `dir`, relative, sorted; an agent's claim on its inbox (a hidden
+/// file in the inbox and outbox roots) is not among them.
 pub fn tree(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
@@ -285,9 +286,13 @@ pub fn tree(dir: &Path) -> Vec<String> {
             continue;
         };
         for entry in listing.flatten() {
+            let claim = entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(imagen_sync::agent::inbox_claim::CLAIM_NAME);
             if entry.file_type().unwrap().is_dir() {
                 pending.push(entry.path());
-            } else {
+            } else if !claim {
                 found.push(
                     entry
                         .path()
