@@ -421,3 +421,40 @@ async fn a_fifo_swapped_in_for_a_photo_hangs_nothing_and_sigterm_still_ends_the_
     assert!(took < Duration::from_secs(10), "SIGTERM took {took:?}");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_that_goes_away_mid_upload_is_waited_for_and_the_shoot_completes_when_it_is_back()
+{
+    let work = tempfile::tempdir().unwrap();
+    let (_sim, mut agent, _shoot) = slow_upload_of_four(&work.path().join("sim")).await;
+    agent.start();
+    first_photo_up(&agent).await;
+    // The share is unmounted mid-upload (its folder goes away), then mounted again.
+    let away = agent.dir.path().join("inbox-unmounted");
+    std::fs::rename(agent.inbox(), &away).unwrap();
+    wait_for(&agent, "the missing inbox told", LONG, || {
+        agent.logs().contains("is missing")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_ne!(
+        agent.shoot_states()[0].1,
+        "failed",
+        "never abandoned while its inbox is away"
+    );
+    std::fs::rename(&away, agent.inbox()).unwrap();
+    wait_for(
+        &agent,
+        "the shoot done once the inbox is back",
+        LONG,
+        || agent.shoot_states() == [("Shared Drop".to_owned(), "done".to_owned())],
+    )
+    .await;
+    let outputs = tree(&agent.outbox().join("Shared Drop"));
+    assert_eq!(
+        outputs.iter().filter(|f| f.starts_with("IMG_")).count(),
+        4,
+        "{outputs:?}"
+    );
+    agent.kill();
+}

@@ -25,6 +25,8 @@ use crate::journal::{self, Journal, JournalError, ShootId, ShootQueue};
 struct Backoff {
     until: Instant,
     failures: u32,
+    /// When the first failure of this run of them happened.
+    since: Instant,
 }
 
 impl Backoff {
@@ -35,8 +37,15 @@ impl Backoff {
         Backoff {
             until: Instant::now() + wait,
             failures,
+            since: previous.map_or_else(Instant::now, |b| b.since),
         }
     }
+}
+
+/// How long a shoot folder may be gone (renamed and renamed back, a sync client
+/// replacing it) before its shoot fails: ten settle times, at least half a minute.
+fn folder_gone_grace(settle: Duration) -> Duration {
+    settle.saturating_mul(10).max(Duration::from_secs(30))
 }
 
 /// Runs until `shutdown` turns true (or, with `exit_when_idle`, when all work is done).
@@ -206,7 +215,8 @@ pub async fn run(
                     continue; // let go after its claim ran out; nothing to settle
                 }
                 did_work = true;
-                settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked).await;
+                let grace = folder_gone_grace(options.watch.settle);
+                settle_outcome(&ctx, id, outcome, &mut backoff, &mut auth_blocked, grace).await;
                 must_look = true;
                 tick.reset_immediately();
             }
@@ -313,6 +323,7 @@ async fn settle_outcome(
     outcome: Result<(), ShootError>,
     backoff: &mut HashMap<ShootId, Backoff>,
     auth_blocked: &mut Option<Backoff>,
+    folder_gone_grace: Duration,
 ) {
     let error = match outcome {
         Err(ShootError::Journal(JournalError::LeaseLost(_))) => {
@@ -360,7 +371,12 @@ async fn settle_outcome(
         *auth_blocked = Some(next);
         return;
     }
-    if error.is_retryable() {
+    // A shoot folder gone for a moment comes back; gone for good, the shoot fails.
+    let folder_may_return = matches!(error, ShootError::FolderGone(_))
+        && backoff
+            .get(&id)
+            .is_none_or(|b| b.since.elapsed() < folder_gone_grace);
+    if error.is_retryable() || folder_may_return {
         let next = Backoff::after(
             backoff.get(&id),
             Duration::from_secs(2),

@@ -76,6 +76,17 @@ impl ApiError {
         }
     }
 
+    /// A malformed answer or an unexpected redirect: once is a glitch (a proxy, a load
+    /// balancer mid-deploy), so the request is tried again like a 5xx; should it last,
+    /// the shoot fails with it (unlike a transient error, waited out for ever).
+    pub fn is_odd_answer(&self) -> bool {
+        match self {
+            ApiError::Protocol { .. } => true,
+            ApiError::Server { status, .. } => status.is_redirection(),
+            _ => false,
+        }
+    }
+
     /// Turns a reqwest failure into `Network`, stripping the URL (it may be presigned).
     pub(crate) fn network(during: &str, err: reqwest::Error) -> Self {
         let err = err.without_url();

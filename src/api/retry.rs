@@ -69,7 +69,10 @@ impl RetryPolicy {
         loop {
             match call().await {
                 Ok(value) => return Ok(value),
-                Err(error) if error.is_transient() && attempt < self.max_attempts => {
+                Err(error)
+                    if (error.is_transient() || error.is_odd_answer())
+                        && attempt < self.max_attempts =>
+                {
                     let wait = self.delay_after(attempt, &error);
                     tracing::debug!(%error, attempt, ?wait, "{what}: transient failure, retrying");
                     tokio::time::sleep(wait).await;
@@ -115,5 +118,50 @@ mod tests {
         };
         assert_eq!(policy.delay_after(1, &asked(7)), Duration::from_secs(7));
         assert_eq!(policy.delay_after(1, &asked(3600)), policy.max_retry_after);
+    }
+
+    #[tokio::test]
+    async fn one_malformed_answer_or_redirect_is_tried_again_and_a_lasting_one_is_not_hidden() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let calls = std::cell::Cell::new(0);
+        let odd = [
+            ApiError::Protocol {
+                during: "polling".into(),
+                reason: "bad JSON".into(),
+            },
+            ApiError::Server {
+                status: reqwest::StatusCode::FOUND,
+                detail: String::new(),
+            },
+        ];
+        for error in odd {
+            calls.set(0);
+            let once = std::cell::RefCell::new(Some(error));
+            let outcome = policy
+                .run("polling", || {
+                    calls.set(calls.get() + 1);
+                    let error = once.borrow_mut().take();
+                    async move { error.map_or(Ok(7), Err) }
+                })
+                .await;
+            assert_eq!(outcome.unwrap(), 7);
+            assert_eq!(calls.get(), 2);
+        }
+        let lasting = policy
+            .run("polling", || async {
+                Err::<(), _>(ApiError::Protocol {
+                    during: "polling".into(),
+                    reason: "bad JSON".into(),
+                })
+            })
+            .await;
+        assert!(
+            lasting.is_err_and(|e| !e.is_transient()),
+            "the shoot then fails with it"
+        );
     }
 }

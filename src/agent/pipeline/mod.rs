@@ -43,8 +43,11 @@ pub enum ShootError {
     Journal(#[from] JournalError),
     #[error("Imagen reported the edit as Failed; nothing was downloaded")]
     EditFailed,
-    #[error("the shoot folder {0:?} is gone; the shoot was abandoned")]
+    #[error("the shoot folder {0:?} is gone (moved, renamed or deleted)")]
     FolderGone(PathBuf),
+    /// The whole inbox is away (a drive or share not mounted): waited for, never failed.
+    #[error("the inbox {0:?} is missing — is the drive mounted? The shoot goes on once it is back")]
+    InboxMissing(PathBuf),
     #[error("{0:?} changed after the shoot settled; its new version goes up once it is stable")]
     FileChanged(PathBuf),
     #[error("paused")]
@@ -71,7 +74,10 @@ impl ShootError {
             ShootError::Outbox(OutboxError::Download(error)) => error.is_transient(),
             ShootError::Outbox(OutboxError::Io { .. }) => true,
             ShootError::Outbox(OutboxError::NotAJpeg { .. }) => true,
-            ShootError::Journal(_) | ShootError::Paused | ShootError::FileChanged(_) => true,
+            ShootError::Journal(_)
+            | ShootError::Paused
+            | ShootError::FileChanged(_)
+            | ShootError::InboxMissing(_) => true,
             _ => false,
         }
     }

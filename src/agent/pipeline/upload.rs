@@ -22,7 +22,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
         .expect("uploading shoots have a project");
     let folder = shoot_dir(shoot);
     if !folder.is_dir() {
-        return Err(ShootError::FolderGone(folder));
+        return Err(folder_gone(shoot));
     }
     let id = shoot.id;
     let files = ctx.record(move |j| j.files(id)).await?;
@@ -80,7 +80,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                 .map_err(|e| ApiError::io(&path, "opening for upload", std::io::Error::other(e)))?;
                 let checked = match opened {
                     Ok(checked) if checked.size == file.size => checked,
-                    Err(_) if !folder.is_dir() => return Err(ShootError::FolderGone(folder.clone())),
+                    Err(_) if !folder.is_dir() => return Err(folder_gone(shoot)),
                     Ok(checked) => {
                         // Rewritten since it settled: wait, then send the new version.
                         resize(checked.size).await?;
@@ -121,7 +121,7 @@ pub(super) async fn upload_all(ctx: &Context, shoot: &ShootRecord) -> Result<(),
                     if let ApiError::FileChanged { .. } | ApiError::Io { .. } = error {
                         // Moved, deleted or rewritten while it was being read.
                         if !folder.is_dir() {
-                            return Err(ShootError::FolderGone(folder.clone()));
+                            return Err(folder_gone(shoot));
                         }
                         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                         resize(size).await?;
@@ -179,4 +179,13 @@ async fn leave_out(
     })
     .await;
     Ok(())
+}
+
+/// The shoot's folder is not there: the whole inbox is away (waited for), or the folder
+/// itself is gone (waited for a while, see the scheduler).
+fn folder_gone(shoot: &ShootRecord) -> ShootError {
+    match shoot.inbox.is_dir() {
+        true => ShootError::FolderGone(shoot_dir(shoot)),
+        false => ShootError::InboxMissing(shoot.inbox.clone()),
+    }
 }
