@@ -127,7 +127,8 @@ async fn a_folder_with_nothing_to_upload_is_reported_and_creates_no_project() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_folder_deleted_mid_upload_is_abandoned_and_the_agent_carries_on() {
+async fn a_folder_deleted_mid_upload_is_waited_for_half_a_minute_then_failed_and_the_agent_carries_on()
+ {
     let sim = start_sim(|_| {}).await;
     sim.set_faults(Faults {
         max_latency_ms: 400,

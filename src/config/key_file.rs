@@ -19,7 +19,16 @@ pub fn private_file_step(path: &Path) -> String {
 
 /// Reads a key file: a private file of the user's holding the key on one line.
 pub fn read_key_file(path: &Path) -> Result<ApiKey, ConfigError> {
-    read_private_file(path, "your Imagen API key").map(ApiKey::new)
+    let key = read_private_file(path, "your Imagen API key")?;
+    if key.contains(char::is_whitespace) {
+        return Err(ConfigError::KeyFile {
+            path: path.to_owned(),
+            problem: "holds spaces, which an API key never has: copy it again from your \
+                      Imagen account"
+                .into(),
+        });
+    }
+    Ok(ApiKey::new(key))
 }
 
 /// Reads a file holding `what` (a secret) on one line: it must be the user's own, hold
@@ -64,10 +73,9 @@ pub fn read_private_file(path: &Path, what: &str) -> Result<String, ConfigError>
             secret.lines().count()
         )));
     }
-    if secret.chars().any(|c| c.is_control() || c == ' ') {
+    if secret.chars().any(char::is_control) {
         return Err(problem(format!(
-            "holds spaces or control characters, which {what} never has: copy it again \
-             from your Imagen account"
+            "holds control characters, which {what} never has: write it again"
         )));
     }
     #[cfg(unix)]

@@ -88,6 +88,12 @@ pub enum ConfigError {
          only you can read and name it as `key_file` under [api]"
     )]
     MissingKey,
+    /// `IMAGEN_API_KEY` holds something no key holds (a line break, a space).
+    #[error(
+        "the {ENV_API_KEY} environment variable holds spaces or a line break, which an API key \
+         never has: set it again to the key alone"
+    )]
+    BadEnvKey,
 }
 
 /// The whole configuration, validated.
@@ -275,6 +281,10 @@ impl Config {
         if let Ok(key) = std::env::var(ENV_API_KEY)
             && !key.trim().is_empty()
         {
+            let key = key.trim();
+            if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError::BadEnvKey);
+            }
             return Ok(ApiKey::new(key));
         }
         let Some(path) = &self.api.key_file else {

@@ -303,3 +303,51 @@ fn uploads_wait_on_a_metered_network_but_not_on_battery_unless_asked() {
     let said = error_of("[network]\npause_on_battery = \"yes\"\n");
     assert!(said.contains("config.toml:2:"), "{said}");
 }
+
+#[test]
+fn a_password_in_a_postgres_urls_query_is_never_shown() {
+    let shown = url_without_password(
+        "postgres://studio:s3cret@db.local/imagen?sslmode=require&password=hunter2",
+    );
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    assert!(shown.contains("sslmode=require"), "{shown}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_that_is_not_a_one_line_key_is_refused_as_such_not_with_chmod_advice() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passwd");
+    std::fs::write(
+        &path,
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = read_key_file(&path).unwrap_err().to_string();
+    assert!(
+        refused.contains("holds 2 lines") && !refused.contains("chmod"),
+        "{refused}"
+    );
+    assert!(
+        !refused.contains("root:x"),
+        "its content is never shown: {refused}"
+    );
+
+    std::fs::write(&path, "abc def\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let refused = read_key_file(&path).unwrap_err().to_string();
+    assert!(refused.contains("holds spaces"), "{refused}");
+
+    let refused = read_key_file(Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("not a regular file") || refused.contains("belongs to another user"),
+        "{refused}"
+    );
+}

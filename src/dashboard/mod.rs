@@ -84,12 +84,10 @@ pub async fn start(
     let token = dashboard_link::access_token(&context.config_path)?;
     let password = match (&settings.password_file, settings.listen.is_loopback()) {
         (_, true) => None,
-        (Some(file), false) => Some(
-            crate::config::read_key_file(file)?
-                .expose()
-                .trim()
-                .to_owned(),
-        ),
+        (Some(file), false) => Some(crate::config::read_private_file(
+            file,
+            "the dashboard's password",
+        )?),
         (None, false) => anyhow::bail!("listening beyond this machine needs a password_file"),
     };
     let listener = tokio::net::TcpListener::bind((settings.listen, settings.port)).await?;
