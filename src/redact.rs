@@ -74,6 +74,29 @@ pub fn check_transport(url: &Url) -> Result<(), String> {
     }
 }
 
+/// A presigned link the API handed out: [`check_transport`], and never to this machine
+/// (another service on 127.0.0.1 would receive a PUT or answer a GET) unless the API
+/// itself is on this machine at that very address (the simulator serves its storage).
+pub fn check_link(link: &Url, api: &Url) -> Result<(), String> {
+    check_transport(link)?;
+    let on_this_machine = |url: &Url| {
+        is_loopback(url)
+            || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_unspecified())
+            || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_unspecified())
+    };
+    let same_place = |a: &Url, b: &Url| {
+        a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+    };
+    if on_this_machine(link) && !(on_this_machine(api) && same_place(link, api)) {
+        return Err(format!(
+            "refusing a storage link to {} on this machine: only the API's own address may \
+             be on this machine",
+            redact_url(link)
+        ));
+    }
+    Ok(())
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
@@ -127,6 +150,24 @@ impl<'de> serde::Deserialize<'de> for PresignedUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_storage_link_to_another_port_of_this_machine_is_refused() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        let real_api = url("https://api.imagen-ai.com/v1");
+        let simulator = url("http://127.0.0.1:4010/v1");
+        assert!(check_link(&url("https://s3.amazonaws.com/b/a.jpg?sig=1"), &real_api).is_ok());
+        for local in [
+            "https://127.0.0.1:8443/a.jpg",
+            "http://127.0.0.1:5432/a.jpg",
+            "https://localhost/a.jpg",
+            "https://0.0.0.0:4010/a.jpg",
+        ] {
+            assert!(check_link(&url(local), &real_api).is_err(), "{local}");
+        }
+        assert!(check_link(&url("http://127.0.0.1:4010/storage/a.jpg"), &simulator).is_ok());
+        assert!(check_link(&url("http://127.0.0.1:6379/a.jpg"), &simulator).is_err());
+    }
 
     #[test]
     fn links_elsewhere_than_https_or_this_machine_are_refused() {

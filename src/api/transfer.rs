@@ -353,7 +353,7 @@ impl Client {
         content_md5: Option<&str>,
         progress: Option<ProgressSink>,
     ) -> Result<(), ApiError> {
-        super::check_transport(link.expose())
+        crate::redact::check_link(link.expose(), &self.config.base_url)
             .map_err(|reason| ApiError::protocol("uploading", reason))?;
         let path = &slice.source.path;
         let file = slice.source.handle("opening for upload")?;
@@ -428,7 +428,7 @@ impl Client {
         writer: &mut W,
     ) -> Result<u64, ApiError> {
         const DURING: &str = "downloading";
-        super::check_transport(link.expose())
+        crate::redact::check_link(link.expose(), &self.config.base_url)
             .map_err(|reason| ApiError::protocol(DURING, reason))?;
         tracing::trace!(link = %link, "presigned GET");
         self.storage_turn(link).await;
