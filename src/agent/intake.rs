@@ -165,7 +165,12 @@ async fn take_settled(
     let mut not_sent: Vec<(String, String)> = skipped
         .iter()
         .filter(|s| s.reason.is_notable())
-        .map(|s| (s.relative.display().to_string(), s.reason.to_string()))
+        .map(|s| {
+            (
+                crate::words::printable_path(&s.relative),
+                s.reason.to_string(),
+            )
+        })
         .collect();
     // Nothing to send, now or before: the folder as a whole is skipped.
     let folder_skipped = (fresh.is_empty() && known.is_empty()).then(|| {

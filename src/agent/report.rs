@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::scan::Skipped;
 use crate::atomic_file::{self, Access};
+use crate::words::{printable, printable_path};
 
 /// The report's file name in a shoot's outbox folder.
 pub const REPORT_NAME: &str = "imagen-sync report.txt";
@@ -19,14 +20,21 @@ const DELIVERY_HEADING: &str = "Edited photos that were not delivered";
 /// worth a report (then `false`). Replaces an earlier report of the same folder.
 pub fn write_not_sent(outbox: &Path, folder: &str, skipped: &[Skipped], split: bool) -> bool {
     for item in skipped {
-        tracing::info!(shoot = folder, file = %item.relative.display(), "not uploaded: {}", item.reason);
+        tracing::info!(shoot = %printable(folder), file = %printable_path(&item.relative), "not uploaded: {}", item.reason);
     }
     if !skipped.iter().any(Skipped::is_worth_a_report) {
         return false;
     }
-    let mut text = format!("imagen-sync: files in \"{folder}\" that were not sent for editing\n\n");
+    let mut text = format!(
+        "imagen-sync: files in \"{}\" that were not sent for editing\n\n",
+        printable(folder)
+    );
     for item in skipped {
-        text.push_str(&format!("{}: {}\n", item.relative.display(), item.reason));
+        text.push_str(&format!(
+            "{}: {}\n",
+            printable_path(&item.relative),
+            item.reason
+        ));
     }
     if split {
         text.push_str(
@@ -46,10 +54,13 @@ pub fn add_left_out(outbox: &Path, folder: &str, item: &Skipped) {
     let (intake, delivery) =
         earlier.split_at(earlier.find(DELIVERY_HEADING).unwrap_or(earlier.len()));
     let mut text = match intake.is_empty() {
-        true => format!("imagen-sync: files in \"{folder}\" that were not sent for editing\n\n"),
+        true => format!(
+            "imagen-sync: files in \"{}\" that were not sent for editing\n\n",
+            printable(folder)
+        ),
         false => intake.trim_end_matches('\n').to_owned() + "\n",
     };
-    let name = format!("{}: ", item.relative.display());
+    let name = format!("{}: ", printable_path(&item.relative));
     text = text
         .lines()
         .filter(|line| !line.starts_with(&name))
@@ -76,7 +87,7 @@ pub fn add_delivery_problems(outbox: &Path, folder: &str, problems: &[String]) {
         None => format!("{earlier}\n"),
     };
     if text.is_empty() {
-        text.push_str(&format!("imagen-sync: \"{folder}\"\n\n"));
+        text.push_str(&format!("imagen-sync: \"{}\"\n\n", printable(folder)));
     }
     text.push_str(&format!("{DELIVERY_HEADING} (every other one was):\n\n"));
     for problem in problems {
@@ -174,6 +185,22 @@ mod tests {
             report.starts_with("imagen-sync: files in \"B\""),
             "{report}"
         );
+    }
+
+    #[test]
+    fn a_name_with_a_newline_or_escape_is_written_escaped_so_it_cannot_forge_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let sly = skipped(
+            "IMG_1.jpg\nIMG_2.jpg: sent\u{1b}[2J.png",
+            SkipReason::Unsupported,
+        );
+        assert!(write_not_sent(dir.path(), "A\nB", &[sly], false));
+        let report = std::fs::read_to_string(dir.path().join(REPORT_NAME)).unwrap();
+        assert!(
+            !report.contains('\u{1b}') && report.contains("IMG_1.jpg\\nIMG_2.jpg"),
+            "{report}"
+        );
+        assert_eq!(report.lines().count(), 3, "{report}");
     }
 
     #[test]
