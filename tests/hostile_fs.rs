@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
-use common::{start_sim, write_jpeg};
+use common::{start_sim, write_jpeg, write_shoot};
 
 const LONG: Duration = Duration::from_secs(90);
 const PHOTOS: usize = 4;
@@ -455,5 +455,53 @@ async fn an_inbox_that_goes_away_mid_upload_is_waited_for_and_the_shoot_complete
         4,
         "{outputs:?}"
     );
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_data_folder_holds_the_shoot_and_it_completes_once_space_returns() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&work.path().join("disk")) else {
+        return;
+    };
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let data = agent.dir.path().join("data").display().to_string();
+    agent.edit_config(
+        &format!("data_dir = \"{data}\""),
+        &format!("data_dir = \"{}\"", disk.dir.join("data").display()),
+    );
+    agent.start();
+    wait_for(&agent, "the journal made", LONG, || {
+        disk.dir
+            .join("data")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+    })
+    .await;
+    // Everything left on the data folder's disk is taken.
+    let filler = disk.dir.join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![7u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+    }
+    write_shoot(&agent.inbox(), "Full Disk", 2, (64, 48));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        !agent.shoot_states().iter().any(|(_, s)| s == "done"),
+        "nothing can be recorded yet"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    wait_for(
+        &agent,
+        "the shoot done once space returns",
+        Duration::from_secs(120),
+        || agent.shoot_states() == [("Full Disk".to_owned(), "done".to_owned())],
+    )
+    .await;
+    assert_eq!(sim.counters().projects_created, 1);
     agent.kill();
 }

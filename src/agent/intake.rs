@@ -33,6 +33,11 @@ impl Intake {
         }
     }
 
+    /// Whether some folder waits to be recorded again.
+    pub(super) fn has_pending(&self) -> bool {
+        !self.again.is_empty()
+    }
+
     /// Takes again the folders that could not be recorded before.
     pub(super) async fn take_again(
         &mut self,

@@ -199,6 +199,7 @@ pub async fn run(
                     tracing::error!(%error, "cannot look at held shoots");
                 }
                 intake.take_again(&ctx, &queue, &config).await;
+                must_look = true;
             }
             Some(shoot) = settled.recv() => {
                 if claims.away.is_some() {
@@ -224,6 +225,11 @@ pub async fn run(
                 // The studio's database is away: the heartbeat looks for it.
                 if claims.away.is_some() {
                     continue;
+                }
+                // Folders that could not be recorded (a full data folder): try each tick.
+                if intake.has_pending() {
+                    intake.take_again(&ctx, &queue, &config).await;
+                    must_look = true;
                 }
                 // Idle and nothing changed since the last look: skip the journal queries.
                 let version = journal::off_worker(&queue, |q| q.change_mark()).await.ok();
@@ -272,7 +278,10 @@ pub async fn run(
                         continue;
                     }
                     Err(error) => {
-                        tracing::error!(%error, "cannot read the journal");
+                        // A full data folder, say: look again at the next tick, not only
+                        // once something else changes.
+                        tracing::error!(%error, "cannot use the journal in the data folder; trying again");
+                        must_look = true;
                         continue;
                     }
                 };
