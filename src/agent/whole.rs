@@ -36,27 +36,8 @@ impl ReadAt for [u8] {
 
 impl ReadAt for std::fs::File {
     fn read_at_most(&self, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buffer.len() {
-            match read_at(self, &mut buffer[filled..], offset + filled as u64) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(filled)
+        crate::api::file_body::read_fully_at(self, buffer, offset)
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buffer, at)
-}
-
-#[cfg(windows)]
-fn read_at(file: &std::fs::File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buffer, at)
 }
 
 /// Why a photo is not whole, in words for the report (completed by [`refusal`]).

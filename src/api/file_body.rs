@@ -54,7 +54,7 @@ fn read_into(
         let want = (len - done).min(CHUNK as u64) as usize;
         let mut buffer = pool.take();
         buffer.resize(want, 0);
-        let filled = match fill(file, &mut buffer, offset + done) {
+        let filled = match read_fully_at(file, &mut buffer, offset + done) {
             Ok(filled) => filled,
             Err(error) => {
                 let _ = sender.blocking_send(Err(error));
@@ -80,8 +80,9 @@ fn read_into(
     }
 }
 
-/// Reads until `buffer` is full or the file ends; the count read.
-fn fill(file: &File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
+/// Reads from `at` until `buffer` is full or the file ends; the count read. Positioned:
+/// several readers may share one open file.
+pub(crate) fn read_fully_at(file: &File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match read_at(file, &mut buffer[filled..], at + filled as u64) {

@@ -6,7 +6,7 @@
 
 mod envelope;
 mod error;
-mod file_body;
+pub(crate) mod file_body;
 mod gate;
 mod retry;
 pub mod throttle;

@@ -101,7 +101,6 @@ pub fn part_size_for(size: u64, wished: u64) -> u64 {
 /// The base64 MD5 of a file's `size` bytes, read in chunks (the form `Content-MD5`
 /// takes).
 async fn md5_base64(source: &LocalFile) -> Result<String, ApiError> {
-    use crate::agent::whole::ReadAt;
     let (file, size, path) = (
         source.handle("opening for MD5")?,
         source.size,
@@ -113,7 +112,7 @@ async fn md5_base64(source: &LocalFile) -> Result<String, ApiError> {
         let mut at = 0u64;
         while at < size {
             let want = (size - at).min(CHUNK as u64) as usize;
-            let read = file.read_at_most(&mut buffer[..want], at)?;
+            let read = super::file_body::read_fully_at(&file, &mut buffer[..want], at)?;
             if read == 0 {
                 break;
             }
