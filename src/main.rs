@@ -74,6 +74,11 @@ enum Command {
         #[arg(long)]
         anyway: bool,
     },
+    /// Look after the journal (the agent's record of every shoot).
+    Journal {
+        #[command(subcommand)]
+        action: JournalAction,
+    },
     /// Write a commented default config.
     Init,
     /// Open the dashboard in the browser (shoots, or the settings page).
@@ -88,6 +93,13 @@ enum Command {
         #[arg(value_enum)]
         action: AutostartAction,
     },
+}
+
+#[derive(Subcommand)]
+enum JournalAction {
+    /// After the journal was damaged: keep it aside, go on from its safety copy (or an
+    /// empty journal), paused. Run it with imagen-sync stopped.
+    Restore,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -266,6 +278,9 @@ fn main() -> ExitCode {
             allow_over_limit,
         } => cli::retry(&config_path, shoot.as_deref(), all, allow_over_limit),
         Command::Pause => cli::pause(&config_path),
+        Command::Journal {
+            action: JournalAction::Restore,
+        } => cli::restore_journal(&config_path),
         Command::Resume { anyway } => cli::resume(&config_path, anyway),
     }
 }

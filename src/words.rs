@@ -29,6 +29,25 @@ pub fn printable_path(path: &std::path::Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }
 
+/// A failed read or write of `path` while `during`, in words that say what to do when
+/// the cause is one the user can fix (a full disk, a read-only drive, a permission).
+pub fn io_problem(path: &std::path::Path, during: &str, error: &std::io::Error) -> String {
+    let path = printable_path(path);
+    let advice = match error.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            " — the disk is full: free some space there; the shoot goes on by itself"
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            " — the drive is read-only: make it writable; the shoot goes on by itself"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " — permission denied: let imagen-sync's user write there"
+        }
+        _ => "",
+    };
+    format!("{path}: {error} (while {during}){advice}")
+}
+
 /// "just now", "5 min ago", "3 h ago", "2 days ago": how long since `ms` (Unix ms).
 pub fn ago(ms: i64) -> String {
     let now = std::time::SystemTime::now()

@@ -55,7 +55,11 @@ async fn full_flow_in(envelope: Envelope) {
     for link in &links {
         let mut bytes = Vec::new();
         let size = client
-            .download_to(&link.download_link, &mut bytes)
+            .download_to(
+                &link.download_link,
+                &mut bytes,
+                std::path::Path::new("memory"),
+            )
             .await
             .unwrap();
         assert_eq!(size as usize, bytes.len());
@@ -65,7 +69,10 @@ async fn full_flow_in(envelope: Envelope) {
 
     let single = client.download_link(&uuid, "porch.jpeg").await.unwrap();
     let mut bytes = Vec::new();
-    client.download_to(&single, &mut bytes).await.unwrap();
+    client
+        .download_to(&single, &mut bytes, std::path::Path::new("memory"))
+        .await
+        .unwrap();
     assert!(bytes.starts_with(&[0xFF, 0xD8]));
 
     // Override an output after a manual touch-up, then read the new bytes back.
@@ -77,7 +84,10 @@ async fn full_flow_in(envelope: Envelope) {
         .unwrap();
     let fresh = client.download_link(&uuid, "porch.jpeg").await.unwrap();
     let mut replaced = Vec::new();
-    client.download_to(&fresh, &mut replaced).await.unwrap();
+    client
+        .download_to(&fresh, &mut replaced, std::path::Path::new("memory"))
+        .await
+        .unwrap();
     assert_eq!(replaced, std::fs::read(&touched).unwrap());
 
     let page = client.list_projects(20, 0, false).await.unwrap();

@@ -141,7 +141,10 @@ async fn answers_cut_off_mid_body_are_retried_and_downloads_never_pass_as_comple
         ..Faults::default()
     });
     let mut partial = Vec::new();
-    let error = client.download_to(&link, &mut partial).await.unwrap_err();
+    let error = client
+        .download_to(&link, &mut partial, std::path::Path::new("memory"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, ApiError::Network { .. } | ApiError::Protocol { .. }),
         "{error:?}"

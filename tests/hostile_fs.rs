@@ -99,6 +99,14 @@ async fn a_full_outbox_makes_the_shoot_wait_and_it_completes_once_space_returns(
     .await;
     assert!(agent.is_running());
     let outbox = disk.dir.join("Outbox");
+    // The problem names the folder that is full and says what to do.
+    let told = shoot_field(&agent, "last_error");
+    assert!(
+        told.contains(&outbox.join("Disk Trouble").display().to_string())
+            && told.contains("free some space")
+            && !told.contains("<download target>"),
+        "{told}"
+    );
     assert_outbox_holds_only_whole_photos(&outbox);
     assert!(
         tree(&outbox).iter().all(|f| !f.contains(".imagen-")),

@@ -100,7 +100,11 @@ async fn a_full_flow_logged_at_trace_level_and_its_errors_show_no_key_and_no_sig
         signatures.push(signature_of(&link.download_link));
         let mut sink = Vec::new();
         client
-            .download_to(&link.download_link, &mut sink)
+            .download_to(
+                &link.download_link,
+                &mut sink,
+                std::path::Path::new("memory"),
+            )
             .await
             .unwrap();
     }
@@ -114,7 +118,10 @@ async fn a_full_flow_logged_at_trace_level_and_its_errors_show_no_key_and_no_sig
         ..Faults::default()
     });
     let mut sink = Vec::new();
-    let cut: ApiError = client.download_to(&link, &mut sink).await.unwrap_err();
+    let cut: ApiError = client
+        .download_to(&link, &mut sink, std::path::Path::new("memory"))
+        .await
+        .unwrap_err();
     error_texts.push(format!("{cut} / {cut:?}"));
     sim.set_faults(Faults::default());
 
@@ -130,7 +137,7 @@ async fn a_full_flow_logged_at_trace_level_and_its_errors_show_no_key_and_no_sig
     let stale = client.download_link(&uuid, "a.jpg").await.unwrap();
     signatures.push(signature_of(&stale));
     let refused = client
-        .download_to(&stale, &mut Vec::new())
+        .download_to(&stale, &mut Vec::new(), std::path::Path::new("memory"))
         .await
         .unwrap_err();
     assert!(
@@ -153,7 +160,7 @@ async fn a_full_flow_logged_at_trace_level_and_its_errors_show_no_key_and_no_sig
     .unwrap();
     signatures.push("0123456789abcdef0123".into());
     let unreachable = client
-        .download_to(&dead, &mut Vec::new())
+        .download_to(&dead, &mut Vec::new(), std::path::Path::new("memory"))
         .await
         .unwrap_err();
     error_texts.push(format!("{unreachable} / {unreachable:?}"));

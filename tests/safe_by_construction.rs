@@ -469,3 +469,146 @@ async fn two_configs_on_one_inbox_bill_each_shoot_once_and_the_second_says_who_h
             .contains("already watched by another imagen-sync agent")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_or_misnamed_shoot_folder_is_shown_with_what_to_do_and_edited_once_fixed() {
+    use std::os::unix::ffi::OsStrExt;
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let elsewhere = agent.dir.path().join("Elsewhere");
+    write_shoot(&elsewhere, "Private", 2, (64, 48));
+    std::os::unix::fs::symlink(
+        elsewhere.join("Private"),
+        agent.inbox().join("Linked Shoot"),
+    )
+    .unwrap();
+    let latin1 = agent
+        .inbox()
+        .join(std::ffi::OsStr::from_bytes(b"Caf\xe9 Opening"));
+    std::fs::create_dir(&latin1).unwrap();
+    write_jpeg(&latin1.join("Room.jpg"), 64, 48);
+    // A name as long as a folder name may be: the project's name is shortened to fit.
+    let long = "Long ".repeat(51);
+    write_shoot(&agent.inbox(), &long, 1, (64, 48));
+    agent.start();
+
+    let not_sent = |agent: &Harness| -> Vec<(String, String)> {
+        (agent.status()["not_sent"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+        .iter()
+        .map(|n| {
+            let field = |k: &str| n[k].as_str().unwrap_or_default().to_owned();
+            (field("folder"), field("reason"))
+        })
+        .collect()
+    };
+    wait_for(&agent, "both unusable folders are in status", LONG, || {
+        not_sent(&agent).len() == 2
+    })
+    .await;
+    let told = not_sent(&agent);
+    assert!(
+        told.iter()
+            .any(|(f, r)| f == "Linked Shoot" && r.contains("does not follow")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter()
+            .any(|(f, r)| f == "Caf\u{FFFD} Opening" && r.contains("rename the folder")),
+        "{told:?}"
+    );
+    let text = agent.run_cli(&["status"]);
+    assert!(text.contains("Linked Shoot/: a link to a folder"), "{text}");
+    wait_for(&agent, "the long-named shoot is done", LONG, || {
+        agent
+            .shoot_states()
+            .iter()
+            .any(|(f, s)| f == &long && s == "done")
+    })
+    .await;
+    let shoot = agent
+        .summaries()
+        .into_iter()
+        .find(|r| r.shoot.folder == long)
+        .unwrap();
+    assert!(
+        shoot.shoot.project_name.chars().count() <= 120,
+        "{}",
+        shoot.shoot.project_name
+    );
+
+    // Renamed, the folder is a shoot like any other, and its notice goes away.
+    std::fs::rename(&latin1, agent.inbox().join("Cafe Opening")).unwrap();
+    wait_for(&agent, "the renamed shoot is done", LONG, || {
+        agent
+            .shoot_states()
+            .iter()
+            .any(|(f, s)| f == "Cafe Opening" && s == "done")
+    })
+    .await;
+    wait_for(&agent, "only the link is still told", LONG, || {
+        not_sent(&agent).len() == 1
+    })
+    .await;
+    // Nothing from behind the link ever went up: two shoots, one photo each.
+    assert_eq!(sim.counters().projects_created, 2);
+    assert_eq!(sim.counters().uploads_per_project.values().sum::<u64>(), 2);
+    agent.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_journal_says_where_its_copy_is_and_restore_goes_on_from_it_paused() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    write_shoot(&agent.inbox(), "Before The Damage", 1, (64, 48));
+    agent.start();
+    wait_for(&agent, "the first shoot is done", LONG, || {
+        done_count(&agent) == 1
+    })
+    .await;
+    let data = agent.dir.path().join("data");
+    let copy = data.join("journal.backup.sqlite3");
+    let finished_ms = agent.summaries()[0].shoot.updated_ms as u64;
+    let done_at = std::time::UNIX_EPOCH + Duration::from_millis(finished_ms);
+    wait_for(&agent, "the safety copy made after the shoot", LONG, || {
+        std::fs::metadata(&copy)
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at >= done_at)
+    })
+    .await;
+    agent.kill();
+
+    let journal = data.join("journal.sqlite3");
+    let _ = std::fs::remove_file(data.join("journal.sqlite3-wal"));
+    let mut bytes = std::fs::read(&journal).unwrap();
+    for byte in bytes.iter_mut().take(100) {
+        *byte = 0xAB; // the header gone: not a database any more
+    }
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let output = agent.command(&["status"]).output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        said.contains("is damaged")
+            && said.contains("journal.backup.sqlite3")
+            && said.contains("imagen-sync journal restore"),
+        "{said}"
+    );
+    let restored = agent.run_cli(&["journal", "restore"]);
+    assert!(
+        restored.contains("kept as") && restored.contains("paused"),
+        "{restored}"
+    );
+    let status = agent.status();
+    assert_eq!(status["paused"], true, "{status}");
+    assert_eq!(status["shoots"][0]["state"], "done", "{status}");
+    // The finished shoot is known again: nothing is sent a second time.
+    agent.run_cli(&["resume"]);
+    agent.start();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sim.counters().projects_created, 1);
+    agent.kill();
+}

@@ -32,7 +32,11 @@ async fn imagens_copy(sim: &Sim, uuid: &str, stem: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("no output named {stem}: {links:?}"));
     let mut bytes = Vec::new();
     client
-        .download_to(&link.download_link, &mut bytes)
+        .download_to(
+            &link.download_link,
+            &mut bytes,
+            std::path::Path::new("memory"),
+        )
         .await
         .unwrap();
     bytes

@@ -4,12 +4,13 @@
 //! recorded and reported in the outbox, and the rest is recorded as one shoot per
 //! photo type. A hot folder whose outbox reaches into its inbox stops instead.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::pipeline::Context;
 use super::report::{self, REPORT_NAME};
 use super::scan::{self, ShootContents, Skipped};
+use super::unusable::UnusableFolder;
 use super::watch::Settled;
 use crate::config::Config;
 use crate::events::EventKind;
@@ -23,9 +24,74 @@ use crate::journal::{self, ShootQueue};
 pub(super) struct Intake {
     stopped: HashSet<usize>,
     again: Vec<Settled>,
+    /// The unusable folders recorded, by inbox.
+    unusable: HashMap<usize, Vec<UnusableFolder>>,
 }
 
 impl Intake {
+    /// Records the folders of an inbox that cannot be shoots as folders not sent (so
+    /// every surface shows them with what to do) and forgets those fixed since. On the
+    /// first report for an inbox, folder notes left from before a restart whose folder
+    /// is gone are forgotten too.
+    pub(super) async fn note_unusable(
+        &mut self,
+        ctx: &Context,
+        queue: &Arc<dyn ShootQueue>,
+        config: &Config,
+        inbox: usize,
+        folders: Vec<UnusableFolder>,
+    ) {
+        let path = config.folders[inbox].inbox.clone();
+        let before = self.unusable.insert(inbox, folders.clone());
+        let new: Vec<UnusableFolder> = folders
+            .iter()
+            .filter(|f| !before.as_ref().is_some_and(|b| b.contains(f)))
+            .cloned()
+            .collect();
+        let fixed: Vec<String> = match &before {
+            Some(before) => (before.iter())
+                .filter(|f| !folders.iter().any(|now| now.name == f.name))
+                .map(|f| f.name.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let first = before.is_none();
+        let (at, recorded) = (path.clone(), new.clone());
+        let written = journal::off_worker(queue, move |q| {
+            let mut forget = fixed;
+            if first {
+                forget.extend(
+                    (q.not_sent()?.into_iter())
+                        .filter(|n| {
+                            n.file.is_empty()
+                                && std::fs::symlink_metadata(at.join(&n.folder)).is_err()
+                        })
+                        .filter(|n| !recorded.iter().any(|f| f.name == n.folder))
+                        .map(|n| n.folder),
+                );
+            }
+            for folder in forget {
+                q.record_not_sent(&at, &folder, &[])?;
+            }
+            for folder in &recorded {
+                let why = folder.why.words().to_owned();
+                q.record_not_sent(&at, &folder.name, &[(String::new(), why)])?;
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(error) = written {
+            tracing::error!(%error, "could not record the folders that cannot be shoots");
+            self.unusable.remove(&inbox);
+            return;
+        }
+        for folder in new {
+            let reason = format!("cannot be a shoot: {}", folder.why.words());
+            ctx.events
+                .emit(&folder.name, None, EventKind::Skipped { reason });
+        }
+    }
+
     /// A settled folder to take later (the journal cannot be used now).
     pub(super) fn take_later(&mut self, shoot: Settled) {
         if !self.again.contains(&shoot) {

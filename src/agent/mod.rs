@@ -29,6 +29,7 @@ pub mod scan;
 mod scheduler;
 pub mod spend;
 mod touchups;
+pub mod unusable;
 pub mod upload_hold;
 pub mod watch;
 pub mod whole;

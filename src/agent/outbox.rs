@@ -15,7 +15,7 @@ use crate::atomic_file;
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
-    #[error("I/O error on {path:?} while {during}: {source}")]
+    #[error("{}", crate::words::io_problem(path, during, source))]
     Io {
         path: PathBuf,
         during: &'static str,

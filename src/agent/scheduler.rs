@@ -16,6 +16,7 @@ use super::AgentOptions;
 use super::intake::Intake;
 use super::outbox::OutboxError;
 use super::pipeline::{self, Context, Limits, ShootError};
+use super::watch::Found;
 use crate::api::{ApiError, Client};
 use crate::config::Config;
 use crate::events::{EventKind, Events, WaitCause};
@@ -201,11 +202,17 @@ pub async fn run(
                 intake.take_again(&ctx, &queue, &config).await;
                 must_look = true;
             }
-            Some(shoot) = settled.recv() => {
-                if claims.away.is_some() {
-                    intake.take_later(shoot);
-                } else if let Err(error) = intake.take_settled(&ctx, &queue, &config, &shoot).await {
-                    tracing::error!(folder = shoot.folder, %error, "could not record a shoot; trying again later");
+            Some(found) = settled.recv() => {
+                match found {
+                    Found::Unusable { inbox, folders } => {
+                        intake.note_unusable(&ctx, &queue, &config, inbox, folders).await;
+                    }
+                    Found::Settled(shoot) if claims.away.is_some() => intake.take_later(shoot),
+                    Found::Settled(shoot) => {
+                        if let Err(error) = intake.take_settled(&ctx, &queue, &config, &shoot).await {
+                            tracing::error!(folder = shoot.folder, %error, "could not record a shoot; trying again later");
+                        }
+                    }
                 }
                 must_look = true;
                 tick.reset_immediately();

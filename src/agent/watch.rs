@@ -3,9 +3,11 @@
 //! `watch = "poll"`) is listed every `poll_seconds` instead, as other machines' writes
 //! there send no events. Each direct subfolder of an inbox is a
 //! shoot; it is reported settled once no event touched it for the settle time AND a
-//! fingerprint of every file's size and mtime is unchanged across two checks.
+//! fingerprint of every file's size and mtime is unchanged across two checks. Folders
+//! that cannot be shoots (a link, a name that is not text) are reported apart, when
+//! the set of them changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use notify::Watcher as _;
 use tokio::sync::mpsc;
 
+use super::unusable::{self, UnusableFolder};
 use crate::events::{EventKind, Events};
 
 #[derive(Debug, Clone)]
@@ -65,6 +68,18 @@ pub struct Settled {
     pub folder: String,
 }
 
+/// What the watcher tells the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Settled(Settled),
+    /// Every folder of inbox number `inbox` that cannot be a shoot, now (sent when the
+    /// set changes, and after the first look at the inbox).
+    Unusable {
+        inbox: usize,
+        folders: Vec<UnusableFolder>,
+    },
+}
+
 struct Pending {
     last_event: Instant,
     fingerprint: Option<u64>,
@@ -108,16 +123,15 @@ fn shoot_of(inboxes: &[PathBuf], path: &Path) -> Option<(usize, String)> {
     })
 }
 
-fn list_shoot_folders(inbox: &Path) -> Vec<String> {
-    let Ok(listing) = std::fs::read_dir(inbox) else {
-        return Vec::new();
-    };
-    listing
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|name| !name.starts_with('.'))
-        .collect()
+/// The inbox a path lies in when its shoot folder's name is not text (such a folder is
+/// reported as unusable, not watched as a shoot).
+fn inbox_of_unnamed(inboxes: &[PathBuf], path: &Path) -> Option<usize> {
+    inboxes.iter().position(|inbox| {
+        path.strip_prefix(inbox)
+            .ok()
+            .and_then(|relative| relative.components().next())
+            .is_some_and(|first| first.as_os_str().to_str().is_none())
+    })
 }
 
 /// How one inbox is watched natively.
@@ -245,7 +259,7 @@ pub fn spawn(
     watched: Vec<Inbox>,
     settings: WatchSettings,
     events: Events,
-    settled: mpsc::Sender<Settled>,
+    settled: mpsc::Sender<Found>,
 ) -> InboxWatcher {
     let settling = Arc::new(AtomicUsize::new(0));
     let counter = settling.clone();
@@ -276,6 +290,8 @@ pub fn spawn(
             settled,
             pending: HashMap::new(),
             known: HashMap::new(),
+            unusable: HashMap::new(),
+            look_again: HashSet::new(),
             counter,
             first_scan: Some(Instant::now()),
         };
@@ -310,10 +326,14 @@ struct WatchState {
     inboxes: Vec<PathBuf>,
     settings: WatchSettings,
     events: Events,
-    settled: mpsc::Sender<Settled>,
+    settled: mpsc::Sender<Found>,
     pending: HashMap<Settled, Pending>,
     /// Fingerprints of folders last reported settled, so rescans report only changes.
     known: HashMap<Settled, u64>,
+    /// The unusable folders last reported, by inbox.
+    unusable: HashMap<usize, Vec<UnusableFolder>>,
+    /// Inboxes to list again for unusable folders (an event or a settled link hinted).
+    look_again: HashSet<usize>,
     counter: Arc<AtomicUsize>,
     /// Set until the start-up scan is done, to log how long it took.
     first_scan: Option<Instant>,
@@ -353,8 +373,15 @@ impl WatchState {
         }
         for path in &event.paths {
             if let Some((inbox, folder)) = shoot_of(&self.inboxes, path) {
+                let top = self.inboxes[inbox].join(&folder);
+                if std::fs::symlink_metadata(top).is_ok_and(|m| m.is_symlink()) {
+                    self.look_again.insert(inbox);
+                    continue;
+                }
                 tracing::trace!(folder, kind = ?event.kind, "file event");
                 self.touch(Settled { inbox, folder });
+            } else if let Some(inbox) = inbox_of_unnamed(&self.inboxes, path) {
+                self.look_again.insert(inbox);
             }
         }
     }
@@ -371,10 +398,13 @@ impl WatchState {
             .collect();
         let known = self.known.clone();
         let pending: Vec<Settled> = self.pending.keys().cloned().collect();
-        let changed = tokio::task::spawn_blocking(move || {
-            let mut changed = Vec::new();
+        let (changed, unusable) = tokio::task::spawn_blocking(move || {
+            let (mut changed, mut unusable) = (Vec::new(), Vec::new());
             for (inbox, path) in inboxes {
-                for folder in list_shoot_folders(&path) {
+                let Some(listing) = unusable::list(&path) else {
+                    continue;
+                };
+                for folder in listing.shoots {
                     let shoot = Settled { inbox, folder };
                     if pending.contains(&shoot) {
                         continue;
@@ -384,11 +414,15 @@ impl WatchState {
                         changed.push(shoot);
                     }
                 }
+                unusable.push((inbox, listing.unusable));
             }
-            changed
+            (changed, unusable)
         })
         .await
         .unwrap_or_default();
+        if self.report_unusable(unusable).await.is_err() {
+            return;
+        }
         if let Some(started) = self.first_scan.take() {
             tracing::info!(
                 folders = changed.len(),
@@ -405,9 +439,45 @@ impl WatchState {
         }
     }
 
+    /// Reports each inbox's unusable folders whose set changed (or was never reported).
+    async fn report_unusable(
+        &mut self,
+        found: Vec<(usize, Vec<UnusableFolder>)>,
+    ) -> Result<(), ()> {
+        for (inbox, folders) in found {
+            if self.unusable.get(&inbox) == Some(&folders) {
+                continue;
+            }
+            self.unusable.insert(inbox, folders.clone());
+            let news = Found::Unusable { inbox, folders };
+            self.settled.send(news).await.map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    /// Lists again the inboxes an event or a settled link pointed at.
+    async fn look_again_for_unusable(&mut self) -> Result<(), ()> {
+        let inboxes: Vec<(usize, PathBuf)> = std::mem::take(&mut self.look_again)
+            .into_iter()
+            .map(|inbox| (inbox, self.inboxes[inbox].clone()))
+            .collect();
+        let found = tokio::task::spawn_blocking(move || {
+            inboxes
+                .into_iter()
+                .filter_map(|(inbox, path)| Some((inbox, unusable::list(&path)?.unusable)))
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+        self.report_unusable(found).await
+    }
+
     /// Fingerprints every settling folder; reports those quiet for the settle time whose
     /// fingerprint matches the one taken a tick earlier (after their last event).
     async fn check_settling(&mut self) -> Result<(), ()> {
+        if !self.look_again.is_empty() {
+            self.look_again_for_unusable().await?;
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -428,12 +498,20 @@ impl WatchState {
         let checked = tokio::task::spawn_blocking(move || {
             looked_at
                 .into_iter()
-                .map(|(shoot, quiet, before, dir)| (shoot, quiet, before, fingerprint(&dir)))
+                .map(|(shoot, quiet, before, dir)| {
+                    // A link to a folder is never a shoot: it is reported as unusable.
+                    let real = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+                    let print = real.then(|| fingerprint(&dir)).flatten();
+                    (shoot, quiet, before, print, real)
+                })
                 .collect::<Vec<_>>()
         })
         .await
         .unwrap_or_default();
-        for (shoot, quiet, before, now) in checked {
+        for (shoot, quiet, before, now, real) in checked {
+            if !real {
+                self.look_again.insert(shoot.inbox);
+            }
             match now {
                 None => {
                     self.pending.remove(&shoot);
@@ -442,7 +520,7 @@ impl WatchState {
                 Some(print) if quiet && before == Some(print) => {
                     self.pending.remove(&shoot);
                     self.known.insert(shoot.clone(), print);
-                    if self.settled.send(shoot).await.is_err() {
+                    if self.settled.send(Found::Settled(shoot)).await.is_err() {
                         return Err(());
                     }
                 }

@@ -45,7 +45,7 @@ pub enum ApiError {
     Protocol { during: String, reason: String },
 
     /// A local file could not be read or written.
-    #[error("I/O error on {path:?} while {during}: {source}")]
+    #[error("{}", crate::words::io_problem(path, during, source))]
     Io {
         path: PathBuf,
         during: String,

@@ -418,13 +418,15 @@ impl Client {
         }
     }
 
-    /// Streams a presigned download into `writer`, returning the byte count. A body
+    /// Streams a presigned download into `writer`, returning the byte count; `into`
+    /// names where the writer writes, for a failed write (a full disk) to say. A body
     /// shorter or longer than its Content-Length, or past the size cap, is an error:
     /// the caller must discard what was written.
     pub async fn download_to<W: AsyncWrite + Unpin>(
         &self,
         link: &PresignedUrl,
         writer: &mut W,
+        into: &Path,
     ) -> Result<u64, ApiError> {
         const DURING: &str = "downloading";
         crate::redact::check_link(link.expose(), &self.config.base_url)
@@ -463,7 +465,7 @@ impl Client {
             writer
                 .write_all(&chunk)
                 .await
-                .map_err(|e| ApiError::io(Path::new("<download target>"), DURING, e))?;
+                .map_err(|e| ApiError::io(into, DURING, e))?;
         }
         if let Some(len) = announced
             && received != len
@@ -476,7 +478,7 @@ impl Client {
         writer
             .flush()
             .await
-            .map_err(|e| ApiError::io(Path::new("<download target>"), DURING, e))?;
+            .map_err(|e| ApiError::io(into, DURING, e))?;
         Ok(received)
     }
 }

@@ -46,6 +46,22 @@ pub fn pause(config_path: &Path) -> ExitCode {
     })
 }
 
+/// `journal restore`: a damaged journal kept aside, its safety copy (or an empty
+/// journal) in its place, paused. Refused while an agent runs on the data folder, and
+/// for a studio (its journal is PostgreSQL's to back up).
+pub fn restore_journal(config_path: &Path) -> ExitCode {
+    with_data_dir(config_path, |data_dir, location| {
+        if let journal::Location::Shared(_) = location {
+            return Err("a studio's journal is in PostgreSQL: restore it from the \
+                        database's own backups (pg_dump / point-in-time recovery)"
+                .into());
+        }
+        let _lock = crate::running::RunningLock::acquire(data_dir)?;
+        let restored = journal::restore(data_dir)?;
+        print_out(&restored.describe())
+    })
+}
+
 /// `resume`, and with `anyway` past a metered network or battery too.
 pub fn resume(config_path: &Path, anyway: bool) -> ExitCode {
     with_data_dir(config_path, |_, location| {

@@ -69,6 +69,12 @@ pub enum JournalError {
     /// The studio's shared journal cannot be reached now (down, or the network is).
     #[error("{0}")]
     Unreachable(String),
+    /// The journal file is damaged: said with where its safety copy is and what to do.
+    #[error("{}", sqlite::backup::damage_advice(data_dir.as_deref(), detail))]
+    Damaged {
+        data_dir: Option<PathBuf>,
+        detail: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, JournalError>;
@@ -272,6 +278,14 @@ impl ViewCache {
 }
 
 /// Whether an agent has made a journal in `data_dir` yet.
+pub use sqlite::backup::Restored;
+
+/// After damage: the data folder's journal kept aside, its safety copy (or an empty
+/// journal) in its place, paused. No agent may run on the folder meanwhile.
+pub fn restore(data_dir: &Path) -> Result<Restored> {
+    sqlite::backup::restore(data_dir)
+}
+
 pub fn exists_in(data_dir: &Path) -> bool {
     sqlite::SqliteJournal::path_in(data_dir).exists()
 }
@@ -297,24 +311,36 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The longest project name sent. The reference names no limit and the simulator
+/// refuses more than 255 characters; a name this long is already more than the web
+/// app's project list shows.
+pub(crate) const PROJECT_NAME_MAX_CHARS: usize = 120;
+
 /// A project's name: the folder's name as people read it (no control character reaches
-/// the server's project list), which batch it is when the folder makes several (with
-/// its tools when the folder's edit rules split it), and a random tag that makes it
-/// unique.
+/// the server's project list, and a long name is shortened to fit), which batch it is
+/// when the folder makes several (with its tools when the folder's edit rules split
+/// it), and a random tag that makes it unique.
 fn project_name(folder: &str, number: i64, batches: &[Batch], batch: &Batch) -> String {
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let name = crate::words::printable(folder);
     let kind = records::kind_text(batch.kind);
     let by_rules = batches.iter().any(|b| b.options != batch.options);
-    match (number, batches.len(), by_rules) {
-        (0, 1, _) => format!("{name} [{tag}]"),
-        (_, _, true) => format!(
-            "{name} ({}, {kind} {}) [{tag}]",
-            batch.options.described(),
-            number + 1
-        ),
-        _ => format!("{name} ({kind} {}) [{tag}]", number + 1),
+    let which = match (number, batches.len(), by_rules) {
+        (0, 1, _) => String::new(),
+        (_, _, true) => format!(" ({}, {kind} {})", batch.options.described(), number + 1),
+        _ => format!(" ({kind} {})", number + 1),
+    };
+    let suffix = format!("{which} [{tag}]");
+    let room = PROJECT_NAME_MAX_CHARS.saturating_sub(suffix.chars().count());
+    format!("{}{suffix}", fit(&crate::words::printable(folder), room))
+}
+
+/// `name` cut to at most `room` characters, the cut marked with an ellipsis.
+fn fit(name: &str, room: usize) -> String {
+    if name.chars().count() <= room {
+        return name.to_owned();
     }
+    let kept: String = name.chars().take(room.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
 }
 
 /// The same project name with a fresh tag, for a shoot sent again as a new project.

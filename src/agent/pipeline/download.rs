@@ -154,9 +154,9 @@ async fn download_one(
     let retry = &ctx.client.config().retry;
     let mut attempt = 1;
     let mut photo = loop {
-        let target = &url;
+        let (target, into) = (&url, &dir);
         let prepared = outbox::prepare_photo(&dir, &name, |mut file| async move {
-            ctx.client.download_to(target, &mut file).await?;
+            ctx.client.download_to(target, &mut file, into).await?;
             Ok(file)
         })
         .await;

@@ -1,6 +1,7 @@
 //! The journal in an SQLite file (WAL, synchronous FULL) in the data folder. `status`
 //! and the tray open it read-only while the agent writes.
 
+pub(crate) mod backup;
 mod roles;
 mod schema;
 
@@ -16,11 +17,31 @@ use schema::{MIGRATIONS, SCHEMA};
 
 pub(super) struct SqliteJournal {
     connection: Mutex<Connection>,
+    /// Where the journal and its safety copy are.
+    data_dir: PathBuf,
+    copies: backup::Refresher,
 }
 
 impl From<rusqlite::Error> for JournalError {
     fn from(error: rusqlite::Error) -> Self {
-        JournalError::Database(Box::new(error))
+        match backup::is_damage(&error) {
+            true => JournalError::Damaged {
+                data_dir: None,
+                detail: error.to_string(),
+            },
+            false => JournalError::Database(Box::new(error)),
+        }
+    }
+}
+
+/// Names the data folder in a damage found while opening its journal.
+fn located(data_dir: &Path) -> impl FnOnce(JournalError) -> JournalError + '_ {
+    move |error| match error {
+        JournalError::Damaged { detail, .. } => JournalError::Damaged {
+            data_dir: Some(data_dir.to_owned()),
+            detail,
+        },
+        other => other,
     }
 }
 
@@ -32,19 +53,32 @@ impl SqliteJournal {
 
     pub(super) fn open(data_dir: &Path) -> Result<SqliteJournal> {
         create_private_dir(data_dir)?;
-        let connection = Connection::open(SqliteJournal::path_in(data_dir))?;
-        connection.busy_timeout(Duration::from_secs(5))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: a shoot's recorded step survives power loss, not just a crash.
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.execute_batch(SCHEMA)?;
-        migrate(&connection)?;
-        Ok(SqliteJournal {
+        let connection = Connection::open(SqliteJournal::path_in(data_dir))
+            .map_err(JournalError::from)
+            .and_then(|connection| {
+                connection.busy_timeout(Duration::from_secs(5))?;
+                connection.pragma_update(None, "journal_mode", "WAL")?;
+                // FULL: a shoot's recorded step survives power loss, not just a crash.
+                connection.pragma_update(None, "synchronous", "FULL")?;
+                connection.execute_batch(SCHEMA)?;
+                migrate(&connection)?;
+                Ok(connection)
+            })
+            .map_err(located(data_dir))?;
+        let journal = SqliteJournal {
             connection: Mutex::new(connection),
-        })
+            data_dir: data_dir.to_owned(),
+            copies: backup::Refresher::default(),
+        };
+        journal.copies.request(data_dir);
+        Ok(journal)
     }
 
     pub(super) fn open_read_only(data_dir: &Path) -> Result<Option<SqliteJournal>> {
+        SqliteJournal::open_to_read(data_dir).map_err(located(data_dir))
+    }
+
+    fn open_to_read(data_dir: &Path) -> Result<Option<SqliteJournal>> {
         let path = SqliteJournal::path_in(data_dir);
         if !path.exists() {
             return Ok(None);
@@ -79,6 +113,8 @@ impl SqliteJournal {
         }
         Ok(Some(SqliteJournal {
             connection: Mutex::new(connection),
+            data_dir: data_dir.to_owned(),
+            copies: backup::Refresher::default(),
         }))
     }
 

@@ -480,7 +480,10 @@ impl ShootSteps for SqliteJournal {
             ShootState::Done,
             "last_error = NULL, failure = NULL, problems = ?2",
             (&problems_text(problems), &0),
-        )
+        )?;
+        // A finished shoot is what a safety copy must not forget.
+        self.copies.request(&self.data_dir);
+        Ok(())
     }
 }
 

@@ -204,3 +204,39 @@ fn a_journal_from_the_previous_release_gets_failure_kinds_from_its_messages() {
     assert_eq!(by_folder("Held Shoot").state, ShootState::Held);
     assert_eq!(journal.not_sent().unwrap().len(), 1);
 }
+
+#[test]
+fn a_folder_name_too_long_for_a_project_is_shortened_and_still_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = SqliteJournal::open(dir.path()).unwrap();
+    let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));
+    let long = "Ä".repeat(127) + "end";
+    let ids = journal
+        .record_batches(
+            inbox,
+            &long,
+            outbox,
+            &[
+                batch(PhotoKind::Jpeg, &["a.jpg"]),
+                batch(PhotoKind::Raw, &["b.nef"]),
+            ],
+        )
+        .unwrap();
+    let names: Vec<String> = ids
+        .iter()
+        .map(|id| journal.shoot(*id).unwrap().project_name)
+        .collect();
+    for name in &names {
+        assert!(
+            name.chars().count() <= crate::journal::PROJECT_NAME_MAX_CHARS,
+            "{name}"
+        );
+        assert!(name.starts_with("ÄÄÄ") && name.contains('…'), "{name}");
+    }
+    assert!(
+        names[0].contains("(jpeg 1)") && names[1].contains("(raw 2)"),
+        "{names:?}"
+    );
+    // The folder itself is still known by its whole name.
+    assert_eq!(journal.known_files(inbox, &long).unwrap().len(), 2);
+}
