@@ -26,6 +26,8 @@ pub(super) struct Intake {
     again: Vec<Settled>,
     /// The unusable folders recorded, by inbox.
     unusable: HashMap<usize, Vec<UnusableFolder>>,
+    /// The last problem logged while taking folders again.
+    told_again: Option<String>,
 }
 
 impl Intake {
@@ -112,8 +114,16 @@ impl Intake {
         config: &Config,
     ) {
         for shoot in std::mem::take(&mut self.again) {
-            if let Err(error) = self.take_settled(ctx, queue, config, &shoot).await {
-                tracing::warn!(folder = shoot.folder, %error, "still cannot record this shoot; trying again later");
+            match self.take_settled(ctx, queue, config, &shoot).await {
+                // Tried every tick: a problem is logged when it changes, not each time.
+                Err(error) if self.told_again.as_ref() != Some(&error.to_string()) => {
+                    tracing::warn!(folder = shoot.folder, %error, "still cannot record this shoot; trying again every second");
+                    self.told_again = Some(error.to_string());
+                }
+                Err(error) => {
+                    tracing::debug!(folder = shoot.folder, %error, "still cannot record this shoot")
+                }
+                Ok(()) => self.told_again = None,
             }
         }
     }
