@@ -121,9 +121,8 @@ pub async fn run(
         exit_when_idle: once,
         costs: crate::costs::none(),
     };
-    let mut agent = AgentHandle::start_holding(lock, config, ApiKey::new(key), &events, options)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let mut agent =
+        AgentHandle::start_holding(lock, config, ApiKey::new(key), &events, options).await?;
     let mut shutdown = shutdown;
     tokio::select! {
         outcome = agent.wait() => outcome?,

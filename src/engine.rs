@@ -12,7 +12,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
-use crate::agent::{AgentHandle, AgentOptions};
+use crate::agent::{AgentHandle, AgentOptions, StartError};
 use crate::config::{Config, ConfigError};
 use crate::events::{EventKind, Events};
 use crate::redact::ApiKey;
@@ -44,6 +44,31 @@ enum Problem {
     NeedsKey { config: Box<Config>, how: String },
     /// The config itself is wrong (or cannot be read).
     Invalid(String),
+    /// The config is fine, but the agent could not start on it now; tried again on the
+    /// next change or after `RECHECK_EVERY`.
+    NotStarted(String, NotStartedBecause),
+}
+
+/// What kept an agent from starting, as the surfaces tell it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NotStartedBecause {
+    /// The studio's database cannot be reached: it passes by itself.
+    JournalAway,
+    /// Another agent serves every inbox, or holds the data folder.
+    Taken,
+    /// Anything else (a damaged or newer journal): someone must act.
+    Other,
+}
+
+/// The problem a failed start is, by what failed.
+fn not_started(error: StartError) -> Problem {
+    use crate::journal::JournalError;
+    let because = match &error {
+        StartError::Journal(JournalError::Unreachable(_)) => NotStartedBecause::JournalAway,
+        StartError::EveryInboxTaken(_) | StartError::DataFolder(_) => NotStartedBecause::Taken,
+        _ => NotStartedBecause::Other,
+    };
+    Problem::NotStarted(error.to_string(), because)
 }
 
 fn load(path: &Path) -> Result<Loaded, Problem> {
@@ -119,9 +144,7 @@ pub async fn run(
                             events.emit("", None, EventKind::ConfigApplied);
                             last_problem = None;
                         }
-                        Err(error) => {
-                            report(&events, &mut last_problem, Problem::Invalid(error));
-                        }
+                        Err(error) => report(&events, &mut last_problem, not_started(error)),
                     }
                     in_force = Some(loaded);
                 } else if last_problem.take().is_some() {
@@ -138,7 +161,7 @@ pub async fn run(
                         }
                         config.api.key_file.clone()
                     }
-                    Problem::Invalid(_) => in_force
+                    Problem::Invalid(_) | Problem::NotStarted(..) => in_force
                         .as_ref()
                         .and_then(|l| l.config.api.key_file.clone()),
                 };
@@ -201,10 +224,27 @@ fn report(events: &Events, last: &mut Option<Problem>, problem: Problem) {
         Problem::NeedsKey { how, .. } => {
             events.emit("", None, EventKind::NeedsApiKey { how: how.clone() })
         }
-        Problem::Invalid(reason) => events.emit(
+        Problem::Invalid(reason) | Problem::NotStarted(reason, NotStartedBecause::Other) => events
+            .emit(
+                "",
+                None,
+                EventKind::ConfigRejected {
+                    reason: reason.clone(),
+                },
+            ),
+        Problem::NotStarted(reason, NotStartedBecause::JournalAway) => events.emit(
             "",
             None,
-            EventKind::ConfigRejected {
+            EventKind::Waiting {
+                reason: reason.clone(),
+                cause: crate::events::WaitCause::JournalAway,
+            },
+        ),
+        Problem::NotStarted(reason, NotStartedBecause::Taken) => events.emit(
+            "",
+            None,
+            EventKind::FolderStopped {
+                inbox: PathBuf::new(),
                 reason: reason.clone(),
             },
         ),

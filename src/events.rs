@@ -61,7 +61,8 @@ pub enum EventKind {
     InboxBack {
         inbox: PathBuf,
     },
-    /// A hot folder stopped taking shoots: its outbox now reaches into an inbox.
+    /// A hot folder stopped taking shoots: its outbox now reaches into an inbox, or
+    /// another agent serves it (`inbox` is then empty when that is every hot folder).
     FolderStopped {
         inbox: PathBuf,
         reason: String,
@@ -207,6 +208,12 @@ fn log(event: &Event) {
             tracing::info!(
                 "Inbox {} is back: watching it again",
                 crate::words::printable_path(inbox)
+            )
+        }
+        EventKind::FolderStopped { inbox, reason } if inbox.as_os_str().is_empty() => {
+            tracing::error!(
+                "no hot folder is left to this agent: {}",
+                crate::words::printable(reason)
             )
         }
         EventKind::FolderStopped { inbox, reason } => tracing::error!(

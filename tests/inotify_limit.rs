@@ -4,6 +4,7 @@
 //! time), needs root to lower it (CI runs as root; elsewhere it says so and skips), and
 //! restores it however it ends.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::time::Duration;

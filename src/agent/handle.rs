@@ -5,12 +5,34 @@
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::inbox_claim::Taken;
 use super::{AgentOptions, describe, run};
-use crate::api::{Client, ClientConfig};
+use crate::api::{ApiError, Client, ClientConfig};
 use crate::config::Config;
 use crate::events::Events;
+use crate::journal::JournalError;
 use crate::redact::ApiKey;
-use crate::running::RunningLock;
+use crate::running::{LockError, RunningLock};
+
+/// Why an agent did not start, for the engine to tell apart what passes by itself (a
+/// studio's database away) from what someone must act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another agent holds the data folder.
+    #[error(transparent)]
+    DataFolder(#[from] LockError),
+    /// Another agent (outside a studio) serves every inbox of the config.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    EveryInboxTaken(Vec<Taken>),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The API client could not be made (its TLS set-up).
+    #[error(transparent)]
+    Client(#[from] ApiError),
+    /// A start-up step's worker thread ended abnormally.
+    #[error("starting the agent was cut short: {0}")]
+    Interrupted(#[from] tokio::task::JoinError),
+}
 
 /// A running agent. Dropping it does not stop the task: call [`AgentHandle::stop`].
 pub struct AgentHandle {
@@ -35,13 +57,10 @@ impl AgentHandle {
         key: ApiKey,
         events: &Events,
         options: AgentOptions,
-    ) -> Result<AgentHandle, String> {
+    ) -> Result<AgentHandle, StartError> {
         let data_dir = config.agent.data_dir.clone();
         // Taking hold writes (and syncs) who holds it: off the async workers.
-        let lock = tokio::task::spawn_blocking(move || RunningLock::acquire(&data_dir))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        let lock = tokio::task::spawn_blocking(move || RunningLock::acquire(&data_dir)).await??;
         AgentHandle::start_holding(lock, config, key, events, options).await
     }
 
@@ -52,25 +71,20 @@ impl AgentHandle {
         key: ApiKey,
         events: &Events,
         options: AgentOptions,
-    ) -> Result<AgentHandle, String> {
-        let client = Client::new(ClientConfig::new(config.api.base_url.clone(), key))
-            .map_err(|error| error.to_string())?;
+    ) -> Result<AgentHandle, StartError> {
+        let client = Client::new(ClientConfig::new(config.api.base_url.clone(), key))?;
         // Opening may make or migrate the journal, which waits for an fsync.
         let location = crate::journal::Location::of(&config);
-        let journal = tokio::task::spawn_blocking(move || crate::journal::open(&location))
-            .await
-            .map_err(|error| error.to_string())?
-            .map_err(|error| error.to_string())?;
+        let journal =
+            tokio::task::spawn_blocking(move || crate::journal::open(&location)).await??;
         let had_folders = !config.folders.is_empty();
         let (claims, refused, config) = tokio::task::spawn_blocking(move || {
             let (claims, refused) = super::inbox_claim::claim_all(&mut config);
             (claims, refused, config)
         })
-        .await
-        .map_err(|error| error.to_string())?;
+        .await?;
         if had_folders && config.folders.is_empty() {
-            let why: Vec<String> = refused.iter().map(ToString::to_string).collect();
-            return Err(why.join("; "));
+            return Err(StartError::EveryInboxTaken(refused));
         }
         for pair in &config.folders {
             tracing::info!("watching {}", describe(pair));

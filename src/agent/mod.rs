@@ -40,7 +40,7 @@ use crate::config::{Config, FolderPair};
 use pipeline::PollSchedule;
 use watch::WatchSettings;
 
-pub use handle::AgentHandle;
+pub use handle::{AgentHandle, StartError};
 pub use report::REPORT_NAME;
 pub use scheduler::run;
 

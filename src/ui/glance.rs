@@ -76,11 +76,8 @@ impl Glance {
                     crate::words::printable_path(inbox)
                 ));
             }
-            EventKind::FolderStopped { inbox, .. } => {
-                self.folder_problem = Some(format!(
-                    "Stopped: the outbox reaches into the inbox {}",
-                    crate::words::printable_path(inbox)
-                ));
+            EventKind::FolderStopped { reason, .. } => {
+                self.folder_problem = Some(format!("Stopped: {}", shorten(reason, 90)));
             }
             EventKind::InboxBack { .. } => self.folder_problem = None,
             EventKind::JournalBack if self.trouble == Some(Trouble::JournalAway) => {

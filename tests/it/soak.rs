@@ -9,12 +9,11 @@
 //!   SOAK_SHOOTS=600 SOAK_KILL_EVERY_SECS=0 cargo test --release --test soak -- --nocapture
 //! (0: never killed, so the flatness check is about one process's whole life.)
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree};
-use common::{start_sim, write_shoot};
+use crate::common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree};
+use crate::common::{start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
 const PHOTOS_PER_SHOOT: usize = 3;

@@ -2,7 +2,7 @@
 //! upload links, PUT with an empty Content-Type, edit, poll, download links, download.
 //! The same PUT with `Content-Type: image/jpeg` is refused, as S3 refuses it.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

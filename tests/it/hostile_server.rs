@@ -3,12 +3,11 @@
 //! outside the outbox, memory bounded, the shoot retried or failed with a reason, no
 //! storm of requests, and the agent alive (and able to stop cleanly).
 
-mod common;
 
 use std::time::Duration;
 
-use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
-use common::{start_sim, write_jpeg};
+use crate::common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
+use crate::common::{start_sim, write_jpeg};
 use imagen_sync::sim::{Faults, Hostile, Sim};
 
 const LONG: Duration = Duration::from_secs(60);

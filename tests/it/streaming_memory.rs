@@ -2,12 +2,11 @@
 //! uploading process (a child, so the simulator's memory does not count) grows its peak
 //! RSS by less than 32 MB.
 
-mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use imagen_sync::api::UploadMethod;
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -50,7 +49,7 @@ async fn uploading_a_1_gib_file_raises_peak_rss_by_less_than_32_mb() {
             .args([
                 "--ignored",
                 "--exact",
-                "upload_child",
+                "streaming_memory::upload_child",
                 "--nocapture",
                 "--test-threads",
                 "1",

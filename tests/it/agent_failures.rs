@@ -2,12 +2,11 @@
 //! (and `retry`), a rejected API key (without hammering the API), a folder with nothing
 //! to upload, a folder deleted mid-upload, and pause/resume across a restart.
 
-mod common;
 
 use std::time::Duration;
 
-use common::agent::*;
-use common::*;
+use crate::common::agent::*;
+use crate::common::*;
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(60);

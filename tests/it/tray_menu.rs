@@ -2,13 +2,12 @@
 //! and each entry's action carried out against the real agent (the `run` binary) and
 //! the simulator on loopback. scripts/desktop-smoke clicks the real menu on a display.
 
-mod common;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::agent::{Harness, wait_for};
-use common::{start_sim, write_shoot};
+use crate::common::agent::{Harness, wait_for};
+use crate::common::{start_sim, write_shoot};
 use imagen_sync::config::Config;
 use imagen_sync::sim::Faults;
 use imagen_sync::ui::actions::{Effect, apply};

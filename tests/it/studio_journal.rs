@@ -3,13 +3,12 @@
 //! ran out passes to another agent that resumes it, and the agent that lost it records
 //! nothing more. A database that is not ours, or made by a newer version, is refused.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::postgres::Cluster;
+use crate::common::postgres::Cluster;
 use imagen_sync::api::EditOptions;
 use imagen_sync::config::{JournalSettings, WatchMode};
 use imagen_sync::journal::{self, Journal, JournalError, Location, SharedPlace, ShootState};

@@ -1,12 +1,11 @@
 //! The agent, as a photographer uses it: shoot folders dropped into the inbox come out
 //! edited in a mirrored outbox, each exactly once, with junk never uploaded.
 
-mod common;
 
 use std::time::Duration;
 
-use common::agent::*;
-use common::*;
+use crate::common::agent::*;
+use crate::common::*;
 
 const LONG: Duration = Duration::from_secs(60);
 

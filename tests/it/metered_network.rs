@@ -3,14 +3,13 @@
 //! starts and flips, with "Resume anyway" from the command line.
 #![cfg(target_os = "linux")]
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::agent::{Harness, counters, wait_for};
-use common::{start_sim, write_shoot};
+use crate::common::agent::{Harness, counters, wait_for};
+use crate::common::{start_sim, write_shoot};
 use zbus::zvariant::OwnedObjectPath;
 
 const LONG: Duration = Duration::from_secs(60);

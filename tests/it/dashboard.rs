@@ -1,15 +1,14 @@
 //! The dashboard end to end: the real agent binary serving it, the simulator on
 //! loopback, and Debian's headless Chromium clicking through it like a user.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::agent::{Harness, tree, wait_for};
-use common::browser::Browser;
-use common::dashboard::{settings_page, signed_in, start_with_dashboard};
-use common::{KEY, start_sim, write_shoot};
+use crate::common::agent::{Harness, tree, wait_for};
+use crate::common::browser::Browser;
+use crate::common::dashboard::{settings_page, signed_in, start_with_dashboard};
+use crate::common::{KEY, start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(60);

@@ -1,14 +1,13 @@
 //! Touch-ups synced back, as a photographer retouching in Photoshop sees it: the real
 //! agent, the simulator over loopback, real files saved over the delivered outputs.
 
-mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::agent::{Harness, wait_for};
-use common::dashboard::{page, signed_in, start_with_dashboard};
-use common::{client_for, start_sim, write_jpeg, write_shoot};
+use crate::common::agent::{Harness, wait_for};
+use crate::common::dashboard::{page, signed_in, start_with_dashboard};
+use crate::common::{client_for, start_sim, write_jpeg, write_shoot};
 use imagen_sync::sim::Sim;
 
 const LONG: Duration = Duration::from_secs(60);

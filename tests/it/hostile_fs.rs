@@ -4,14 +4,13 @@
 //! again). The disks are small tmpfs mounts, so these tests need root (CI runs as
 //! root) and say so, skipping, elsewhere.
 
-mod common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
-use common::{start_sim, write_jpeg, write_shoot};
+use crate::common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};
+use crate::common::{start_sim, write_jpeg, write_shoot};
 
 const LONG: Duration = Duration::from_secs(90);
 const PHOTOS: usize = 4;

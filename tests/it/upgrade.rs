@@ -3,12 +3,11 @@
 //! the real binary, migrated, and its shoots resume; failures recorded as text get
 //! their kind, so `retry` still sends a failed edit again as a new project.
 
-mod common;
 
 use std::time::Duration;
 
-use common::agent::*;
-use common::*;
+use crate::common::agent::*;
+use crate::common::*;
 
 const LONG: Duration = Duration::from_secs(90);
 

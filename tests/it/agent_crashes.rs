@@ -3,12 +3,11 @@
 //! Every shoot still completes exactly once and no partial photo ever appears under a
 //! final name. Answers lost mid-body (a create whose outcome is unknown) bill nothing twice.
 
-mod common;
 
 use std::time::Duration;
 
-use common::agent::*;
-use common::*;
+use crate::common::agent::*;
+use crate::common::*;
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(90);

@@ -2,11 +2,10 @@
 //! links are re-requested, 429 and 5xx are retried within bounds, answers cut off
 //! mid-body are retried, and a multipart upload that fails is aborted, not left behind.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use imagen_sync::api::{ApiError, UploadMethod};
 use imagen_sync::sim::Faults;
 

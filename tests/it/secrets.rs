@@ -3,12 +3,11 @@
 //! API key nor any presigned signature appears in its logs, its log files, `status
 //! --json`, the CLI's answers or the journal; the data folder is the user's alone.
 
-mod common;
 
 use std::time::Duration;
 
-use common::agent::{Harness, wait_for};
-use common::{KEY, start_sim, write_jpeg};
+use crate::common::agent::{Harness, wait_for};
+use crate::common::{KEY, start_sim, write_jpeg};
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(90);

@@ -4,13 +4,12 @@
 //! real photos go up, a missing inbox is waited for and never made, and `status`,
 //! `pause`, `retry` and `open` tell the truth whatever state the agent and config are in.
 
-mod common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::agent::*;
-use common::*;
+use crate::common::agent::*;
+use crate::common::*;
 
 const LONG: Duration = Duration::from_secs(60);
 

@@ -2,14 +2,14 @@
 //! config file edited the way editors save (write aside, then rename), the simulator
 //! on loopback.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::agent::{Harness, tree, wait_for};
-use common::{start_sim, write_shoot};
+use crate::common::agent::{Harness, tree, wait_for};
+use crate::common::{start_sim, write_shoot};
 
 const LONG: Duration = Duration::from_secs(60);
 

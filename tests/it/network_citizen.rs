@@ -2,12 +2,12 @@
 //! and upload links asked for together. The real agent against the simulator's
 //! per-key limit and its request counters.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::agent::{Harness, counters, wait_for};
-use common::{start_sim, write_shoot};
+use crate::common::agent::{Harness, counters, wait_for};
+use crate::common::{start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(90);

@@ -1,9 +1,8 @@
 //! The client drives every I2I endpoint of the simulator over real loopback HTTP, in
 //! both envelopes, and gets the typed error each failure deserves.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use imagen_sync::api::{ApiError, EditOptions, FileToUpload, ProjectStatus, UploadMethod};
 use imagen_sync::redact::ApiKey;
 use imagen_sync::sim::{Envelope, Faults};

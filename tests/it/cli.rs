@@ -1,13 +1,12 @@
 //! The command line a user meets first: `init`, a config with a mistake, a missing key,
 //! a follow-up batch of photos, and the logs the agent leaves behind.
 
-mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::agent::*;
-use common::*;
+use crate::common::agent::*;
+use crate::common::*;
 
 fn imagen_sync(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_imagen-sync"))

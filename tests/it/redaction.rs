@@ -1,12 +1,11 @@
 //! Secrets stay secret: a full flow logged at TRACE level, and the texts of the errors a
 //! user may see, contain neither the API key nor any presigned signature.
 
-mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use imagen_sync::api::{ApiError, Client, ClientConfig};
 use imagen_sync::redact::{ApiKey, PresignedUrl};
 use imagen_sync::sim::Faults;

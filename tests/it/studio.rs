@@ -4,14 +4,13 @@
 //! one project and one edit each, no photo uploaded more than once per lost claim, no
 //! output written twice.
 
-mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::agent::*;
-use common::postgres::Cluster;
-use common::*;
+use crate::common::agent::*;
+use crate::common::postgres::Cluster;
+use crate::common::*;
 use imagen_sync::sim::{Faults, Sim};
 
 const LONG: Duration = Duration::from_secs(240);
