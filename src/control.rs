@@ -79,7 +79,7 @@ impl Control {
     pub fn resume_anyway(&self) -> Result<(), ControlError> {
         Ok(self
             .journal
-            .set_switch(crate::journal::Switch::ResumeAnyway, true)?)
+            .set_switch(journal::Switch::ResumeAnyway, true)?)
     }
 
     /// Failed shoots go on: a failed edit as a new project, the rest where they stopped.

@@ -10,7 +10,12 @@ use std::time::Duration;
 use crate::harness::*;
 
 /// Both figures: downloading full-size outputs, then serving a shoot's thumbnails.
-pub async fn big_photos(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>, only: Option<&str>) {
+pub(crate) async fn big_photos(
+    sizes: &Sizes,
+    work: &Path,
+    rows: &mut Vec<Row>,
+    only: Option<&str>,
+) {
     let wanted = |part: &str| only.is_none_or(|o| o == part || o == "big-photos" || o == "memory");
     if wanted("downloads") {
         downloads(sizes, work, rows).await;

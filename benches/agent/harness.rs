@@ -9,9 +9,9 @@ use imagen_sync::sim::Sim;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub const MB: u64 = 1024 * 1024;
+pub(crate) const MB: u64 = 1024 * 1024;
 
-pub struct Sizes {
+pub(crate) struct Sizes {
     pub upload_files: usize,
     pub upload_file_mb: u64,
     pub latency_photos: usize,
@@ -35,7 +35,7 @@ pub struct Sizes {
     pub thumbnail_pixels: (u32, u32),
 }
 
-pub const FULL: Sizes = Sizes {
+pub(crate) const FULL: Sizes = Sizes {
     upload_files: 40,
     upload_file_mb: 25,
     latency_photos: 20,
@@ -58,7 +58,7 @@ pub const FULL: Sizes = Sizes {
     thumbnail_pixels: (8256, 5504),
 };
 
-pub const QUICK: Sizes = Sizes {
+pub(crate) const QUICK: Sizes = Sizes {
     upload_files: 4,
     upload_file_mb: 2,
     latency_photos: 4,
@@ -78,14 +78,14 @@ pub const QUICK: Sizes = Sizes {
     thumbnail_pixels: (826, 550),
 };
 
-pub struct Row {
+pub(crate) struct Row {
     pub figure: String,
     pub target: String,
     pub measured: String,
     pub ratio: String,
 }
 
-pub fn row(figure: &str, target: &str, measured: String, ratio: String) -> Row {
+pub(crate) fn row(figure: &str, target: &str, measured: String, ratio: String) -> Row {
     println!("{figure}: {measured} ({ratio})");
     Row {
         figure: figure.into(),
@@ -95,7 +95,7 @@ pub fn row(figure: &str, target: &str, measured: String, ratio: String) -> Row {
     }
 }
 
-pub fn proc_field_kb(pid: u32, field: &str) -> u64 {
+pub(crate) fn proc_field_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
@@ -105,7 +105,7 @@ pub fn proc_field_kb(pid: u32, field: &str) -> u64 {
 }
 
 /// User + system CPU seconds a process has used.
-pub fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -114,7 +114,7 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-pub fn write_random_file(path: &Path, bytes: u64) {
+pub(crate) fn write_random_file(path: &Path, bytes: u64) {
     use std::io::Write;
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
@@ -137,7 +137,7 @@ pub fn write_random_file(path: &Path, bytes: u64) {
     common::make_whole(path);
 }
 
-pub async fn sim_with(processing: Duration) -> Sim {
+pub(crate) async fn sim_with(processing: Duration) -> Sim {
     common::start_sim(|c| {
         c.timings.pending_for = Duration::ZERO;
         c.timings.processing_for = processing;
@@ -149,7 +149,7 @@ pub async fn sim_with(processing: Duration) -> Sim {
 /// drops them. Writing a gigabyte to the same disk would otherwise weigh on whichever
 /// process also writes there (the agent's journal waits for that disk), which a real
 /// storage service far away never does.
-pub async fn counting_sim() -> Sim {
+pub(crate) async fn counting_sim() -> Sim {
     common::start_sim(|c| {
         c.timings.pending_for = Duration::ZERO;
         c.keep_upload_bytes = false;
@@ -158,7 +158,7 @@ pub async fn counting_sim() -> Sim {
 }
 
 /// For the big-photo figures: outputs as big as their inputs.
-pub async fn full_size_sim() -> Sim {
+pub(crate) async fn full_size_sim() -> Sim {
     common::start_sim(|c| {
         c.timings.pending_for = Duration::ZERO;
         c.timings.processing_for = Duration::from_secs(1);
@@ -167,16 +167,16 @@ pub async fn full_size_sim() -> Sim {
     .await
 }
 
-pub fn client(sim: &Sim) -> Client {
+pub(crate) fn client(sim: &Sim) -> Client {
     Client::new(ClientConfig::new(sim.base_url(), ApiKey::new(common::KEY))).unwrap()
 }
 
 /// Moves a prepared folder into the agent's inbox in one rename (a finished copy).
-pub fn drop_in(harness: &Harness, prepared: &Path, name: &str) {
+pub(crate) fn drop_in(harness: &Harness, prepared: &Path, name: &str) {
     std::fs::rename(prepared, harness.inbox().join(name)).unwrap();
 }
 
-pub async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
     while !check() {
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
@@ -184,7 +184,7 @@ pub async fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -
     }
 }
 
-pub fn done_count(harness: &Harness) -> usize {
+pub(crate) fn done_count(harness: &Harness) -> usize {
     harness
         .shoot_states()
         .iter()
@@ -192,13 +192,13 @@ pub fn done_count(harness: &Harness) -> usize {
         .count()
 }
 
-pub fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
+pub(crate) fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / MB as f64 / elapsed.as_secs_f64()
 }
 
 /// Copies a shoot, then flushes dirty pages so the write-back of the copy does not
 /// slow down the measurement that follows.
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
@@ -206,6 +206,6 @@ pub fn copy_tree(from: &Path, to: &Path) {
     flush_disk();
 }
 
-pub fn flush_disk() {
+pub(crate) fn flush_disk() {
     let _ = std::process::Command::new("sync").status();
 }

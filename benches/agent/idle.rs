@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::harness::*;
 
 /// Fills an inbox and the journal with `shoots` finished shoots of `files` photos each.
-pub fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
+pub(crate) fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
     let data = harness.dir.path().join("data");
     let journal = journal::open(&journal::Location::DataFolder(data.clone())).unwrap();
     for s in 0..shoots {
@@ -47,12 +47,12 @@ pub fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
     }
 }
 
-pub fn agent_log_has(harness: &Harness, needle: &str) -> bool {
+pub(crate) fn agent_log_has(harness: &Harness, needle: &str) -> bool {
     harness.logs().contains(needle)
 }
 
 /// Figures 4 and 5: idle cost with many finished shoots; start-up and `status --json` at scale.
-pub async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
+pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
     let sim = sim_with(Duration::from_secs(1)).await;
     let mut agent = Harness::new(&sim, 1, "");
     finished_shoots(&agent, sizes.idle_shoots, 1);

@@ -8,7 +8,7 @@ use crate::harness::*;
 
 /// Figure 2, latency overhead: last file written → last JPEG in the outbox, minus
 /// settle and the simulated processing time.
-pub async fn latency_overhead(sizes: &Sizes, rows: &mut Vec<Row>) {
+pub(crate) async fn latency_overhead(sizes: &Sizes, rows: &mut Vec<Row>) {
     let processing = Duration::from_secs(5);
     let settle = Duration::from_secs(1);
     let sim = sim_with(processing).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::harness::*;
 
 /// Figure 3, memory: the agent's peak RSS while uploading one big file, and a many-file shoot.
-pub async fn memory(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) {
+pub(crate) async fn memory(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) {
     let sim = sim_with(Duration::from_secs(1)).await;
     let mut agent = Harness::new(&sim, 1, "");
     agent.start();

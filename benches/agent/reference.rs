@@ -11,7 +11,7 @@ use crate::harness::*;
 
 /// Figure 6, the reference flow a user would otherwise write, run as a child process so
 /// its memory is its own: one project, whole-file reads, sequential uploads, 30 s polls.
-pub async fn reference_peer(base: &str, shoot: &Path, out: &Path) {
+pub(crate) async fn reference_peer(base: &str, shoot: &Path, out: &Path) {
     let api = Client::new(ClientConfig::new(
         base.parse().unwrap(),
         ApiKey::new(common::KEY),
@@ -69,7 +69,12 @@ pub async fn reference_peer(base: &str, shoot: &Path, out: &Path) {
     );
 }
 
-pub async fn versus_reference(sizes: &Sizes, shoot: &Path, work: &Path, rows: &mut Vec<Row>) {
+pub(crate) async fn versus_reference(
+    sizes: &Sizes,
+    shoot: &Path,
+    work: &Path,
+    rows: &mut Vec<Row>,
+) {
     let processing = Duration::from_secs(5);
     let sim = sim_with(processing).await;
     let started = Instant::now();

@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 
-pub fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
@@ -15,7 +15,7 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} cores, {}", std::env::consts::OS)
 }
 
-pub fn markdown(rows: &[Row], quick: bool) -> String {
+pub(crate) fn markdown(rows: &[Row], quick: bool) -> String {
     let command = if quick {
         "cargo bench --bench agent -- --quick"
     } else {

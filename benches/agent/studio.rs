@@ -38,7 +38,7 @@ async fn wall_time(mut agents: Vec<Harness>, sizes: &Sizes) -> Duration {
     took
 }
 
-pub async fn studio_scaling(sizes: &Sizes, rows: &mut Vec<Row>) {
+pub(crate) async fn studio_scaling(sizes: &Sizes, rows: &mut Vec<Row>) {
     let processing = Duration::from_secs(sizes.studio_processing_seconds);
     // fsync on: the embedded journal waits for the disk at every step too.
     let cluster = Cluster::start_with(true);

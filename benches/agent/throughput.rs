@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::harness::*;
 
 /// Figure 1, upload throughput: the agent against a bare parallel PUT loop and raw disk reads.
-pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) -> PathBuf {
+pub(crate) async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) -> PathBuf {
     let shoot = work.join("throughput-shoot");
     for n in 0..sizes.upload_files {
         write_random_file(
@@ -148,7 +148,7 @@ pub async fn upload_throughput(sizes: &Sizes, work: &Path, rows: &mut Vec<Row>) 
 const LINK_CALLS: &str = "POST /v1/i2i/projects/{uuid}/get_temporary_upload_links";
 
 /// Figure 1b: with an upload limit, the rate the agent keeps to over the whole shoot.
-pub async fn limited_rate(sizes: &Sizes, shoot: &Path, work: &Path, rows: &mut Vec<Row>) {
+pub(crate) async fn limited_rate(sizes: &Sizes, shoot: &Path, work: &Path, rows: &mut Vec<Row>) {
     let limit_mb = sizes.upload_limit_mb;
     let sim = counting_sim().await;
     let mut agent = Harness::new(&sim, 1, "");

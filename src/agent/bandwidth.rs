@@ -13,7 +13,10 @@ use crate::api::throttle::{Throttle, Throttles};
 use crate::config::{BandwidthPlan, NetworkSettings, rate_words};
 
 /// Applies `settings` now, then follows the clock and its changes.
-pub fn follow(throttles: Throttles, mut settings: watch::Receiver<NetworkSettings>) -> Following {
+pub(super) fn follow(
+    throttles: Throttles,
+    mut settings: watch::Receiver<NetworkSettings>,
+) -> Following {
     Following::spawn(async move {
         loop {
             let now = settings.borrow_and_update().clone();

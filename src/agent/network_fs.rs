@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// The filesystem's kind when it is a network one (`"nfs"`, `"smb"`…); `None` for a
 /// local disk, or when it cannot be told.
-pub fn network_kind(path: &Path) -> Option<&'static str> {
+pub(super) fn network_kind(path: &Path) -> Option<&'static str> {
     imp::network_kind(path)
 }
 
@@ -29,7 +29,7 @@ mod imp {
         (0x564C, "ncp"),
     ];
 
-    pub fn network_kind(path: &Path) -> Option<&'static str> {
+    pub(super) fn network_kind(path: &Path) -> Option<&'static str> {
         let text = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
         let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
         // SAFETY: a NUL-terminated path and a statfs buffer of the right size.

@@ -70,7 +70,7 @@ pub async fn prepare_photo<F, Fut>(
 ) -> Result<VerifiedPhoto, OutboxError>
 where
     F: FnOnce(File) -> Fut,
-    Fut: std::future::Future<Output = Result<File, crate::api::ApiError>>,
+    Fut: Future<Output = Result<File, crate::api::ApiError>>,
 {
     tokio::fs::create_dir_all(dir)
         .await
@@ -111,7 +111,7 @@ pub fn free_name(dir: &Path, name: &str) -> PathBuf {
 pub async fn write_photo<F, Fut>(dir: &Path, name: &str, fill: F) -> Result<PathBuf, OutboxError>
 where
     F: FnOnce(File) -> Fut,
-    Fut: std::future::Future<Output = Result<File, crate::api::ApiError>>,
+    Fut: Future<Output = Result<File, crate::api::ApiError>>,
 {
     let mut photo = prepare_photo(dir, name, fill).await?;
     loop {

@@ -28,7 +28,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 /// Starts following the outputs of the hot folders that sync touch-ups; `None` when
 /// none does.
-pub fn spawn(config: &Config, ctx: Context) -> Option<Following> {
+pub(super) fn spawn(config: &Config, ctx: Context) -> Option<Following> {
     let inboxes: HashSet<PathBuf> = config
         .folders
         .iter()

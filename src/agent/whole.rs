@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn a_real_jpeg_is_whole_and_a_truncated_copy_is_not() {
         let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 7]));
-        let mut encoded = std::io::Cursor::new(Vec::new());
+        let mut encoded = io::Cursor::new(Vec::new());
         image
             .write_to(&mut encoded, image::ImageFormat::Jpeg)
             .unwrap();

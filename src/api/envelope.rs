@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 
 /// No sane JSON answer is larger; a hostile or broken server is cut off here.
-pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+pub(super) const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 /// Error bodies are only ever shown to a person: keep the first part.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 const MAX_DETAIL_CHARS: usize = 300;

@@ -13,7 +13,7 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 
 /// Read size: large enough for throughput, small enough for memory.
-pub const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 /// Chunks read ahead of the socket; with one being read and one being written, about
 /// this many plus two buffers exist per transfer.
 const READ_AHEAD: usize = 2;
@@ -21,14 +21,14 @@ const READ_AHEAD: usize = 2;
 /// What the reader found, for the caller to tell a network error from a file that
 /// shrank while it was sent.
 #[derive(Debug, Default)]
-pub struct ReadReport {
+pub(crate) struct ReadReport {
     pub read: AtomicU64,
     pub shrank: AtomicBool,
 }
 
 /// Streams `len` bytes of `file` from `offset`. Fewer bytes than `len` (the file shrank)
 /// ends the stream with an `UnexpectedEof` error and sets `report.shrank`.
-pub fn stream_slice(
+pub(crate) fn stream_slice(
     file: File,
     offset: u64,
     len: u64,

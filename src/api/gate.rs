@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 #[derive(Debug, Clone, Default)]
-pub struct Gate(Arc<Mutex<Holds>>);
+pub(super) struct Gate(Arc<Mutex<Holds>>);
 
 #[derive(Debug, Default)]
 struct Holds {
@@ -20,7 +20,7 @@ struct Holds {
 
 /// What a hold is on.
 #[derive(Debug, Clone, Copy)]
-pub enum Held<'a> {
+pub(super) enum Held<'a> {
     /// Every API call of the key.
     Api,
     /// Presigned requests to this storage host.
@@ -29,7 +29,7 @@ pub enum Held<'a> {
 
 impl Gate {
     /// Waits until nothing holds `what`.
-    pub async fn pass(&self, what: Held<'_>) {
+    pub(super) async fn pass(&self, what: Held<'_>) {
         loop {
             let until = {
                 let holds = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -46,7 +46,7 @@ impl Gate {
     }
 
     /// Holds `what` for `wait` from now (a longer hold already in force stays).
-    pub fn hold(&self, what: Held<'_>, wait: Duration) {
+    pub(super) fn hold(&self, what: Held<'_>, wait: Duration) {
         let until = Instant::now() + wait;
         let mut holds = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match what {

@@ -190,7 +190,7 @@ pub(crate) enum SingleLink {
 }
 
 impl SingleLink {
-    pub fn into_link(self) -> PresignedUrl {
+    pub(crate) fn into_link(self) -> PresignedUrl {
         match self {
             SingleLink::Bare(link)
             | SingleLink::Download {

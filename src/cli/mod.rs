@@ -59,7 +59,7 @@ pub fn with_data_dir(
     let (data_dir, note) = crate::config::data_dir_for_commands(config_path);
     // A studio's journal is named by the config; a broken config falls back to the
     // data folder's own journal.
-    let location = crate::config::Config::load(config_path)
+    let location = Config::load(config_path)
         .map(|config| crate::journal::Location::of(&config))
         .unwrap_or_else(|_| crate::journal::Location::DataFolder(data_dir.clone()));
     if let Some(note) = note {

@@ -63,7 +63,7 @@ pub async fn run_headless(config_path: &Path, check_first: bool) -> ExitCode {
 }
 
 /// The data folder the config names, or the default one while the config is unusable.
-pub fn data_dir_of(config_path: &Path) -> PathBuf {
+pub(super) fn data_dir_of(config_path: &Path) -> PathBuf {
     Config::load(config_path)
         .map(|c| c.agent.data_dir)
         .unwrap_or_else(|_| crate::config::default_data_dir())

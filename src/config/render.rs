@@ -205,7 +205,7 @@ webhook_format = {webhook_format}
 }
 
 /// A hot folder's edit rules, or (when it has none) the commented real-estate example.
-fn render_rules(out: &mut String, rules: &[super::EditRule]) {
+fn render_rules(out: &mut String, rules: &[EditRule]) {
     use std::fmt::Write;
     out.push_str(
         "# Edit rules: photos in matching subfolders of a shoot get other options. `match`\n\

@@ -115,7 +115,7 @@ impl EditRule {
 
 /// The options a photo at `relative` (inside the shoot) is edited with: the first rule
 /// covering its folder applied to the folder's `edit`, or `edit` itself.
-pub fn options_for(edit: &EditOptions, rules: &[EditRule], relative: &Path) -> EditOptions {
+pub(super) fn options_for(edit: &EditOptions, rules: &[EditRule], relative: &Path) -> EditOptions {
     let folder = relative.parent().unwrap_or(Path::new(""));
     match rules.iter().find(|rule| rule.covers(folder)) {
         Some(rule) => rule.edit.apply(edit),

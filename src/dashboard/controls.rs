@@ -64,7 +64,7 @@ async fn change(
     }
 }
 
-pub async fn retry(
+pub(super) async fn retry(
     State(state): State<AppState>,
     UrlPath(id): UrlPath<ShootId>,
     Form(form): FormFields,
@@ -77,7 +77,7 @@ pub async fn retry(
 }
 
 /// "Send anyway": a held shoot goes on past the spend guard's limits.
-pub async fn send_anyway(
+pub(super) async fn send_anyway(
     State(state): State<AppState>,
     UrlPath(id): UrlPath<ShootId>,
     Form(form): FormFields,
@@ -89,16 +89,16 @@ pub async fn send_anyway(
     .await
 }
 
-pub async fn pause(State(state): State<AppState>, Form(form): FormFields) -> Response {
+pub(super) async fn pause(State(state): State<AppState>, Form(form): FormFields) -> Response {
     change(&state, &form, "/", |control| Ok(control.set_paused(true)?)).await
 }
 
-pub async fn resume(State(state): State<AppState>, Form(form): FormFields) -> Response {
+pub(super) async fn resume(State(state): State<AppState>, Form(form): FormFields) -> Response {
     change(&state, &form, "/", |control| Ok(control.set_paused(false)?)).await
 }
 
 /// Opens the shoot's outbox folder on this machine's desktop.
-pub async fn open_outbox(
+pub(super) async fn open_outbox(
     State(state): State<AppState>,
     UrlPath(id): UrlPath<ShootId>,
     Form(form): FormFields,

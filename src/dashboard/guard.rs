@@ -26,7 +26,7 @@ const MAX_SESSIONS: usize = 32;
 
 /// The install's access token, what is derived from it, the sessions it opened and the
 /// codes already used.
-pub struct Secret {
+pub(super) struct Secret {
     token: String,
     sessions: Mutex<HashMap<String, Instant>>,
     /// Codes traded already (by nonce), with when they expire: each works once.
@@ -34,7 +34,7 @@ pub struct Secret {
 }
 
 impl Secret {
-    pub fn new(token: String) -> Secret {
+    pub(super) fn new(token: String) -> Secret {
         Secret {
             token,
             sessions: Mutex::default(),
@@ -93,7 +93,7 @@ impl Secret {
     }
 
     /// Put in every form; checked on every change.
-    pub fn csrf(&self) -> String {
+    pub(super) fn csrf(&self) -> String {
         self.derive("csrf")
     }
 }
@@ -103,7 +103,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks every request: Host, password (when open to the network), token or session.
-pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(super) async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     if !host_allowed(headers, &state) {
         return refuse(
@@ -225,7 +225,7 @@ fn basic_auth_matches(headers: &HeaderMap, password: &str) -> bool {
 }
 
 /// Whether a submitted form carries this install's CSRF token.
-pub fn csrf_ok(state: &AppState, given: Option<&String>) -> bool {
+pub(super) fn csrf_ok(state: &AppState, given: Option<&String>) -> bool {
     given.is_some_and(|given| constant_time_eq(given.as_bytes(), state.secret.csrf().as_bytes()))
 }
 

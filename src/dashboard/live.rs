@@ -21,13 +21,13 @@ const SETTLING_FORGOTTEN_AFTER: Duration = Duration::from_secs(30 * 60);
 
 /// What the journal does not know yet: folders settling, and live progress.
 #[derive(Default)]
-pub struct Live {
+pub(super) struct Live {
     pub(super) settling: BTreeMap<String, Instant>,
     shoots: ShootsNow,
 }
 
 impl Live {
-    pub fn observe(&mut self, event: &Event) {
+    pub(super) fn observe(&mut self, event: &Event) {
         self.shoots.observe(event);
         match &event.kind {
             EventKind::Settling => {
@@ -52,7 +52,7 @@ impl Live {
 
 /// Keeps `Live` current for as long as the dashboard runs, and only then tells the
 /// pages, so a page that fetches its rows on hearing of a change sees that change.
-pub async fn follow(state: AppState, mut events: broadcast::Receiver<Event>) {
+pub(super) async fn follow(state: AppState, mut events: broadcast::Receiver<Event>) {
     loop {
         match events.recv().await {
             Ok(event) => {
@@ -78,7 +78,7 @@ fn change_message(event: &Event) -> String {
 
 /// The agent's events as server-sent events (the page only needs to know "something
 /// changed"; no path or secret is in them).
-pub async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let receiver = state.changes.subscribe();

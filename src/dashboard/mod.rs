@@ -188,7 +188,7 @@ pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> 
 }
 
 /// The journal of the config in force, to read (none until the agent made one).
-fn journal(state: &AppState) -> Option<std::sync::Arc<dyn crate::journal::JournalView>> {
+fn journal(state: &AppState) -> Option<Arc<dyn crate::journal::JournalView>> {
     let config = state.config.borrow().clone()?;
     state.journal.view(&config)
 }

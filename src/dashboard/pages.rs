@@ -6,13 +6,13 @@ use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
+pub(super) enum Tab {
     Shoots,
     Settings,
 }
 
 /// A whole page: title bar with the two tabs, then `body`.
-pub fn layout(title: &str, tab: Tab, body: Markup) -> Html<String> {
+pub(super) fn layout(title: &str, tab: Tab, body: Markup) -> Html<String> {
     let class = |t: Tab| if t == tab { "tab active" } else { "tab" };
     document(
         &format!("{title} — imagen-sync"),
@@ -31,7 +31,7 @@ pub fn layout(title: &str, tab: Tab, body: Markup) -> Html<String> {
 }
 
 /// A page with one short message (refusals, errors).
-pub fn message_page(title: &str, message: &str) -> Html<String> {
+pub(super) fn message_page(title: &str, message: &str) -> Html<String> {
     document(
         title,
         html! { main { section.card { h1 { (title) } p { (message) } } } },
@@ -58,12 +58,12 @@ fn document(title: &str, body: Markup) -> Html<String> {
 }
 
 /// A hidden CSRF field for a form.
-pub fn csrf_field(csrf: &str) -> Markup {
+pub(super) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
 /// A button that posts to `action` (with the CSRF field).
-pub fn post_button(action: &str, csrf: &str, label: &str, primary: bool) -> Markup {
+pub(super) fn post_button(action: &str, csrf: &str, label: &str, primary: bool) -> Markup {
     html! {
         form.inline method="post" action=(action) {
             (csrf_field(csrf))
@@ -72,5 +72,5 @@ pub fn post_button(action: &str, csrf: &str, label: &str, primary: bool) -> Mark
     }
 }
 
-pub const STYLE: &str = include_str!("static/app.css");
-pub const SCRIPT: &str = include_str!("static/app.js");
+pub(super) const STYLE: &str = include_str!("static/app.css");
+pub(super) const SCRIPT: &str = include_str!("static/app.js");

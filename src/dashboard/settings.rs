@@ -236,11 +236,14 @@ impl FormValues {
 type FieldErrors = BTreeMap<String, String>;
 
 #[derive(serde::Deserialize)]
-pub struct PageQuery {
+pub(super) struct PageQuery {
     saved: Option<String>,
 }
 
-pub async fn page(State(state): State<AppState>, Query(query): Query<PageQuery>) -> Response {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Response {
     let (config, problem) = current(&state);
     let banner = match (query.saved.is_some(), problem) {
         (_, Some(problem)) => {
@@ -274,7 +277,7 @@ fn current(state: &AppState) -> (Config, Option<String>) {
     }
 }
 
-pub async fn save(
+pub(super) async fn save(
     State(state): State<AppState>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {

@@ -57,7 +57,10 @@ fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<Pho
         .collect())
 }
 
-pub async fn shoot_page(State(state): State<AppState>, UrlPath(id): UrlPath<ShootId>) -> Response {
+pub(super) async fn shoot_page(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<ShootId>,
+) -> Response {
     let Some(journal) = journal(&state) else {
         return not_found();
     };
@@ -128,7 +131,7 @@ fn not_found() -> Response {
         .into_response()
 }
 
-pub async fn thumbnail(
+pub(super) async fn thumbnail(
     State(state): State<AppState>,
     UrlPath((id, index, side)): UrlPath<(ShootId, usize, String)>,
 ) -> Response {

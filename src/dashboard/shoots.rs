@@ -15,7 +15,7 @@ use crate::journal::{AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, Sh
 /// How many shoots the page lists (newest first).
 const LISTED: usize = 300;
 
-pub async fn page(State(state): State<AppState>) -> Html<String> {
+pub(super) async fn page(State(state): State<AppState>) -> Html<String> {
     let agents = journal(&state)
         .and_then(|j| j.agents().ok())
         .unwrap_or_default();
@@ -61,7 +61,7 @@ fn studio_agents(agents: &[AgentSeen]) -> Markup {
 }
 
 /// Just the table rows, for the page's live refresh.
-pub async fn rows(State(state): State<AppState>) -> Html<String> {
+pub(super) async fn rows(State(state): State<AppState>) -> Html<String> {
     Html(rows_html(&state).into_string())
 }
 

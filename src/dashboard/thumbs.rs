@@ -15,19 +15,22 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 /// Longest edge of a thumbnail, in pixels.
-pub const THUMB_EDGE: u32 = 480;
+pub(super) const THUMB_EDGE: u32 = 480;
 /// Thumbnails made at once; more requests wait their turn.
 const AT_ONCE: usize = 2;
 static TURNS: Semaphore = Semaphore::const_new(AT_ONCE);
 
 /// [`thumbnail`] off the async workers, a few at a time.
-pub async fn thumbnail_in_turn(source: PathBuf, cache_dir: PathBuf) -> anyhow::Result<Vec<u8>> {
+pub(super) async fn thumbnail_in_turn(
+    source: PathBuf,
+    cache_dir: PathBuf,
+) -> anyhow::Result<Vec<u8>> {
     let _turn = TURNS.acquire().await?;
     tokio::task::spawn_blocking(move || thumbnail(&source, &cache_dir)).await?
 }
 
 /// A JPEG thumbnail of `source` (made once, then read from `cache_dir`).
-pub fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
+pub(super) fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
     let metadata = std::fs::metadata(source)?;
     let modified = metadata
         .modified()

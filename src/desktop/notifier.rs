@@ -9,7 +9,7 @@ use crate::ui::notices::Notice;
 static UNAVAILABLE_REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Ties notifications to the app's bundle id (macOS shows them under its name).
-pub fn register_app() {
+pub(super) fn register_app() {
     #[cfg(target_os = "macos")]
     if let Err(error) = notify_rust::set_application("ai.imagen.sync") {
         tracing::debug!(%error, "cannot set the notification bundle id");
@@ -17,7 +17,7 @@ pub fn register_app() {
 }
 
 /// Shows `notice`; blocks until the service took it (call it off the UI thread).
-pub fn show(notice: &Notice) {
+pub(super) fn show(notice: &Notice) {
     let mut notification = notify_rust::Notification::new();
     notification
         .appname("imagen-sync")

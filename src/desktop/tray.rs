@@ -13,7 +13,7 @@ use crate::ui::view::TrayView;
 /// Pixels drawn for the tray; panels scale it to their own size.
 const ICON_SIZE: u32 = 32;
 
-pub struct Tray {
+pub(super) struct Tray {
     icon: TrayIcon,
     menu: Menu,
     shown: Option<TrayView>,
@@ -29,7 +29,7 @@ fn icon(kind: IconKind) -> anyhow::Result<Icon> {
 
 impl Tray {
     /// Must run on the thread of the UI event loop (the GTK thread on Linux).
-    pub fn new() -> anyhow::Result<Tray> {
+    pub(super) fn new() -> anyhow::Result<Tray> {
         let menu = Menu::new();
         let icon = TrayIconBuilder::new()
             .with_id("imagen-sync")
@@ -44,7 +44,7 @@ impl Tray {
         })
     }
 
-    pub fn show(&mut self, view: &TrayView) {
+    pub(super) fn show(&mut self, view: &TrayView) {
         let before = self.shown.as_ref();
         if before.is_none_or(|b| b.icon != view.icon) {
             match icon(view.icon) {

@@ -48,7 +48,7 @@ pub struct Faults {
 }
 
 /// How much a `HugeJson` answer is padded with.
-pub const HUGE_JSON_BYTES: usize = 40 << 20;
+pub(super) const HUGE_JSON_BYTES: usize = 40 << 20;
 
 impl Faults {
     pub fn project_fails(&self, name: &str) -> bool {

@@ -101,13 +101,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn state(&self) -> std::sync::MutexGuard<'_, SimState> {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, SimState> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn faults(&self) -> Faults {
+    pub(crate) fn faults(&self) -> Faults {
         self.faults
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -115,7 +115,7 @@ impl Shared {
     }
 
     /// Wraps a payload in the configured envelope.
-    pub fn reply(&self, status: StatusCode, payload: serde_json::Value) -> Response {
+    pub(crate) fn reply(&self, status: StatusCode, payload: serde_json::Value) -> Response {
         let mut body = match self.config.envelope {
             Envelope::Data => serde_json::json!({ "data": payload }),
             Envelope::Root => payload,

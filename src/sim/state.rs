@@ -59,13 +59,13 @@ impl Counters {
 }
 
 #[derive(Debug)]
-pub struct StoredFile {
+pub(crate) struct StoredFile {
     pub path: PathBuf,
     pub size: u64,
 }
 
 #[derive(Debug)]
-pub struct Edit {
+pub(crate) struct Edit {
     pub options: EditOptions,
     pub started: Instant,
     pub will_fail: bool,
@@ -74,7 +74,7 @@ pub struct Edit {
 }
 
 #[derive(Debug)]
-pub struct Multipart {
+pub(crate) struct Multipart {
     pub file_name: String,
     pub key: String,
     pub part_count: u32,
@@ -84,7 +84,7 @@ pub struct Multipart {
 }
 
 #[derive(Debug)]
-pub struct Project {
+pub(crate) struct Project {
     pub id: u64,
     pub uuid: String,
     pub name: String,
@@ -108,7 +108,7 @@ pub struct Timings {
 }
 
 impl Project {
-    pub fn status(&self, timings: Timings, now: Instant) -> ProjectStatus {
+    pub(crate) fn status(&self, timings: Timings, now: Instant) -> ProjectStatus {
         let Some(edit) = &self.edit else {
             return ProjectStatus::Pending;
         };
@@ -126,7 +126,7 @@ impl Project {
         }
     }
 
-    pub fn ai_tools(&self) -> Vec<&'static str> {
+    pub(crate) fn ai_tools(&self) -> Vec<&'static str> {
         let Some(edit) = &self.edit else {
             return Vec::new();
         };
@@ -143,7 +143,7 @@ impl Project {
 }
 
 #[derive(Debug, Default)]
-pub struct SimState {
+pub(crate) struct SimState {
     pub projects: HashMap<String, Project>,
     /// (account, name) → uuid: names are unique per account.
     pub names: HashMap<(String, String), String>,
@@ -156,7 +156,7 @@ pub struct SimState {
 
 impl SimState {
     /// The project if it exists and belongs to `account` (others' projects are 404 too).
-    pub fn project_of(&mut self, account: &str, uuid: &str) -> Option<&mut Project> {
+    pub(crate) fn project_of(&mut self, account: &str, uuid: &str) -> Option<&mut Project> {
         self.projects
             .get_mut(uuid)
             .filter(|project| project.account == account)

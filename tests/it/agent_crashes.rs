@@ -3,7 +3,6 @@
 //! Every shoot still completes exactly once and no partial photo ever appears under a
 //! final name. Answers lost mid-body (a create whose outcome is unknown) bill nothing twice.
 
-
 use std::time::Duration;
 
 use crate::common::agent::*;

@@ -2,7 +2,6 @@
 //! (and `retry`), a rejected API key (without hammering the API), a folder with nothing
 //! to upload, a folder deleted mid-upload, and pause/resume across a restart.
 
-
 use std::time::Duration;
 
 use crate::common::agent::*;

@@ -1,7 +1,6 @@
 //! The agent, as a photographer uses it: shoot folders dropped into the inbox come out
 //! edited in a mirrored outbox, each exactly once, with junk never uploaded.
 
-
 use std::time::Duration;
 
 use crate::common::agent::*;

@@ -1,7 +1,6 @@
 //! The command line a user meets first: `init`, a config with a mistake, a missing key,
 //! a follow-up batch of photos, and the logs the agent leaves behind.
 
-
 use std::process::Command;
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! The client drives every I2I endpoint of the simulator over real loopback HTTP, in
 //! both envelopes, and gets the typed error each failure deserves.
 
-
 use crate::common::*;
 use imagen_sync::api::{ApiError, EditOptions, FileToUpload, ProjectStatus, UploadMethod};
 use imagen_sync::redact::ApiKey;

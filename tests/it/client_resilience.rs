@@ -2,7 +2,6 @@
 //! links are re-requested, 429 and 5xx are retried within bounds, answers cut off
 //! mid-body are retried, and a multipart upload that fails is aborted, not left behind.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::*;

@@ -1,7 +1,6 @@
 //! The dashboard end to end: the real agent binary serving it, the simulator on
 //! loopback, and Debian's headless Chromium clicking through it like a user.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -4,7 +4,6 @@
 //! again). The disks are small tmpfs mounts, so these tests need root (CI runs as
 //! root) and say so, skipping, elsewhere.
 
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

@@ -3,7 +3,6 @@
 //! outside the outbox, memory bounded, the shoot retried or failed with a reason, no
 //! storm of requests, and the agent alive (and able to stop cleanly).
 
-
 use std::time::Duration;
 
 use crate::common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree, wait_for};

@@ -3,7 +3,6 @@
 //! starts and flips, with "Resume anyway" from the command line.
 #![cfg(target_os = "linux")]
 
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! Secrets stay secret: a full flow logged at TRACE level, and the texts of the errors a
 //! user may see, contain neither the API key nor any presigned signature.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

@@ -4,7 +4,6 @@
 //! real photos go up, a missing inbox is waited for and never made, and `status`,
 //! `pause`, `retry` and `open` tell the truth whatever state the agent and config are in.
 
-
 use std::process::Stdio;
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! API key nor any presigned signature appears in its logs, its log files, `status
 //! --json`, the CLI's answers or the journal; the data folder is the user's alone.
 
-
 use std::time::Duration;
 
 use crate::common::agent::{Harness, wait_for};

@@ -9,7 +9,6 @@
 //!   SOAK_SHOOTS=600 SOAK_KILL_EVERY_SECS=0 cargo test --release --test soak -- --nocapture
 //! (0: never killed, so the flatness check is about one process's whole life.)
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::agent::{Harness, assert_outbox_holds_only_whole_photos, tree};

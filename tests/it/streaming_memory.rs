@@ -2,7 +2,6 @@
 //! uploading process (a child, so the simulator's memory does not count) grows its peak
 //! RSS by less than 32 MB.
 
-
 use std::process::Command;
 use std::time::Duration;
 

@@ -4,7 +4,6 @@
 //! one project and one edit each, no photo uploaded more than once per lost claim, no
 //! output written twice.
 
-
 use std::path::Path;
 use std::time::Duration;
 

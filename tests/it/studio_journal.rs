@@ -3,7 +3,6 @@
 //! ran out passes to another agent that resumes it, and the agent that lost it records
 //! nothing more. A database that is not ours, or made by a newer version, is refused.
 
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,17 +173,9 @@ fn pause_and_retry_from_any_agent_reach_the_whole_studio() {
         .record_batches(inbox, "Barn", &outbox.join("Barn"), &photos(&["x.jpg"]))
         .unwrap()[0];
     a.claim(&[], 1).unwrap();
-    a.fail(
-        id,
-        imagen_sync::journal::FailureKind::Outbox,
-        "the outbox is full",
-    )
-    .unwrap();
-    assert_eq!(
-        b.retry(imagen_sync::journal::RetryScope::Folder("Barn"))
-            .unwrap(),
-        1
-    );
+    a.fail(id, journal::FailureKind::Outbox, "the outbox is full")
+        .unwrap();
+    assert_eq!(b.retry(journal::RetryScope::Folder("Barn")).unwrap(), 1);
     assert_eq!(a.shoot(id).unwrap().state, ShootState::Planned);
 }
 

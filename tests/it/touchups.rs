@@ -1,7 +1,6 @@
 //! Touch-ups synced back, as a photographer retouching in Photoshop sees it: the real
 //! agent, the simulator over loopback, real files saved over the delivered outputs.
 
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -31,11 +30,7 @@ async fn imagens_copy(sim: &Sim, uuid: &str, stem: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("no output named {stem}: {links:?}"));
     let mut bytes = Vec::new();
     client
-        .download_to(
-            &link.download_link,
-            &mut bytes,
-            std::path::Path::new("memory"),
-        )
+        .download_to(&link.download_link, &mut bytes, Path::new("memory"))
         .await
         .unwrap();
     bytes

@@ -2,7 +2,6 @@
 //! and each entry's action carried out against the real agent (the `run` binary) and
 //! the simulator on loopback. scripts/desktop-smoke clicks the real menu on a display.
 
-
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! the real binary, migrated, and its shoots resume; failures recorded as text get
 //! their kind, so `retry` still sends a failed edit again as a new project.
 
-
 use std::time::Duration;
 
 use crate::common::agent::*;

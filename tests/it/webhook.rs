@@ -2,14 +2,13 @@
 //! agent, the simulator over loopback, and a local HTTP listener standing in for the
 //! webhook (a script's endpoint, or an ntfy server).
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
 use crate::common::agent::{Harness, wait_for};
 use crate::common::{start_sim, write_shoot};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(60);

@@ -177,7 +177,7 @@ impl Restored {
 /// Keeps the journal of `data_dir` aside (with its write-ahead log) and goes on from
 /// the safety copy, or from an empty journal; the result is paused. The caller makes
 /// sure no agent runs on the folder.
-pub fn restore(data_dir: &Path) -> Result<Restored> {
+pub(crate) fn restore(data_dir: &Path) -> Result<Restored> {
     let journal = SqliteJournal::path_in(data_dir);
     let io = |path: &Path| {
         let path = path.to_owned();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use imagen_sync::sim::{Counters, Sim};
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub agent: Option<Child>,
@@ -22,7 +22,7 @@ pub struct Harness {
 
 impl Harness {
     /// A config with one folder pair and the given extra `[agent]` lines.
-    pub fn new(sim: &Sim, settle_seconds: u64, edit: &str) -> Harness {
+    pub(crate) fn new(sim: &Sim, settle_seconds: u64, edit: &str) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let config = root.join("config.toml");
@@ -52,7 +52,7 @@ impl Harness {
     }
 
     /// Adds another `[[folders]]` pair (`<name> In`, `<name> Out`) with its own options.
-    pub fn add_folder_pair(&self, name: &str, edit: &str) -> (PathBuf, PathBuf) {
+    pub(crate) fn add_folder_pair(&self, name: &str, edit: &str) -> (PathBuf, PathBuf) {
         let inbox = self.dir.path().join(format!("{name} In"));
         let outbox = self.dir.path().join(format!("{name} Out"));
         std::fs::create_dir_all(&inbox).unwrap();
@@ -67,7 +67,7 @@ impl Harness {
     }
 
     /// Rewrites the config: `from` (which must be there) becomes `to`.
-    pub fn edit_config(&self, from: &str, to: &str) {
+    pub(crate) fn edit_config(&self, from: &str, to: &str) {
         let text = std::fs::read_to_string(&self.config).unwrap();
         assert!(
             text.contains(from),
@@ -78,7 +78,7 @@ impl Harness {
 
     /// Stops the agent with SIGTERM (a logout, a service manager, Quit's path); returns
     /// how it exited and how long that took.
-    pub fn stop_with_sigterm(&mut self) -> (std::process::ExitStatus, Duration) {
+    pub(crate) fn stop_with_sigterm(&mut self) -> (std::process::ExitStatus, Duration) {
         let mut child = self.agent.take().expect("running");
         let asked = Instant::now();
         sigterm(child.id());
@@ -86,20 +86,20 @@ impl Harness {
         (status, asked.elapsed())
     }
 
-    pub fn inbox(&self) -> PathBuf {
+    pub(crate) fn inbox(&self) -> PathBuf {
         self.dir.path().join("inbox")
     }
 
-    pub fn outbox(&self) -> PathBuf {
+    pub(crate) fn outbox(&self) -> PathBuf {
         self.dir.path().join("outbox")
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         self.command_via(&[], args)
     }
 
     /// The binary started through `wrapper` (e.g. `setpriv` to run as another user).
-    pub fn command_via(&self, wrapper: &[&str], args: &[&str]) -> Command {
+    pub(crate) fn command_via(&self, wrapper: &[&str], args: &[&str]) -> Command {
         let binary = env!("CARGO_BIN_EXE_imagen-sync");
         let mut command = match wrapper.split_first() {
             Some((program, rest)) => {
@@ -121,12 +121,12 @@ impl Harness {
     }
 
     /// Starts `imagen-sync run --headless`; its stderr goes to `agent-N.log`.
-    pub fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         self.start_via(&[]);
     }
 
     /// Starts the agent through `wrapper` (see `command_via`).
-    pub fn start_via(&mut self, wrapper: &[&str]) {
+    pub(crate) fn start_via(&mut self, wrapper: &[&str]) {
         assert!(self.agent.is_none(), "already running");
         self.starts += 1;
         let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", self.starts)))
@@ -141,21 +141,21 @@ impl Harness {
     }
 
     /// SIGKILL: no chance to clean up, as in a crash or power loss.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.agent.take() {
             child.kill().unwrap();
             child.wait().unwrap();
         }
     }
 
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         self.agent
             .as_mut()
             .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
     /// Everything the agent logged, over all its starts.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         (1..=self.starts)
             .map(|n| {
                 std::fs::read_to_string(self.dir.path().join(format!("agent-{n}.log")))
@@ -166,7 +166,7 @@ impl Harness {
     }
 
     /// `imagen-sync status --json`, parsed.
-    pub fn status(&self) -> serde_json::Value {
+    pub(crate) fn status(&self) -> serde_json::Value {
         let output = self.command(&["status", "--json"]).output().unwrap();
         assert!(
             output.status.success(),
@@ -180,7 +180,7 @@ impl Harness {
     /// Each shoot's folder and state, newest first, read straight from the journal as
     /// the tray and dashboard read it (no process spawned per look; `status()` is the
     /// CLI's own view).
-    pub fn shoot_states(&self) -> Vec<(String, String)> {
+    pub(crate) fn shoot_states(&self) -> Vec<(String, String)> {
         self.summaries()
             .into_iter()
             .map(|row| (row.shoot.folder, row.shoot.state.as_str().to_owned()))
@@ -188,7 +188,7 @@ impl Harness {
     }
 
     /// Every shoot with its counts, newest first, from the journal the config names.
-    pub fn summaries(&self) -> Vec<imagen_sync::journal::ShootSummary> {
+    pub(crate) fn summaries(&self) -> Vec<imagen_sync::journal::ShootSummary> {
         let Ok(config) = imagen_sync::config::Config::load(&self.config) else {
             return Vec::new();
         };
@@ -199,7 +199,7 @@ impl Harness {
         journal.summaries(None).unwrap_or_default()
     }
 
-    pub fn run_cli(&self, args: &[&str]) -> String {
+    pub(crate) fn run_cli(&self, args: &[&str]) -> String {
         let output = self.command(args).output().unwrap();
         assert!(
             output.status.success(),
@@ -217,7 +217,7 @@ impl Drop for Harness {
 }
 
 /// Sends SIGTERM to a process.
-pub fn sigterm(pid: u32) {
+pub(crate) fn sigterm(pid: u32) {
     let sent = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -226,7 +226,7 @@ pub fn sigterm(pid: u32) {
 }
 
 /// Polls `check` until it holds, or fails the test with `what` and the agent's logs.
-pub async fn wait_for(
+pub(crate) async fn wait_for(
     harness: &Harness,
     what: &str,
     timeout: Duration,
@@ -247,7 +247,7 @@ pub async fn wait_for(
 
 /// `count` agents of a studio: one inbox and outbox (the first agent's, polled), one
 /// journal at `url`, claims of `lease_seconds`, each agent its own data folder.
-pub fn studio(sim: &Sim, url: &str, count: usize, lease_seconds: u64) -> Vec<Harness> {
+pub(crate) fn studio(sim: &Sim, url: &str, count: usize, lease_seconds: u64) -> Vec<Harness> {
     let agents: Vec<Harness> = (0..count).map(|_| Harness::new(sim, 1, "")).collect();
     let (inbox, outbox) = (agents[0].inbox(), agents[0].outbox());
     for (n, agent) in agents.iter().enumerate() {
@@ -272,13 +272,13 @@ pub fn studio(sim: &Sim, url: &str, count: usize, lease_seconds: u64) -> Vec<Har
     agents
 }
 
-pub fn counters(sim: &Sim) -> Counters {
+pub(crate) fn counters(sim: &Sim) -> Counters {
     sim.counters()
 }
 
 /// Every file below `dir`, relative, sorted; an agent's claim on its inbox (a hidden
 /// file in the inbox and outbox roots) is not among them.
-pub fn tree(dir: &Path) -> Vec<String> {
+pub(crate) fn tree(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(current) = pending.pop() {
@@ -309,7 +309,7 @@ pub fn tree(dir: &Path) -> Vec<String> {
 }
 
 /// No output under a final name is partial or empty: every .jpg/.jpeg is a whole JPEG.
-pub fn assert_outbox_holds_only_whole_photos(outbox: &Path) {
+pub(crate) fn assert_outbox_holds_only_whole_photos(outbox: &Path) {
     for relative in tree(outbox) {
         let lower = relative.to_lowercase();
         if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {

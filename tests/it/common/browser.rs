@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-pub struct Browser {
+pub(crate) struct Browser {
     client: Client,
     driver: Driver,
     driver_port: u16,
@@ -23,7 +23,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub async fn start() -> Browser {
+    pub(crate) async fn start() -> Browser {
         assert!(
             Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
             "the browser tests need Debian's chromium and chromium-driver: run ./dev deps"
@@ -88,11 +88,11 @@ impl Browser {
         }
     }
 
-    pub async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.client.goto(url).await.unwrap();
     }
 
-    pub async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.client
             .current_url()
             .await
@@ -101,12 +101,12 @@ impl Browser {
     }
 
     /// Runs `script` in the page and returns its result.
-    pub async fn script(&self, script: &str) -> Value {
+    pub(crate) async fn script(&self, script: &str) -> Value {
         self.client.execute(script, Vec::new()).await.unwrap()
     }
 
     /// The visible text of the first element matching `css` ("" if none).
-    pub async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         match self.client.find(Locator::Css(css)).await {
             Ok(element) => element.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -115,7 +115,7 @@ impl Browser {
 
     /// Clicks the element matching `css`. An element the page replaced between finding
     /// and clicking ("stale") is found again; any other refusal fails the test.
-    pub async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         for _ in 0..20 {
             let element = self.wait_for_element(css).await;
             match element.click().await {
@@ -128,7 +128,7 @@ impl Browser {
     }
 
     /// Replaces the value of the input matching `css`.
-    pub async fn fill(&self, css: &str, value: &str) {
+    pub(crate) async fn fill(&self, css: &str, value: &str) {
         let element = self.wait_for_element(css).await;
         element.clear().await.unwrap();
         element.send_keys(value).await.unwrap();
@@ -150,7 +150,7 @@ impl Browser {
     }
 
     /// Waits until the text of `css` contains `needle`; returns that text.
-    pub async fn wait_for_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
+    pub(crate) async fn wait_for_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
         let started = Instant::now();
         loop {
             let text = self.text(css).await;
@@ -168,7 +168,7 @@ impl Browser {
         }
     }
 
-    pub async fn screenshot(&self, path: &Path) {
+    pub(crate) async fn screenshot(&self, path: &Path) {
         std::fs::write(path, self.client.screenshot().await.unwrap()).unwrap();
     }
 }

@@ -9,7 +9,7 @@ const LONG: Duration = Duration::from_secs(60);
 
 /// Starts the agent and waits for its dashboard; returns the address and the link
 /// `imagen-sync open` gives.
-pub async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
+pub(crate) async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
     let address_file = agent.dir.path().join("data/dashboard.addr");
     // A restart: the last run's address is not this one's.
     let _ = std::fs::remove_file(&address_file);
@@ -42,7 +42,10 @@ pub async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
 
 /// A signed-in HTTP session on the dashboard: the client, its address, the session
 /// cookie and the Settings form's CSRF token.
-pub async fn signed_in(address: &str, link: &str) -> (reqwest::Client, String, String, String) {
+pub(crate) async fn signed_in(
+    address: &str,
+    link: &str,
+) -> (reqwest::Client, String, String, String) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -61,12 +64,12 @@ pub async fn signed_in(address: &str, link: &str) -> (reqwest::Client, String, S
     (http, base, session, csrf)
 }
 
-pub async fn settings_page(http: &reqwest::Client, base: &str, session: &str) -> String {
+pub(crate) async fn settings_page(http: &reqwest::Client, base: &str, session: &str) -> String {
     page(http, base, session, "/settings").await
 }
 
 /// The text of the dashboard's page at `path`, signed in.
-pub async fn page(http: &reqwest::Client, base: &str, session: &str, path: &str) -> String {
+pub(crate) async fn page(http: &reqwest::Client, base: &str, session: &str, path: &str) -> String {
     http.get(format!("{base}{path}"))
         .header("cookie", session)
         .send()

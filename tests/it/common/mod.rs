@@ -2,10 +2,10 @@
 //! and (in `agent`) the real agent binary run against it.
 #![allow(dead_code)]
 
-pub mod agent;
-pub mod browser;
-pub mod dashboard;
-pub mod postgres;
+pub(crate) mod agent;
+pub(crate) mod browser;
+pub(crate) mod dashboard;
+pub(crate) mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,10 +14,10 @@ use imagen_sync::api::{Client, ClientConfig, RetryPolicy};
 use imagen_sync::redact::ApiKey;
 use imagen_sync::sim::{Sim, SimConfig};
 
-pub const KEY: &str = "test-key-9f2c1e7a5b";
+pub(crate) const KEY: &str = "test-key-9f2c1e7a5b";
 
 /// A simulator with fast timings, on a free loopback port.
-pub async fn start_sim(adjust: impl FnOnce(&mut SimConfig)) -> Sim {
+pub(crate) async fn start_sim(adjust: impl FnOnce(&mut SimConfig)) -> Sim {
     let mut config = SimConfig::new(KEY);
     config.timings.pending_for = Duration::from_millis(50);
     config.timings.processing_for = Duration::from_millis(300);
@@ -26,7 +26,7 @@ pub async fn start_sim(adjust: impl FnOnce(&mut SimConfig)) -> Sim {
 }
 
 /// Retries quickly so tests do not sleep for real backoffs.
-pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
+pub(crate) fn fast_retry(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
         base_delay: Duration::from_millis(5),
@@ -35,7 +35,7 @@ pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
     }
 }
 
-pub fn client_for(sim: &Sim, adjust: impl FnOnce(&mut ClientConfig)) -> Client {
+pub(crate) fn client_for(sim: &Sim, adjust: impl FnOnce(&mut ClientConfig)) -> Client {
     let mut config = ClientConfig::new(sim.base_url(), ApiKey::new(KEY));
     config.retry = fast_retry(4);
     adjust(&mut config);
@@ -44,7 +44,7 @@ pub fn client_for(sim: &Sim, adjust: impl FnOnce(&mut ClientConfig)) -> Client {
 
 /// Puts a shoot of `photos` real JPEGs (`IMG_00.jpg`, `IMG_01.jpg`, …) of the given
 /// size into `inbox/name`, and returns its folder.
-pub fn write_shoot(inbox: &Path, name: &str, photos: usize, size: (u32, u32)) -> PathBuf {
+pub(crate) fn write_shoot(inbox: &Path, name: &str, photos: usize, size: (u32, u32)) -> PathBuf {
     let folder = inbox.join(name);
     std::fs::create_dir_all(&folder).unwrap();
     for n in 0..photos {
@@ -54,7 +54,7 @@ pub fn write_shoot(inbox: &Path, name: &str, photos: usize, size: (u32, u32)) ->
 }
 
 /// Writes a real, decodable JPEG of the given size.
-pub fn write_jpeg(path: &Path, width: u32, height: u32) {
+pub(crate) fn write_jpeg(path: &Path, width: u32, height: u32) {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
     });
@@ -70,7 +70,7 @@ fn extension(path: &Path) -> String {
 
 /// Writes a stand-in photo of `path`'s kind that intake takes as whole (the smallest
 /// structure of its format, see `whole::stand_in`), holding `text` so two differ.
-pub fn write_stand_in(path: &Path, text: &str) {
+pub(crate) fn write_stand_in(path: &Path, text: &str) {
     let mut bytes = imagen_sync::agent::whole::stand_in(&extension(path), 64 + text.len(), 1);
     // Past the JPEG's headers (25 bytes) or the RAW's first directory: free bytes.
     bytes[32..32 + text.len()].copy_from_slice(text.as_bytes());
@@ -80,7 +80,7 @@ pub fn write_stand_in(path: &Path, text: &str) {
 /// Turns a file of any bytes (written by a benchmark, or sparse) into a whole photo of
 /// its kind: its format's headers at the start and, for a JPEG, its end marker at the
 /// end. A RAW shorter than a real one is grown to the smallest size taken.
-pub fn make_whole(path: &Path) {
+pub(crate) fn make_whole(path: &Path) {
     use std::io::{Seek, SeekFrom, Write};
     let ext = extension(path);
     let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
@@ -102,14 +102,17 @@ pub fn make_whole(path: &Path) {
 }
 
 /// Creates a file of `len` bytes with a varied, checkable pattern.
-pub fn write_pattern(path: &Path, len: usize) -> PathBuf {
+pub(crate) fn write_pattern(path: &Path, len: usize) -> PathBuf {
     let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
     std::fs::write(path, bytes).expect("write pattern file");
     path.to_owned()
 }
 
 /// Polls the project until it is Completed or Failed.
-pub async fn wait_until_finished(client: &Client, uuid: &str) -> imagen_sync::api::ProjectStatus {
+pub(crate) async fn wait_until_finished(
+    client: &Client,
+    uuid: &str,
+) -> imagen_sync::api::ProjectStatus {
     for _ in 0..200 {
         let project = client.project(uuid).await.expect("status poll");
         if project.status.is_finished() {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-pub struct Cluster {
+pub(crate) struct Cluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     pub port: u16,
@@ -39,12 +39,12 @@ fn is_root() -> bool {
 
 impl Cluster {
     /// A cluster for tests: commits do not wait for the disk.
-    pub fn start() -> Cluster {
+    pub(crate) fn start() -> Cluster {
         Cluster::start_with(false)
     }
 
     /// A cluster whose commits wait for the disk like a real server's (`durable`), or not.
-    pub fn start_with(durable: bool) -> Cluster {
+    pub(crate) fn start_with(durable: bool) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("imagen-pg-")
             .tempdir()
@@ -118,7 +118,7 @@ impl Cluster {
     }
 
     /// Starts (or starts again) the server and waits until it takes connections.
-    pub fn start_server(&self) {
+    pub(crate) fn start_server(&self) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=100",
             self.port,
@@ -142,12 +142,12 @@ impl Cluster {
     }
 
     /// Stops the server at once (open connections are cut, as when a server goes away).
-    pub fn stop_server(&self) {
+    pub(crate) fn stop_server(&self) {
         self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
     }
 
     /// A new empty database, and the URL agents reach it with.
-    pub fn new_database(&self, name: &str) -> String {
+    pub(crate) fn new_database(&self, name: &str) -> String {
         self.run(
             "createdb",
             &[
@@ -164,7 +164,7 @@ impl Cluster {
     }
 
     /// From now on, connections over TCP must give a password (as on a real server).
-    pub fn require_passwords(&self) {
+    pub(crate) fn require_passwords(&self) {
         let hba = self.dir.path().join("data").join("pg_hba.conf");
         std::fs::write(
             &hba,
@@ -175,12 +175,12 @@ impl Cluster {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 
-    pub fn url(&self, database: &str) -> String {
+    pub(crate) fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
     /// Runs SQL with psql; returns what it printed (unaligned, tuples only).
-    pub fn sql(&self, database: &str, sql: &str) -> String {
+    pub(crate) fn sql(&self, database: &str, sql: &str) -> String {
         let port = self.port.to_string();
         let out = self.run(
             "psql",
