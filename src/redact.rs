@@ -42,7 +42,7 @@ impl PresignedUrl {
     /// Parses a link received from the API. It is refused unless it is https, or http
     /// to this machine: a broken or hostile server must not send photos (or fetch
     /// outputs) anywhere else. The error never carries the link's query.
-    pub fn parse(link: &str) -> Result<Self, String> {
+    pub fn parse(link: &str) -> Result<Self, crate::words::Refusal> {
         let url = Url::parse(link).map_err(|e| format!("not a valid link ({e})"))?;
         check_transport(&url)?;
         Ok(PresignedUrl(url))
@@ -60,24 +60,23 @@ impl PresignedUrl {
 }
 
 /// Plain http is for loopback only (the simulator); anything else must be https.
-pub fn check_transport(url: &Url) -> Result<(), String> {
+pub fn check_transport(url: &Url) -> Result<(), crate::words::Refusal> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(format!(
             "refusing plain http to {}: only https, or http to a loopback address, is allowed",
             redact_url(url)
-        )),
-        other => Err(format!(
-            "refusing the {other}:// scheme: only https is allowed"
-        )),
+        )
+        .into()),
+        other => Err(format!("refusing the {other}:// scheme: only https is allowed").into()),
     }
 }
 
 /// A presigned link the API handed out: [`check_transport`], and never to this machine
 /// (another service on 127.0.0.1 would receive a PUT or answer a GET) unless the API
 /// itself is on this machine at that very address (the simulator serves its storage).
-pub fn check_link(link: &Url, api: &Url) -> Result<(), String> {
+pub fn check_link(link: &Url, api: &Url) -> Result<(), crate::words::Refusal> {
     check_transport(link)?;
     let on_this_machine = |url: &Url| {
         is_loopback(url)
@@ -92,7 +91,8 @@ pub fn check_link(link: &Url, api: &Url) -> Result<(), String> {
             "refusing a storage link to {} on this machine: only the API's own address may \
              be on this machine",
             redact_url(link)
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -29,6 +29,37 @@ pub fn printable_path(path: &std::path::Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }
 
+/// A value refused, with why in words that say what to write or do instead. Parsers
+/// and checks return it; their callers place it (a config key, a link) and show it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Self {
+        Refusal(why)
+    }
+}
+
+impl std::ops::Deref for Refusal {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(refusal: Refusal) -> Self {
+        refusal.0
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(why: &str) -> Self {
+        Refusal(why.to_owned())
+    }
+}
+
 /// A failed read or write of `path` while `during`, in words that say what to do when
 /// the cause is one the user can fix (a full disk, a read-only drive, a permission).
 pub fn io_problem(path: &std::path::Path, during: &str, error: &std::io::Error) -> String {

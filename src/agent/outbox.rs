@@ -93,7 +93,7 @@ where
         })?
         .map_err(|reason| OutboxError::NotAJpeg {
             name: name.to_owned(),
-            reason,
+            reason: reason.into(),
         })?;
     Ok(VerifiedPhoto { temp: temp_path })
 }
@@ -148,7 +148,7 @@ fn truncate_to_bytes(text: &str, max: usize) -> &str {
 
 /// A structural check: starts with SOI, ends with EOI (trailing padding allowed), and
 /// its header decodes to non-zero dimensions.
-pub fn verify_jpeg(path: &Path) -> Result<(), String> {
+pub fn verify_jpeg(path: &Path) -> Result<(), crate::words::Refusal> {
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
     let mut head = [0u8; 2];

@@ -148,7 +148,9 @@ impl TouchUps {
         }
         let checked = path.clone();
         let whole = tokio::task::spawn_blocking(move || {
-            super::outbox::verify_jpeg(&checked).and_then(|()| hash_of(&checked))
+            super::outbox::verify_jpeg(&checked)
+                .map_err(String::from)
+                .and_then(|()| hash_of(&checked))
         })
         .await
         .unwrap_or_else(|error| Err(error.to_string()));

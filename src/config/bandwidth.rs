@@ -34,7 +34,7 @@ const EXAMPLE: &str = "write \"off\", a rate like \"2 MB/s\" or \"500 KB/s\", or
 impl BandwidthPlan {
     /// Reads a limit as the config writes it; the error says what is wrong and shows
     /// the right forms.
-    pub fn parse(text: &str) -> Result<BandwidthPlan, String> {
+    pub fn parse(text: &str) -> Result<BandwidthPlan, crate::words::Refusal> {
         let text = text.trim();
         if text.is_empty() || text.eq_ignore_ascii_case("off") {
             return Ok(BandwidthPlan::Off);

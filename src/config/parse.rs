@@ -334,7 +334,7 @@ impl Config {
                         at(
                             rule.pattern.span(),
                             &key(&format!("rules[{number}].match")),
-                            m,
+                            m.into(),
                         )
                     })?,
                 );
@@ -388,7 +388,7 @@ impl Config {
         let limit = |value: &Option<Spanned<String>>, key: &str| match value {
             None => Ok(BandwidthPlan::Off),
             Some(text) => BandwidthPlan::parse(text.get_ref())
-                .map_err(|m| at(text.span(), &format!("network.{key}"), m)),
+                .map_err(|m| at(text.span(), &format!("network.{key}"), m.into())),
         };
         let network = NetworkSettings {
             upload_limit: limit(&raw.network.upload_limit, "upload_limit")?,
@@ -408,7 +408,7 @@ impl Config {
             Some(url) if url.get_ref().trim().is_empty() => None,
             Some(url) => Some(WebhookSettings {
                 url: WebhookUrl::parse(url.get_ref())
-                    .map_err(|m| at(url.span(), "notifications.webhook_url", m))?,
+                    .map_err(|m| at(url.span(), "notifications.webhook_url", m.into()))?,
                 format: match &notifications.webhook_format {
                     None => WebhookFormat::default(),
                     Some(format) => match format.get_ref().as_str() {

@@ -72,13 +72,11 @@ impl PartialEq for EditRule {
 
 impl EditRule {
     /// A rule for `pattern`; the error says what is wrong with the glob.
-    pub fn new(pattern: &str, edit: EditOverrides) -> Result<EditRule, String> {
+    pub fn new(pattern: &str, edit: EditOverrides) -> Result<EditRule, crate::words::Refusal> {
         let example = "for example \"Exterior*\" or \"*/Twilight\"";
         let trimmed = pattern.trim().trim_matches('/');
         if trimmed.is_empty() {
-            return Err(format!(
-                "is empty; name the subfolders it is for, {example}"
-            ));
+            return Err(format!("is empty; name the subfolders it is for, {example}").into());
         }
         let glob: Glob = GlobBuilder::new(trimmed)
             .case_insensitive(true)

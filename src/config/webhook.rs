@@ -34,7 +34,7 @@ pub struct WebhookUrl(Url);
 
 impl WebhookUrl {
     /// An http or https URL with a host; the error never repeats the URL's secret parts.
-    pub fn parse(text: &str) -> Result<WebhookUrl, String> {
+    pub fn parse(text: &str) -> Result<WebhookUrl, crate::words::Refusal> {
         let example = "for example \"https://ntfy.sh/my-secret-topic\"";
         let url = Url::parse(text.trim())
             .map_err(|error| format!("is not a URL ({error}); {example}"))?;
@@ -42,10 +42,11 @@ impl WebhookUrl {
             return Err(format!(
                 "must be an http:// or https:// address, not {}://; {example}",
                 url.scheme()
-            ));
+            )
+            .into());
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("has no host; {example}"));
+            return Err(format!("has no host; {example}").into());
         }
         Ok(WebhookUrl(url))
     }

@@ -391,7 +391,7 @@ fn apply(
             Ok(plan) if *key == "network.upload_limit" => config.network.upload_limit = plan,
             Ok(plan) => config.network.download_limit = plan,
             Err(message) => {
-                errors.insert((*key).into(), message);
+                errors.insert((*key).into(), message.into());
             }
         }
     }
@@ -445,7 +445,10 @@ fn apply(
             match config::EditRule::new(&rule.pattern, overrides) {
                 Ok(rule) => rules.push(rule),
                 Err(message) => {
-                    errors.insert(format!("folders[{index}].rules[{number}].match"), message);
+                    errors.insert(
+                        format!("folders[{index}].rules[{number}].match"),
+                        message.into(),
+                    );
                 }
             }
         }
