@@ -252,12 +252,58 @@ pub struct AgentSeen {
     pub holding: i64,
 }
 
-/// What retry does to a failed shoot.
-pub(super) enum RetryPlan {
-    /// A new project, under this new name: every photo goes up again.
-    StartOver { name: String },
-    /// Back in line at this state, with its project.
-    Resume(ShootState),
+/// What Retry and Send anyway change in a shoot they let go on: one value, which both
+/// journals apply (each in its own SQL dialect, from the clauses below).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct GoOn {
+    /// Back in line at this state.
+    pub(super) to: ShootState,
+    /// A new project under this name: every photo goes up again, and the outputs not yet
+    /// placed are forgotten. `None`: it goes on with its project.
+    pub(super) new_project: Option<String>,
+    /// Past the spend guard's limits from now on ("Send anyway").
+    pub(super) past_spend_guard: bool,
+}
+
+impl GoOn {
+    /// "Send anyway": a held shoot goes on, past the limits.
+    pub(super) fn send_anyway() -> GoOn {
+        GoOn {
+            to: ShootState::Planned,
+            new_project: None,
+            past_spend_guard: true,
+        }
+    }
+
+    /// The shoot row's `SET` list (without the state, which each journal's move sets);
+    /// `name` is the placeholder bound to [`GoOn::new_project`] when there is one.
+    pub(super) fn set_columns(&self, name: &str) -> String {
+        let mut set = vec!["last_error = NULL".to_owned(), "failure = NULL".to_owned()];
+        if self.new_project.is_some() {
+            set.extend([
+                "project_uuid = NULL".to_owned(),
+                "create_attempted = FALSE".to_owned(),
+                "edit_sent = FALSE".to_owned(),
+                format!("project_name = {name}"),
+            ]);
+        }
+        if self.past_spend_guard {
+            set.push("allow_over_limit = TRUE".to_owned());
+        }
+        set.join(", ")
+    }
+
+    /// The statements on the shoot's files and outputs, `id` the placeholder bound to
+    /// the shoot's id: with a new project, nothing counts as sent any more.
+    pub(super) fn forget_sent(&self, id: &str) -> Vec<String> {
+        match self.new_project {
+            Some(_) => vec![
+                format!("UPDATE files SET uploaded = FALSE WHERE shoot_id = {id}"),
+                format!("DELETE FROM outputs WHERE shoot_id = {id} AND NOT placed"),
+            ],
+            None => Vec::new(),
+        }
+    }
 }
 
 impl ShootRecord {
@@ -274,16 +320,23 @@ impl ShootRecord {
         }
     }
 
-    pub(super) fn retry_plan(&self) -> RetryPlan {
+    /// What "Retry" does to this failed shoot: a failed edit starts over as a new
+    /// project; any other failure goes on with its project (or makes one).
+    pub(super) fn retry(&self) -> GoOn {
         if self.failure.is_some_and(FailureKind::retry_starts_over) {
-            RetryPlan::StartOver {
-                name: super::renamed(&self.project_name),
-            }
-        } else {
-            RetryPlan::Resume(match self.project_uuid {
+            return GoOn {
+                to: ShootState::Planned,
+                new_project: Some(super::renamed(&self.project_name)),
+                past_spend_guard: false,
+            };
+        }
+        GoOn {
+            to: match self.project_uuid {
                 Some(_) => ShootState::Uploading,
                 None => ShootState::Planned,
-            })
+            },
+            new_project: None,
+            past_spend_guard: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
-use crate::journal::records::{RetryPlan, kind_text, problems_text};
+use crate::journal::records::{GoOn, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
     Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps, ShootSummary,
@@ -703,58 +703,37 @@ impl JournalControls for PgJournal {
     }
 
     fn retry(&self, which: RetryScope<'_>) -> Result<usize> {
-        self.link.with(|client| {
-            let mut transaction = client.transaction()?;
-            let failed = shoots_in(self, &mut transaction, ShootState::Failed, which)?;
-            for shoot in &failed {
-                match shoot.retry_plan() {
-                    RetryPlan::StartOver { name } => {
-                        move_shoot(
-                            &mut transaction,
-                            shoot.id,
-                            ShootState::Planned,
-                            "project_uuid = NULL, create_attempted = FALSE, edit_sent = FALSE, \
-                             project_name = $3, last_error = NULL, failure = NULL",
-                            &[&name],
-                        )?;
-                        transaction.execute(
-                            "UPDATE files SET uploaded = FALSE WHERE shoot_id = $1",
-                            &[&shoot.id],
-                        )?;
-                        transaction.execute(
-                            "DELETE FROM outputs WHERE shoot_id = $1 AND NOT placed",
-                            &[&shoot.id],
-                        )?;
-                    }
-                    RetryPlan::Resume(state) => move_shoot(
-                        &mut transaction,
-                        shoot.id,
-                        state,
-                        "last_error = NULL, failure = NULL",
-                        &[],
-                    )?,
-                }
-            }
-            transaction.commit()?;
-            Ok(failed.len())
-        })
+        self.go_on(ShootState::Failed, which, ShootRecord::retry)
     }
 
     fn send_anyway(&self, which: RetryScope<'_>) -> Result<usize> {
+        self.go_on(ShootState::Held, which, |_| GoOn::send_anyway())
+    }
+}
+
+impl PgJournal {
+    /// Lets the shoots `which` names that are in state `from` go on, each as `how` says.
+    fn go_on(
+        &self,
+        from: ShootState,
+        which: RetryScope<'_>,
+        how: impl Fn(&ShootRecord) -> GoOn + Sync,
+    ) -> Result<usize> {
         self.link.with(|client| {
             let mut transaction = client.transaction()?;
-            let held = shoots_in(self, &mut transaction, ShootState::Held, which)?;
-            for shoot in &held {
-                move_shoot(
-                    &mut transaction,
-                    shoot.id,
-                    ShootState::Planned,
-                    "last_error = NULL, allow_over_limit = TRUE",
-                    &[],
-                )?;
+            let shoots = shoots_in(self, &mut transaction, from, which)?;
+            for shoot in &shoots {
+                let go_on = how(shoot);
+                let set = go_on.set_columns("$3");
+                let name: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    go_on.new_project.iter().map(|n| n as _).collect();
+                move_shoot(&mut transaction, shoot.id, go_on.to, &set, &name)?;
+                for statement in go_on.forget_sent("$1") {
+                    transaction.execute(statement.as_str(), &[&shoot.id])?;
+                }
             }
             transaction.commit()?;
-            Ok(held.len())
+            Ok(shoots.len())
         })
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
-use crate::journal::records::{RetryPlan, kind_text, problems_text};
+use crate::journal::records::{GoOn, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
     OutputRecord, Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps,
@@ -498,58 +498,36 @@ impl JournalControls for SqliteJournal {
     }
 
     fn retry(&self, which: RetryScope<'_>) -> Result<usize> {
-        let mut connection = self.connection();
-        // Read and change in one write transaction: the agent may move a shoot between.
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let failed = shoots_in(&transaction, ShootState::Failed, which)?;
-        for shoot in &failed {
-            match shoot.retry_plan() {
-                RetryPlan::StartOver { name } => {
-                    move_shoot(
-                        &transaction,
-                        shoot.id,
-                        ShootState::Planned,
-                        "project_uuid = NULL, create_attempted = 0, edit_sent = 0, \
-                     project_name = ?2, last_error = NULL, failure = NULL, allow_over_limit = ?3",
-                        (&name, &shoot.allow_over_limit),
-                    )?;
-                    transaction.execute(
-                        "UPDATE files SET uploaded = 0 WHERE shoot_id = ?1",
-                        [shoot.id],
-                    )?;
-                    transaction.execute(
-                        "DELETE FROM outputs WHERE shoot_id = ?1 AND placed = 0",
-                        [shoot.id],
-                    )?;
-                }
-                RetryPlan::Resume(resume) => move_shoot(
-                    &transaction,
-                    shoot.id,
-                    resume,
-                    "last_error = NULL, failure = ?2",
-                    (&None::<String>, &0),
-                )?,
-            }
-        }
-        transaction.commit()?;
-        Ok(failed.len())
+        self.go_on(ShootState::Failed, which, ShootRecord::retry)
     }
 
     fn send_anyway(&self, which: RetryScope<'_>) -> Result<usize> {
+        self.go_on(ShootState::Held, which, |_| GoOn::send_anyway())
+    }
+}
+
+impl SqliteJournal {
+    /// Lets the shoots `which` names that are in state `from` go on, each as `how` says.
+    fn go_on(
+        &self,
+        from: ShootState,
+        which: RetryScope<'_>,
+        how: impl Fn(&ShootRecord) -> GoOn,
+    ) -> Result<usize> {
         let mut connection = self.connection();
+        // Read and change in one write transaction: the agent may move a shoot between.
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let held = shoots_in(&transaction, ShootState::Held, which)?;
-        for shoot in &held {
-            move_shoot(
-                &transaction,
-                shoot.id,
-                ShootState::Planned,
-                "last_error = NULL, allow_over_limit = ?2",
-                (&true, &0),
-            )?;
+        let shoots = shoots_in(&transaction, from, which)?;
+        for shoot in &shoots {
+            let go_on = how(shoot);
+            let set = go_on.set_columns("?2");
+            move_shoot(&transaction, shoot.id, go_on.to, &set, (&go_on.new_project, &0))?;
+            for statement in go_on.forget_sent("?1") {
+                transaction.execute(&statement, [shoot.id])?;
+            }
         }
         transaction.commit()?;
-        Ok(held.len())
+        Ok(shoots.len())
     }
 }
 
