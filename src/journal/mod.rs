@@ -212,11 +212,14 @@ pub enum Switch {
 }
 
 impl Switch {
-    /// Its key in the journal's settings table.
-    pub fn key(self) -> &'static str {
-        match self {
-            Switch::Paused => "paused",
-            Switch::ResumeAnyway => "resume_anyway",
+    /// Its key in the journal's settings table, for the agent named `agent` in a
+    /// studio. Pause is the whole studio's; "Resume anyway" is a one-shot request of
+    /// one machine's network or power, so it is keyed by the agent it is meant for.
+    pub fn key(self, agent: Option<&str>) -> std::borrow::Cow<'static, str> {
+        match (self, agent) {
+            (Switch::Paused, _) => "paused".into(),
+            (Switch::ResumeAnyway, None) => "resume_anyway".into(),
+            (Switch::ResumeAnyway, Some(agent)) => format!("resume_anyway/{agent}").into(),
         }
     }
 }

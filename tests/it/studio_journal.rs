@@ -180,6 +180,41 @@ fn pause_and_retry_from_any_agent_reach_the_whole_studio() {
 }
 
 #[test]
+fn resume_anyway_on_one_studio_machine_is_taken_by_that_machines_agent_only() {
+    use imagen_sync::control::Control;
+    use imagen_sync::journal::Switch;
+    use imagen_sync::surface::Surface;
+    let cluster = Cluster::start();
+    let url = cluster.new_database("studio");
+    let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));
+    let laptop = open(&place(&url, "laptop", inbox, outbox));
+    let nas = open(&place(&url, "nas", inbox, outbox));
+    // The laptop's tray asks, through the same controls the tray and the CLI use.
+    Control::open(&place(&url, "laptop", inbox, outbox), Surface::Tray)
+        .unwrap()
+        .resume_anyway()
+        .unwrap();
+    assert!(
+        !nas.switch(Switch::ResumeAnyway).unwrap(),
+        "the NAS is not asked"
+    );
+    assert!(
+        laptop.switch(Switch::ResumeAnyway).unwrap(),
+        "the laptop is"
+    );
+    // The laptop's agent takes the request; the NAS never sees one.
+    laptop.set_switch(Switch::ResumeAnyway, false).unwrap();
+    assert!(!laptop.switch(Switch::ResumeAnyway).unwrap());
+    assert!(!nas.switch(Switch::ResumeAnyway).unwrap());
+    // Pause stays the whole studio's.
+    Control::open(&place(&url, "nas", inbox, outbox), Surface::Cli)
+        .unwrap()
+        .set_paused(true)
+        .unwrap();
+    assert!(laptop.paused().unwrap() && nas.paused().unwrap());
+}
+
+#[test]
 fn a_database_that_is_not_ours_or_is_newer_is_refused_with_what_to_do() {
     let cluster = Cluster::start();
     let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));

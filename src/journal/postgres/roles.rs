@@ -181,11 +181,12 @@ impl JournalView for PgJournal {
     }
 
     fn switch(&self, switch: Switch) -> Result<bool> {
+        let key = switch.key(Some(&self.agent));
         let value: Option<String> = self.link.with(|client| {
             Ok(client
                 .query_opt(
                     "SELECT value FROM settings WHERE key = $1",
-                    &[&switch.key()],
+                    &[&key.as_ref()],
                 )?
                 .map(|row| row.get(0)))
         })?;
@@ -692,11 +693,12 @@ impl ShootSteps for PgJournal {
 impl JournalControls for PgJournal {
     fn set_switch(&self, switch: Switch, on: bool) -> Result<()> {
         let value = if on { "true" } else { "false" };
+        let key = switch.key(Some(&self.agent));
         self.link.with(|client| {
             client.execute(
                 "INSERT INTO settings (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &[&switch.key(), &value],
+                &[&key.as_ref(), &value],
             )?;
             Ok(())
         })

@@ -144,7 +144,7 @@ impl JournalView for SqliteJournal {
             .connection()
             .query_row(
                 "SELECT value FROM settings WHERE key = ?1",
-                [switch.key()],
+                [switch.key(None)],
                 |row| row.get::<_, String>(0),
             )
             .optional()?
@@ -492,7 +492,7 @@ impl JournalControls for SqliteJournal {
         self.connection().execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [switch.key(), if on { "true" } else { "false" }],
+            [switch.key(None).as_ref(), if on { "true" } else { "false" }],
         )?;
         Ok(())
     }
@@ -521,7 +521,13 @@ impl SqliteJournal {
         for shoot in &shoots {
             let go_on = how(shoot);
             let set = go_on.set_columns("?2");
-            move_shoot(&transaction, shoot.id, go_on.to, &set, (&go_on.new_project, &0))?;
+            move_shoot(
+                &transaction,
+                shoot.id,
+                go_on.to,
+                &set,
+                (&go_on.new_project, &0),
+            )?;
             for statement in go_on.forget_sent("?1") {
                 transaction.execute(&statement, [shoot.id])?;
             }
