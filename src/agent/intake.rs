@@ -169,7 +169,7 @@ impl Intake {
             }
             None => {
                 self.stopped.remove(&shoot.inbox);
-                let taken = take_settled(ctx, queue, config, shoot).await;
+                let taken = scan_and_record(ctx, queue, config, shoot).await;
                 if taken.is_err() {
                     self.take_later(shoot.clone());
                 }
@@ -180,7 +180,7 @@ impl Intake {
 }
 
 /// Scans a settled folder and records its new photos as shoots (one per photo type).
-async fn take_settled(
+async fn scan_and_record(
     ctx: &Context,
     queue: &Arc<dyn ShootQueue>,
     config: &Config,

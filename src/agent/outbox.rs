@@ -181,6 +181,22 @@ pub fn verify_jpeg(path: &Path) -> Result<(), crate::words::Refusal> {
     Ok(())
 }
 
+/// Makes every outbox. An inbox is never made here: a missing one is an unmounted
+/// drive, waited for (the watcher says so), not replaced by an empty local folder.
+pub(super) fn make_every(config: &crate::config::Config) -> anyhow::Result<()> {
+    for folder in &config.folders {
+        let outbox = &folder.outbox;
+        anyhow::Context::with_context(std::fs::create_dir_all(outbox), || {
+            format!(
+                "cannot make the outbox {}: check that its drive is connected and that \
+                 you may write there, or choose another folder",
+                outbox.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
