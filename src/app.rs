@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::control::Controls;
 use crate::dashboard::{Dashboard, DashboardContext};
 use crate::events::Events;
 use crate::running::{LockError, RunningLock};
@@ -17,6 +18,8 @@ use crate::running::{LockError, RunningLock};
 pub struct App {
     /// The config in force (or the valid one waiting for a key); `None` before any.
     pub config: watch::Receiver<Option<Arc<Config>>>,
+    /// The controls of this process (tray, dashboard), which nudge its agent.
+    pub controls: Controls,
     stop: watch::Sender<bool>,
     engine: JoinHandle<anyhow::Result<()>>,
     dashboard: Option<Dashboard>,
@@ -29,6 +32,7 @@ impl App {
     pub async fn start(config_path: &Path, events: &Events, held: Option<RunningLock>) -> App {
         let (current, config) = watch::channel(None);
         let (stop, stopped) = watch::channel(false);
+        let controls = Controls::default();
         let engine = tokio::spawn(crate::engine::run(
             config_path.to_owned(),
             events.clone(),
@@ -36,16 +40,19 @@ impl App {
             stopped,
             held,
             crate::costs::watch(),
+            controls.nudge(),
         ));
         let dashboard = crate::dashboard::serve_beside_agent(DashboardContext {
             config_path: config_path.to_owned(),
             config: config.clone(),
             events: events.clone(),
+            controls: controls.clone(),
         })
         .await;
         let webhook = crate::webhook::spawn(events, config.clone());
         App {
             config,
+            controls,
             stop,
             engine,
             dashboard,

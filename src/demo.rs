@@ -120,6 +120,7 @@ pub async fn run(
         tick: Duration::from_millis(250),
         exit_when_idle: once,
         costs: crate::costs::none(),
+        nudge: Default::default(),
     };
     let mut agent =
         AgentHandle::start_holding(lock, config, ApiKey::new(key), &events, options).await?;

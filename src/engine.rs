@@ -96,6 +96,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     mut held: Option<RunningLock>,
     costs: watch::Receiver<crate::costs::Costs>,
+    nudge: Arc<tokio::sync::Notify>,
 ) -> anyhow::Result<()> {
     let (changed_sender, mut changed) = mpsc::channel::<()>(1);
     let mut files = FileWatch::new(changed_sender);
@@ -128,6 +129,7 @@ pub async fn run(
                         loaded.key.clone(),
                         AgentOptions {
                             costs: costs.clone(),
+                            nudge: nudge.clone(),
                             ..AgentOptions::for_config(&config)
                         },
                     );

@@ -29,7 +29,6 @@ pub mod redact;
 pub mod running;
 pub mod shoot;
 pub mod sim;
-pub mod surface;
 pub mod ui;
 pub mod webhook;
 pub mod words;

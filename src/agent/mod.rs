@@ -54,6 +54,9 @@ pub struct AgentOptions {
     pub exit_when_idle: bool,
     /// Whether the machine is on a metered network or battery, for uploads to wait.
     pub costs: tokio::sync::watch::Receiver<crate::costs::Costs>,
+    /// Notified when a control of this process (the tray, the dashboard) was written
+    /// to the journal: the scheduler looks at once.
+    pub nudge: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl AgentOptions {
@@ -68,6 +71,7 @@ impl AgentOptions {
             tick: Duration::from_secs(1),
             exit_when_idle: false,
             costs: crate::costs::none(),
+            nudge: Default::default(),
         }
     }
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use super::{CommandResult, print_out, with_data_dir};
 use crate::control::Control;
+use crate::control::Surface;
 use crate::journal::{self, JournalView, RetryScope, ShootState};
-use crate::surface::Surface;
 
 /// `status [--json]`.
 pub fn status(config_path: &Path, json: bool) -> ExitCode {

@@ -18,10 +18,9 @@ fn control(state: &AppState) -> anyhow::Result<Control> {
         .borrow()
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the settings are not valid yet"))?;
-    Ok(Control::open(
-        &crate::journal::Location::of(&config),
-        crate::surface::Surface::Dashboard,
-    )?)
+    Ok(state
+        .controls
+        .for_config(&config, crate::control::Surface::Dashboard)?)
 }
 
 type FormFields = Form<HashMap<String, String>>;

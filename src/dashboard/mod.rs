@@ -35,6 +35,8 @@ pub struct DashboardContext {
     /// The config in force (None while the file is broken).
     pub config: watch::Receiver<Option<Arc<Config>>>,
     pub events: Events,
+    /// The controls shared with the tray; they nudge this process's agent.
+    pub controls: crate::control::Controls,
 }
 
 #[derive(Clone)]
@@ -53,6 +55,7 @@ pub struct Inner {
     live: Mutex<live::Live>,
     /// The journal last opened, kept while the config names the same one.
     journal: crate::journal::ViewCache,
+    controls: crate::control::Controls,
 }
 
 impl std::ops::Deref for AppState {
@@ -102,6 +105,7 @@ pub async fn start(
         thumbs_dir: data_dir.join("thumbnails"),
         live: Mutex::new(live::Live::default()),
         journal: Default::default(),
+        controls: context.controls,
     }));
     tokio::spawn(live::follow(state.clone(), context.events.subscribe()));
     let app = router(state);

@@ -36,6 +36,7 @@ struct UiContext {
     config_path: PathBuf,
     notices: mpsc::UnboundedSender<Notice>,
     refresh: Arc<Notify>,
+    controls: crate::control::Controls,
 }
 
 /// Progress arrives many times a second; the tray is redrawn at most this often.
@@ -78,6 +79,7 @@ pub fn run(config_path: PathBuf, held: crate::running::RunningLock) -> anyhow::R
         config_path,
         notices: notice_sender,
         refresh,
+        controls: app.controls.clone(),
     };
     if let Err(error) = platform::run_ui(ui_sender, ui_messages, context) {
         tracing::warn!("no tray icon ({error:#}); running without one until stopped");
@@ -109,7 +111,9 @@ fn handle_click(id: &str, context: &UiContext) -> bool {
     let effect = match (&config, action) {
         (_, MenuAction::Quit) => Ok(Effect::Quit),
         (None, MenuAction::Settings) => Ok(actions::settings(&context.config_path)),
-        (Some(config), action) => actions::apply(action, config, &context.config_path),
+        (Some(config), action) => {
+            actions::apply(action, config, &context.config_path, &context.controls)
+        }
         (None, _) => Ok(Effect::Tell {
             summary: "Settings needed".into(),
             body: "imagen-sync starts once its settings file is valid; Settings… opens it.".into(),

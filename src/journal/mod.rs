@@ -280,7 +280,6 @@ impl ViewCache {
     }
 }
 
-/// Whether an agent has made a journal in `data_dir` yet.
 pub use sqlite::backup::Restored;
 
 /// After damage: the data folder's journal kept aside, its safety copy (or an empty
@@ -289,6 +288,7 @@ pub fn restore(data_dir: &Path) -> Result<Restored> {
     sqlite::backup::restore(data_dir)
 }
 
+/// Whether an agent has made a journal in `data_dir` yet.
 pub fn exists_in(data_dir: &Path) -> bool {
     sqlite::SqliteJournal::path_in(data_dir).exists()
 }

@@ -1,14 +1,14 @@
 //! What a menu action does to the engine: pause, resume and retry are journal writes
-//! (the running agent notices them within a second, as it does the CLI's); the rest
+//! through the process's shared [`Controls`], which nudge its agent at once; the rest
 //! name a folder or file to open, or ask the app to quit. Kept apart from the toolkit
 //! so the mapping is tested without a display.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::control::Control;
+use crate::control::Controls;
+use crate::control::Surface;
 use crate::journal::RetryScope;
-use crate::surface::Surface;
 use crate::ui::menu::MenuAction;
 
 /// What the app does after an action ran.
@@ -29,8 +29,13 @@ pub enum Effect {
 }
 
 /// Runs `action` against the journal and config in force.
-pub fn apply(action: MenuAction, config: &Config, config_path: &Path) -> anyhow::Result<Effect> {
-    let control = || Control::open(&crate::journal::Location::of(config), Surface::Tray);
+pub fn apply(
+    action: MenuAction,
+    config: &Config,
+    config_path: &Path,
+    controls: &Controls,
+) -> anyhow::Result<Effect> {
+    let control = || controls.for_config(config, Surface::Tray);
     let pair = |index: usize| {
         config
             .folders
@@ -119,7 +124,13 @@ mod tests {
         config.agent.data_dir = dir.path().join("data");
         std::fs::write(&path, crate::config::render(&config)).unwrap();
 
-        let effect = apply(MenuAction::LimitUpload(2_000_000), &config, &path).unwrap();
+        let effect = apply(
+            MenuAction::LimitUpload(2_000_000),
+            &config,
+            &path,
+            &Controls::default(),
+        )
+        .unwrap();
         assert_eq!(effect, Effect::Done);
         let written = Config::parse(
             &std::fs::read_to_string(&path).unwrap(),
@@ -130,7 +141,13 @@ mod tests {
         assert_eq!(written.network.upload_limit, BandwidthPlan::Rate(2_000_000));
         assert_eq!(written.folders, config.folders, "nothing else changed");
 
-        apply(MenuAction::LimitUpload(0), &written, &path).unwrap();
+        apply(
+            MenuAction::LimitUpload(0),
+            &written,
+            &path,
+            &Controls::default(),
+        )
+        .unwrap();
         let lifted = Config::parse(
             &std::fs::read_to_string(&path).unwrap(),
             &path,

@@ -182,8 +182,8 @@ fn pause_and_retry_from_any_agent_reach_the_whole_studio() {
 #[test]
 fn resume_anyway_on_one_studio_machine_is_taken_by_that_machines_agent_only() {
     use imagen_sync::control::Control;
+    use imagen_sync::control::Surface;
     use imagen_sync::journal::Switch;
-    use imagen_sync::surface::Surface;
     let cluster = Cluster::start();
     let url = cluster.new_database("studio");
     let (inbox, outbox) = (Path::new("/in"), Path::new("/out"));

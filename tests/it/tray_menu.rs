@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::common::agent::{Harness, wait_for};
 use crate::common::{start_sim, write_shoot};
 use imagen_sync::config::Config;
+use imagen_sync::control::Controls;
 use imagen_sync::sim::Faults;
 use imagen_sync::ui::actions::{Effect, apply};
 use imagen_sync::ui::glance::IconKind;
@@ -49,7 +50,13 @@ fn action_labelled(view: &TrayView, label: &str) -> MenuAction {
 
 fn click(agent: &Harness, label: &str) -> Effect {
     let (view, config) = view_of(agent);
-    apply(action_labelled(&view, label), &config, &agent.config).unwrap()
+    apply(
+        action_labelled(&view, label),
+        &config,
+        &agent.config,
+        &Controls::default(),
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +66,15 @@ async fn each_menu_entry_maps_to_its_engine_command() {
     let (exteriors_in, exteriors_out) = agent.add_folder_pair("Exteriors", "");
     let (view, config) = view_of(&agent);
 
-    let open = |label: &str| apply(action_labelled(&view, label), &config, &agent.config).unwrap();
+    let open = |label: &str| {
+        apply(
+            action_labelled(&view, label),
+            &config,
+            &agent.config,
+            &Controls::default(),
+        )
+        .unwrap()
+    };
     let inbox_entries: Vec<String> = menu::actions(&view.menu)
         .into_iter()
         .map(|(label, _)| label)
@@ -71,15 +86,33 @@ async fn each_menu_entry_maps_to_its_engine_command() {
         "one per folder pair: {inbox_entries:?}"
     );
     assert_eq!(
-        apply(MenuAction::OpenInbox(0), &config, &agent.config).unwrap(),
+        apply(
+            MenuAction::OpenInbox(0),
+            &config,
+            &agent.config,
+            &Controls::default()
+        )
+        .unwrap(),
         Effect::Open(agent.inbox())
     );
     assert_eq!(
-        apply(MenuAction::OpenInbox(1), &config, &agent.config).unwrap(),
+        apply(
+            MenuAction::OpenInbox(1),
+            &config,
+            &agent.config,
+            &Controls::default()
+        )
+        .unwrap(),
         Effect::Open(exteriors_in)
     );
     assert_eq!(
-        apply(MenuAction::OpenOutbox(1), &config, &agent.config).unwrap(),
+        apply(
+            MenuAction::OpenOutbox(1),
+            &config,
+            &agent.config,
+            &Controls::default()
+        )
+        .unwrap(),
         Effect::Open(exteriors_out)
     );
     assert!(
@@ -94,7 +127,13 @@ async fn each_menu_entry_maps_to_its_engine_command() {
     );
     assert_eq!(open("Quit"), Effect::Quit);
     assert!(
-        apply(MenuAction::OpenInbox(7), &config, &agent.config).is_err(),
+        apply(
+            MenuAction::OpenInbox(7),
+            &config,
+            &agent.config,
+            &Controls::default()
+        )
+        .is_err(),
         "a folder pair that is gone is an error, not a crash"
     );
 
@@ -190,7 +229,9 @@ async fn recent_shoots_lists_the_five_newest_and_a_failed_one_offers_retry() {
             panic!("a done shoot is one entry: {entry:#?}");
         };
         assert!(label.ends_with("— done, 1 photo"), "{label}");
-        let Effect::Open(folder) = apply(*action, &config, &agent.config).unwrap() else {
+        let Effect::Open(folder) =
+            apply(*action, &config, &agent.config, &Controls::default()).unwrap()
+        else {
             panic!("a done shoot opens its folder");
         };
         let name = label.split(" — ").next().unwrap();
@@ -272,4 +313,64 @@ async fn a_shoot_held_by_the_spend_guard_says_why_and_send_anyway_sends_it() {
     })
     .await;
     assert_eq!(sim.counters().projects_created, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_in_the_tray_or_dashboard_reaches_the_agent_at_once_not_at_its_next_tick() {
+    use imagen_sync::agent::{AgentHandle, AgentOptions};
+    use imagen_sync::control::{Control, Surface};
+    use imagen_sync::events::Events;
+    let sim = start_sim(|_| {}).await;
+    let agent = Harness::new(&sim, 1, "");
+    let config = Config::load(&agent.config).unwrap();
+    let controls = Controls::default();
+    let events = Events::default();
+    let mut told = events.subscribe();
+    // The agent in this process looks at the journal only once an hour by itself.
+    let options = AgentOptions {
+        tick: Duration::from_secs(3600),
+        nudge: controls.nudge(),
+        ..AgentOptions::for_config(&config)
+    };
+    let key = imagen_sync::redact::ApiKey::new(crate::common::KEY);
+    let running = AgentHandle::start(config.clone(), key, &events, options)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // From another process (the CLI), a pause is written to the journal only: this
+    // agent would see it at its next look, an hour from now.
+    let location = imagen_sync::journal::Location::of(&config);
+    Control::open(&location, Surface::Cli)
+        .unwrap()
+        .set_paused(true)
+        .unwrap();
+    assert!(!told_paused_within(&mut told, Duration::from_secs(3)).await);
+    // The tray's (or the dashboard's) click also nudges this process's agent.
+    controls
+        .for_config(&config, Surface::Tray)
+        .unwrap()
+        .set_paused(true)
+        .unwrap();
+    assert!(
+        told_paused_within(&mut told, Duration::from_secs(10)).await,
+        "the agent was paused at once"
+    );
+    running.stop().await;
+}
+
+/// Whether a "paused" event comes within `wait`.
+async fn told_paused_within(
+    told: &mut tokio::sync::broadcast::Receiver<imagen_sync::events::Event>,
+    wait: Duration,
+) -> bool {
+    let paused = async {
+        loop {
+            if let Ok(event) = told.recv().await
+                && event.kind == imagen_sync::events::EventKind::Paused
+            {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(wait, paused).await.is_ok()
 }

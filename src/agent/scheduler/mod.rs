@@ -70,6 +70,10 @@ pub async fn run(
                     inputs.tick.reset_immediately();
                 }
             }
+            _ = scheduler.options.nudge.notified() => {
+                scheduler.must_look = true;
+                inputs.tick.reset_immediately();
+            }
             _ = inputs.tick.tick() => {
                 if scheduler.on_tick().await == Next::Stop {
                     break;

@@ -1,13 +1,21 @@
 //! The user's controls, written once for the CLI, the tray and the dashboard: pause,
 //! resume, retry failed shoots and "Send anyway" for held ones. Each is a journal
-//! write; the running agent notices it within a second. A control that names a shoot
-//! or folder that is not in the state it acts on says why, and changes nothing.
+//! write, so it survives restarts and reaches the whole studio; in the agent's own
+//! process it also nudges the scheduler ([`Controls`]), which acts at once (another
+//! process's agent notices within a second). A control that names a shoot or folder
+//! that is not in the state it acts on says why, and changes nothing. Where its
+//! explanations are read is its [`Surface`].
+
+mod hub;
+mod surface;
+
+pub use hub::Controls;
+pub use surface::Surface;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::journal::{self, JournalControls, JournalError, RetryScope, ShootId, ShootState};
-use crate::surface::Surface;
 use crate::words::{count, printable};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +63,25 @@ pub struct Control {
     journal: Arc<dyn JournalControls>,
     /// Where its explanations are read.
     surface: Surface,
+    /// Wakes this process's agent once a control is written (`None` from the CLI,
+    /// whose agent is another process).
+    nudge: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Control {
     pub fn new(journal: Arc<dyn JournalControls>, surface: Surface) -> Control {
-        Control { journal, surface }
+        Control {
+            journal,
+            surface,
+            nudge: None,
+        }
+    }
+
+    /// Tells this process's agent that a control was written.
+    fn nudge(&self) {
+        if let Some(nudge) = &self.nudge {
+            nudge.notify_one();
+        }
     }
 
     /// The controls of the journal at `location` (made if there is none yet), for
@@ -71,26 +93,31 @@ impl Control {
     /// Pause holds every new shoot and upload (in-flight requests finish); it is
     /// remembered across restarts.
     pub fn set_paused(&self, paused: bool) -> Result<(), ControlError> {
-        Ok(self.journal.set_paused(paused)?)
+        self.journal.set_paused(paused)?;
+        self.nudge();
+        Ok(())
     }
 
     /// "Resume anyway": uploads waiting for an unmetered network or mains power go on
     /// until the network or power changes (the running agent reads it within a second).
     pub fn resume_anyway(&self) -> Result<(), ControlError> {
-        Ok(self
-            .journal
-            .set_switch(journal::Switch::ResumeAnyway, true)?)
+        self.journal
+            .set_switch(journal::Switch::ResumeAnyway, true)?;
+        self.nudge();
+        Ok(())
     }
 
     /// Failed shoots go on: a failed edit as a new project, the rest where they stopped.
     pub fn retry(&self, which: RetryScope<'_>) -> Result<Sent, ControlError> {
         let shoots = self.journal.retry(which)?;
+        self.nudge();
         self.explain_none(which, shoots, ShootState::Failed)
     }
 
     /// Held shoots go on past the spend guard's daily limits.
     pub fn send_anyway(&self, which: RetryScope<'_>) -> Result<Sent, ControlError> {
         let shoots = self.journal.send_anyway(which)?;
+        self.nudge();
         self.explain_none(which, shoots, ShootState::Held)
     }
 
