@@ -4,34 +4,28 @@
 //! nudges this process's scheduler, which then acts at once instead of at its next
 //! tick.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::Notify;
 
 use super::{Control, ControlError, Surface};
 use crate::config::Config;
-use crate::journal::{self, JournalControls, Location};
+use crate::journal::{self, JournalControls, Kept};
 
 /// Cheap to clone: every clone shares the handle and the nudge.
 #[derive(Clone, Default)]
 pub struct Controls {
-    journal: Arc<Mutex<Option<(Location, Arc<dyn JournalControls>)>>>,
+    journal: Arc<Kept<dyn JournalControls>>,
     nudge: Arc<Notify>,
 }
 
 impl Controls {
     /// The controls of the journal `config` names, for `surface`.
     pub fn for_config(&self, config: &Config, surface: Surface) -> Result<Control, ControlError> {
-        let location = Location::of(config);
-        let mut held = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        let journal = match held.as_ref() {
-            Some((at, journal)) if *at == location => journal.clone(),
-            _ => {
-                let journal: Arc<dyn JournalControls> = journal::open(&location)?;
-                *held = Some((location, journal.clone()));
-                journal
-            }
+        let open = |location: &_| {
+            journal::open(location).map(|journal| Some(journal as Arc<dyn JournalControls>))
         };
+        let journal = (self.journal.get(config, open)?).expect("open always makes one");
         let mut control = Control::new(journal, surface);
         control.nudge = Some(self.nudge.clone());
         Ok(control)

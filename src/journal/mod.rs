@@ -258,25 +258,49 @@ pub fn open_read_only(location: &Location) -> Result<Option<Arc<dyn JournalView>
     })
 }
 
-/// The journal a config names, opened to read and kept while the config names the same
-/// one (a studio's is a database connection, not worth making per request).
+/// A journal handle kept while the config names the same journal (a studio's is a
+/// database connection, not worth making per request or per click).
+pub struct Kept<J: ?Sized>(std::sync::Mutex<Option<(Location, Arc<J>)>>);
+
+impl<J: ?Sized> Default for Kept<J> {
+    fn default() -> Self {
+        Kept(std::sync::Mutex::new(None))
+    }
+}
+
+impl<J: ?Sized> Kept<J> {
+    /// The handle of the journal `config` names: the one kept, or one `open` makes
+    /// (`None`: there is none to open now).
+    pub fn get(
+        &self,
+        config: &crate::config::Config,
+        open: impl FnOnce(&Location) -> Result<Option<Arc<J>>>,
+    ) -> Result<Option<Arc<J>>> {
+        let location = Location::of(config);
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, journal)) = kept.as_ref()
+            && *at == location
+        {
+            return Ok(Some(journal.clone()));
+        }
+        let Some(journal) = open(&location)? else {
+            return Ok(None);
+        };
+        *kept = Some((location, journal.clone()));
+        Ok(Some(journal))
+    }
+}
+
+/// The journal a config names, opened to read, for the views (tray, dashboard,
+/// webhook).
 #[derive(Default)]
-pub struct ViewCache(std::sync::Mutex<Option<(Location, Arc<dyn JournalView>)>>);
+pub struct ViewCache(Kept<dyn JournalView>);
 
 impl ViewCache {
     /// The journal `config` names; `None` while there is none yet (or it cannot be
     /// opened now).
     pub fn view(&self, config: &crate::config::Config) -> Option<Arc<dyn JournalView>> {
-        let location = Location::of(config);
-        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, journal)) = cached.as_ref()
-            && *at == location
-        {
-            return Some(journal.clone());
-        }
-        let journal = open_read_only(&location).ok().flatten()?;
-        *cached = Some((location, journal.clone()));
-        Some(journal)
+        self.0.get(config, open_read_only).ok().flatten()
     }
 }
 
