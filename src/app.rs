@@ -1,5 +1,5 @@
 //! Where the app is put together, once for headless and desktop: the event stream, the
-//! engine (the agent on the config file, restarted when it changes), the dashboard
+//! supervisor (the agent on the config file, restarted when it changes), the dashboard
 //! and the webhook beside it, and one stop switch. Front-ends subscribe to the events before starting
 //! it, so they miss nothing, and read the config in force from [`App::config`].
 
@@ -9,11 +9,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::agent::data_folder::{LockError, RunningLock};
 use crate::config::Config;
 use crate::control::Controls;
 use crate::dashboard::{Dashboard, DashboardContext};
 use crate::events::Events;
-use crate::running::{LockError, RunningLock};
 
 pub struct App {
     /// The config in force (or the valid one waiting for a key); `None` before any.
@@ -21,25 +21,25 @@ pub struct App {
     /// The controls of this process (tray, dashboard), which nudge its agent.
     pub controls: Controls,
     stop: watch::Sender<bool>,
-    engine: JoinHandle<anyhow::Result<()>>,
+    supervisor: JoinHandle<anyhow::Result<()>>,
     dashboard: Option<Dashboard>,
     webhook: JoinHandle<()>,
 }
 
 impl App {
-    /// Starts the engine on `config_path` and the dashboard beside it; `held` is the
+    /// Starts the supervisor on `config_path` and the dashboard beside it; `held` is the
     /// data folder this process took (see [`take_data_folder`]).
     pub async fn start(config_path: &Path, events: &Events, held: Option<RunningLock>) -> App {
         let (current, config) = watch::channel(None);
         let (stop, stopped) = watch::channel(false);
         let controls = Controls::default();
-        let engine = tokio::spawn(crate::engine::run(
+        let supervisor = tokio::spawn(crate::supervisor::run(
             config_path.to_owned(),
             events.clone(),
             current,
             stopped,
             held,
-            crate::costs::watch(),
+            crate::platform::costs::watch(),
             controls.nudge(),
         ));
         let dashboard = crate::dashboard::serve_beside_agent(DashboardContext {
@@ -49,12 +49,12 @@ impl App {
             controls: controls.clone(),
         })
         .await;
-        let webhook = crate::webhook::spawn(events, config.clone());
+        let webhook = crate::events::webhook::spawn(events, config.clone());
         App {
             config,
             controls,
             stop,
-            engine,
+            supervisor,
             dashboard,
             webhook,
         }
@@ -65,7 +65,7 @@ impl App {
     pub async fn stop(self) -> anyhow::Result<()> {
         tracing::info!("stopping: finished steps are in the journal");
         let _ = self.stop.send(true);
-        let outcome = self.engine.await?;
+        let outcome = self.supervisor.await?;
         drop(self.dashboard);
         self.webhook.abort();
         outcome
@@ -79,12 +79,12 @@ pub fn take_data_folder(data_dir: &Path) -> Result<RunningLock, LockError> {
 }
 
 /// Runs the app until Ctrl-C or SIGTERM (a service manager stopping it), or until the
-/// engine gives up.
+/// supervisor gives up.
 pub async fn run_until_stopped(config_path: PathBuf, held: RunningLock) -> anyhow::Result<()> {
     let mut app = App::start(&config_path, &Events::default(), Some(held)).await;
     tokio::select! {
         _ = termination_signal() => app.stop().await,
-        outcome = &mut app.engine => outcome?,
+        outcome = &mut app.supervisor => outcome?,
     }
 }
 

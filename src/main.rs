@@ -220,7 +220,7 @@ impl SimArgs {
 }
 
 fn main() -> ExitCode {
-    imagen_sync::memory::return_big_buffers_at_once();
+    imagen_sync::platform::memory::return_big_buffers_at_once();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -55,7 +55,7 @@ pub struct Photo {
     pub size: u64,
     pub modified: Option<std::time::SystemTime>,
     /// The file's (device, inode), to tell the agent's own outputs from new photos.
-    pub identity: Option<crate::overlap::FileIdentity>,
+    pub identity: Option<crate::files::overlap::FileIdentity>,
 }
 
 /// Photos of one type, edited with one set of options: one project.

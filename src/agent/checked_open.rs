@@ -11,7 +11,7 @@ use std::path::{Component, Path};
 
 use super::scan::SkipReason;
 use super::whole;
-use crate::overlap::FileIdentity;
+use crate::files::overlap::FileIdentity;
 
 /// A photo opened and checked: upload from `file`, which is what was checked.
 #[derive(Debug)]
@@ -49,7 +49,7 @@ pub fn open_photo(
     if !metadata.is_file() {
         return Err(Refused::Skip(SkipReason::NotRegular));
     }
-    let identity = crate::overlap::identity_of(&metadata);
+    let identity = crate::files::overlap::identity_of(&metadata);
     // The inode alone: another machine of a studio sees the share under another device.
     if expected.is_some() && identity.map(|i| i.1) != expected.map(|i| i.1) {
         return Err(Refused::Skip(SkipReason::Replaced));
@@ -194,7 +194,7 @@ mod tests {
 
         let photo = dir.path().join("IMG_4.jpg");
         jpeg(&photo);
-        let scanned = crate::overlap::identity(&photo);
+        let scanned = crate::files::overlap::identity(&photo);
         let swapped = dir.path().join("other.jpg");
         jpeg(&swapped);
         std::fs::rename(&swapped, &photo).unwrap();

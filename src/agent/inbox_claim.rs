@@ -63,7 +63,7 @@ fn now_ms() -> u64 {
 /// of its own per inbox (several hot folders may share one outbox).
 fn places(inbox: &Path, outbox: &Path) -> [PathBuf; 2] {
     use sha2::Digest;
-    let resolved = crate::overlap::resolve(inbox);
+    let resolved = crate::files::overlap::resolve(inbox);
     let digest = sha2::Sha256::digest(resolved.to_string_lossy().as_bytes());
     [
         inbox.join(CLAIM_NAME),
@@ -175,8 +175,8 @@ impl Claim {
             if !place.parent().is_some_and(Path::is_dir) {
                 continue;
             }
-            let access = crate::atomic_file::Access::LikeUserFiles;
-            if let Err(error) = crate::atomic_file::write_with(place, &text, access) {
+            let access = crate::files::atomic_file::Access::LikeUserFiles;
+            if let Err(error) = crate::files::atomic_file::write_with(place, &text, access) {
                 tracing::debug!(%error, place = %place.display(), "cannot write the inbox claim");
             }
         }

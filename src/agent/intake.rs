@@ -141,7 +141,7 @@ impl Intake {
         let outboxes: Vec<_> = config.folders.iter().map(|f| f.outbox.clone()).collect();
         let problem = tokio::task::spawn_blocking(move || {
             outboxes.iter().find_map(|outbox| {
-                let how = crate::overlap::overlap(outbox, &inbox)?;
+                let how = crate::files::overlap::overlap(outbox, &inbox)?;
                 Some(format!(
                     "the outbox {} {}",
                     outbox.display(),
@@ -217,7 +217,7 @@ async fn scan_and_record(
         let own: Vec<_> = journal::off_worker(queue, move |q| {
             let mut own = Vec::new();
             for photo in photos {
-                let path = crate::overlap::resolve(&shoot_dir.join(&photo.relative));
+                let path = crate::files::overlap::resolve(&shoot_dir.join(&photo.relative));
                 if q.is_own_output(&path, photo.identity)? {
                     own.push(photo.relative);
                 }

@@ -10,13 +10,16 @@
 //!                 every stage ──▶ events ──▶ logs, tray, notifications, dashboard
 //! ```
 //!
-//! [`run`] wires the stages for one config; `engine` restarts it when the config
-//! changes. The spend guard ([`spend`]) sits between the journal and a new project.
+//! The layers that run it, outermost first: `app` puts the process together,
+//! `supervisor` restarts the agent when the config changes, [`RunningAgent`] is one
+//! agent on one config (its hold on the data folder, its journal, its inbox claims), and
+//! the scheduler is that agent's loop. The spend guard ([`spend`]) sits between the
+//! journal and a new project.
 
 mod bandwidth;
 pub mod checked_open;
+pub mod data_folder;
 mod following;
-mod handle;
 pub mod inbox_claim;
 pub mod intake;
 pub mod magic;
@@ -25,6 +28,7 @@ mod network_fs;
 pub mod outbox;
 pub mod pipeline;
 pub mod report;
+mod running_agent;
 pub mod scan;
 mod scheduler;
 pub mod spend;
@@ -40,9 +44,8 @@ use crate::config::{Config, FolderPair};
 use pipeline::PollSchedule;
 use watch::WatchSettings;
 
-pub use handle::{AgentHandle, StartError};
 pub use report::REPORT_NAME;
-pub use scheduler::run;
+pub use running_agent::{RunningAgent, StartError};
 
 #[derive(Debug, Clone)]
 pub struct AgentOptions {
@@ -53,7 +56,7 @@ pub struct AgentOptions {
     /// Stop once something was processed and nothing is left (the demo's `--once`).
     pub exit_when_idle: bool,
     /// Whether the machine is on a metered network or battery, for uploads to wait.
-    pub costs: tokio::sync::watch::Receiver<crate::costs::Costs>,
+    pub costs: tokio::sync::watch::Receiver<crate::platform::costs::Costs>,
     /// Notified when a control of this process (the tray, the dashboard) was written
     /// to the journal: the scheduler looks at once.
     pub nudge: std::sync::Arc<tokio::sync::Notify>,
@@ -70,7 +73,7 @@ impl AgentOptions {
             polls: PollSchedule::default(),
             tick: Duration::from_secs(1),
             exit_when_idle: false,
-            costs: crate::costs::none(),
+            costs: crate::platform::costs::none(),
             nudge: Default::default(),
         }
     }

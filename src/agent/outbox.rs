@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use tokio::fs::File;
 
 use super::names::MAX_NAME_BYTES;
-use crate::atomic_file;
+use crate::files::atomic_file;
 
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]

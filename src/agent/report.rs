@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::scan::Skipped;
-use crate::atomic_file::{self, Access};
+use crate::files::atomic_file::{self, Access};
 use crate::words::{printable, printable_path};
 
 /// The report's file name in a shoot's outbox folder.

@@ -199,7 +199,7 @@ pub fn scan(
                 // Opened and checked as the upload will be: a photo we may not read would
                 // fail the whole shoot at upload time, and one that is not whole would be
                 // billed or refused.
-                let scanned = crate::overlap::identity_of(&metadata);
+                let scanned = crate::files::overlap::identity_of(&metadata);
                 let checked = match super::checked_open::open_photo(shoot, &relative, scanned) {
                     Ok(checked) => checked,
                     Err(super::checked_open::Refused::Gone) => continue,

@@ -2,7 +2,7 @@
 //! saves a retouched version over an edited photo of a finished shoot, Imagen's copy is
 //! replaced with it through the override endpoint (`get_upload_link`, then a PUT).
 //!
-//! Each delivered output's size and time are in the journal ([`crate::overlap::stamp`]).
+//! Each delivered output's size and time are in the journal ([`crate::files::overlap::stamp`]).
 //! A file that no longer matches is waited on until it has not changed for the settle
 //! time and is a whole JPEG; then it is hashed, and sent only when its bytes differ
 //! from the ones last sent (the journal keeps that hash), so each change goes up once.
@@ -89,7 +89,7 @@ impl TouchUps {
             followed
                 .into_iter()
                 .map(|item| {
-                    let now = crate::overlap::stamp(&item.output.path);
+                    let now = crate::files::overlap::stamp(&item.output.path);
                     (item, now)
                 })
                 .collect()

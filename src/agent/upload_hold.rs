@@ -8,8 +8,8 @@ use tokio::sync::{Notify, watch};
 
 use super::following::Following;
 use crate::config::NetworkSettings;
-use crate::costs::{Costs, HoldReason};
 use crate::events::{EventKind, Events};
+use crate::platform::costs::{Costs, HoldReason};
 
 /// The decision, for the uploads to wait on, and the way to overrule it.
 pub struct UploadGate {

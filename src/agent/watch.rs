@@ -165,7 +165,7 @@ struct NativeWatch {
 /// A folder's identity: (device, inode) where the platform has one, else whether it
 /// is there at all.
 fn identity(path: &Path) -> Option<(u64, u64)> {
-    match crate::overlap::identity(path) {
+    match crate::files::overlap::identity(path) {
         Some(identity) => Some(identity),
         None => path.is_dir().then_some((0, 1)),
     }

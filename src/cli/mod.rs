@@ -3,6 +3,7 @@
 //! started (bad config or usage), 3 nothing started (another agent already works on
 //! the data folder).
 
+pub mod demo;
 mod run;
 mod setup;
 mod shoots;

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::{ALREADY_RUNNING, INBOX_TAKEN, load_config};
+use crate::agent::data_folder::LockError;
 use crate::config::Config;
 use crate::logs;
-use crate::running::LockError;
 use crate::sim::{Sim, SimConfig};
 
 /// The agent without a tray. With `check_first` (`run --headless`), a wrong config or a
@@ -95,13 +95,16 @@ pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> Ex
 /// The app was started again (the autostart entry, then a click on its icon): the
 /// running one goes on, and its dashboard opens instead of a second agent starting.
 #[cfg(feature = "desktop")]
-fn show_running_one(config_path: &Path, holder: Option<crate::running::AgentInfo>) -> ExitCode {
+fn show_running_one(
+    config_path: &Path,
+    holder: Option<crate::agent::data_folder::AgentInfo>,
+) -> ExitCode {
     let who = holder.map_or_else(|| "pid unknown".to_owned(), |info| info.describe());
     println!("imagen-sync is already running ({who}); opening its dashboard.");
-    let opened = crate::dashboard_link::is_served(config_path)
-        .then(|| crate::dashboard_link::link(config_path, "").ok())
+    let opened = crate::dashboard::link::is_served(config_path)
+        .then(|| crate::dashboard::link::link(config_path, "").ok())
         .flatten()
-        .is_some_and(|link| crate::open::in_desktop(Path::new(&link)).is_ok());
+        .is_some_and(|link| crate::platform::open::in_desktop(Path::new(&link)).is_ok());
     if !opened {
         println!("Its dashboard cannot be opened; use its tray icon.");
     }
@@ -146,7 +149,7 @@ pub async fn demo(dir: &Path, once: bool) -> ExitCode {
         crate::app::termination_signal().await;
         let _ = stop.send(true);
     });
-    match crate::demo::run(dir, once, stopped).await {
+    match crate::cli::demo::run(dir, once, stopped).await {
         Ok(outbox) => {
             println!("\nEdited photos are in {}", outbox.display());
             ExitCode::SUCCESS

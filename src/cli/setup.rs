@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 /// `open`: the dashboard's `page` ("" for the shoots, or "settings") in the browser.
 pub fn open_dashboard(config_path: &Path, page: &str) -> ExitCode {
-    if !crate::dashboard_link::is_served(config_path) {
+    if !crate::dashboard::link::is_served(config_path) {
         eprintln!(
             "imagen-sync open: no agent is running, so the dashboard is not being served. \
              Start it with `imagen-sync` (or `imagen-sync run --headless`), then open it again."
         );
         return ExitCode::FAILURE;
     }
-    let link = match crate::dashboard_link::link(config_path, page) {
+    let link = match crate::dashboard::link::link(config_path, page) {
         Ok(link) => link,
         Err(error) => {
             eprintln!("imagen-sync open: {error:#}");
@@ -22,7 +22,7 @@ pub fn open_dashboard(config_path: &Path, page: &str) -> ExitCode {
     };
     // The link carries the access token: printed for the terminal's user only.
     println!("{link}");
-    if let Err(error) = crate::open::in_desktop(Path::new(&link)) {
+    if let Err(error) = crate::platform::open::in_desktop(Path::new(&link)) {
         eprintln!("imagen-sync open: no browser could be started ({error}); open the link above.");
     }
     ExitCode::SUCCESS
@@ -35,10 +35,10 @@ pub fn autostart(enable: bool, config: Option<&Path>) -> ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|binary| {
                 let config = config.map(std::path::absolute).transpose()?;
-                crate::autostart::enable(&binary, config.as_deref())
+                crate::platform::autostart::enable(&binary, config.as_deref())
             })
             .map(|place| println!("imagen-sync now starts when you log in ({place}).")),
-        false => crate::autostart::disable()
+        false => crate::platform::autostart::disable()
             .map(|()| println!("imagen-sync no longer starts when you log in.")),
     };
     match outcome {

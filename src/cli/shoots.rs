@@ -56,7 +56,7 @@ pub fn restore_journal(config_path: &Path) -> ExitCode {
                         database's own backups (pg_dump / point-in-time recovery)"
                 .into());
         }
-        let _lock = crate::running::RunningLock::acquire(data_dir)?;
+        let _lock = crate::agent::data_folder::RunningLock::acquire(data_dir)?;
         let restored = journal::restore(data_dir)?;
         print_out(&restored.describe())
     })
@@ -111,7 +111,7 @@ fn show_status(
 ) -> CommandResult {
     use crate::words::printable;
     use std::fmt::Write;
-    let agent = crate::running::running_agent(data_dir);
+    let agent = crate::agent::data_folder::running_agent(data_dir);
     let (paused, shoots, not_sent, agents) = match journal {
         Some(journal) => (
             journal.paused()?,

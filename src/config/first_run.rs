@@ -8,7 +8,7 @@ use super::{Config, ConfigError, render::default_config_text};
 
 /// Writes the default config to `path`, never over an existing file.
 pub fn write_default(path: &Path) -> std::io::Result<()> {
-    crate::atomic_file::write_new(path, default_config_text().as_bytes())
+    crate::files::atomic_file::write_new(path, default_config_text().as_bytes())
 }
 
 /// What the first run made.

@@ -248,7 +248,9 @@ impl Config {
             // reaching into any inbox feeds the agent its own outputs.
             let inboxes = folders.iter().map(|f| &f.inbox).chain([&inbox]);
             if let Some(problem) = inboxes
-                .filter_map(|other| Some(crate::overlap::overlap(&outbox, other)?.describe(other)))
+                .filter_map(|other| {
+                    Some(crate::files::overlap::overlap(&outbox, other)?.describe(other))
+                })
                 .next()
             {
                 return Err(at(folder.outbox.span(), &key("outbox"), problem));
@@ -256,7 +258,7 @@ impl Config {
             if let Some((other, problem)) = folders.iter().enumerate().find_map(|(other, f)| {
                 Some((
                     other,
-                    crate::overlap::overlap(&f.outbox, &inbox)?.describe(&inbox),
+                    crate::files::overlap::overlap(&f.outbox, &inbox)?.describe(&inbox),
                 ))
             }) {
                 return Err(at(
@@ -265,10 +267,10 @@ impl Config {
                     format!("the outbox of folders[{other}] {problem}"),
                 ));
             }
-            let resolved = crate::overlap::resolve(&inbox);
+            let resolved = crate::files::overlap::resolve(&inbox);
             if let Some(other) = folders
                 .iter()
-                .position(|f| crate::overlap::resolve(&f.inbox) == resolved)
+                .position(|f| crate::files::overlap::resolve(&f.inbox) == resolved)
             {
                 return Err(at(
                     folder.inbox.span(),

@@ -103,7 +103,7 @@ pub(super) async fn open_outbox(
     Form(form): FormFields,
 ) -> Response {
     change(&state, &form, &format!("/shoots/{id}"), move |control| {
-        crate::open::in_desktop(&control.outbox_folder(id)?)?;
+        crate::platform::open::in_desktop(&control.outbox_folder(id)?)?;
         Ok(())
     })
     .await

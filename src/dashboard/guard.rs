@@ -1,7 +1,7 @@
 //! Who may use the dashboard. Every request must name this machine in its Host header
 //! (a DNS-rebinding page cannot), and carry a session: the link the tray or
 //! `imagen-sync open` opens holds a one-time code (made with the install's access
-//! token, good once and for a minute, see [`crate::dashboard_link::link`]), traded here
+//! token, good once and for a minute, see [`crate::dashboard::link::link`]), traded here
 //! for a fresh session cookie that expires. Requests that change something also carry
 //! a CSRF token derived from the access token. Opened beyond this machine, a password
 //! (HTTP Basic) is asked as well.
@@ -55,9 +55,9 @@ impl Secret {
         let mut parts = code.splitn(3, '.');
         let (nonce, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
         let expires: u64 = expires.parse().ok()?;
-        let expected = crate::dashboard_link::code_mac(&self.token, nonce, expires);
-        let now = crate::dashboard_link::unix_now();
-        let lifetime = crate::dashboard_link::CODE_LIFETIME.as_secs();
+        let expected = crate::dashboard::link::code_mac(&self.token, nonce, expires);
+        let now = crate::dashboard::link::unix_now();
+        let lifetime = crate::dashboard::link::CODE_LIFETIME.as_secs();
         if !constant_time_eq(mac.as_bytes(), expected.as_bytes())
             || expires < now
             || expires > now + lifetime
@@ -237,14 +237,14 @@ mod tests {
         let nonce = hex::encode(rand::random::<[u8; 16]>());
         format!(
             "{nonce}.{expires}.{}",
-            crate::dashboard_link::code_mac(token, &nonce, expires)
+            crate::dashboard::link::code_mac(token, &nonce, expires)
         )
     }
 
     #[test]
     fn a_code_opens_one_session_once_and_a_forged_or_old_one_none() {
         let secret = Secret::new("t".repeat(64));
-        let now = crate::dashboard_link::unix_now();
+        let now = crate::dashboard::link::unix_now();
         let code = code_for(&"t".repeat(64), now + 30);
         let session = secret.open_session(&code).expect("a fresh code works");
         assert!(secret.is_session(&session));

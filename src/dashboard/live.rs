@@ -12,7 +12,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 
 use super::AppState;
-use crate::activity::{Activity, ShootsNow};
+use crate::events::activity::{Activity, ShootsNow};
 use crate::events::{Event, EventKind};
 use crate::journal::ShootId;
 

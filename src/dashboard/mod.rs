@@ -5,10 +5,9 @@
 //! decides who may use it. The address it listens on is written to
 //! `<data_dir>/dashboard.addr`, so `imagen-sync open` and the tray find it.
 
-use crate::dashboard_link;
-
 mod controls;
 mod guard;
+pub mod link;
 mod live;
 mod pages;
 mod settings;
@@ -84,7 +83,7 @@ pub async fn start(
     settings: &DashboardSettings,
     data_dir: &Path,
 ) -> anyhow::Result<Dashboard> {
-    let token = dashboard_link::access_token(&context.config_path)?;
+    let token = link::access_token(&context.config_path)?;
     let password = match (&settings.password_file, settings.listen.is_loopback()) {
         (_, true) => None,
         (Some(file), false) => Some(crate::config::read_private_file(
@@ -109,7 +108,7 @@ pub async fn start(
     }));
     tokio::spawn(live::follow(state.clone(), context.events.subscribe()));
     let app = router(state);
-    dashboard_link::record_address(data_dir, addr)?;
+    link::record_address(data_dir, addr)?;
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "the dashboard stopped");

@@ -4,7 +4,7 @@
 //! only says whether one is set; a new one goes into the key file (user-only). Input
 //! is validated on the server by the config's own parser, so each mistake is shown
 //! under its field; a good form is saved atomically and the running agent picks it up
-//! (the engine watches the file).
+//! (the supervisor watches the file).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -503,10 +503,10 @@ fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Res
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
         }
-        crate::atomic_file::write_text(&key_file, &format!("{key}\n"))
+        crate::files::atomic_file::write_text(&key_file, &format!("{key}\n"))
             .map_err(|e| format!("cannot write the key file {}: {e}", key_file.display()))?;
     }
-    crate::atomic_file::write_text(&state.config_path, &config::render(config))
+    crate::files::atomic_file::write_text(&state.config_path, &config::render(config))
         .map_err(|e| format!("cannot save {}: {e}", state.config_path.display()))
 }
 
@@ -526,8 +526,11 @@ fn key_file_to_replace(state: &AppState, key_file: &Path, key: &str) -> Result<(
     if key.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("an API key is one word, with no spaces or line breaks; paste it again".into());
     }
-    let config_dir = state.config_path.parent().map(crate::overlap::resolve);
-    let place = key_file.parent().map(crate::overlap::resolve);
+    let config_dir = state
+        .config_path
+        .parent()
+        .map(crate::files::overlap::resolve);
+    let place = key_file.parent().map(crate::files::overlap::resolve);
     let ours = place.is_some() && (place == config_dir || key_file == config::default_key_file());
     let refuse = |why: &str| {
         format!(

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::pages::{Tab, layout, post_button};
 use super::{AppState, journal};
-use crate::activity::Activity;
+use crate::events::activity::Activity;
 use crate::journal::{AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, ShootSummary};
 
 /// How many shoots the page lists (newest first).

@@ -54,7 +54,7 @@ pub(super) fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 82)
         .encode_image(&image.to_rgb8())?;
     std::fs::create_dir_all(cache_dir)?;
-    crate::atomic_file::write_bytes(&cached, &bytes)?;
+    crate::files::atomic_file::write_bytes(&cached, &bytes)?;
     Ok(bytes)
 }
 

@@ -1,4 +1,4 @@
-//! The desktop app. The engine, the notifications and the tray's view run on a tokio
+//! The desktop app. The supervisor, the notifications and the tray's view run on a tokio
 //! runtime in their own threads; the tray itself lives on the UI event loop (GTK's main
 //! loop on Linux). They talk through one channel of `UiMessage`s: views and quit
 //! requests go to the UI; menu clicks come back as actions the UI runs.
@@ -46,7 +46,10 @@ const JOURNAL_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// Runs the agent with a tray icon and notifications until Quit (or a signal). Without
 /// a display it runs on without a tray, as `run --headless` would.
-pub fn run(config_path: PathBuf, held: crate::running::RunningLock) -> anyhow::Result<()> {
+pub fn run(
+    config_path: PathBuf,
+    held: crate::agent::data_folder::RunningLock,
+) -> anyhow::Result<()> {
     #[cfg(windows)]
     console::leave_if_ours();
     let runtime = tokio::runtime::Runtime::new()?;
@@ -123,12 +126,12 @@ fn handle_click(id: &str, context: &UiContext) -> bool {
     match effect {
         Ok(Effect::Done) => {}
         Ok(Effect::Open(path)) => {
-            if let Err(error) = crate::open::in_desktop(&path) {
+            if let Err(error) = crate::platform::open::in_desktop(&path) {
                 tracing::warn!(%error, path = %path.display(), "cannot open");
             }
         }
         Ok(Effect::Browse(link)) => {
-            if let Err(error) = crate::open::in_desktop(std::path::Path::new(&link)) {
+            if let Err(error) = crate::platform::open::in_desktop(std::path::Path::new(&link)) {
                 tracing::warn!(%error, "cannot open the browser");
             }
         }

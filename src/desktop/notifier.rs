@@ -47,7 +47,7 @@ pub(super) fn show(notice: &Notice) {
         std::thread::spawn(move || {
             handle.wait_for_action(|action| {
                 if action == "default"
-                    && let Err(error) = crate::open::in_desktop(&folder)
+                    && let Err(error) = crate::platform::open::in_desktop(&folder)
                 {
                     tracing::warn!(%error, "cannot open the folder");
                 }

@@ -31,7 +31,7 @@ pub use records::{
 };
 pub use state::{FailureKind, ShootState};
 
-use crate::overlap::FileIdentity;
+use crate::files::overlap::FileIdentity;
 use crate::shoot::Batch;
 
 #[derive(Debug, thiserror::Error)]

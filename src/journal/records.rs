@@ -54,7 +54,7 @@ pub struct FileRecord {
     /// The (device, inode) it had when the shoot was taken in; `None` in journals older
     /// than that record. Only the inode is compared: another machine of a studio sees
     /// the share under another device number.
-    pub identity: Option<crate::overlap::FileIdentity>,
+    pub identity: Option<crate::files::overlap::FileIdentity>,
 }
 
 /// An edited photo of a shoot: recorded before it is renamed into the outbox, marked
@@ -64,7 +64,7 @@ pub struct OutputRecord {
     pub file_name: String,
     pub path: PathBuf,
     pub placed: bool,
-    /// Its size and modification time ([`crate::overlap::stamp`]) as placed or as last
+    /// Its size and modification time ([`crate::files::overlap::stamp`]) as placed or as last
     /// synced: a file that no longer matches was changed by someone.
     pub stamp: Option<String>,
     /// The hash of the touch-up last sent to Imagen in its place.
@@ -343,7 +343,7 @@ impl ShootRecord {
 
 /// A file's identity as two signed columns (SQLite and PostgreSQL integers are signed).
 pub(super) fn identity_columns(
-    identity: Option<crate::overlap::FileIdentity>,
+    identity: Option<crate::files::overlap::FileIdentity>,
 ) -> (Option<i64>, Option<i64>) {
     identity.map(|(d, i)| (d as i64, i as i64)).unzip()
 }
@@ -352,6 +352,6 @@ pub(super) fn identity_columns(
 pub(super) fn identity_from(
     dev: Option<i64>,
     ino: Option<i64>,
-) -> Option<crate::overlap::FileIdentity> {
+) -> Option<crate::files::overlap::FileIdentity> {
     Some((dev? as u64, ino? as u64))
 }

@@ -1,4 +1,4 @@
-//! What a menu action does to the engine: pause, resume and retry are journal writes
+//! What a menu action does to the supervisor: pause, resume and retry are journal writes
 //! through the process's shared [`Controls`], which nudge its agent at once; the rest
 //! name a folder or file to open, or ask the app to quit. Kept apart from the toolkit
 //! so the mapping is tested without a display.
@@ -72,8 +72,8 @@ pub fn apply(
                 0 => crate::config::BandwidthPlan::Off,
                 rate => crate::config::BandwidthPlan::Rate(rate),
             };
-            // The engine sees the file change and applies it without a restart.
-            crate::atomic_file::write_text(config_path, &crate::config::render(&changed))?;
+            // The supervisor sees the file change and applies it without a restart.
+            crate::files::atomic_file::write_text(config_path, &crate::config::render(&changed))?;
             Effect::Done
         }
         MenuAction::Settings => settings(config_path),
@@ -90,7 +90,7 @@ pub fn apply(
 
 /// The dashboard's Settings page (or, if no link can be made, the config file).
 pub fn settings(config_path: &Path) -> Effect {
-    match crate::dashboard_link::link(config_path, "settings") {
+    match crate::dashboard::link::link(config_path, "settings") {
         Ok(link) => Effect::Browse(link),
         Err(error) => {
             tracing::warn!("cannot make the dashboard link ({error:#}); opening the config file");

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::activity::{Activity, ShootsNow};
-use crate::costs::HoldReason;
+use crate::events::activity::{Activity, ShootsNow};
 use crate::events::{Event, EventKind, WaitCause};
+use crate::platform::costs::HoldReason;
 
 /// The four faces of the tray icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_metered_network_says_uploads_wait_and_how_to_send_anyway() {
-        use crate::costs::HoldReason;
+        use crate::platform::costs::HoldReason;
         let mut glance = Glance::default();
         glance.observe(&event(
             "",

@@ -65,7 +65,7 @@ fn the_windows_icon_holds_the_application_icon() {
 /// the installed binary, so the two cannot drift apart.
 #[test]
 fn packaged_login_entries_match_what_autostart_enable_writes() {
-    use imagen_sync::autostart::{desktop_entry, launch_agent};
+    use imagen_sync::platform::autostart::{desktop_entry, launch_agent};
     let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
     let entries = [
         (

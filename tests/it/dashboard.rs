@@ -657,8 +657,8 @@ async fn open_hands_the_browser_a_one_time_code_and_the_token_is_on_no_command_l
     assert_eq!(entered.status(), 303, "the code opens a session once");
     let replayed = http.get(&given).send().await.unwrap();
     assert_eq!(replayed.status(), 401, "and never again");
-    let expires = imagen_sync::dashboard_link::unix_now() + 30;
-    let mac = imagen_sync::dashboard_link::code_mac(&token, "fresh", expires);
+    let expires = imagen_sync::dashboard::link::unix_now() + 30;
+    let mac = imagen_sync::dashboard::link::code_mac(&token, "fresh", expires);
     let base = given.split("/?").next().unwrap();
     let elsewhere = http
         .get(format!("{base}//evil.example/?code=fresh.{expires}.{mac}"))

@@ -317,7 +317,7 @@ async fn a_shoot_held_by_the_spend_guard_says_why_and_send_anyway_sends_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_in_the_tray_or_dashboard_reaches_the_agent_at_once_not_at_its_next_tick() {
-    use imagen_sync::agent::{AgentHandle, AgentOptions};
+    use imagen_sync::agent::{AgentOptions, RunningAgent};
     use imagen_sync::control::{Control, Surface};
     use imagen_sync::events::Events;
     let sim = start_sim(|_| {}).await;
@@ -333,7 +333,7 @@ async fn a_click_in_the_tray_or_dashboard_reaches_the_agent_at_once_not_at_its_n
         ..AgentOptions::for_config(&config)
     };
     let key = imagen_sync::redact::ApiKey::new(crate::common::KEY);
-    let running = AgentHandle::start(config.clone(), key, &events, options)
+    let running = RunningAgent::start(config.clone(), key, &events, options)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;

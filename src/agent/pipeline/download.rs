@@ -28,7 +28,7 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
     let outbox = shoot.outbox.clone();
     let reaches_inbox = tokio::task::spawn_blocking(move || {
         inboxes.iter().find_map(|inbox| {
-            crate::overlap::overlap(&outbox, inbox).map(|how| how.describe(inbox))
+            crate::files::overlap::overlap(&outbox, inbox).map(|how| how.describe(inbox))
         })
     })
     .await
@@ -38,9 +38,11 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
     }
     let links = ctx.client.download_links(uuid).await?;
     let outbox_root = shoot.outbox.clone();
-    tokio::task::spawn_blocking(move || crate::atomic_file::remove_stale_temp_files(&outbox_root))
-        .await
-        .ok();
+    tokio::task::spawn_blocking(move || {
+        crate::files::atomic_file::remove_stale_temp_files(&outbox_root)
+    })
+    .await
+    .ok();
     let mut placed = HashSet::new();
     let id = shoot.id;
     let recorded = ctx
@@ -50,8 +52,8 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
                 let on_disk = output.path.symlink_metadata().is_ok();
                 // Renamed into place just before a crash, but not yet recorded as such.
                 if !output.placed && on_disk {
-                    let identity = crate::overlap::identity(&output.path);
-                    let stamp = crate::overlap::stamp(&output.path);
+                    let identity = crate::files::overlap::identity(&output.path);
+                    let stamp = crate::files::overlap::stamp(&output.path);
                     j.output_placed(id, &output.file_name, identity, stamp.as_deref())?;
                 }
                 if output.placed || on_disk {
@@ -177,7 +179,7 @@ async fn download_one(
     };
     loop {
         // Recorded resolved, so intake knows the file under any path that reaches it.
-        let dest = crate::overlap::resolve(&outbox::free_name(&dir, &name));
+        let dest = crate::files::overlap::resolve(&outbox::free_name(&dir, &name));
         let (id, file_name, intended) = (shoot.id, link.file_name.clone(), dest.clone());
         ctx.record(move |j| j.output_intent(id, &file_name, &intended))
             .await?;
@@ -185,8 +187,8 @@ async fn download_one(
             Ok(()) => {
                 let (file_name, placed) = (link.file_name.clone(), dest);
                 ctx.record(move |j| {
-                    let identity = crate::overlap::identity(&placed);
-                    let stamp = crate::overlap::stamp(&placed);
+                    let identity = crate::files::overlap::identity(&placed);
+                    let stamp = crate::files::overlap::stamp(&placed);
                     j.output_placed(id, &file_name, identity, stamp.as_deref())
                 })
                 .await?;

@@ -105,7 +105,7 @@ pub struct Context {
     /// `true` while paused: no new upload starts.
     pub paused: tokio::sync::watch::Receiver<bool>,
     /// Set while uploads wait for an unmetered network or mains power.
-    pub uploads_held: tokio::sync::watch::Receiver<Option<crate::costs::HoldReason>>,
+    pub uploads_held: tokio::sync::watch::Receiver<Option<crate::platform::costs::HoldReason>>,
     pub spend: crate::config::SpendLimits,
     /// Every inbox of the config, which no output may be written into.
     pub inboxes: Arc<Vec<PathBuf>>,

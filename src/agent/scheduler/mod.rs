@@ -31,7 +31,7 @@ use letting_go::{HELD_CHECK_EVERY, release_held, take_resume_anyway};
 use outcome::{Backoff, folder_gone_grace, settle_outcome};
 
 /// Runs until `shutdown` turns true (or, with `exit_when_idle`, when all work is done).
-pub async fn run(
+pub(super) async fn run(
     config: Config,
     client: Client,
     journal: Arc<dyn Journal>,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::link::Failure;
 use super::schema::NOW_MS;
 use super::{PgJournal, SHOOT_COLUMNS, fenced, move_shoot, text, touch};
+use crate::files::overlap::FileIdentity;
 use crate::journal::records::{GoOn, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalView, NotSent, OutputRecord,
@@ -14,7 +15,6 @@ use crate::journal::{
     Spend, now_ms, project_name,
 };
 use crate::journal::{Delivered, Switch};
-use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
 use crate::journal::records::{identity_columns, identity_from};

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     SHOOT_COLUMN_COUNT, SHOOT_COLUMNS, SqliteJournal, move_shoot, path_text, shoot_from_row, touch,
 };
+use crate::files::overlap::FileIdentity;
 use crate::journal::records::{GoOn, kind_text, problems_text};
 use crate::journal::{
     AgentSeen, FailureKind, FileRecord, JournalControls, JournalError, JournalView, NotSent,
@@ -15,7 +16,6 @@ use crate::journal::{
     ShootSummary, Spend, now_ms, project_name,
 };
 use crate::journal::{Delivered, Switch};
-use crate::overlap::FileIdentity;
 use crate::shoot::Batch;
 
 use crate::journal::records::{identity_columns, identity_from};

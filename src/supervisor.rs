@@ -12,11 +12,11 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
-use crate::agent::{AgentHandle, AgentOptions, StartError};
+use crate::agent::data_folder::RunningLock;
+use crate::agent::{AgentOptions, RunningAgent, StartError};
 use crate::config::{Config, ConfigError};
 use crate::events::{EventKind, Events};
 use crate::redact::ApiKey;
-use crate::running::RunningLock;
 
 /// How often the files are read again even without a change event (network home
 /// folders, editors that defeat inotify); reading two small files costs nothing.
@@ -95,13 +95,13 @@ pub async fn run(
     current: watch::Sender<Option<Arc<Config>>>,
     mut shutdown: watch::Receiver<bool>,
     mut held: Option<RunningLock>,
-    costs: watch::Receiver<crate::costs::Costs>,
+    costs: watch::Receiver<crate::platform::costs::Costs>,
     nudge: Arc<tokio::sync::Notify>,
 ) -> anyhow::Result<()> {
     let (changed_sender, mut changed) = mpsc::channel::<()>(1);
     let mut files = FileWatch::new(changed_sender);
     let mut in_force: Option<Loaded> = None;
-    let mut running: Option<AgentHandle> = None;
+    let mut running: Option<RunningAgent> = None;
     let mut last_problem: Option<Problem> = None;
 
     loop {
@@ -135,9 +135,9 @@ pub async fn run(
                     );
                     let started = match held.take() {
                         Some(lock) if lock.data_dir() == config.agent.data_dir => {
-                            AgentHandle::start_holding(lock, config, key, &events, options).await
+                            RunningAgent::start_holding(lock, config, key, &events, options).await
                         }
-                        _ => AgentHandle::start(config, key, &events, options).await,
+                        _ => RunningAgent::start(config, key, &events, options).await,
                     };
                     match started {
                         Ok(agent) => {

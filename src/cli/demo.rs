@@ -11,12 +11,12 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
-use crate::activity::Activity;
 use crate::agent::pipeline::PollSchedule;
 use crate::agent::watch::WatchSettings;
-use crate::agent::{AgentHandle, AgentOptions};
+use crate::agent::{AgentOptions, RunningAgent};
 use crate::api::EditOptions;
 use crate::config::{AgentSettings, ApiSettings, Config, FolderPair};
+use crate::events::activity::Activity;
 use crate::events::{Event, EventKind, Events};
 use crate::redact::ApiKey;
 use crate::shoot::PairPolicy;
@@ -40,7 +40,7 @@ pub async fn run(
     let data_dir = dir.join(".imagen-sync");
     // Two demos in one folder would drive the same shoots: one at a time, and the one
     // running keeps its journal.
-    let lock = crate::running::RunningLock::acquire(&data_dir)?;
+    let lock = crate::agent::data_folder::RunningLock::acquire(&data_dir)?;
     if outbox.exists() {
         std::fs::remove_dir_all(&outbox)?;
     }
@@ -119,11 +119,11 @@ pub async fn run(
         ),
         tick: Duration::from_millis(250),
         exit_when_idle: once,
-        costs: crate::costs::none(),
+        costs: crate::platform::costs::none(),
         nudge: Default::default(),
     };
     let mut agent =
-        AgentHandle::start_holding(lock, config, ApiKey::new(key), &events, options).await?;
+        RunningAgent::start_holding(lock, config, ApiKey::new(key), &events, options).await?;
     let mut shutdown = shutdown;
     tokio::select! {
         outcome = agent.wait() => outcome?,

@@ -127,7 +127,7 @@ pub fn enable(binary: &Path, config: Option<&Path>) -> anyhow::Result<String> {
     } else {
         desktop_entry(binary, config)
     };
-    crate::atomic_file::write_text(&path, &text)?;
+    crate::files::atomic_file::write_text(&path, &text)?;
     Ok(path.display().to_string())
 }
 

@@ -1,4 +1,4 @@
-//! Starting the agent on one config, for the engine and the demo alike: it takes hold
+//! Starting the agent on one config, for the supervisor and the demo alike: it takes hold
 //! of the data folder (one agent per data folder), opens the journal, makes the API
 //! client and runs the scheduler as a task that can be waited for or stopped.
 
@@ -6,15 +6,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::inbox_claim::Taken;
-use super::{AgentOptions, describe, run};
+use super::{AgentOptions, describe, scheduler};
+use crate::agent::data_folder::{LockError, RunningLock};
 use crate::api::{ApiError, Client, ClientConfig};
 use crate::config::Config;
 use crate::events::Events;
 use crate::journal::JournalError;
 use crate::redact::ApiKey;
-use crate::running::{LockError, RunningLock};
 
-/// Why an agent did not start, for the engine to tell apart what passes by itself (a
+/// Why an agent did not start, for the supervisor to tell apart what passes by itself (a
 /// studio's database away) from what someone must act on.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -34,8 +34,8 @@ pub enum StartError {
     Interrupted(#[from] tokio::task::JoinError),
 }
 
-/// A running agent. Dropping it does not stop the task: call [`AgentHandle::stop`].
-pub struct AgentHandle {
+/// A running agent. Dropping it does not stop the task: call [`RunningAgent::stop`].
+pub struct RunningAgent {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     /// The `[network]` settings in force, which change without a restart.
@@ -50,18 +50,18 @@ pub struct AgentHandle {
     _lock: RunningLock,
 }
 
-impl AgentHandle {
+impl RunningAgent {
     /// Starts the agent, unless another one holds the data folder (the error says who).
     pub async fn start(
         config: Config,
         key: ApiKey,
         events: &Events,
         options: AgentOptions,
-    ) -> Result<AgentHandle, StartError> {
+    ) -> Result<RunningAgent, StartError> {
         let data_dir = config.agent.data_dir.clone();
         // Taking hold writes (and syncs) who holds it: off the async workers.
         let lock = tokio::task::spawn_blocking(move || RunningLock::acquire(&data_dir)).await??;
-        AgentHandle::start_holding(lock, config, key, events, options).await
+        RunningAgent::start_holding(lock, config, key, events, options).await
     }
 
     /// Starts the agent on a data folder this process already holds.
@@ -71,7 +71,7 @@ impl AgentHandle {
         key: ApiKey,
         events: &Events,
         options: AgentOptions,
-    ) -> Result<AgentHandle, StartError> {
+    ) -> Result<RunningAgent, StartError> {
         let client = Client::new(ClientConfig::new(config.api.base_url.clone(), key))?;
         // Opening may make or migrate the journal, which waits for an fsync.
         let location = crate::journal::Location::of(&config);
@@ -103,7 +103,7 @@ impl AgentHandle {
         let bandwidth = super::bandwidth::follow(client.throttles().clone(), followed.clone());
         let (gate, upload_hold) =
             super::upload_hold::follow(options.costs.clone(), followed, events.clone());
-        let task = tokio::spawn(run(
+        let task = tokio::spawn(scheduler::run(
             config,
             client,
             journal,
@@ -112,7 +112,7 @@ impl AgentHandle {
             gate,
             stopped,
         ));
-        Ok(AgentHandle {
+        Ok(RunningAgent {
             stop,
             task: Some(task),
             network,

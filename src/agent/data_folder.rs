@@ -100,7 +100,7 @@ impl RunningLock {
                 .map_or(0, |d| d.as_millis() as u64),
         };
         let text = serde_json::to_string(&info).expect("agent info serialises");
-        crate::atomic_file::write_text(&info_path(data_dir), &text).map_err(|source| {
+        crate::files::atomic_file::write_text(&info_path(data_dir), &text).map_err(|source| {
             LockError::Io {
                 path: info_path(data_dir),
                 source,

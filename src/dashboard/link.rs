@@ -17,7 +17,7 @@ pub fn address_file(data_dir: &Path) -> PathBuf {
 /// Writes down where the dashboard now listens, for `open` and the tray.
 pub fn record_address(data_dir: &Path, addr: SocketAddr) -> std::io::Result<()> {
     std::fs::create_dir_all(data_dir)?;
-    crate::atomic_file::write_text(&address_file(data_dir), &addr.to_string())
+    crate::files::atomic_file::write_text(&address_file(data_dir), &addr.to_string())
 }
 
 /// The address the last dashboard started on this data folder wrote down.
@@ -101,7 +101,7 @@ pub fn access_token(config_path: &Path) -> anyhow::Result<String> {
         std::fs::create_dir_all(parent)?;
     }
     // write_text's temp file is created user-only, and keeps that mode when renamed.
-    crate::atomic_file::write_text(&path, &token)?;
+    crate::files::atomic_file::write_text(&path, &token)?;
     Ok(token)
 }
 

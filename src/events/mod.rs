@@ -2,6 +2,9 @@
 //! the tray and the notifications. Emitting never blocks; a slow listener only misses
 //! old events.
 
+pub mod activity;
+pub mod webhook;
+
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -78,7 +81,7 @@ pub enum EventKind {
     Resumed,
     /// Uploads wait: the connection is metered or the machine on battery.
     UploadsHeld {
-        reason: crate::costs::HoldReason,
+        reason: crate::platform::costs::HoldReason,
     },
     /// Uploads go on again (the network or power changed, or "Resume anyway").
     UploadsFree,
