@@ -12,6 +12,7 @@ mod bandwidth;
 pub mod bounded;
 mod first_run;
 mod key_file;
+mod located;
 mod parse;
 mod paths;
 mod render;

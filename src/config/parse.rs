@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use super::located::{line_and_column, type_mistake};
 use super::paths::expand_home;
 use super::studio::{RawJournal, check_folder_id};
 use super::*;
@@ -465,46 +466,4 @@ fn non_empty_path(value: &Spanned<String>) -> Result<PathBuf, String> {
         return Err("must name a folder".into());
     }
     Ok(expand_home(text))
-}
-
-/// A value of the wrong type, in plain words with an example: the key (with its
-/// section) and what it must be. `None` for other mistakes.
-fn type_mistake(text: &str, offset: usize, message: &str) -> Option<(String, String)> {
-    let expected = message
-        .strip_prefix("invalid type: ")?
-        .split(", expected ")
-        .nth(1)?;
-    let before = &text[..offset.min(text.len())];
-    let line = before.rsplit('\n').next()?;
-    let name = line.split('=').next()?.trim();
-    let section = before
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
-    let key = match section {
-        Some(section) if !name.is_empty() => format!("{section}.{name}"),
-        _ => name.to_owned(),
-    };
-    let plain = match (name, expected) {
-        ("settle_seconds" | "rescan_seconds", _) => {
-            "must be a whole number of seconds, like 10".to_owned()
-        }
-        (_, "u64" | "usize" | "u16" | "u32" | "i64") => {
-            format!("must be a whole number without quotes, like {name} = 4")
-        }
-        (_, "a boolean") => format!("must be true or false, like {name} = true"),
-        (_, "a string") => format!("must be text in quotes, like {name} = \"...\""),
-        _ => format!("has the wrong type: {message}"),
-    };
-    Some((key, plain))
-}
-
-/// 1-based line and column of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }

@@ -14,11 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use notify::Watcher as _;
 use tokio::sync::mpsc;
+
+mod native;
 
 use super::unusable::{self, UnusableFolder};
 use crate::events::{EventKind, Events};
+use native::{Armed, NativeWatch};
 
 #[derive(Debug, Clone)]
 pub struct WatchSettings {
@@ -132,108 +134,6 @@ fn inbox_of_unnamed(inboxes: &[PathBuf], path: &Path) -> Option<usize> {
             .and_then(|relative| relative.components().next())
             .is_some_and(|first| first.as_os_str().to_str().is_none())
     })
-}
-
-/// How one inbox is watched natively.
-#[derive(Clone, Default)]
-struct Armed {
-    /// The folder's identity when its watch was set (a drive mounted again is a new
-    /// folder at the same path, which the old watch does not see).
-    identity: Option<(u64, u64)>,
-    /// A problem already told, so each is said once.
-    told: Option<String>,
-    /// The inbox was missing when last looked at (told as an event).
-    missing: bool,
-}
-
-impl Armed {
-    /// Logs `problem` unless it is the one already told.
-    fn tell(&mut self, inbox: &Path, problem: String) {
-        if self.told.as_ref() != Some(&problem) {
-            tracing::warn!(inbox = %inbox.display(), "{problem}");
-            self.told = Some(problem);
-        }
-    }
-}
-
-/// The native watcher, re-armed on every rescan for inboxes that came back.
-struct NativeWatch {
-    watcher: Option<notify::RecommendedWatcher>,
-    armed: Vec<Armed>,
-}
-
-/// A folder's identity: (device, inode) where the platform has one, else whether it
-/// is there at all.
-fn identity(path: &Path) -> Option<(u64, u64)> {
-    match crate::files::overlap::identity(path) {
-        Some(identity) => Some(identity),
-        None => path.is_dir().then_some((0, 1)),
-    }
-}
-
-impl NativeWatch {
-    /// Watches every inbox that is not watched yet, or is a different folder than when
-    /// its watch was set. A missing inbox is told once (log, tray, notification) and
-    /// again when it is back; other problems are logged once, until they change.
-    fn arm(&mut self, inboxes: &[PathBuf], polled: &[bool], events: &Events) {
-        for ((inbox, armed), polled) in inboxes.iter().zip(&mut self.armed).zip(polled) {
-            let now = identity(inbox);
-            if now.is_some() && now == armed.identity {
-                continue;
-            }
-            if now.is_none() {
-                armed.identity = None;
-                if !armed.missing {
-                    armed.missing = true;
-                    armed.told = None;
-                    events.emit(
-                        "",
-                        None,
-                        EventKind::InboxMissing {
-                            inbox: inbox.clone(),
-                        },
-                    );
-                }
-                continue;
-            }
-            if std::mem::take(&mut armed.missing) {
-                events.emit(
-                    "",
-                    None,
-                    EventKind::InboxBack {
-                        inbox: inbox.clone(),
-                    },
-                );
-            }
-            let Some(watcher) = self.watcher.as_mut().filter(|_| !polled) else {
-                armed.identity = now;
-                continue;
-            };
-            let again = armed.identity.is_some() || armed.told.is_some();
-            if armed.identity.is_some() {
-                let _ = watcher.unwatch(inbox);
-            }
-            match watcher.watch(inbox, notify::RecursiveMode::Recursive) {
-                Ok(()) => {
-                    if again {
-                        tracing::info!(
-                            inbox = %inbox.display(),
-                            "the inbox came back or was replaced (a drive mounted again?): watching it again"
-                        );
-                    }
-                    armed.told = None;
-                    armed.identity = now;
-                }
-                Err(error) => armed.tell(
-                    inbox,
-                    format!(
-                        "cannot watch this inbox natively ({error}; on Linux, raise \
-                     fs.inotify.max_user_watches); new shoots are still found by rescanning"
-                    ),
-                ),
-            }
-        }
-    }
 }
 
 /// A running watcher; dropping it stops watching.

@@ -1,0 +1,162 @@
+//! The Settings page: folder pairs, their edit options and edit rules, settle time,
+//! concurrency,
+//! notifications, the API address and the API key. The key is write-only: the page
+//! only says whether one is set; a new one goes into the key file (user-only). Input
+//! is validated on the server by the config's own parser, so each mistake is shown
+//! under its field; a good form is saved atomically and the running agent picks it up
+//! (the supervisor watches the file).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::pages::{Tab, csrf_field, layout};
+use super::{AppState, guard};
+use crate::api::EditOptions;
+use crate::config::{self, Config, ConfigError, FolderPair, Overrides};
+use maud::{Markup, html};
+
+mod form;
+mod key_field;
+mod view;
+
+use form::{FormValues, apply, form_field};
+use key_field::key_file_to_replace;
+use view::render;
+
+/// Field name → message.
+type FieldErrors = BTreeMap<String, String>;
+
+#[derive(serde::Deserialize)]
+pub(super) struct PageQuery {
+    saved: Option<String>,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let (config, problem) = current(&state);
+    let banner = match (query.saved.is_some(), problem) {
+        (_, Some(problem)) => {
+            html! { div.banner.bad { "The settings file cannot be used: " (problem) } }
+        }
+        (true, None) => {
+            html! { div.banner.ok { "Saved. The agent now works with these settings." } }
+        }
+        (false, None) => html! {},
+    };
+    render(
+        &state,
+        &config,
+        &FormValues::of(&config),
+        &FieldErrors::new(),
+        banner,
+    )
+    .into_response()
+}
+
+/// The config in force (or the defaults), and what is wrong with the file when it
+/// cannot be used: a hand edit with a mistake, which saving from the page would undo.
+fn current(state: &AppState) -> (Config, Option<String>) {
+    let in_force = state.config.borrow().clone();
+    match Config::load(&state.config_path) {
+        Ok(config) => (in_force.map_or(config, |c| (*c).clone()), None),
+        Err(error) => (
+            in_force.map_or_else(config::default_config, |c| (*c).clone()),
+            Some(error.to_string()),
+        ),
+    }
+}
+
+pub(super) async fn save(
+    State(state): State<AppState>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !guard::csrf_ok(&state, form.get("csrf")) {
+        return (
+            StatusCode::FORBIDDEN,
+            super::pages::message_page(
+                "Refused",
+                "This form is stale; reload the page and try again.",
+            ),
+        )
+            .into_response();
+    }
+    let (mut config, problem) = current(&state);
+    if let Some(problem) = problem {
+        // Saving now would write the last good settings over the hand edit.
+        let banner = html! {
+            div.banner.bad {
+                "Nothing was saved: the settings file has a mistake of its own (" (problem)
+                "). Fix it in the file first; your edit of it is kept as it is."
+            }
+        };
+        let values = FormValues::of(&config);
+        return (
+            StatusCode::CONFLICT,
+            render(&state, &config, &values, &FieldErrors::new(), banner),
+        )
+            .into_response();
+    }
+    let pair_count = form
+        .get("folder_count")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(64);
+    let values = FormValues::from_form(&form, pair_count);
+    let mut errors = FieldErrors::new();
+    apply(&values, &form, &mut config, &mut errors);
+    if errors.is_empty() {
+        let text = config::render(&config);
+        match Config::parse(&text, &state.config_path, &Overrides::from_env()) {
+            Ok(_) => {
+                if let Err(error) = store(&state, &mut config, form.get("api_key")) {
+                    errors.insert("api_key".into(), error);
+                } else {
+                    return Redirect::to("/settings?saved=1").into_response();
+                }
+            }
+            Err(ConfigError::Invalid {
+                key: Some(key),
+                message,
+                ..
+            }) => {
+                errors.insert(form_field(&key, &values, &form), message);
+            }
+            Err(error) => {
+                errors.insert("general".into(), error.to_string());
+            }
+        }
+    }
+    let banner = html! {
+        div.banner.bad { "Nothing was saved: please correct the fields marked below." }
+    };
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(&state, &config, &values, &errors, banner),
+    )
+        .into_response()
+}
+
+/// Writes the new key (if one was typed) and the config, each atomically.
+fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Result<(), String> {
+    if let Some(key) = new_key.map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        let key_file = config
+            .api
+            .key_file
+            .get_or_insert_with(config::default_key_file)
+            .clone();
+        key_file_to_replace(state, &key_file, key)?;
+        if let Some(parent) = key_file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+        }
+        crate::files::atomic_file::write_text(&key_file, &format!("{key}\n"))
+            .map_err(|e| format!("cannot write the key file {}: {e}", key_file.display()))?;
+    }
+    crate::files::atomic_file::write_text(&state.config_path, &config::render(config))
+        .map_err(|e| format!("cannot save {}: {e}", state.config_path.display()))
+}

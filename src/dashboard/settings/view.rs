@@ -1,0 +1,184 @@
+//! The Settings page's HTML: the form with each mistake under its field.
+
+use super::form::{PairValues, RULE_TOOLS, RuleValues};
+use super::*;
+
+/// A hot folder's edit rules: a row per rule (clear its pattern to remove it), and an
+/// empty row to add one.
+pub(super) fn rules_html(
+    index: usize,
+    rules: &[RuleValues],
+    error_for: &dyn Fn(&str) -> Markup,
+) -> Markup {
+    let field = |rule: usize, name: &str| format!("folders[{index}].rules[{rule}].{name}");
+    let choice = |name: String, value: &str| {
+        html! {
+            select name=(name) {
+                option value="" selected[value.is_empty()] { "as the folder" }
+                option value="on" selected[value == "on"] { "on" }
+                option value="off" selected[value == "off"] { "off" }
+            }
+        }
+    };
+    // The form always ends with one empty rule for adding one.
+    let count = rules.len().saturating_sub(1);
+    html! {
+        div.rules {
+            h3 { "Edit rules for subfolders" }
+            p.muted {
+                "Photos in subfolders matching a pattern (ignoring case; \"Exterior*\" covers \
+                 Exteriors/ and Exteriors/Pool/) get these tools instead; the first matching \
+                 rule wins. Clear a pattern to remove its rule."
+            }
+            input type="hidden" name={ "folders[" (index) "].rule_count" } value=(count);
+            table {
+                tr { th { "Subfolders" } @for (_, label) in RULE_TOOLS { th { (label) } } }
+                @for (number, rule) in rules.iter().enumerate() {
+                    tr {
+                        td {
+                            input type="text" name=(field(number, "match")) value=(rule.pattern)
+                                placeholder="Exterior*";
+                            (error_for(&field(number, "match")))
+                        }
+                        @for (tool, (key, _)) in RULE_TOOLS.iter().enumerate() {
+                            td { (choice(field(number, key), &rule.tools[tool])) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn render(
+    state: &AppState,
+    config: &Config,
+    values: &FormValues,
+    errors: &FieldErrors,
+    banner: Markup,
+) -> axum::response::Html<String> {
+    let error_for = |field: &str| {
+        html! {
+            @if let Some(message) = errors.get(field) {
+                p.field-error data-field=(field) { (message) }
+            }
+        }
+    };
+    let text_input = |field: &str, label: &str, value: &str, kind: &str| {
+        html! {
+            label for=(field) { (label) }
+            input type=(kind) id=(field) name=(field) value=(value);
+            (error_for(field))
+        }
+    };
+    let switches_of = |prefix: &'static str| {
+        values
+            .switches
+            .iter()
+            .filter(move |(key, _, _)| key.starts_with(prefix))
+    };
+    let check = |field: &str, label: &str, on: bool| {
+        html! { label { input type="checkbox" name=(field) checked[on]; " " (label) } }
+    };
+    let pair_html = |index: usize, pair: &PairValues, is_new: bool| {
+        let field = |name: &str| format!("folders[{index}].{name}");
+        html! {
+            div.pair {
+                h2 {
+                    @if is_new { "Add a hot folder" } @else { "Hot folder " (index + 1) }
+                }
+                div.grid {
+                    (text_input(&field("inbox"), "Inbox", &pair.inbox, "text"))
+                    (text_input(&field("outbox"), "Outbox", &pair.outbox, "text"))
+                    span { "Edits" }
+                    span.checks {
+                        (check(&field("hdr_merge"), "HDR merge", pair.hdr_merge))
+                        (check(
+                            &field("perspective_correction"),
+                            "Perspective correction",
+                            pair.perspective_correction,
+                        ))
+                        (check(&field("sky_replacement"), "Sky replacement", pair.sky_replacement))
+                    }
+                    span {}
+                    span.checks {
+                        @if !is_new { (check(&field("remove"), "Remove this pair", false)) }
+                    }
+                }
+                @if !is_new { (rules_html(index, &pair.rules, &error_for)) }
+            }
+        }
+    };
+    let key_state = match (
+        std::env::var(config::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty()),
+        config.api_key().is_ok(),
+    ) {
+        (true, _) => "set (from the IMAGEN_API_KEY environment variable, which wins)",
+        (false, true) => "set",
+        (false, false) => "not set",
+    };
+    let body = html! {
+        (banner)
+        @if let Some(message) = errors.get("general") { div.banner.bad { (message) } }
+        form method="post" action="/settings" #settings {
+            (csrf_field(&state.secret.csrf()))
+            input type="hidden" name="folder_count" value=(values.pairs.len());
+            section.card {
+                h1 { "Settings" }
+                p.muted {
+                    "Saved to " (state.config_path.display()) ". The agent picks changes up at once."
+                }
+            }
+            section.card {
+                @for (index, pair) in values.pairs.iter().enumerate() {
+                    (pair_html(index, pair, false))
+                }
+                (pair_html(values.pairs.len(), &values.new_pair, true))
+            }
+            section.card {
+                h2 { "Processing" }
+                div.grid {
+                    @for (key, label, value) in &values.numbers {
+                        (text_input(key, label, value, "number"))
+                    }
+                }
+            }
+            section.card {
+                h2 { "Network" }
+                div.grid {
+                    @for (key, label, value) in &values.limits {
+                        (text_input(key, label, value, "text"))
+                    }
+                }
+                div.checks {
+                    input type="hidden" name="network.switches_shown" value="1";
+                    @for (position, (key, label, on)) in switches_of("network.").enumerate() {
+                        @if position > 0 { br; }
+                        (check(key, label, *on))
+                    }
+                }
+            }
+            section.card {
+                h2 { "Notifications" }
+                div.checks {
+                    @for (position, (key, label, on)) in switches_of("notifications.").enumerate() {
+                        @if position > 0 { br; }
+                        (check(key, label, *on))
+                    }
+                }
+            }
+            section.card {
+                h2 { "Imagen account" }
+                div.grid {
+                    (text_input("api.base_url", "API address", &values.base_url, "url"))
+                    label for="api_key" { "API key" }
+                    input type="password" #api_key name="api_key" autocomplete="off"
+                        placeholder={ (key_state) " — type a new key to replace it" };
+                    (error_for("api_key"))
+                }
+            }
+            div.actions { button.primary type="submit" { "Save" } }
+        }
+    };
+    layout("Settings", Tab::Settings, body)
+}

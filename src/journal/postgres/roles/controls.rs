@@ -1,0 +1,26 @@
+//! The user's controls: switches, Retry and Send anyway.
+
+use super::*;
+
+impl JournalControls for PgJournal {
+    fn set_switch(&self, switch: Switch, on: bool) -> Result<()> {
+        let value = if on { "true" } else { "false" };
+        let key = switch.key(Some(&self.agent));
+        self.link.with(|client| {
+            client.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key.as_ref(), &value],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn retry(&self, which: RetryScope<'_>) -> Result<usize> {
+        self.go_on(ShootState::Failed, which, ShootRecord::retry)
+    }
+
+    fn send_anyway(&self, which: RetryScope<'_>) -> Result<usize> {
+        self.go_on(ShootState::Held, which, |_| GoOn::send_anyway())
+    }
+}
