@@ -5,8 +5,8 @@
 //! agent's memory and open files must stay flat.
 //!
 //! The short version runs with the tests. The long ones (RELIABILITY.md):
-//!   SOAK_SHOOTS=1000 SOAK_KILL_EVERY_SECS=20 cargo test --release --test soak -- --nocapture
-//!   SOAK_SHOOTS=600 SOAK_KILL_EVERY_SECS=0 cargo test --release --test soak -- --nocapture
+//!   SOAK_SHOOTS=1000 SOAK_KILL_EVERY_SECS=20 cargo test --release --test it -- soak:: --nocapture
+//!   SOAK_SHOOTS=600 SOAK_KILL_EVERY_SECS=0 cargo test --release --test it -- soak:: --nocapture
 //! (0: never killed, so the flatness check is about one process's whole life.)
 
 use std::time::{Duration, Instant};
