@@ -240,6 +240,7 @@ fn report(events: &Events, last: &mut Option<Problem>, problem: Problem) {
             EventKind::Waiting {
                 reason: reason.clone(),
                 cause: crate::events::WaitCause::JournalAway,
+                retry_at_ms: None,
             },
         ),
         Problem::NotStarted(reason, NotStartedBecause::Taken) => events.emit(

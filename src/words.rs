@@ -61,8 +61,18 @@ impl From<&str> for Refusal {
 }
 
 /// A failed read or write of `path` while `during`, in words that say what to do when
-/// the cause is one the user can fix (a full disk, a read-only drive, a permission).
+/// the cause is one the user can fix (a full disk, a read-only drive, a permission),
+/// with the system's own words for the log.
 pub fn io_problem(path: &std::path::Path, during: &str, error: &std::io::Error) -> String {
+    io_words(path, during, error, true)
+}
+
+/// [`io_problem`] for a photographer's eyes: without the system's error text.
+pub fn io_problem_plain(path: &std::path::Path, during: &str, error: &std::io::Error) -> String {
+    io_words(path, during, error, false)
+}
+
+fn io_words(path: &std::path::Path, during: &str, error: &std::io::Error, detail: bool) -> String {
     let path = printable_path(path);
     let advice = match error.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
@@ -74,9 +84,24 @@ pub fn io_problem(path: &std::path::Path, during: &str, error: &std::io::Error) 
         std::io::ErrorKind::PermissionDenied => {
             " — permission denied: let imagen-sync's user write there"
         }
+        std::io::ErrorKind::NotFound => " — it is not there (moved or deleted?)",
         _ => "",
     };
-    format!("{path}: {error} (while {during}){advice}")
+    match detail {
+        true => format!("{path}: {error} (while {during}){advice}"),
+        false if advice.is_empty() => format!("{path} could not be used (while {during})"),
+        false => format!("{path}{advice}"),
+    }
+}
+
+/// The agent-wide words for Imagen away: no connection at all, or connections that
+/// stay silent.
+pub fn imagen_away(silent: bool) -> &'static str {
+    if silent {
+        "Imagen is not answering"
+    } else {
+        "No connection to Imagen"
+    }
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 days ago": how long since `ms` (Unix ms).

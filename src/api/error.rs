@@ -37,8 +37,13 @@ pub enum ApiError {
     Server { status: StatusCode, detail: String },
 
     /// The request never got a complete answer (refused, reset, timed out, cut short).
+    /// `unreachable`: no connection could be made at all (refused, no route, no DNS).
     #[error("network error while {during}: {reason}")]
-    Network { during: String, reason: String },
+    Network {
+        during: String,
+        reason: String,
+        unreachable: bool,
+    },
 
     /// The server answered something that breaks the contract (bad JSON, wrong length...).
     #[error("unexpected answer while {during}: {reason}")]
@@ -65,6 +70,49 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// What went wrong as a photographer reads it, with what to do where there is
+    /// something: no status codes, server texts or system errors (the log keeps those).
+    pub fn plain(&self) -> String {
+        match self {
+            ApiError::Unauthorized { .. } => {
+                "Imagen rejected the API key: check it in Settings".into()
+            }
+            ApiError::NameTaken { .. } => {
+                "Imagen already has a project with this shoot's name".into()
+            }
+            ApiError::NotFound { .. } => {
+                "Imagen no longer has this shoot's project (was it deleted in Imagen?)".into()
+            }
+            ApiError::RateLimited { .. } => "Imagen asked to slow down for a moment".into(),
+            ApiError::LinkExpired { .. } => "an upload link ran out before it was used".into(),
+            ApiError::Server { status, .. } if status.is_server_error() => {
+                "Imagen had a problem on its side".into()
+            }
+            ApiError::Server { .. } => "Imagen refused a request".into(),
+            ApiError::Network {
+                unreachable: true, ..
+            } => crate::words::imagen_away(false).into(),
+            ApiError::Network { reason, .. } if reason.starts_with(super::reach::CUT_REASON) => {
+                crate::words::imagen_away(true).into()
+            }
+            ApiError::Network { .. } => "the connection to Imagen broke off".into(),
+            ApiError::Protocol { .. } => "Imagen answered something unexpected".into(),
+            ApiError::Io {
+                path,
+                during,
+                source,
+            } => crate::words::io_problem_plain(path, during, source),
+            ApiError::FileChanged { path, .. } => format!(
+                "{} changed while it was being uploaded; it goes up again once it is stable",
+                path.file_name()
+                    .map_or_else(String::new, |n| crate::words::printable(
+                        &n.to_string_lossy()
+                    )
+                    .into_owned())
+            ),
+        }
+    }
+
     /// Whether repeating the same idempotent request may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -90,6 +138,7 @@ impl ApiError {
     /// Turns a reqwest failure into `Network`, stripping the URL (it may be presigned).
     pub(crate) fn network(during: &str, err: reqwest::Error) -> Self {
         let err = err.without_url();
+        let unreachable = err.is_connect();
         let mut reason = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(inner) = source {
@@ -100,6 +149,7 @@ impl ApiError {
         ApiError::Network {
             during: during.to_owned(),
             reason,
+            unreachable,
         }
     }
 

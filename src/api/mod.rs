@@ -8,6 +8,7 @@ mod envelope;
 mod error;
 pub(crate) mod file_body;
 mod gate;
+pub mod reach;
 mod retry;
 pub mod throttle;
 pub mod transfer;
@@ -78,6 +79,8 @@ pub struct Client {
     gate: gate::Gate,
     /// The bandwidth limits every transfer of the agent shares.
     throttles: throttle::Throttles,
+    /// Whether Imagen answers, as the latest requests found.
+    reach: reach::ReachRecord,
 }
 
 impl Client {
@@ -97,6 +100,7 @@ impl Client {
             config,
             gate: gate::Gate::default(),
             throttles: throttle::Throttles::default(),
+            reach: reach::ReachRecord::default(),
         })
     }
 
@@ -107,6 +111,11 @@ impl Client {
     /// The upload and download limiters (shared by every clone of this client).
     pub fn throttles(&self) -> &throttle::Throttles {
         &self.throttles
+    }
+
+    /// Whether Imagen answers, kept current by every request of this client's clones.
+    pub fn reach(&self) -> tokio::sync::watch::Receiver<reach::Reach> {
+        self.reach.subscribe()
     }
 
     fn endpoint(&self, path: &[&str]) -> Url {
@@ -151,26 +160,27 @@ impl Client {
                         .body(body.clone());
                 }
                 tracing::trace!(%method, path = url.path(), "API call: {during}");
-                let response = request
-                    .send()
-                    .await
-                    .map_err(|e| ApiError::network(during, e))?;
-                if !response.status().is_success() {
-                    let error = envelope::error_from_response(response, during).await;
-                    if let ApiError::RateLimited {
-                        retry_after: Some(wait),
-                        ..
-                    } = &error
-                    {
-                        // The limit is the account's: every call of the key waits.
-                        self.gate
-                            .hold(gate::Held::Api, (*wait).min(retry.max_retry_after));
+                let answer = async {
+                    let response = request
+                        .send()
+                        .await
+                        .map_err(|e| ApiError::network(during, e))?;
+                    if !response.status().is_success() {
+                        return Err(envelope::error_from_response(response, during).await);
                     }
-                    return Err(error);
+                    envelope::read_limited(response, envelope::MAX_JSON_BODY, during).await
+                };
+                let answered = self.reach.watch(during, None, answer).await;
+                if let Err(ApiError::RateLimited {
+                    retry_after: Some(wait),
+                    ..
+                }) = &answered
+                {
+                    // The limit is the account's: every call of the key waits.
+                    self.gate
+                        .hold(gate::Held::Api, (*wait).min(retry.max_retry_after));
                 }
-                let bytes =
-                    envelope::read_limited(response, envelope::MAX_JSON_BODY, during).await?;
-                parse_payload(&bytes, during)
+                parse_payload(&answered?, during)
             })
             .await
     }
@@ -245,6 +255,26 @@ impl Client {
             "listing projects",
         )
         .await
+    }
+
+    /// The cheapest authenticated call (one project listed, tried once): whether Imagen
+    /// answers, and takes the key.
+    pub async fn probe(&self) -> Result<(), ApiError> {
+        let mut url = self.endpoint(&[]);
+        url.query_pairs_mut()
+            .append_pair("size", "1")
+            .append_pair("page", "0")
+            .append_pair("is_archived", "false");
+        let _: serde_json::Value = self
+            .call(
+                Method::GET,
+                url,
+                None::<&()>,
+                &RetryPolicy::never(),
+                "checking the connection",
+            )
+            .await?;
+        Ok(())
     }
 
     /// Finds a project by exact name: how a create with an unknown outcome is resolved.

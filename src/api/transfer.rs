@@ -358,16 +358,19 @@ impl Client {
         let file = slice.source.handle("opening for upload")?;
         let expected = slice.len;
         let report = Arc::new(ReadReport::default());
+        let moved = Arc::new(super::reach::Moved::default());
+        let (moving, holding) = (moved.clone(), moved.clone());
         let limit = self.throttles.upload.clone();
         let chunks = stream_slice(file, slice.offset, expected, report.clone())
             .and_then(move |chunk| {
-                let limit = limit.clone();
+                let (limit, holding) = (limit.clone(), holding.clone());
                 async move {
-                    limit.take(chunk.len()).await;
+                    holding.held_back(limit.take(chunk.len())).await;
                     Ok(chunk)
                 }
             })
             .inspect_ok(move |chunk| {
+                moving.touch();
                 if let Some(progress) = &progress {
                     progress(chunk.len() as u64);
                 }
@@ -382,19 +385,22 @@ impl Client {
             request = request.header("Content-MD5", md5);
         }
         tracing::trace!(link = %link, bytes = expected, "presigned PUT");
-        let outcome = request.send().await;
-        if report.shrank.load(Ordering::Relaxed) {
-            return Err(ApiError::FileChanged {
-                path: path.to_owned(),
-                expected,
-                read: report.read.load(Ordering::Relaxed),
-            });
-        }
-        let response = outcome.map_err(|e| ApiError::network("uploading", e))?;
-        if !response.status().is_success() {
-            return Err(super::envelope::error_from_response(response, "uploading").await);
-        }
-        Ok(())
+        let put = async {
+            let outcome = request.send().await;
+            if report.shrank.load(Ordering::Relaxed) {
+                return Err(ApiError::FileChanged {
+                    path: path.to_owned(),
+                    expected,
+                    read: report.read.load(Ordering::Relaxed),
+                });
+            }
+            let response = outcome.map_err(|e| ApiError::network("uploading", e))?;
+            if !response.status().is_success() {
+                return Err(super::envelope::error_from_response(response, "uploading").await);
+            }
+            Ok(())
+        };
+        self.reach.watch("uploading", Some(&moved), put).await
     }
 
     /// Waits while the link's storage host is held (it said "slow down").
@@ -433,6 +439,20 @@ impl Client {
             .map_err(|reason| ApiError::protocol(DURING, reason))?;
         tracing::trace!(link = %link, "presigned GET");
         self.storage_turn(link).await;
+        let moved = super::reach::Moved::default();
+        let get = self.download_watched(link, writer, into, &moved);
+        self.reach.watch(DURING, Some(&moved), get).await
+    }
+
+    /// [`Client::download_to`]'s request, touching `moved` as bytes arrive.
+    async fn download_watched<W: AsyncWrite + Unpin>(
+        &self,
+        link: &PresignedUrl,
+        writer: &mut W,
+        into: &Path,
+        moved: &super::reach::Moved,
+    ) -> Result<u64, ApiError> {
+        const DURING: &str = "downloading";
         let response = self
             .http
             .get(link.expose().clone())
@@ -457,7 +477,10 @@ impl Client {
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| ApiError::network(DURING, e))?;
-            self.throttles.download.take(chunk.len()).await;
+            moved.touch();
+            moved
+                .held_back(self.throttles.download.take(chunk.len()))
+                .await;
             received += chunk.len() as u64;
             if received > cap || announced.is_some_and(|len| received > len) {
                 return Err(ApiError::protocol(DURING, "more bytes than announced"));

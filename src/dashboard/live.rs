@@ -1,10 +1,8 @@
 //! What the dashboard knows beyond the journal, kept live from the event stream: the
-//! folders settling and each shoot's transfer; and the "something changed" stream the
-//! pages listen to.
+//! same [`Glance`] the tray renders (folders settling, each shoot's transfer, Imagen
+//! away, pause and problems); and the "something changed" stream the pages listen to.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -12,45 +10,20 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 
 use super::AppState;
-use crate::events::activity::{Activity, ShootsNow};
+use crate::events::activity::Activity;
 use crate::events::{Event, EventKind};
 use crate::journal::ShootId;
+pub(super) use crate::ui::glance::Glance;
 
-/// A folder that never settles (deleted half-way) stops being shown after this.
-const SETTLING_FORGOTTEN_AFTER: Duration = Duration::from_secs(30 * 60);
-
-/// What the journal does not know yet: folders settling, and live progress.
-#[derive(Default)]
-pub(super) struct Live {
-    pub(super) settling: BTreeMap<String, Instant>,
-    shoots: ShootsNow,
+/// A shoot's transfer or edit under way, for its row.
+pub(super) fn progress(glance: &Glance, id: ShootId) -> Option<&Activity> {
+    glance
+        .shoots()
+        .get(id)
+        .filter(|activity| activity.is_transfer_or_edit() || activity.is_waiting())
 }
 
-impl Live {
-    pub(super) fn observe(&mut self, event: &Event) {
-        self.shoots.observe(event);
-        match &event.kind {
-            EventKind::Settling => {
-                self.settling.insert(event.shoot.clone(), Instant::now());
-            }
-            EventKind::Discovered | EventKind::Skipped { .. } | EventKind::NothingNew => {
-                self.settling.remove(&event.shoot);
-            }
-            _ => {}
-        }
-        self.settling
-            .retain(|_, since| since.elapsed() < SETTLING_FORGOTTEN_AFTER);
-    }
-
-    /// A shoot's transfer or edit under way, for its row.
-    pub(super) fn progress(&self, id: ShootId) -> Option<&Activity> {
-        self.shoots
-            .get(id)
-            .filter(|activity| activity.is_transfer_or_edit())
-    }
-}
-
-/// Keeps `Live` current for as long as the dashboard runs, and only then tells the
+/// Keeps the glance current for as long as the dashboard runs, and only then tells the
 /// pages, so a page that fetches its rows on hearing of a change sees that change.
 pub(super) async fn follow(state: AppState, mut events: broadcast::Receiver<Event>) {
     loop {
@@ -111,6 +84,8 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::FolderStopped { .. } => "folder_stopped",
         EventKind::Waiting { .. } => "waiting",
         EventKind::JournalBack => "journal_back",
+        EventKind::ImagenAway { .. } => "imagen_away",
+        EventKind::ImagenBack => "imagen_back",
         EventKind::Paused => "paused",
         EventKind::Resumed => "resumed",
         EventKind::UploadsHeld { .. } => "uploads_held",

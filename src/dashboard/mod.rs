@@ -51,7 +51,7 @@ pub struct Inner {
     /// Asked for when the dashboard listens beyond this machine.
     password: Option<String>,
     thumbs_dir: PathBuf,
-    live: Mutex<live::Live>,
+    live: Mutex<live::Glance>,
     /// The journal last opened, kept while the config names the same one.
     journal: crate::journal::ViewCache,
     controls: crate::control::Controls,
@@ -102,7 +102,7 @@ pub async fn start(
         port: addr.port(),
         password,
         thumbs_dir: data_dir.join("thumbnails"),
-        live: Mutex::new(live::Live::default()),
+        live: Mutex::new(live::Glance::default()),
         journal: Default::default(),
         controls: context.controls,
     }));
@@ -122,6 +122,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(shoots::page))
         .route("/rows", get(shoots::rows))
+        .route("/banner", get(shoots::banner))
         .route("/events", get(live::events))
         .route("/shoots/{id}", get(shoot::shoot_page))
         .route("/shoots/{id}/thumb/{index}/{side}", get(shoot::thumbnail))

@@ -9,6 +9,7 @@ use maud::{Markup, html};
 
 use super::pages::{Tab, layout, post_button};
 use super::{AppState, journal};
+use crate::events::EventKind;
 use crate::events::activity::Activity;
 use crate::journal::{AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, ShootSummary};
 
@@ -24,7 +25,7 @@ pub(super) async fn page(State(state): State<AppState>) -> Html<String> {
         @if !agents.is_empty() { (studio_agents(&agents)) }
         section.card {
             h2 { "Shoots" }
-            table {
+            table.shoots.stacking {
                 thead {
                     tr {
                         th { "Shoot" } th { "State" } th { "Progress" } th { "Photos" }
@@ -60,48 +61,100 @@ fn studio_agents(agents: &[AgentSeen]) -> Markup {
     }
 }
 
+/// Just the banner, for the page's live refresh.
+pub(super) async fn banner(State(state): State<AppState>) -> Html<String> {
+    Html(status_banner(&state).into_string())
+}
+
 /// Just the table rows, for the page's live refresh.
 pub(super) async fn rows(State(state): State<AppState>) -> Html<String> {
     Html(rows_html(&state).into_string())
 }
 
+/// The agent's state, as the tray shows it: paused over everything (with the problems
+/// listed), problems to act on, Imagen away, or running.
 fn status_banner(state: &AppState) -> Markup {
     let csrf = state.secret.csrf();
     let Some(config) = state.config.borrow().clone() else {
         return html! {
-            div.banner.bad {
+            div.banner.bad #agent-status {
                 "The settings file has a mistake, so nothing runs. "
                 a href="/settings" { "Open Settings" } "."
             }
         };
     };
-    let key_missing = config.api_key().is_err();
-    let paused = journal(state)
-        .and_then(|j| j.paused().ok())
-        .unwrap_or(false);
-    let (class, text, button) = if key_missing {
+    let journal = journal(state);
+    let mut glance = state.live.lock().expect("not poisoned").clone();
+    if let Some(journal) = &journal {
+        glance.set_from_journal(
+            journal.paused().unwrap_or(glance.is_paused()),
+            journal.count_in(ShootState::Failed).unwrap_or(0),
+            journal.count_in(ShootState::Held).unwrap_or(0),
+        );
+    }
+    let mut problems = glance.problems();
+    // What the config names is checked here too: the event may predate this page.
+    if config.api_key().is_err() && !problems.iter().any(|p| p.contains("API key")) {
+        problems.insert(0, "Waiting for your Imagen API key".into());
+    }
+    for pair in &config.folders {
+        let missing = format!(
+            "Inbox {} is missing — is the drive mounted?",
+            crate::words::printable_path(&pair.inbox)
+        );
+        if !pair.inbox.is_dir() && !problems.contains(&missing) {
+            problems.push(missing);
+        }
+    }
+    let (class, headline, button) = if glance.is_paused() {
         (
             "warn",
-            html! { "Waiting for your Imagen API key: add it in " a href="/settings" { "Settings" } "." },
-            None,
-        )
-    } else if paused {
-        (
-            "warn",
-            html! { "Paused: no new shoot or upload starts." },
-            Some(post_button("/resume", &csrf, "Resume", true)),
+            "Paused: no new shoot or upload starts.".to_owned(),
+            post_button("/resume", &csrf, "Resume", true),
         )
     } else {
-        (
-            "ok",
-            html! { "Running: new shoots in the inbox are sent for editing." },
-            Some(post_button("/pause", &csrf, "Pause", false)),
-        )
+        let pause = post_button("/pause", &csrf, "Pause", false);
+        match (problems.is_empty(), glance.offline()) {
+            (false, _) => ("bad", "Something needs you:".to_owned(), pause),
+            (true, Some(silent)) => (
+                "warn",
+                format!(
+                    "{}: shoots wait and go on by themselves once it answers again.",
+                    crate::words::imagen_away(silent)
+                ),
+                pause,
+            ),
+            (true, None) => match glance.uploads_held() {
+                Some(reason) => (
+                    "warn",
+                    format!("{}: uploads wait.", reason.waiting_words()),
+                    pause,
+                ),
+                None => (
+                    "ok",
+                    "Running: new shoots in the inbox are sent for editing.".to_owned(),
+                    pause,
+                ),
+            },
+        }
     };
+    if glance.is_paused()
+        && let Some(silent) = glance.offline()
+    {
+        problems.push(crate::words::imagen_away(silent).to_owned());
+    }
     html! {
         div class={ "banner " (class) " status-line" } #agent-status {
-            span { (text) }
-            @if let Some(button) = button { (button) }
+            div {
+                span.headline { (headline) }
+                @if !problems.is_empty() {
+                    ul.problems { @for problem in &problems { li { (problem) } } }
+                }
+                @if problems.iter().any(|p| p.contains("API key")) {
+                    div { a href="/settings#api_key" { "Add or check the key in Settings" } }
+                }
+            }
+            (button)
         }
     }
 }
@@ -120,15 +173,11 @@ fn rows_html(state: &AppState) -> Markup {
     // A folder appears once: settling gets a row of its own only when the journal has
     // none for it yet (new photos in a known shoot are noted on its newest row).
     let known: HashSet<&str> = summaries.iter().map(|r| r.shoot.folder.as_str()).collect();
-    let settling: Vec<&String> = live
-        .settling
-        .keys()
-        .filter(|f| !known.contains(f.as_str()))
-        .collect();
+    let settling: Vec<&str> = live.settling().filter(|f| !known.contains(f)).collect();
     let skipped: Vec<&NotSent> = not_sent
         .iter()
         .filter(|n| n.file.is_empty())
-        .filter(|n| !known.contains(n.folder.as_str()) && !live.settling.contains_key(&n.folder))
+        .filter(|n| !known.contains(n.folder.as_str()) && !live.is_settling(&n.folder))
         .collect();
     let csrf = state.secret.csrf();
     let mut noted: HashSet<&str> = HashSet::new();
@@ -141,7 +190,7 @@ fn rows_html(state: &AppState) -> Markup {
             // Folder-wide notes go on the folder's newest row (the list is newest first).
             let notes = match noted.insert(folder) {
                 true => FolderNotes {
-                    settling: live.settling.contains_key(folder),
+                    settling: live.is_settling(folder),
                     not_sent: not_sent
                         .iter()
                         .filter(|n| n.folder == folder && !n.file.is_empty())
@@ -149,26 +198,31 @@ fn rows_html(state: &AppState) -> Markup {
                 },
                 false => FolderNotes::default(),
             };
-            row_html(group, live.progress(row.shoot.id), &notes, &csrf)
+            row_html(
+                group,
+                super::live::progress(&live, row.shoot.id),
+                &notes,
+                &csrf,
+            )
         })
         .collect();
     html! {
         @for folder in &settling {
             tr data-folder=(folder) {
-                td { (folder) }
-                td { span.pill.settling { "Settling" } }
-                td.muted { "waiting for the copy to finish" }
-                td {} td {} td {}
+                td data-label="Shoot" { (folder) }
+                td data-label="State" { span.pill.settling { "Settling" } }
+                td.muted data-label="Progress" { "waiting for the copy to finish" }
+                td.empty {} td.empty {} td.empty {}
             }
         }
         @for item in &skipped {
             tr data-folder=(item.folder) {
-                td { (item.folder) }
-                td { span.pill.failed { "Skipped" } div.error { (item.reason) } }
-                td {}
-                td { "0" }
-                td.muted { (crate::words::ago(item.seen_ms)) }
-                td {}
+                td data-label="Shoot" { (item.folder) }
+                td data-label="State" { span.pill.failed { "Skipped" } div.error { (item.reason) } }
+                td.empty {}
+                td data-label="Photos" { "0" }
+                td.muted data-label="Updated" { (crate::words::ago(item.seen_ms)) }
+                td.empty {}
             }
         }
         @for row in rows { (row) }
@@ -229,12 +283,7 @@ fn row_html(
     let shoot = &row.shoot;
     let id = shoot.id;
     let progress = match (shoot.state, live) {
-        (state, Some(activity)) if state.is_active() => html! {
-            @if let Some(percent) = activity.percent() {
-                span.progress { span style={ "width:" (percent) "%" } {} }
-            }
-            (activity.words())
-        },
+        (state, Some(activity)) if state.is_active() => activity_html(activity),
         (ShootState::Done, _) => {
             html! { (crate::words::count(row.outputs, "edited photo", "edited photos")) }
         }
@@ -259,14 +308,16 @@ fn row_html(
     };
     html! {
         tr data-shoot=(id) {
-            td {
+            td data-label="Shoot" {
                 a href={ "/shoots/" (id) } { (shoot.folder) }
-                div.muted { (shoot.project_name) }
             }
-            td {
+            td data-label="State" {
                 (state_pill(shoot))
                 @if let Some(holder) = &shoot.holder { div.muted.holder { "by " (holder) } }
-                @if let Some(error) = &shoot.last_error { div.error { (error) } }
+                // While a wait is live, its words (with the countdown) are in Progress.
+                @if let (Some(error), false) = (&shoot.last_error, live.is_some_and(Activity::is_waiting)) {
+                    div.error { (error) }
+                }
                 (retry_hint(shoot))
                 (problems_html(shoot))
                 @if group.projects.len() > 1 { (projects_html(&group.projects)) }
@@ -280,11 +331,35 @@ fn row_html(
                     }
                 }
             }
-            td { (progress) }
-            td { (row.files) }
-            td.muted { (crate::words::ago(shoot.updated_ms)) }
-            td { @if let Some(action) = action { (action) } }
+            td data-label="Progress" { (progress) }
+            td data-label="Photos" { (row.files) }
+            td.muted data-label="Updated" { (crate::words::ago(shoot.updated_ms)) }
+            td.action { @if let Some(action) = action { (action) } }
         }
+    }
+}
+
+/// What a shoot in flight is doing: a bar for a transfer (a `<progress>`, which the
+/// page's style policy lets through, unlike an inline width), and a wait's reason with
+/// a countdown the page's script keeps counting.
+pub(super) fn activity_html(activity: &Activity) -> Markup {
+    match activity.kind() {
+        EventKind::Waiting {
+            reason,
+            retry_at_ms,
+            ..
+        } => html! {
+            span.error { "Waiting: " (reason) }
+            @if let Some(at) = retry_at_ms {
+                " " span.countdown data-until=(at) { (crate::events::activity::retry_words(*at)) }
+            }
+        },
+        _ => html! {
+            @if let Some(percent) = activity.percent() {
+                progress.bar value=(percent) max="100" { (percent) "%" }
+            }
+            (activity.words())
+        },
     }
 }
 

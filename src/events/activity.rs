@@ -84,6 +84,11 @@ impl Activity {
         }
     }
 
+    /// Whether the shoot waits a problem out (and tries again by itself).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.0, EventKind::Waiting { .. })
+    }
+
     /// Whether the shoot is moving data or waiting on Imagen's edit.
     pub fn is_transfer_or_edit(&self) -> bool {
         matches!(
@@ -92,7 +97,7 @@ impl Activity {
         )
     }
 
-    /// The words for it: "uploading 3/10 photos", "editing (Pending)",
+    /// The words for it: "uploading 3/10 photos", "Imagen is editing",
     /// "downloading 2/10 edited photos", "waiting: …".
     pub fn words(&self) -> String {
         match &self.0 {
@@ -108,13 +113,30 @@ impl Activity {
                 ),
                 None => format!("uploading {files_done}/{files_total} photos"),
             },
-            EventKind::Editing { status } => format!("editing ({status})"),
+            EventKind::Editing { .. } => "Imagen is editing".into(),
             EventKind::Downloading { done, total } => {
                 format!("downloading {done}/{total} edited photos")
             }
-            EventKind::Waiting { reason, .. } => format!("waiting: {reason}"),
+            EventKind::Waiting {
+                reason,
+                retry_at_ms,
+                ..
+            } => match retry_at_ms.map(retry_words) {
+                Some(retry) => format!("waiting: {reason}; {retry}"),
+                None => format!("waiting: {reason}"),
+            },
             _ => "queued".into(),
         }
+    }
+}
+
+/// "trying again in 12 s", "trying again now": from the time the next try is due.
+pub fn retry_words(at_ms: i64) -> String {
+    let seconds = (at_ms - crate::journal::now_ms()).div_euclid(1000);
+    match seconds {
+        ..1 => "trying again now".into(),
+        1..120 => format!("trying again in {seconds} s"),
+        _ => format!("trying again in {} min", (seconds + 59) / 60),
     }
 }
 

@@ -74,9 +74,20 @@ pub enum EventKind {
     Waiting {
         reason: String,
         cause: WaitCause,
+        /// When the next try is due (Unix ms), for a countdown that counts.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_at_ms: Option<i64>,
     },
     /// The studio's shared journal can be reached again, after a `JournalAway` wait.
     JournalBack,
+    /// Imagen (its API or storage) cannot be reached, or is not answering; told when it
+    /// starts and again once it has lasted a minute.
+    ImagenAway {
+        silent: bool,
+        for_a_minute: bool,
+    },
+    /// Imagen answers again.
+    ImagenBack,
     Paused,
     Resumed,
     /// Uploads wait: the connection is metered or the machine on battery.
@@ -226,6 +237,19 @@ fn log(event: &Event) {
         ),
         EventKind::Waiting { reason, .. } => tracing::warn!(shoot, "waiting: {reason}"),
         EventKind::JournalBack => tracing::info!("the studio's journal is back: work goes on"),
+        EventKind::ImagenAway {
+            silent,
+            for_a_minute,
+        } => tracing::warn!(
+            "{}{}: uploads, edits and downloads wait and go on by themselves once it is back",
+            crate::words::imagen_away(*silent),
+            if *for_a_minute {
+                " for a minute now"
+            } else {
+                ""
+            }
+        ),
+        EventKind::ImagenBack => tracing::info!("Imagen answers again: work goes on"),
         EventKind::Paused => tracing::info!("paused"),
         EventKind::Resumed => tracing::info!("resumed"),
         EventKind::UploadsHeld { reason } => tracing::info!(

@@ -331,7 +331,7 @@ where
         .map_err(|error| JournalError::Interrupted(error.to_string()))?
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

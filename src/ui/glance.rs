@@ -3,33 +3,46 @@
 //! event stream.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use crate::events::activity::{Activity, ShootsNow};
 use crate::events::{Event, EventKind, WaitCause};
 use crate::platform::costs::HoldReason;
 
-/// The four faces of the tray icon.
+/// The faces of the tray icon: one per phase of the work, paused, offline, and a
+/// problem to act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IconKind {
     Idle,
-    Working,
+    Uploading,
+    /// Waiting for Imagen to finish editing.
+    Editing,
+    Downloading,
     Paused,
+    /// Imagen cannot be reached or is not answering.
+    Offline,
     Error,
 }
 
 impl IconKind {
-    pub const ALL: [IconKind; 4] = [
+    pub const ALL: [IconKind; 7] = [
         IconKind::Idle,
-        IconKind::Working,
+        IconKind::Uploading,
+        IconKind::Editing,
+        IconKind::Downloading,
         IconKind::Paused,
+        IconKind::Offline,
         IconKind::Error,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             IconKind::Idle => "idle",
-            IconKind::Working => "working",
+            IconKind::Uploading => "uploading",
+            IconKind::Editing => "editing",
+            IconKind::Downloading => "downloading",
             IconKind::Paused => "paused",
+            IconKind::Offline => "offline",
             IconKind::Error => "error",
         }
     }
@@ -45,14 +58,20 @@ enum Trouble {
     JournalAway,
 }
 
+/// The agent's state at one moment, computed once from the event stream (and the
+/// journal's counts) for every surface: the tray's icon and line, the dashboard's
+/// banner and live rows.
 #[derive(Debug, Default, Clone)]
 pub struct Glance {
     shoots: ShootsNow,
+    /// Shoot folders being copied in, not yet a shoot (by name, since when).
+    settling: BTreeMap<String, Instant>,
     paused: bool,
     /// Why uploads wait (a metered network, battery), while they do.
     uploads_held: Option<HoldReason>,
     trouble: Option<Trouble>,
-    offline: bool,
+    /// Imagen away: `Some(true)` when it is silent, `Some(false)` when unreachable.
+    offline: Option<bool>,
     failed_shoots: usize,
     held_shoots: usize,
     /// A hot folder that cannot take shoots (its inbox missing, its outbox reaching
@@ -60,16 +79,26 @@ pub struct Glance {
     folder_problem: Option<String>,
 }
 
+/// A folder that never settles (deleted half-way) stops being shown after this.
+const SETTLING_FORGOTTEN_AFTER: Duration = Duration::from_secs(30 * 60);
+
 impl Glance {
     pub fn observe(&mut self, event: &Event) {
         self.shoots.observe(event);
         match &event.kind {
+            EventKind::Settling => {
+                self.settling.insert(event.shoot.clone(), Instant::now());
+            }
+            EventKind::Discovered | EventKind::Skipped { .. } | EventKind::NothingNew => {
+                self.settling.remove(&event.shoot);
+            }
             EventKind::Waiting { cause, .. } => match cause {
-                WaitCause::Network => self.offline = true,
                 WaitCause::KeyRejected => self.trouble = Some(Trouble::KeyRejected),
                 WaitCause::JournalAway => self.trouble = Some(Trouble::JournalAway),
-                WaitCause::Server | WaitCause::Other => {}
+                WaitCause::Network | WaitCause::Server | WaitCause::Other => {}
             },
+            EventKind::ImagenAway { silent, .. } => self.offline = Some(*silent),
+            EventKind::ImagenBack => self.offline = None,
             EventKind::InboxMissing { inbox } => {
                 self.folder_problem = Some(format!(
                     "Inbox {} is missing — is the drive mounted?",
@@ -95,16 +124,15 @@ impl Glance {
             EventKind::NeedsApiKey { .. } => self.trouble = Some(Trouble::NeedsKey),
             _ => {}
         }
-        if event.kind.shows_work_moving() {
-            self.offline = false;
-            if self.trouble == Some(Trouble::KeyRejected) {
-                self.trouble = None;
-            }
+        if event.kind.shows_work_moving() && self.trouble == Some(Trouble::KeyRejected) {
+            self.trouble = None;
         }
+        self.settling
+            .retain(|_, since| since.elapsed() < SETTLING_FORGOTTEN_AFTER);
     }
 
     /// The journal is the truth about pause and failures (the CLI or another window
-    /// may have changed them); the tray refreshes these from it.
+    /// may have changed them); the surfaces refresh these from it.
     pub fn set_from_journal(&mut self, paused: bool, failed_shoots: usize, held_shoots: usize) {
         self.paused = paused;
         self.failed_shoots = failed_shoots;
@@ -119,77 +147,163 @@ impl Glance {
         self.uploads_held
     }
 
-    pub fn icon(&self) -> IconKind {
-        if self.trouble.is_some()
-            || self.failed_shoots > 0
-            || self.held_shoots > 0
-            || self.folder_problem.is_some()
-        {
-            IconKind::Error
-        } else if self.paused {
-            IconKind::Paused
-        } else if self.shoots.is_empty() {
-            IconKind::Idle
+    /// The shoots in flight, with what each is doing.
+    pub fn shoots(&self) -> &ShootsNow {
+        &self.shoots
+    }
+
+    /// The shoot folders being copied in, by name.
+    pub fn settling(&self) -> impl Iterator<Item = &str> {
+        self.settling.keys().map(String::as_str)
+    }
+
+    pub fn is_settling(&self, folder: &str) -> bool {
+        self.settling.contains_key(folder)
+    }
+
+    /// Whether Imagen is away: `Some(silent)`.
+    pub fn offline(&self) -> Option<bool> {
+        self.offline
+    }
+
+    /// How the photographer should read the state: fine, a wait, or something to fix.
+    pub fn tone(&self) -> Tone {
+        if self.needs_the_user() {
+            Tone::Problem
+        } else if self.paused || self.offline.is_some() || self.uploads_held.is_some() {
+            Tone::Waiting
         } else {
-            IconKind::Working
+            Tone::Fine
         }
     }
 
-    /// One line for the tooltip and the top of the menu.
-    pub fn status_line(&self) -> String {
+    fn needs_the_user(&self) -> bool {
+        self.trouble.is_some()
+            || self.failed_shoots > 0
+            || self.held_shoots > 0
+            || self.folder_problem.is_some()
+    }
+
+    /// Paused wins over everything (the click on Pause must show); then a problem to
+    /// act on, Imagen away, and the phase of the work.
+    pub fn icon(&self) -> IconKind {
+        if self.paused {
+            IconKind::Paused
+        } else if self.needs_the_user() {
+            IconKind::Error
+        } else if self.offline.is_some() {
+            IconKind::Offline
+        } else {
+            let phase = |kind: fn(&EventKind) -> bool| {
+                self.shoots
+                    .iter()
+                    .any(|(_, activity)| kind(activity.kind()))
+            };
+            if phase(|k| matches!(k, EventKind::Uploading(_))) {
+                IconKind::Uploading
+            } else if phase(|k| matches!(k, EventKind::Downloading { .. })) {
+                IconKind::Downloading
+            } else if phase(|k| matches!(k, EventKind::Editing { .. })) {
+                IconKind::Editing
+            } else if !self.shoots.is_empty() || !self.settling.is_empty() {
+                IconKind::Uploading
+            } else {
+                IconKind::Idle
+            }
+        }
+    }
+
+    /// The problems that need the user, in words (for the banner's list and the line).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         match self.trouble {
-            Some(Trouble::NeedsKey) => return "Waiting for your Imagen API key".into(),
+            Some(Trouble::NeedsKey) => problems.push("Waiting for your Imagen API key".into()),
             Some(Trouble::KeyRejected) => {
-                return "Imagen rejected the API key — check it in Settings".into();
+                problems.push("Imagen rejected the API key — check it in Settings".into());
             }
-            Some(Trouble::ConfigRejected) => {
-                return "Settings file has a mistake — the last good settings are in use".into();
-            }
+            Some(Trouble::ConfigRejected) => problems
+                .push("The settings file has a mistake — the last good settings are in use".into()),
             Some(Trouble::JournalAway) => {
-                return "The studio's database cannot be reached — new work waits".into();
+                problems.push("The studio's database cannot be reached — new work waits".into())
             }
             None => {}
         }
         if let Some(problem) = &self.folder_problem {
+            problems.push(problem.clone());
+        }
+        match (self.failed_shoots, self.held_shoots) {
+            (0, 0) => {}
+            (n, 0) => problems.push(format!("{} — see Recent shoots", shoots(n, "failed"))),
+            (0, h) => problems.push(format!(
+                "{} by the spend guard — see Recent shoots",
+                shoots(h, "held")
+            )),
+            (n, h) => problems.push(format!("{n} failed, {h} held — see Recent shoots")),
+        }
+        problems
+    }
+
+    /// The shoots in flight counted as the photographer counts them: the projects of
+    /// one folder are one shoot.
+    fn active_shoots(&self) -> Vec<(&str, &Activity)> {
+        let mut seen = std::collections::HashSet::new();
+        self.shoots
+            .iter()
+            .filter(|(name, _)| seen.insert(*name))
+            .collect()
+    }
+
+    /// One line for the tooltip and the top of the menu.
+    pub fn status_line(&self) -> String {
+        let problems = self.problems();
+        let active = self.active_shoots();
+        if self.paused {
+            let waiting = match active.len() + self.settling.len() {
+                0 => "Paused".to_owned(),
+                n => format!("Paused — {}", shoots(n, "waiting")),
+            };
+            return match problems.first() {
+                Some(problem) => format!("{waiting}; {problem}"),
+                None => waiting,
+            };
+        }
+        if let Some(problem) = problems.first()
+            && (self.trouble.is_some() || self.folder_problem.is_some())
+        {
             return problem.clone();
         }
-        let active = self.shoots.len();
-        if self.paused {
-            return match active {
-                0 => "Paused".into(),
-                n => format!("Paused — {}", shoots(n, "waiting")),
+        if let Some(silent) = self.offline {
+            let away = crate::words::imagen_away(silent);
+            return match active.as_slice() {
+                [] => away.to_owned(),
+                [(name, _)] => format!("{away} — {name} waits"),
+                many => format!("{away} — {} wait", shoots(many.len(), "")),
             };
         }
         if let Some(reason) = self.uploads_held {
             let waiting = reason.waiting_words();
-            return match active {
+            return match active.len() {
                 0 => format!("Up to date — uploads will be {}", waiting.to_lowercase()),
                 _ => format!("{waiting} — Resume anyway sends the photos now"),
             };
         }
-        if self.offline && active > 0 {
-            return format!(
-                "Offline — {} for the network",
-                shoots(active, if active == 1 { "waits" } else { "wait" })
-            );
-        }
-        let failed = match (self.failed_shoots, self.held_shoots) {
-            (0, 0) => String::new(),
-            (n, 0) => format!(" ({n} failed — see Recent shoots)"),
-            (0, h) => format!(" ({h} held by the spend guard — see Recent shoots)"),
-            (n, h) => format!(" ({n} failed, {h} held — see Recent shoots)"),
+        let extra = match problems.first() {
+            Some(problem) => format!(" ({problem})"),
+            None => String::new(),
         };
-        let line = match self.shoots.iter().collect::<Vec<_>>().as_slice() {
-            [] => match (self.failed_shoots, self.held_shoots) {
-                (0, 0) => return "Up to date — watching for new shoots".into(),
-                (n, 0) => return format!("{} — see Recent shoots", shoots(n, "failed")),
-                (0, h) => {
-                    return format!(
-                        "{} by the spend guard — see Recent shoots",
-                        shoots(h, "held")
-                    );
-                }
-                (n, h) => return format!("{n} failed, {h} held — see Recent shoots"),
+        let settling = self.settling.len();
+        let line = match active.as_slice() {
+            [] if settling == 1 => format!(
+                "{} — waiting for the copy to finish",
+                crate::words::printable(self.settling.keys().next().expect("one"))
+            ),
+            [] if settling > 1 => format!(
+                "{} — waiting for the copies to finish",
+                shoots(settling, "arriving")
+            ),
+            [] => match problems.first() {
+                Some(problem) => return problem.clone(),
+                None => return "Up to date — watching for new shoots".into(),
             },
             [(name, activity)] => format!("{name} — {}", describe(activity)),
             many => {
@@ -214,8 +328,18 @@ impl Glance {
                 }
             }
         };
-        format!("{line}{failed}")
+        format!("{line}{extra}")
     }
+}
+
+/// How a surface colours the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Fine,
+    /// Nothing to fix, but work waits (paused, offline, a metered network).
+    Waiting,
+    /// Something needs the photographer.
+    Problem,
 }
 
 /// "1 shoot editing", "3 shoots editing".
@@ -232,7 +356,6 @@ fn describe(activity: &Activity) -> String {
         EventKind::Uploading(_) => {
             format!("{}, {}%", activity.words(), activity.percent().unwrap_or(0))
         }
-        EventKind::Editing { .. } => "editing".into(),
         EventKind::Waiting { reason, .. } => format!("waiting: {}", shorten(reason, 80)),
         _ => activity.words(),
     }
@@ -277,7 +400,7 @@ mod tests {
             glance.status_line(),
             "123 Main St — uploading 18/42 photos, 64%"
         );
-        assert_eq!(glance.icon(), IconKind::Working);
+        assert_eq!(glance.icon(), IconKind::Uploading);
     }
 
     #[test]
@@ -348,6 +471,7 @@ mod tests {
         let away = EventKind::Waiting {
             reason: "cannot reach the studio's journal".into(),
             cause: WaitCause::JournalAway,
+            retry_at_ms: None,
         };
         glance.observe(&event("", None, away));
         assert_eq!(glance.icon(), IconKind::Error);
@@ -362,12 +486,13 @@ mod tests {
         let rejected = EventKind::Waiting {
             reason: "the API key was rejected".into(),
             cause: WaitCause::KeyRejected,
+            retry_at_ms: None,
         };
         glance.observe(&event("A", Some(1), rejected));
         assert_eq!(glance.icon(), IconKind::Error);
         assert!(glance.status_line().contains("rejected the API key"));
         glance.observe(&event("A", Some(1), uploading(1, 2, 10)));
-        assert_eq!(glance.icon(), IconKind::Working);
+        assert_eq!(glance.icon(), IconKind::Uploading);
     }
 
     #[test]
@@ -384,6 +509,77 @@ mod tests {
         glance.set_from_journal(false, 1, 0);
         assert_eq!(glance.icon(), IconKind::Error);
         assert_eq!(glance.status_line(), "1 shoot failed — see Recent shoots");
+    }
+
+    #[test]
+    fn a_card_copy_shows_as_arriving_not_up_to_date() {
+        let mut glance = Glance::default();
+        glance.observe(&event("14 Pine Street", None, EventKind::Settling));
+        assert_eq!(
+            glance.status_line(),
+            "14 Pine Street — waiting for the copy to finish"
+        );
+        assert_eq!(glance.icon(), IconKind::Uploading);
+        glance.observe(&event("14 Pine Street", Some(1), EventKind::Discovered));
+        assert!(glance.settling().next().is_none());
+    }
+
+    #[test]
+    fn imagen_away_has_its_own_icon_and_no_time_left() {
+        let mut glance = Glance::default();
+        glance.observe(&event("14 Pine Street", Some(1), uploading(4, 12, 30)));
+        let away = EventKind::ImagenAway {
+            silent: true,
+            for_a_minute: false,
+        };
+        glance.observe(&event("", None, away));
+        assert_eq!(glance.icon(), IconKind::Offline);
+        assert_eq!(
+            glance.status_line(),
+            "Imagen is not answering — 14 Pine Street waits"
+        );
+        assert_eq!(glance.tone(), Tone::Waiting);
+        glance.observe(&event("", None, EventKind::ImagenBack));
+        assert_eq!(glance.icon(), IconKind::Uploading);
+    }
+
+    #[test]
+    fn pause_shows_as_paused_over_a_failed_shoot_and_still_lists_it() {
+        let mut glance = Glance::default();
+        glance.set_from_journal(false, 1, 0);
+        assert_eq!(glance.icon(), IconKind::Error);
+        glance.set_from_journal(true, 1, 0);
+        assert_eq!(glance.icon(), IconKind::Paused);
+        assert_eq!(
+            glance.status_line(),
+            "Paused; 1 shoot failed — see Recent shoots"
+        );
+    }
+
+    #[test]
+    fn one_shoot_split_into_projects_counts_as_one_shoot() {
+        let mut glance = Glance::default();
+        glance.observe(&event("9 Elm Court", Some(1), uploading(1, 6, 10)));
+        glance.observe(&event("9 Elm Court", Some(2), uploading(1, 4, 10)));
+        assert!(
+            glance.status_line().starts_with("9 Elm Court — uploading"),
+            "{}",
+            glance.status_line()
+        );
+    }
+
+    #[test]
+    fn the_phases_have_their_own_icons() {
+        let mut glance = Glance::default();
+        let editing = EventKind::Editing {
+            status: "In Progress".into(),
+        };
+        glance.observe(&event("A", Some(1), editing));
+        assert_eq!(glance.icon(), IconKind::Editing);
+        assert_eq!(glance.status_line(), "A — Imagen is editing");
+        let downloading = EventKind::Downloading { done: 1, total: 4 };
+        glance.observe(&event("B", Some(2), downloading));
+        assert_eq!(glance.icon(), IconKind::Downloading);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The icons, drawn in code: a coloured disc with a white sign (a tick when idle, an
-//! arrow while working, two bars when paused, "!" on error) inside a dark rim, so it
-//! reads on light and dark panels alike. Shapes are sampled 4×4 per pixel, which keeps
+//! up or down arrow while uploading or downloading, three dots while Imagen edits, two
+//! bars when paused, a struck-out ring when offline, "!" on error) inside a dark rim,
+//! so it reads on light and dark panels alike. Shapes are sampled 4×4 per pixel, which keeps
 //! them crisp from 16 px up. `assets/` holds PNGs of these same pixels for packaging.
 
 use crate::ui::glance::IconKind;
@@ -17,8 +18,10 @@ const WHITE: [f32; 4] = [1.0, 1.0, 1.0, 1.0];
 fn fill(kind: IconKind) -> [f32; 4] {
     let [r, g, b] = match kind {
         IconKind::Idle => [0x1f, 0x9e, 0x89],
-        IconKind::Working => [0x2b, 0x7b, 0xe4],
+        IconKind::Uploading | IconKind::Downloading => [0x2b, 0x7b, 0xe4],
+        IconKind::Editing => [0x6e, 0x4f, 0xc9],
         IconKind::Paused => [0xd9, 0x8e, 0x04],
+        IconKind::Offline => [0x7c, 0x7c, 0x82],
         IconKind::Error => [0xd6, 0x36, 0x2f],
     };
     [r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0, 1.0]
@@ -80,9 +83,20 @@ fn in_sign(kind: IconKind, u: f32, v: f32) -> bool {
             near_segment(p, (0.29, 0.52), (0.44, 0.67), 0.065)
                 || near_segment(p, (0.44, 0.67), (0.71, 0.36), 0.065)
         }
-        IconKind::Working => {
+        IconKind::Uploading => {
             near_segment(p, (0.5, 0.72), (0.5, 0.42), 0.065)
                 || in_triangle(p, (0.29, 0.5), (0.71, 0.5), (0.5, 0.25))
+        }
+        IconKind::Downloading => {
+            near_segment(p, (0.5, 0.28), (0.5, 0.58), 0.065)
+                || in_triangle(p, (0.29, 0.5), (0.71, 0.5), (0.5, 0.75))
+        }
+        IconKind::Editing => [0.3, 0.5, 0.7]
+            .iter()
+            .any(|&x| distance(p, (x, 0.5)) < 0.075),
+        IconKind::Offline => {
+            let ring = distance(p, (0.5, 0.5));
+            (0.17..0.24).contains(&ring) || near_segment(p, (0.31, 0.69), (0.69, 0.31), 0.05)
         }
         IconKind::Paused => {
             let bar = |left: f32| (left..left + 0.11).contains(&u) && (0.29..0.71).contains(&v);
@@ -203,9 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn the_four_faces_differ_in_colour() {
+    fn every_face_differs_from_every_other_and_only_the_transfers_share_a_colour() {
+        let faces: std::collections::HashSet<Vec<u8>> =
+            IconKind::ALL.iter().map(|&k| draw(k, 22)).collect();
+        assert_eq!(faces.len(), IconKind::ALL.len());
         let colours: std::collections::HashSet<[u8; 3]> =
             IconKind::ALL.iter().map(|&k| fill_bytes(k)).collect();
-        assert_eq!(colours.len(), 4);
+        assert_eq!(colours.len(), IconKind::ALL.len() - 1);
     }
 }

@@ -62,6 +62,40 @@ pub enum ShootError {
 }
 
 impl ShootError {
+    /// What went wrong as a photographer reads it (the log keeps the details).
+    pub fn plain(&self) -> String {
+        match self {
+            ShootError::Api(error) | ShootError::Outbox(OutboxError::Download(error)) => {
+                error.plain()
+            }
+            ShootError::Outbox(OutboxError::Io {
+                path,
+                during,
+                source,
+            }) => crate::words::io_problem_plain(path, during, source),
+            ShootError::Outbox(OutboxError::NotAJpeg { name, .. }) => format!(
+                "the edited photo for {} came back damaged; it is downloaded again",
+                crate::words::printable(name)
+            ),
+            ShootError::Journal(_) => {
+                "imagen-sync could not write its records in its data folder; it tries again".into()
+            }
+            ShootError::FolderGone(path) => format!(
+                "the shoot folder {} is gone (moved, renamed or deleted)",
+                crate::words::printable_path(path)
+            ),
+            ShootError::InboxMissing(path) => format!(
+                "the inbox {} is missing — is the drive mounted? The shoot goes on once it is back",
+                crate::words::printable_path(path)
+            ),
+            ShootError::FileChanged(path) => format!(
+                "{} changed after the shoot settled; its new version goes up once it is stable",
+                crate::words::printable_path(path)
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether trying the same shoot again later may succeed without anyone acting.
     pub fn is_retryable(&self) -> bool {
         match self {

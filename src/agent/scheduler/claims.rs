@@ -52,6 +52,7 @@ impl Claims {
             EventKind::Waiting {
                 reason: reason.clone(),
                 cause: WaitCause::JournalAway,
+                retry_at_ms: None,
             },
         );
         self.away = Some(reason);

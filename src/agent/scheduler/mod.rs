@@ -70,6 +70,12 @@ pub(super) async fn run(
                     inputs.tick.reset_immediately();
                 }
             }
+            Ok(()) = inputs.reach.changed() => {
+                if inputs.reach.borrow_and_update().is_answering() {
+                    scheduler.on_imagen_back();
+                    inputs.tick.reset_immediately();
+                }
+            }
             _ = scheduler.options.nudge.notified() => {
                 scheduler.must_look = true;
                 inputs.tick.reset_immediately();
@@ -96,6 +102,8 @@ enum Next {
 /// The timers and channels the loop waits on, apart from the state they change.
 struct Inputs {
     found: mpsc::Receiver<Found>,
+    /// Whether Imagen answers, from the client.
+    reach: watch::Receiver<crate::api::reach::Reach>,
     beats: mpsc::Receiver<Beat>,
     beat_sender: mpsc::Sender<Beat>,
     heartbeat: Interval,
@@ -118,6 +126,8 @@ struct Scheduler {
     intake: Intake,
     watcher: InboxWatcher,
     _touchups: Option<super::following::Following>,
+    /// Tells the surfaces whether Imagen answers, and probes it while it does not.
+    _imagen_reach: super::following::Following,
     workers: JoinSet<(ShootId, Result<(), ShootError>)>,
     running: HashMap<ShootId, AbortHandle>,
     backoff: HashMap<ShootId, Backoff>,
@@ -197,6 +207,7 @@ impl Scheduler {
         };
         use tokio::time::MissedTickBehavior::{Delay, Skip};
         let inputs = Inputs {
+            reach: ctx.client.reach(),
             found,
             beats,
             beat_sender,
@@ -204,6 +215,10 @@ impl Scheduler {
             tick: every(options.tick, Skip),
             held_check: every(HELD_CHECK_EVERY, Skip),
         };
+        let imagen_reach = super::following::Following::spawn(super::imagen_reach::follow(
+            ctx.client.clone(),
+            ctx.events.clone(),
+        ));
         let scheduler = Scheduler {
             config,
             options,
@@ -217,6 +232,7 @@ impl Scheduler {
             intake: Intake::default(),
             watcher,
             _touchups: touchups,
+            _imagen_reach: imagen_reach,
             workers: JoinSet::new(),
             running: HashMap::new(),
             backoff: HashMap::new(),
@@ -285,6 +301,12 @@ impl Scheduler {
             worker.abort();
         }
         self.claims.valid_until = None;
+    }
+
+    /// Imagen answers again: shoots that waited for it go on now.
+    fn on_imagen_back(&mut self) {
+        self.backoff.retain(|_, wait| !wait.until_imagen_answers);
+        self.must_look = true;
     }
 
     /// Held shoots the limits allow now go on; folders not recorded are tried again.

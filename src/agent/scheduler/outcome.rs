@@ -17,6 +17,8 @@ pub(super) struct Backoff {
     failures: u32,
     /// When the first failure of this run of them happened.
     since: Instant,
+    /// Imagen could not be reached: the wait ends as soon as it answers again.
+    pub(super) until_imagen_answers: bool,
 }
 
 impl Backoff {
@@ -28,6 +30,7 @@ impl Backoff {
             until: Instant::now() + wait,
             failures,
             since: previous.map_or_else(Instant::now, |b| b.since),
+            until_imagen_answers: false,
         }
     }
 }
@@ -74,12 +77,22 @@ pub(super) async fn settle_outcome(
         .unwrap_or_default();
     let report_waiting = async |next: &Backoff| {
         let wait = next.until.saturating_duration_since(Instant::now());
-        let reason = format!("{error}; trying again in {}s", wait.as_secs().max(1));
+        tracing::warn!(
+            shoot = folder,
+            "{error}; trying again in {} s",
+            wait.as_secs().max(1)
+        );
+        let reason = error.plain();
         let note = reason.clone();
         let _ = ctx.record(move |j| j.note(id, Some(&note))).await;
         let cause = wait_cause(&error);
-        ctx.events
-            .emit(&folder, Some(id), EventKind::Waiting { reason, cause });
+        let retry_at_ms = crate::journal::now_ms() + wait.as_millis() as i64;
+        let waiting = EventKind::Waiting {
+            reason,
+            cause,
+            retry_at_ms: Some(retry_at_ms),
+        };
+        ctx.events.emit(&folder, Some(id), waiting);
     };
     if let ShootError::Api(ApiError::Unauthorized { .. }) = error {
         // The key is wrong for every shoot: hold all work, not just this one.
@@ -98,17 +111,19 @@ pub(super) async fn settle_outcome(
             .get(&id)
             .is_none_or(|b| b.since.elapsed() < folder_gone_grace);
     if error.is_retryable() || folder_may_return {
-        let next = Backoff::after(
+        let mut next = Backoff::after(
             backoff.get(&id),
             Duration::from_secs(2),
             Duration::from_secs(300),
         );
+        next.until_imagen_answers = wait_cause(&error) == WaitCause::Network;
         report_waiting(&next).await;
         backoff.insert(id, next);
         return;
     }
     backoff.remove(&id);
-    let (reason, kind) = (error.to_string(), error.failure_kind());
+    tracing::warn!(shoot = folder, "{error}");
+    let (reason, kind) = (error.plain(), error.failure_kind());
     let recorded_reason = reason.clone();
     let recorded = ctx
         .record(move |j| j.fail(id, kind, &recorded_reason))

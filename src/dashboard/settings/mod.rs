@@ -26,6 +26,9 @@ use form::{FormValues, apply, form_field};
 use key_field::key_file_to_replace;
 use view::render;
 
+/// How long a save waits to see the agent take the new settings up.
+const APPLIED_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Field name → message.
 type FieldErrors = BTreeMap<String, String>;
 
@@ -39,14 +42,28 @@ pub(super) async fn page(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let (config, problem) = current(&state);
-    let banner = match (query.saved.is_some(), problem) {
-        (_, Some(problem)) => {
-            html! { div.banner.bad { "The settings file cannot be used: " (problem) } }
+    let missing: Vec<String> = (config.folders.iter())
+        .filter(|pair| !pair.inbox.is_dir())
+        .map(|pair| crate::words::printable_path(&pair.inbox))
+        .collect();
+    let banner = html! {
+        @match (query.saved.as_deref(), problem) {
+            (_, Some(problem)) => {
+                div.banner.bad { "The settings file cannot be used: " (problem) }
+            }
+            (Some("applied"), None) => {
+                div.banner.ok #saved { "Saved. The agent now works with these settings." }
+            }
+            (Some(_), None) => {
+                div.banner.ok #saved { "Saved. The agent takes these settings up in a moment." }
+            }
+            (None, None) => {}
         }
-        (true, None) => {
-            html! { div.banner.ok { "Saved. The agent now works with these settings." } }
+        @for inbox in &missing {
+            div.banner.warn.missing-inbox {
+                "The inbox " (inbox) " does not exist — is the drive mounted? Shoots dropped                  there are sent once it is back; imagen-sync never creates it."
+            }
         }
-        (false, None) => html! {},
     };
     render(
         &state,
@@ -58,12 +75,13 @@ pub(super) async fn page(
     .into_response()
 }
 
-/// The config in force (or the defaults), and what is wrong with the file when it
-/// cannot be used: a hand edit with a mistake, which saving from the page would undo.
+/// The config as saved in the file (what the page shows, read back after a save),
+/// and what is wrong with the file when it cannot be used: a hand edit with a mistake,
+/// which saving from the page would undo; the config in force is shown then.
 fn current(state: &AppState) -> (Config, Option<String>) {
     let in_force = state.config.borrow().clone();
     match Config::load(&state.config_path) {
-        Ok(config) => (in_force.map_or(config, |c| (*c).clone()), None),
+        Ok(config) => (config, None),
         Err(error) => (
             in_force.map_or_else(config::default_config, |c| (*c).clone()),
             Some(error.to_string()),
@@ -113,10 +131,19 @@ pub(super) async fn save(
         let text = config::render(&config);
         match Config::parse(&text, &state.config_path, &Overrides::from_env()) {
             Ok(_) => {
+                let mut in_force = state.config.clone();
+                in_force.mark_unchanged();
                 if let Err(error) = store(&state, &mut config, form.get("api_key")) {
                     errors.insert("api_key".into(), error);
                 } else {
-                    return Redirect::to("/settings?saved=1").into_response();
+                    // The agent watches the file: say "now works with" only once it does.
+                    let applied = tokio::time::timeout(APPLIED_WITHIN, in_force.changed()).await;
+                    let saved = if matches!(applied, Ok(Ok(()))) {
+                        "applied"
+                    } else {
+                        "1"
+                    };
+                    return Redirect::to(&format!("/settings?saved={saved}")).into_response();
                 }
             }
             Err(ConfigError::Invalid {

@@ -31,17 +31,17 @@ pub(super) fn rules_html(
                  rule wins. Clear a pattern to remove its rule."
             }
             input type="hidden" name={ "folders[" (index) "].rule_count" } value=(count);
-            table {
-                tr { th { "Subfolders" } @for (_, label) in RULE_TOOLS { th { (label) } } }
+            table.stacking {
+                thead { tr { th { "Subfolders" } @for (_, label) in RULE_TOOLS { th { (label) } } } }
                 @for (number, rule) in rules.iter().enumerate() {
                     tr {
-                        td {
+                        td data-label="Subfolders" {
                             input type="text" name=(field(number, "match")) value=(rule.pattern)
                                 placeholder="Exterior*";
                             (error_for(&field(number, "match")))
                         }
-                        @for (tool, (key, _)) in RULE_TOOLS.iter().enumerate() {
-                            td { (choice(field(number, key), &rule.tools[tool])) }
+                        @for (tool, (key, label)) in RULE_TOOLS.iter().enumerate() {
+                            td data-label=(label) { (choice(field(number, key), &rule.tools[tool])) }
                         }
                     }
                 }

@@ -8,9 +8,13 @@
     if (pending) { again = true; return; }
     pending = true;
     setTimeout(function () {
-      fetch('/rows', { credentials: 'same-origin' })
+      var banner = fetch('/banner', { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null) apply(html); })
+        .then(function (html) { if (html !== null) replaceBanner(html); });
+      var table = fetch('/rows', { credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html !== null) apply(html); });
+      Promise.all([banner, table]).catch(function () {})
         .finally(function () {
           pending = false;
           if (again) { again = false; refresh(); }
@@ -36,9 +40,30 @@
     });
     Object.keys(current).forEach(function (gone) { current[gone].remove(); });
   }
+  // The agent's state above the table: replaced only when it changed (its button kept).
+  function replaceBanner(html) {
+    var current = document.getElementById('agent-status');
+    if (!current || current.outerHTML === html.trim()) return;
+    var holder = document.createElement('div');
+    holder.innerHTML = html;
+    if (holder.firstElementChild) current.replaceWith(holder.firstElementChild);
+  }
   var source = new EventSource('/events');
   // Whatever changed between rendering the page and (re)connecting was not heard.
   source.onopen = refresh;
   source.onmessage = refresh;
   source.onerror = function () { setTimeout(refresh, 2000); };
+})();
+// Retry countdowns count: each names the time (Unix ms) of the next try.
+(function () {
+  function tick() {
+    var now = Date.now();
+    Array.prototype.forEach.call(document.querySelectorAll('.countdown[data-until]'), function (el) {
+      var seconds = Math.floor((Number(el.getAttribute('data-until')) - now) / 1000);
+      el.textContent = seconds < 1 ? 'trying again now'
+        : seconds < 120 ? 'trying again in ' + seconds + ' s'
+        : 'trying again in ' + Math.ceil(seconds / 60) + ' min';
+    });
+  }
+  setInterval(tick, 1000);
 })();

@@ -86,6 +86,8 @@ pub struct Notices {
     ready: Vec<Notice>,
     key_rejected_told: bool,
     offline_since: Option<Instant>,
+    /// Whether Imagen was silent (connections open, nothing moving) rather than gone.
+    offline_silent: bool,
     offline_told: bool,
 }
 
@@ -108,6 +110,7 @@ impl Notices {
             ready: Vec::new(),
             key_rejected_told: false,
             offline_since: None,
+            offline_silent: false,
             offline_told: false,
         }
     }
@@ -172,9 +175,6 @@ impl Notices {
                         });
                     }
                 }
-                WaitCause::Network => {
-                    self.offline_since.get_or_insert(now);
-                }
                 WaitCause::JournalAway if self.settings.network => self.ready.push(Notice {
                     kind: NoticeKind::JournalAway,
                     summary: "The studio's database cannot be reached".into(),
@@ -185,6 +185,11 @@ impl Notices {
                 }),
                 _ => {}
             },
+            EventKind::ImagenAway { silent, .. } => {
+                self.offline_since.get_or_insert(now);
+                self.offline_silent = *silent;
+            }
+            EventKind::ImagenBack => self.back_online(),
             EventKind::JournalBack if self.settings.network => self.ready.push(Notice {
                 kind: NoticeKind::JournalBack,
                 summary: "The studio's database is back".into(),
@@ -234,18 +239,21 @@ impl Notices {
             }),
             _ => {}
         }
-        let moving = event.kind.shows_work_moving();
-        if moving {
+        if event.kind.shows_work_moving() {
             self.key_rejected_told = false;
-            self.offline_since = None;
-            if std::mem::take(&mut self.offline_told) && self.settings.network {
-                self.ready.push(Notice {
-                    kind: NoticeKind::NetworkBack,
-                    summary: "Back online".into(),
-                    body: "Shoots are moving again.".into(),
-                    open: None,
-                });
-            }
+        }
+    }
+
+    /// Imagen answers again: the outage is over, and said to be once it was told.
+    fn back_online(&mut self) {
+        self.offline_since = None;
+        if std::mem::take(&mut self.offline_told) && self.settings.network {
+            self.ready.push(Notice {
+                kind: NoticeKind::NetworkBack,
+                summary: "Imagen answers again".into(),
+                body: "Shoots are moving again.".into(),
+                open: None,
+            });
         }
     }
 
@@ -266,9 +274,9 @@ impl Notices {
             if self.settings.network {
                 due.push(Notice {
                     kind: NoticeKind::NetworkLost,
-                    summary: "Network lost".into(),
-                    body: "Imagen cannot be reached. Shoots wait and carry on by themselves \
-                           when the connection is back."
+                    summary: crate::words::imagen_away(self.offline_silent).into(),
+                    body: "For a minute now. Shoots wait and carry on by themselves when \
+                           Imagen answers again; nothing is lost."
                         .into(),
                     open: None,
                 });

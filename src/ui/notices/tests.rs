@@ -159,11 +159,11 @@ fn switched_off_kinds_stay_quiet() {
     let mut notices = Notices::with_timing(settings, WINDOW, Duration::from_secs(1));
     let start = Instant::now();
     notices.observe(&done("A", 1), start);
-    let offline = EventKind::Waiting {
-        reason: "network".into(),
-        cause: WaitCause::Network,
+    let offline = EventKind::ImagenAway {
+        silent: false,
+        for_a_minute: false,
     };
-    notices.observe(&event("B", offline), start);
+    notices.observe(&event("", offline), start);
     assert!(notices.due(start + Duration::from_secs(5)).is_empty());
 }
 
@@ -171,29 +171,46 @@ fn switched_off_kinds_stay_quiet() {
 fn a_long_outage_is_told_once_and_its_end_too() {
     let mut notices = notices();
     let start = Instant::now();
-    let offline = || {
+    let away = |silent| {
         event(
-            "A",
-            EventKind::Waiting {
-                reason: "cannot reach the API".into(),
-                cause: WaitCause::Network,
+            "",
+            EventKind::ImagenAway {
+                silent,
+                for_a_minute: false,
             },
         )
     };
-    notices.observe(&offline(), start);
+    notices.observe(&away(true), start);
     assert!(notices.due(start + Duration::from_secs(30)).is_empty());
-    notices.observe(&offline(), start + Duration::from_secs(40));
+    notices.observe(&away(true), start + Duration::from_secs(40));
     let lost = notices.due(start + Duration::from_secs(61));
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0].kind, NoticeKind::NetworkLost);
-    notices.observe(&offline(), start + Duration::from_secs(90));
+    assert_eq!(lost[0].summary, "Imagen is not answering");
+    notices.observe(&away(true), start + Duration::from_secs(90));
     assert!(notices.due(start + Duration::from_secs(200)).is_empty());
-    let moving = EventKind::Editing {
-        status: "In Progress".into(),
-    };
-    notices.observe(&event("A", moving), start + Duration::from_secs(201));
+    notices.observe(
+        &event("", EventKind::ImagenBack),
+        start + Duration::from_secs(201),
+    );
     let back = notices.due(start + Duration::from_secs(201));
     assert_eq!(back[0].kind, NoticeKind::NetworkBack);
+}
+
+#[test]
+fn a_short_outage_is_not_told_at_all() {
+    let mut notices = notices();
+    let start = Instant::now();
+    let away = EventKind::ImagenAway {
+        silent: false,
+        for_a_minute: false,
+    };
+    notices.observe(&event("", away), start);
+    notices.observe(
+        &event("", EventKind::ImagenBack),
+        start + Duration::from_secs(20),
+    );
+    assert!(notices.due(start + Duration::from_secs(120)).is_empty());
 }
 
 #[test]
@@ -204,6 +221,7 @@ fn a_rejected_key_is_told_once_not_per_shoot() {
         let rejected = EventKind::Waiting {
             reason: "401".into(),
             cause: WaitCause::KeyRejected,
+            retry_at_ms: None,
         };
         notices.observe(&event(shoot, rejected), start);
     }
@@ -219,6 +237,7 @@ fn the_studio_database_away_is_told_at_once_and_when_it_is_back() {
     let away = EventKind::Waiting {
         reason: "cannot reach the studio's journal at postgres://imagen@nas/studio".into(),
         cause: WaitCause::JournalAway,
+        retry_at_ms: None,
     };
     notices.observe(&event("", away), now);
     let told = notices.due(now);
