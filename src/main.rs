@@ -52,6 +52,9 @@ enum Command {
         /// Print it as JSON, for scripts.
         #[arg(long)]
         json: bool,
+        /// Also the projects' names in Imagen and each problem's details.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Send failed shoots again: the named shoot folder, or all with --all. With
     /// --allow-over-limit, send shoots the spend guard holds instead.
@@ -271,7 +274,7 @@ fn main() -> ExitCode {
                 DashboardPage::Settings => "settings",
             },
         ),
-        Command::Status { json } => cli::status(&config_path, json),
+        Command::Status { json, verbose } => cli::status(&config_path, json, verbose),
         Command::Retry {
             shoot,
             all,

@@ -9,18 +9,24 @@ use crate::control::Control;
 use crate::control::Surface;
 use crate::journal::{self, JournalView, RetryScope, ShootState};
 
-/// `status [--json]`.
-pub fn status(config_path: &Path, json: bool) -> ExitCode {
+/// How `status` shows itself.
+#[derive(Debug, Clone, Copy)]
+struct Shown {
+    json: bool,
+    /// Projects' names and problems' details too.
+    verbose: bool,
+}
+
+/// `status [--json] [--verbose]`.
+pub fn status(config_path: &Path, json: bool, verbose: bool) -> ExitCode {
     with_data_dir(config_path, |data_dir, location| {
-        // The limits in force, as the config says them (none said when it is broken).
-        let network = crate::config::Config::load(config_path)
-            .ok()
-            .map(|config| config.network);
+        // The limits and inboxes in force, as the config says them (none when broken).
+        let config = crate::config::Config::load(config_path).ok();
         show_status(
             journal::open_read_only(location)?.as_deref(),
             data_dir,
-            network.as_ref(),
-            json,
+            config.as_ref(),
+            Shown { json, verbose },
         )
     })
 }
@@ -106,9 +112,15 @@ fn retry_on(
 fn show_status(
     journal: Option<&dyn JournalView>,
     data_dir: &Path,
-    network: Option<&crate::config::NetworkSettings>,
-    json: bool,
+    config: Option<&crate::config::Config>,
+    shown: Shown,
 ) -> CommandResult {
+    let network = config.map(|c| &c.network);
+    let missing_inboxes: Vec<String> = (config.map(|c| c.folders.as_slice()).unwrap_or_default())
+        .iter()
+        .filter(|pair| !pair.inbox.is_dir())
+        .map(|pair| crate::words::printable_path(&pair.inbox))
+        .collect();
     use crate::words::printable;
     use std::fmt::Write;
     let agent = crate::agent::data_folder::running_agent(data_dir);
@@ -121,7 +133,7 @@ fn show_status(
         ),
         None => (false, Vec::new(), Vec::new(), Vec::new()),
     };
-    if json {
+    if shown.json {
         let agent = match &agent {
             Some(info) => serde_json::json!({
                 "running": true, "pid": info.pid, "since": info.since_text(),
@@ -138,7 +150,7 @@ fn show_status(
         });
         let document = serde_json::json!({
             "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
-            "studio_agents": agents, "bandwidth": limits,
+            "studio_agents": agents, "bandwidth": limits, "missing_inboxes": missing_inboxes,
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
@@ -175,6 +187,12 @@ fn show_status(
     if paused {
         out.push_str("Paused (imagen-sync resume carries on).\n");
     }
+    for inbox in &missing_inboxes {
+        let _ = writeln!(
+            out,
+            "Inbox {inbox} is missing — is the drive mounted? Its shoots wait until it is back."
+        );
+    }
     if shoots.is_empty() {
         out.push_str("No shoots yet.\n");
     }
@@ -182,9 +200,10 @@ fn show_status(
     for group in journal::ShootGroup::of(shoots) {
         let several = group.projects.len() > 1;
         let lead = &group.lead;
-        let name = match several {
-            true => format!("({} projects)", group.projects.len()),
-            false => printable(&lead.shoot.project_name).into_owned(),
+        let name = match (several, shown.verbose) {
+            (true, _) => format!("({} projects)", group.projects.len()),
+            (false, true) => printable(&lead.shoot.project_name).into_owned(),
+            (false, false) => String::new(),
         };
         write_shoot_line(
             &mut out,
@@ -197,15 +216,13 @@ fn show_status(
             let shoot = &row.shoot;
             if several {
                 let label = format!("  · {}", shoot.options.described());
-                write_shoot_line(
-                    &mut out,
-                    &label,
-                    row,
-                    stopped,
-                    &printable(&shoot.project_name),
-                );
+                let project = match shown.verbose {
+                    true => printable(&shoot.project_name).into_owned(),
+                    false => String::new(),
+                };
+                write_shoot_line(&mut out, &label, row, stopped, &project);
             }
-            write_shoot_notes(&mut out, shoot);
+            write_shoot_notes(&mut out, shoot, shown.verbose);
         }
     }
     if !not_sent.is_empty() {
@@ -246,11 +263,19 @@ fn write_shoot_line(
 
 /// What a project's line is followed by: its error, what was not delivered, and the
 /// command that acts on it.
-fn write_shoot_notes(out: &mut String, shoot: &journal::ShootRecord) {
+fn write_shoot_notes(out: &mut String, shoot: &journal::ShootRecord, verbose: bool) {
     use crate::words::printable;
     use std::fmt::Write;
-    if let Some(error) = &shoot.last_error {
-        let _ = writeln!(out, "    {}", printable(error));
+    let error = match verbose {
+        true => shoot.last_error.as_deref(),
+        false => shoot.error_words(),
+    };
+    for line in error
+        .into_iter()
+        .flat_map(str::lines)
+        .filter(|l| !l.is_empty())
+    {
+        let _ = writeln!(out, "    {}", printable(line));
     }
     for problem in &shoot.problems {
         let _ = writeln!(out, "    not delivered: {}", printable(problem));

@@ -75,7 +75,7 @@ pub(super) async fn shoot_page(
                 h1 { (shoot.folder) }
                 (state_pill(&shoot))
             }
-            @if let Some(error) = &shoot.last_error { p.error { (error) } }
+            @if let Some(error) = shoot.error_words() { p.error { (error) } }
             (retry_hint(&shoot))
             (problems_html(&shoot))
             @if projects.len() > 1 {

@@ -315,7 +315,7 @@ fn row_html(
                 (state_pill(shoot))
                 @if let Some(holder) = &shoot.holder { div.muted.holder { "by " (holder) } }
                 // While a wait is live, its words (with the countdown) are in Progress.
-                @if let (Some(error), false) = (&shoot.last_error, live.is_some_and(Activity::is_waiting)) {
+                @if let (Some(error), false) = (shoot.error_words(), live.is_some_and(Activity::is_waiting)) {
                     div.error { (error) }
                 }
                 (retry_hint(shoot))

@@ -209,7 +209,7 @@ fn outcome_of(
     if !failed.is_empty() {
         let reasons: Vec<String> = failed
             .iter()
-            .filter_map(|row| row.shoot.last_error.clone())
+            .filter_map(|row| row.shoot.error_words().map(str::to_owned))
             .collect();
         outcome.reason = Some(reasons.join("; "));
     }

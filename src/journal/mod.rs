@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub use location::{Location, SharedPlace};
 pub use records::{
     AgentSeen, Delivered, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup, ShootId,
-    ShootRecord, ShootSummary, Spend,
+    ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
 };
 pub use state::{FailureKind, ShootState};
 

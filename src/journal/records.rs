@@ -36,7 +36,9 @@ pub struct ShootRecord {
     pub failure: Option<FailureKind>,
     /// The agent of the studio that holds the shoot now (a shared journal only).
     pub holder: Option<String>,
-    /// The failure's or hold's reason, or a note on a problem being waited out.
+    /// The failure's or hold's reason, or a note on a problem being waited out: plain
+    /// words on the first line, the details (for the log and `status --verbose`) after
+    /// a blank line. [`ShootRecord::error_words`] is what a photographer is shown.
     pub last_error: Option<String>,
     /// What a finished shoot could not deliver, one line each ("name: why"): a shoot
     /// done with these is "done with problems".
@@ -170,6 +172,10 @@ impl ShootGroup {
 const PROJECTS_LOOKBACK: usize = 500;
 
 impl ShootRecord {
+    /// The reason as a photographer reads it: the recorded text's plain first part.
+    pub fn error_words(&self) -> Option<&str> {
+        self.last_error.as_deref().map(plain_part)
+    }
     /// Every project of this shoot's folder among the recent ones, newest first.
     pub fn projects_in(&self, journal: &dyn super::JournalView) -> Vec<ShootSummary> {
         journal
@@ -354,4 +360,18 @@ pub(super) fn identity_from(
     ino: Option<i64>,
 ) -> Option<crate::files::overlap::FileIdentity> {
     Some((dev? as u64, ino? as u64))
+}
+
+/// A reason to record: the plain words, then the details after a blank line (when
+/// they say more).
+pub fn reason_with_details(plain: &str, details: &str) -> String {
+    match plain == details {
+        true => plain.to_owned(),
+        false => format!("{plain}\n\n{details}"),
+    }
+}
+
+/// The plain part of a recorded reason (all of it when it has no details).
+pub fn plain_part(reason: &str) -> &str {
+    reason.split_once("\n\n").map_or(reason, |(plain, _)| plain)
 }

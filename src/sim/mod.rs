@@ -66,6 +66,9 @@ pub struct SimConfig {
     /// their bytes dropped, so a memory test can send gigabytes on a small disk; such
     /// inputs cannot be edited.
     pub keep_upload_bytes: bool,
+    /// The address clients reach the simulator by, when that is not its own (behind a
+    /// proxy): the base URL and presigned links name it.
+    pub public_url: Option<String>,
 }
 
 impl SimConfig {
@@ -85,6 +88,7 @@ impl SimConfig {
             faults: Faults::default(),
             multipart: true,
             keep_upload_bytes: true,
+            public_url: None,
         }
     }
 }
@@ -162,13 +166,14 @@ impl Sim {
         std::fs::create_dir_all(&data_dir)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let public_url = (config.public_url.clone()).unwrap_or_else(|| format!("http://{addr}"));
         let shared = Arc::new(Shared {
             faults: RwLock::new(config.faults.clone()),
             config,
             data_dir,
             state: Mutex::new(SimState::default()),
             signing_key: rand::random(),
-            public_url: format!("http://{addr}"),
+            public_url,
             started: std::time::Instant::now(),
         });
         let app = router(shared.clone());

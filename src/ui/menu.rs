@@ -229,7 +229,7 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
             match shoot.state {
                 ShootState::Held => needs_you(
                     format!("{folder} — held by the spend guard"),
-                    shoot.last_error.as_deref().unwrap_or("held"),
+                    shoot.error_words().unwrap_or("held"),
                     vec![MenuEntry::item(
                         "Send anyway",
                         MenuAction::SendAnyway(shoot.id),
@@ -266,7 +266,7 @@ fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntr
                 ),
                 ShootState::Failed => needs_you(
                     format!("{folder} — failed"),
-                    shoot.last_error.as_deref().unwrap_or("failed"),
+                    shoot.error_words().unwrap_or("failed"),
                     shoot
                         .failure
                         .and_then(FailureKind::retry_hint)

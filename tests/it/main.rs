@@ -28,6 +28,7 @@ mod soak;
 mod streaming_memory;
 mod studio;
 mod studio_journal;
+mod surfaces;
 mod touchups;
 mod tray_menu;
 mod upgrade;

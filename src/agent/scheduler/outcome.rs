@@ -83,7 +83,7 @@ pub(super) async fn settle_outcome(
             wait.as_secs().max(1)
         );
         let reason = error.plain();
-        let note = reason.clone();
+        let note = crate::journal::reason_with_details(&reason, &error.to_string());
         let _ = ctx.record(move |j| j.note(id, Some(&note))).await;
         let cause = wait_cause(&error);
         let retry_at_ms = crate::journal::now_ms() + wait.as_millis() as i64;
@@ -124,7 +124,7 @@ pub(super) async fn settle_outcome(
     backoff.remove(&id);
     tracing::warn!(shoot = folder, "{error}");
     let (reason, kind) = (error.plain(), error.failure_kind());
-    let recorded_reason = reason.clone();
+    let recorded_reason = crate::journal::reason_with_details(&reason, &error.to_string());
     let recorded = ctx
         .record(move |j| j.fail(id, kind, &recorded_reason))
         .await;

@@ -6,6 +6,7 @@ pub(crate) mod agent;
 pub(crate) mod browser;
 pub(crate) mod dashboard;
 pub(crate) mod postgres;
+pub(crate) mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
