@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::agent::data_folder::{LockError, RunningLock};
 use crate::config::Config;
 use crate::control::Controls;
-use crate::dashboard::{Dashboard, DashboardContext};
+use crate::dashboard::DashboardContext;
 use crate::events::Events;
 
 pub struct App {
@@ -22,7 +22,7 @@ pub struct App {
     pub controls: Controls,
     stop: watch::Sender<bool>,
     supervisor: JoinHandle<anyhow::Result<()>>,
-    dashboard: Option<Dashboard>,
+    dashboard: JoinHandle<()>,
     webhook: JoinHandle<()>,
 }
 
@@ -66,7 +66,8 @@ impl App {
         tracing::info!("stopping: finished steps are in the journal");
         let _ = self.stop.send(true);
         let outcome = self.supervisor.await?;
-        drop(self.dashboard);
+        self.dashboard.abort();
+        let _ = self.dashboard.await;
         self.webhook.abort();
         outcome
     }

@@ -110,10 +110,12 @@ pub async fn run(
                 let key_file = loaded.config.api.key_file.clone();
                 if let (Some(agent), Some(before)) = (&running, &mut in_force)
                     && before != &loaded
-                    && only_network_differs(before, &loaded)
+                    && applies_in_place(before, &loaded)
                 {
                     // Limits change in place: no transfer restarts for them.
-                    tracing::info!("network settings changed: applied without a restart");
+                    tracing::info!(
+                        "network or dashboard settings changed: applied without a restart"
+                    );
                     agent.apply_network(&loaded.config.network);
                     current.send_replace(Some(Arc::new(loaded.config.clone())));
                     events.emit("", None, EventKind::ConfigApplied);
@@ -210,16 +212,24 @@ pub async fn run(
     Ok(())
 }
 
-/// Whether `after` is `before` with other `[network]` settings only.
-fn only_network_differs(before: &Loaded, after: &Loaded) -> bool {
+/// Whether `after` is `before` with other `[network]` or `[dashboard]` settings only:
+/// the agent takes the limits in place, and the dashboard follows its own settings.
+fn applies_in_place(before: &Loaded, after: &Loaded) -> bool {
     let mut same = after.clone();
     same.config.network = before.config.network.clone();
+    same.config.dashboard = before.config.dashboard.clone();
     &same == before
 }
 
 /// Emits a problem unless it is the one already reported.
 fn report(events: &Events, last: &mut Option<Problem>, problem: Problem) {
-    if last.as_ref() == Some(&problem) {
+    // Still no key after another edit of the config: the reminder was given.
+    let told = match (last.as_ref(), &problem) {
+        (Some(Problem::NeedsKey { .. }), Problem::NeedsKey { .. }) => true,
+        (last, problem) => last == Some(problem),
+    };
+    if told {
+        *last = Some(problem);
         return;
     }
     match &problem {

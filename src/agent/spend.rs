@@ -34,24 +34,29 @@ pub fn over_limit(
     {
         return Ok(Some(format!(
             "the daily limit of {} follow-up projects for this shoot folder is reached ({} in \
-             the last 24 hours; `daily_follow_up_limit` under [agent]), so no project was \
-             created. New photos keep arriving in a finished shoot: is a sync tool or an \
-             outbox writing into the inbox? {send_anyway}.",
+             the last 24 hours; the follow-up limit is in Settings), so nothing was sent. New \
+             photos keep arriving in a finished shoot: is a sync tool or an outbox writing \
+             into the inbox? {send_anyway}.",
             limits.daily_follow_ups, spent.follow_ups
         )));
     }
-    if limits.daily_photos > 0 {
-        let photos = journal.files(shoot.id)?.len() as u64;
-        if spent.photos + photos > limits.daily_photos {
-            return Ok(Some(format!(
-                "the daily limit of {} photos would be passed by its {} ({} sent in the last \
-                 24 hours; `daily_photo_limit` under [agent]), so no project was created. \
-                 {send_anyway}.",
-                limits.daily_photos,
-                crate::words::count(photos, "photo", "photos"),
-                spent.photos
-            )));
-        }
+    let photos = journal.files(shoot.id)?.len() as u64;
+    if limits.daily_photos > 0 && spent.photos + photos > limits.daily_photos {
+        return Ok(Some(format!(
+            "the daily limit of {} photos would be passed by its {} ({} sent in the last 24 \
+             hours; the limit is in Settings), so nothing was sent. {send_anyway}.",
+            limits.daily_photos,
+            crate::words::count(photos, "photo", "photos"),
+            spent.photos
+        )));
+    }
+    if limits.confirm_above > 0 && photos > limits.confirm_above {
+        return Ok(Some(format!(
+            "{} is more than the {} to confirm before sending, so it waits for you: Send \
+             anyway sends it, or move it out of the inbox",
+            crate::words::count(photos, "photo", "photos"),
+            limits.confirm_above
+        )));
     }
     Ok(None)
 }

@@ -124,14 +124,15 @@ fn show_status(
     use crate::words::printable;
     use std::fmt::Write;
     let agent = crate::agent::data_folder::running_agent(data_dir);
-    let (paused, shoots, not_sent, agents) = match journal {
+    let (paused, shoots, not_sent, agents, sent) = match journal {
         Some(journal) => (
             journal.paused()?,
             journal.summaries(None)?,
             journal.not_sent()?,
             journal.agents()?,
+            Some(journal::SentForEditing::of(journal)?),
         ),
-        None => (false, Vec::new(), Vec::new(), Vec::new()),
+        None => (false, Vec::new(), Vec::new(), Vec::new(), None),
     };
     if shown.json {
         let agent = match &agent {
@@ -151,6 +152,7 @@ fn show_status(
         let document = serde_json::json!({
             "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
             "studio_agents": agents, "bandwidth": limits, "missing_inboxes": missing_inboxes,
+            "sent_for_editing": sent,
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
@@ -176,6 +178,16 @@ fn show_status(
             );
         }
     }
+    if let (Some(_), Some(config)) = (&agent, config)
+        && let Some(addr) = crate::dashboard::link::served_address(&config.agent.data_dir)
+    {
+        let moved = match config.dashboard.port {
+            0 => String::new(),
+            wanted if wanted == addr.port() => String::new(),
+            wanted => format!(" — port {wanted} is taken by another program"),
+        };
+        let _ = writeln!(out, "Dashboard: http://{addr}/ (imagen-sync open){moved}.");
+    }
     if let Some(network) = network {
         let _ = writeln!(
             out,
@@ -183,6 +195,9 @@ fn show_status(
             network.upload_limit.describe_now(),
             network.download_limit.describe_now()
         );
+    }
+    if let Some(sent) = sent {
+        let _ = writeln!(out, "{}.", sent.words());
     }
     if paused {
         out.push_str("Paused (imagen-sync resume carries on).\n");

@@ -46,21 +46,26 @@ pub use webhook::{WebhookFormat, WebhookSettings, WebhookUrl};
 pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
 pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
 
-/// `[agent] daily_photo_limit` and `daily_follow_up_limit`; 0 means no limit.
+/// `[agent] daily_photo_limit`, `daily_follow_up_limit` and `confirm_above`; 0 means
+/// no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpendLimits {
     pub daily_photos: u64,
     pub daily_follow_ups: u64,
+    /// A shoot of more photos than this waits for "Send" before its project is made.
+    pub confirm_above: u64,
 }
 
 pub const DEFAULT_DAILY_PHOTOS: u64 = 3000;
 pub const DEFAULT_DAILY_FOLLOW_UPS: u64 = 5;
+pub const DEFAULT_CONFIRM_ABOVE: u64 = 500;
 
 impl Default for SpendLimits {
     fn default() -> Self {
         SpendLimits {
             daily_photos: DEFAULT_DAILY_PHOTOS,
             daily_follow_ups: DEFAULT_DAILY_FOLLOW_UPS,
+            confirm_above: DEFAULT_CONFIRM_ABOVE,
         }
     }
 }

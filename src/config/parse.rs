@@ -80,6 +80,7 @@ struct RawAgent {
     raw_jpeg_pairs: Option<PairPolicy>,
     daily_photo_limit: Option<u64>,
     daily_follow_up_limit: Option<u64>,
+    confirm_above: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -221,6 +222,7 @@ impl Config {
                 daily_follow_ups: agent
                     .daily_follow_up_limit
                     .unwrap_or(DEFAULT_DAILY_FOLLOW_UPS),
+                confirm_above: agent.confirm_above.unwrap_or(DEFAULT_CONFIRM_ABOVE),
             },
         };
 

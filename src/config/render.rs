@@ -68,6 +68,9 @@ raw_jpeg_pairs = {pairs}
 daily_photo_limit = {daily_photos}
 # Follow-up projects of one shoot folder in 24 hours (photos added to a finished shoot):
 daily_follow_up_limit = {daily_follow_ups}
+# A shoot of more photos than this waits until you say "Send" (on the dashboard or in
+# the tray's Recent shoots), so a big card is never sent by mistake:
+confirm_above = {confirm_above}
 
 [dashboard]
 # The local dashboard (`imagen-sync open`). It listens on this machine only; another
@@ -131,6 +134,7 @@ webhook_format = {webhook_format}
         }),
         daily_photos = agent.spend.daily_photos,
         daily_follow_ups = agent.spend.daily_follow_ups,
+        confirm_above = agent.spend.confirm_above,
         port = config.dashboard.port,
         listen = s(&config.dashboard.listen.to_string()),
         password_file = match &config.dashboard.password_file {

@@ -20,6 +20,11 @@ pub fn record_address(data_dir: &Path, addr: SocketAddr) -> std::io::Result<()> 
     crate::files::atomic_file::write_text(&address_file(data_dir), &addr.to_string())
 }
 
+/// Whether `file` still names `addr` (no newer dashboard wrote over it).
+pub(super) fn address_file_holds(file: &Path, addr: SocketAddr) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|text| text.trim() == addr.to_string())
+}
+
 /// The address the last dashboard started on this data folder wrote down.
 fn recorded_address(data_dir: &Path) -> Option<SocketAddr> {
     std::fs::read_to_string(address_file(data_dir))
@@ -31,14 +36,19 @@ fn recorded_address(data_dir: &Path) -> Option<SocketAddr> {
 /// and something answers on it (a file left by a killed agent answers nothing).
 pub fn is_served(config_path: &Path) -> bool {
     let config = Config::load(config_path).unwrap_or_else(|_| crate::config::default_config());
-    let Some(addr) = recorded_address(&config.agent.data_dir) else {
-        return false;
-    };
+    served_address(&config.agent.data_dir).is_some()
+}
+
+/// Where the dashboard of the agent on `data_dir` answers now (on this machine).
+pub fn served_address(data_dir: &Path) -> Option<SocketAddr> {
+    let addr = recorded_address(data_dir)?;
     let target = match addr.ip().is_unspecified() {
         true => SocketAddr::from(([127, 0, 0, 1], addr.port())),
         false => addr,
     };
-    std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(2)).is_ok()
+    std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(2))
+        .is_ok()
+        .then_some(target)
 }
 
 /// How long a link's one-time code may be used.

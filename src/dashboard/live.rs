@@ -86,6 +86,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::JournalBack => "journal_back",
         EventKind::ImagenAway { .. } => "imagen_away",
         EventKind::ImagenBack => "imagen_back",
+        EventKind::DashboardMoved { .. } => "dashboard_moved",
         EventKind::Paused => "paused",
         EventKind::Resumed => "resumed",
         EventKind::UploadsHeld { .. } => "uploads_held",

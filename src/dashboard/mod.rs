@@ -26,9 +26,10 @@ use axum::routing::{get, post};
 use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, DashboardSettings};
-use crate::events::Events;
+use crate::events::{EventKind, Events};
 
 /// What the dashboard works from.
+#[derive(Clone)]
 pub struct DashboardContext {
     pub config_path: PathBuf,
     /// The config in force (None while the file is broken).
@@ -68,11 +69,17 @@ impl std::ops::Deref for AppState {
 pub struct Dashboard {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Where its address is written down (taken back when it stops).
+    address_file: PathBuf,
 }
 
 impl Drop for Dashboard {
     fn drop(&mut self) {
         self.task.abort();
+        // A stopped dashboard's address would send `open` to whatever takes the port.
+        if link::address_file_holds(&self.address_file, self.addr) {
+            let _ = std::fs::remove_file(&self.address_file);
+        }
     }
 }
 
@@ -92,8 +99,25 @@ pub async fn start(
         )?),
         (None, false) => anyhow::bail!("listening beyond this machine needs a password_file"),
     };
-    let listener = tokio::net::TcpListener::bind((settings.listen, settings.port)).await?;
+    let listener = bind_near(settings).await?;
     let addr = listener.local_addr()?;
+    if settings.port != 0 && addr.port() != settings.port {
+        tracing::warn!(
+            "the dashboard's port {} is taken by another program: the dashboard is on port {} \
+             instead (imagen-sync open and the tray find it; set another [dashboard] port to \
+             choose)",
+            settings.port,
+            addr.port()
+        );
+        context.events.emit(
+            "",
+            None,
+            EventKind::DashboardMoved {
+                wanted: settings.port,
+                port: addr.port(),
+            },
+        );
+    }
     let state = AppState(Arc::new(Inner {
         config_path: context.config_path,
         config: context.config,
@@ -115,7 +139,32 @@ pub async fn start(
         }
     });
     tracing::info!("dashboard on http://{addr}/ (imagen-sync open)");
-    Ok(Dashboard { addr, task })
+    Ok(Dashboard {
+        addr,
+        task,
+        address_file: link::address_file(data_dir),
+    })
+}
+
+/// How many ports past a taken one are tried before any free port is taken.
+const NEARBY_PORTS: u16 = 20;
+
+/// Listens on the configured port or, when another program holds it, on the next free
+/// one (then any free one).
+async fn bind_near(settings: &DashboardSettings) -> std::io::Result<tokio::net::TcpListener> {
+    let wanted = settings.port;
+    let mut tried = 0;
+    loop {
+        let port = match (wanted, tried) {
+            (0, _) => 0,
+            (_, n) if n > NEARBY_PORTS => 0,
+            (_, n) => wanted.saturating_add(n),
+        };
+        match tokio::net::TcpListener::bind((settings.listen, port)).await {
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && port != 0 => tried += 1,
+            other => return other,
+        }
+    }
 }
 
 fn router(state: AppState) -> Router {
@@ -126,6 +175,8 @@ fn router(state: AppState) -> Router {
         .route("/events", get(live::events))
         .route("/shoots/{id}", get(shoot::shoot_page))
         .route("/shoots/{id}/thumb/{index}/{side}", get(shoot::thumbnail))
+        .route("/shoots/{id}/large/{index}/{side}", get(shoot::large))
+        .route("/shoots/{id}/compare/{index}", get(shoot::compare_page))
         .route("/shoots/{id}/retry", post(controls::retry))
         .route("/shoots/{id}/send-anyway", post(controls::send_anyway))
         .route("/shoots/{id}/open", post(controls::open_outbox))
@@ -177,12 +228,38 @@ async fn security_headers(
     response
 }
 
-/// Starts the dashboard next to the agent, on the settings in the config file (or the
-/// defaults while it is broken). Failing to start it is reported and is not fatal.
-pub async fn serve_beside_agent(context: DashboardContext) -> Option<Dashboard> {
-    let config =
-        Config::load(&context.config_path).unwrap_or_else(|_| crate::config::default_config());
-    match start(context, &config.dashboard, &config.agent.data_dir).await {
+/// Serves the dashboard next to the agent for as long as the returned task runs, on
+/// the settings in the config file (or the defaults while it is broken); a change of
+/// `[dashboard]` starts it again on the new settings, without touching the agent.
+/// Failing to start is reported and is not fatal.
+pub async fn serve_beside_agent(context: DashboardContext) -> tokio::task::JoinHandle<()> {
+    let settings_now = |context: &DashboardContext| {
+        let config =
+            Config::load(&context.config_path).unwrap_or_else(|_| crate::config::default_config());
+        (config.dashboard, config.agent.data_dir)
+    };
+    let mut settings = settings_now(&context);
+    let mut served = start_reporting(&context, &settings).await;
+    let mut config = context.config.clone();
+    tokio::spawn(async move {
+        while config.changed().await.is_ok() {
+            let now = settings_now(&context);
+            if now != settings {
+                tracing::info!("dashboard settings changed: serving the dashboard on them");
+                drop(served.take());
+                settings = now;
+                served = start_reporting(&context, &settings).await;
+            }
+        }
+        drop(served);
+    })
+}
+
+async fn start_reporting(
+    context: &DashboardContext,
+    (settings, data_dir): &(DashboardSettings, PathBuf),
+) -> Option<Dashboard> {
+    match start(context.clone(), settings, data_dir).await {
         Ok(dashboard) => Some(dashboard),
         Err(error) => {
             tracing::warn!("no dashboard: {error:#} (set another [dashboard] port in the config)");

@@ -15,16 +15,21 @@ use crate::agent::names;
 use crate::journal::{JournalView, ShootId, ShootState};
 use crate::words::ago;
 
-/// A shoot's photos, each input with the edited output made from it (if any).
-struct PhotoPair {
-    name: String,
-    input: PathBuf,
+/// One edited photo with the frames it was made from (several for an HDR merge), or
+/// one photo not edited (yet).
+struct PhotoGroup {
+    frames: Vec<Frame>,
     output: Option<PathBuf>,
     /// The photographer's touch-up of the output replaced Imagen's copy.
     touched_up: bool,
 }
 
-fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<PhotoPair>> {
+struct Frame {
+    name: String,
+    input: PathBuf,
+}
+
+fn photo_groups(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<PhotoGroup>> {
     let shoot = journal.shoot(id)?;
     let mut files = journal.files(id)?;
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
@@ -42,19 +47,63 @@ fn photo_pairs(journal: &dyn JournalView, id: ShootId) -> anyhow::Result<Vec<Pho
         })
         .collect();
     let folder = shoot.inbox.join(&shoot.folder);
-    Ok(files
-        .into_iter()
-        .map(|file| PhotoPair {
+    let matched: Vec<Option<&(PathBuf, bool)>> = files
+        .iter()
+        .map(|file| outputs.get(&stem(&file.relative)))
+        .collect();
+    let starts = match shoot.options.hdr_merge {
+        true => bracket_starts(&matched),
+        false => (0..files.len()).collect(),
+    };
+    let mut groups: Vec<PhotoGroup> = Vec::with_capacity(starts.len());
+    for (index, file) in files.into_iter().enumerate() {
+        if starts.contains(&index) || groups.is_empty() {
+            groups.push(PhotoGroup {
+                frames: Vec::new(),
+                output: None,
+                touched_up: false,
+            });
+        }
+        let group = groups.last_mut().expect("one was pushed");
+        if let Some((path, touched_up)) = matched[index] {
+            group.output = Some(path.clone());
+            group.touched_up = *touched_up;
+        }
+        group.frames.push(Frame {
             name: file.relative.display().to_string(),
             input: folder.join(&file.relative),
-            output: outputs
-                .get(&stem(&file.relative))
-                .map(|(path, _)| path.clone()),
-            touched_up: outputs
-                .get(&stem(&file.relative))
-                .is_some_and(|(_, touched)| *touched),
-        })
-        .collect())
+        });
+    }
+    Ok(groups)
+}
+
+/// Where each bracket of a merged shoot starts, in the frames sorted by name. Each
+/// merged photo is named after one frame of its bracket: when those frames are evenly
+/// spaced, the brackets are that size (whichever frame names them); otherwise each
+/// frame goes with the merged photo named before it. Before any output, every frame
+/// stands alone.
+fn bracket_starts(matched: &[Option<&(PathBuf, bool)>]) -> Vec<usize> {
+    let named: Vec<usize> = (0..matched.len())
+        .filter(|&i| matched[i].is_some())
+        .collect();
+    let frames = matched.len();
+    let (Some(&first), false) = (named.first(), named.is_empty()) else {
+        return (0..frames).collect();
+    };
+    let size = frames / named.len();
+    let even = size > 0
+        && frames % named.len() == 0
+        && first < size
+        && named
+            .iter()
+            .enumerate()
+            .all(|(n, &at)| at == first + n * size);
+    match even {
+        true => (0..named.len()).map(|n| n * size).collect(),
+        false => std::iter::once(0)
+            .chain(named.into_iter().skip(1))
+            .collect(),
+    }
 }
 
 pub(super) async fn shoot_page(
@@ -64,11 +113,23 @@ pub(super) async fn shoot_page(
     let Some(journal) = journal(&state) else {
         return not_found();
     };
-    let (Ok(shoot), Ok(pairs)) = (journal.shoot(id), photo_pairs(journal.as_ref(), id)) else {
+    let (Ok(shoot), Ok(groups)) = (journal.shoot(id), photo_groups(journal.as_ref(), id)) else {
         return not_found();
     };
     let csrf = state.secret.csrf();
     let projects = shoot.projects_in(journal.as_ref());
+    let frames: usize = groups.iter().map(|g| g.frames.len()).sum();
+    let merged = groups.iter().filter(|g| g.frames.len() > 1).count();
+    let finished = matches!(shoot.state, ShootState::Done);
+    // Each group's first frame, counted over the whole shoot (how frames are fetched).
+    let first_frames: Vec<usize> = groups
+        .iter()
+        .scan(0, |next, group| {
+            let first = *next;
+            *next += group.frames.len();
+            Some(first)
+        })
+        .collect();
     let body = html! {
         section.card {
             div.status-line {
@@ -83,8 +144,14 @@ pub(super) async fn shoot_page(
                 (projects_html(&projects))
             }
             div.grid {
-                span.muted { "Project" } span { (shoot.project_name) }
-                span.muted { "Photos" } span { (pairs.len()) }
+                span.muted { "Photos" }
+                span {
+                    (frames)
+                    @if merged > 0 {
+                        " → " (crate::words::count(groups.len() as u64, "HDR photo", "HDR photos"))
+                    }
+                }
+                span.muted { "Edits" } span { (shoot.options.described()) }
                 span.muted { "Started" } span { (ago(shoot.created_ms)) }
                 span.muted { "Updated" } span { (ago(shoot.updated_ms)) }
                 span.muted { "Outbox folder" } span { (shoot.outbox.display()) }
@@ -98,24 +165,92 @@ pub(super) async fn shoot_page(
         }
         section.card {
             h2 { "Before and after" }
+            p.muted { "Click a pair to compare it larger." }
             div.photos {
-                @for (index, pair) in pairs.iter().enumerate() {
-                    figure.photo {
-                        img src={ "/shoots/" (id) "/thumb/" (index) "/before" } alt="before" loading="lazy";
-                        figcaption { "Before · " (pair.name) }
-                    }
-                    figure.photo {
-                        @if pair.output.is_some() {
-                            img src={ "/shoots/" (id) "/thumb/" (index) "/after" } alt="after" loading="lazy";
-                        } @else {
-                            div.none {}
+                @for (index, group) in groups.iter().enumerate() {
+                    a.pair-link href={ "/shoots/" (id) "/compare/" (index) } {
+                        figure.photo {
+                            div class=(if group.frames.len() > 1 { "frames" } else { "frame" }) {
+                                @for n in 0..group.frames.len() {
+                                    img src={ "/shoots/" (id) "/thumb/" (first_frames[index] + n) "/before" }
+                                        alt="before" loading="lazy";
+                                }
+                            }
+                            figcaption {
+                                "Before · " (group.frames[0].name)
+                                @if group.frames.len() > 1 {
+                                    " · " (group.frames.len()) " frames → 1 photo"
+                                }
+                            }
                         }
-                        figcaption {
-                            "After"
-                            @if pair.output.is_none() { " · not edited yet" }
-                            @if pair.touched_up { " · " span.touched { "touched up, synced" } }
+                        figure.photo {
+                            @if group.output.is_some() {
+                                img src={ "/shoots/" (id) "/thumb/" (index) "/after" } alt="after" loading="lazy";
+                            } @else {
+                                div.none {}
+                            }
+                            figcaption {
+                                "After"
+                                @if group.output.is_none() {
+                                    @if finished { " · not delivered" } @else { " · not edited yet" }
+                                }
+                                @if group.touched_up { " · " span.touched { "touched up, synced" } }
+                            }
                         }
                     }
+                }
+            }
+        }
+    };
+    layout(&shoot.folder, Tab::Shoots, body).into_response()
+}
+
+/// One pair larger: the frame (the middle one of a bracket) and the edited photo side
+/// by side, and the same two under a before/after slider.
+pub(super) async fn compare_page(
+    State(state): State<AppState>,
+    UrlPath((id, index)): UrlPath<(ShootId, usize)>,
+) -> Response {
+    let Some(journal) = journal(&state) else {
+        return not_found();
+    };
+    let (Ok(shoot), Ok(groups)) = (journal.shoot(id), photo_groups(journal.as_ref(), id)) else {
+        return not_found();
+    };
+    let Some(group) = groups.get(index) else {
+        return not_found();
+    };
+    let first_frame: usize = groups[..index].iter().map(|g| g.frames.len()).sum();
+    let shown_frame = first_frame + group.frames.len() / 2;
+    let before = format!("/shoots/{id}/large/{shown_frame}/before");
+    let after = format!("/shoots/{id}/large/{index}/after");
+    let body = html! {
+        section.card {
+            div.status-line {
+                h1 { (shoot.folder) }
+                a href={ "/shoots/" (id) } { "Back to the shoot" }
+            }
+            p.muted {
+                @for (n, frame) in group.frames.iter().enumerate() {
+                    @if n > 0 { ", " } (frame.name)
+                }
+                @if group.frames.len() > 1 { " → 1 photo" }
+            }
+            @if group.output.is_some() {
+                div.compare #compare {
+                    img.compare-before src=(before) alt="before";
+                    div.compare-after #compare-after { img src=(after) alt="after"; }
+                    input #compare-slider type="range" min="0" max="100" value="50"
+                        aria-label="Before and after";
+                }
+            }
+            div.photos.side-by-side {
+                figure.photo { img src=(before) alt="before, large"; figcaption { "Before" } }
+                figure.photo {
+                    @if group.output.is_some() {
+                        img src=(after) alt="after, large";
+                    } @else { div.none {} }
+                    figcaption { "After" }
                 }
             }
         }
@@ -132,27 +267,47 @@ fn not_found() -> Response {
 }
 
 pub(super) async fn thumbnail(
-    State(state): State<AppState>,
+    state: State<AppState>,
     UrlPath((id, index, side)): UrlPath<(ShootId, usize, String)>,
+) -> Response {
+    picture(state, id, index, &side, thumbs::THUMB_EDGE).await
+}
+
+pub(super) async fn large(
+    state: State<AppState>,
+    UrlPath((id, index, side)): UrlPath<(ShootId, usize, String)>,
+) -> Response {
+    picture(state, id, index, &side, thumbs::VIEW_EDGE).await
+}
+
+/// A frame ("before", by its place in the shoot) or an edited photo ("after", by its
+/// group), at most `edge` pixels long.
+async fn picture(
+    State(state): State<AppState>,
+    id: ShootId,
+    index: usize,
+    side: &str,
+    edge: u32,
 ) -> Response {
     let Some(journal) = journal(&state) else {
         return not_found();
     };
-    let Some(pair) = photo_pairs(journal.as_ref(), id)
-        .ok()
-        .and_then(|mut p| (index < p.len()).then(|| p.swap_remove(index)))
-    else {
+    let Ok(groups) = photo_groups(journal.as_ref(), id) else {
         return not_found();
     };
-    let source = match side.as_str() {
-        "before" => pair.input,
-        "after" => match pair.output {
-            Some(output) => output,
-            None => return not_found(),
-        },
-        _ => return not_found(),
+    let source = match side {
+        "before" => groups
+            .into_iter()
+            .flat_map(|g| g.frames)
+            .nth(index)
+            .map(|frame| frame.input),
+        "after" => groups.into_iter().nth(index).and_then(|g| g.output),
+        _ => None,
     };
-    match thumbs::thumbnail_in_turn(source, state.thumbs_dir.clone()).await {
+    let Some(source) = source else {
+        return not_found();
+    };
+    match thumbs::thumbnail_in_turn(source, state.thumbs_dir.clone(), edge).await {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "image/jpeg"),
@@ -162,5 +317,29 @@ pub(super) async fn thumbnail(
         )
             .into_response(),
         _ => not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bracket_starts;
+    use std::path::PathBuf;
+
+    fn named(pattern: &str) -> Vec<Option<&'static (PathBuf, bool)>> {
+        static OUTPUT: std::sync::LazyLock<(PathBuf, bool)> =
+            std::sync::LazyLock::new(|| (PathBuf::from("out.jpg"), false));
+        pattern
+            .chars()
+            .map(|c| (c == 'o').then(|| &*OUTPUT))
+            .collect()
+    }
+
+    #[test]
+    fn brackets_are_found_whichever_frame_names_the_merged_photo() {
+        assert_eq!(bracket_starts(&named("o..o..o..")), vec![0, 3, 6]);
+        assert_eq!(bracket_starts(&named(".o..o..o.")), vec![0, 3, 6]);
+        assert_eq!(bracket_starts(&named("..o..o..o")), vec![0, 3, 6]);
+        assert_eq!(bracket_starts(&named("o....o..")), vec![0, 5]);
+        assert_eq!(bracket_starts(&named("...")), vec![0, 1, 2]);
     }
 }

@@ -24,7 +24,12 @@ pub(super) async fn page(State(state): State<AppState>) -> Html<String> {
         (status_banner(&state))
         @if !agents.is_empty() { (studio_agents(&agents)) }
         section.card {
-            h2 { "Shoots" }
+            div.status-line {
+                h2 { "Shoots" }
+                @if let Some(sent) = journal(&state).and_then(|j| crate::journal::SentForEditing::of(j.as_ref()).ok()) {
+                    span.muted #sent-for-editing { (sent.words()) }
+                }
+            }
             table.shoots.stacking {
                 thead {
                     tr {

@@ -16,6 +16,8 @@ use tokio::sync::Semaphore;
 
 /// Longest edge of a thumbnail, in pixels.
 pub(super) const THUMB_EDGE: u32 = 480;
+/// Longest edge of a photo in the larger view (enough to judge a sky or a wall).
+pub(super) const VIEW_EDGE: u32 = 2048;
 /// Thumbnails made at once; more requests wait their turn.
 const AT_ONCE: usize = 2;
 static TURNS: Semaphore = Semaphore::const_new(AT_ONCE);
@@ -24,13 +26,15 @@ static TURNS: Semaphore = Semaphore::const_new(AT_ONCE);
 pub(super) async fn thumbnail_in_turn(
     source: PathBuf,
     cache_dir: PathBuf,
+    edge: u32,
 ) -> anyhow::Result<Vec<u8>> {
     let _turn = TURNS.acquire().await?;
-    tokio::task::spawn_blocking(move || thumbnail(&source, &cache_dir)).await?
+    tokio::task::spawn_blocking(move || thumbnail(&source, &cache_dir, edge)).await?
 }
 
-/// A JPEG thumbnail of `source` (made once, then read from `cache_dir`).
-pub(super) fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
+/// A JPEG of `source` at most `edge` pixels long (made once, then read from
+/// `cache_dir`).
+pub(super) fn thumbnail(source: &Path, cache_dir: &Path, edge: u32) -> anyhow::Result<Vec<u8>> {
     let metadata = std::fs::metadata(source)?;
     let modified = metadata
         .modified()
@@ -41,14 +45,14 @@ pub(super) fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u
     key.update(source.to_string_lossy().as_bytes());
     key.update(metadata.len().to_le_bytes());
     key.update(modified.to_le_bytes());
-    key.update(THUMB_EDGE.to_le_bytes());
+    key.update(edge.to_le_bytes());
     let cached: PathBuf = cache_dir.join(format!("{}.jpg", hex::encode(key.finalize())));
     if let Ok(bytes) = std::fs::read(&cached) {
         return Ok(bytes);
     }
-    let image = match decode(source) {
-        Some(image) => image.thumbnail(THUMB_EDGE, THUMB_EDGE),
-        None => placeholder(),
+    let image = match decode(source, edge) {
+        Some(image) => image.thumbnail(edge, edge),
+        None => placeholder(edge),
     };
     let mut bytes = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 82)
@@ -60,23 +64,23 @@ pub(super) fn thumbnail(source: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u
 
 const SOI: [u8; 3] = [0xFF, 0xD8, 0xFF];
 
-fn decode(source: &Path) -> Option<image::DynamicImage> {
+fn decode(source: &Path, edge: u32) -> Option<image::DynamicImage> {
     let mut file = BufReader::new(std::fs::File::open(source).ok()?);
     let mut head = [0u8; 3];
     file.read_exact(&mut head).ok()?;
     if head == SOI {
         let file = BufReader::new(std::fs::File::open(source).ok()?);
-        return decode_scaled(file);
+        return decode_scaled(file, edge);
     }
     // A RAW: its previews are somewhere inside.
     let bytes = std::fs::read(source).ok()?;
-    embedded_preview(&bytes)
+    embedded_preview(&bytes, edge)
 }
 
-/// Decodes a JPEG at the smallest scale still at least a thumbnail's size.
-fn decode_scaled(reader: impl Read) -> Option<image::DynamicImage> {
+/// Decodes a JPEG at the smallest scale still at least `edge` long.
+fn decode_scaled(reader: impl Read, edge: u32) -> Option<image::DynamicImage> {
     let mut decoder = jpeg_decoder::Decoder::new(reader);
-    let edge = THUMB_EDGE as u16;
+    let edge = edge.min(u32::from(u16::MAX)) as u16;
     decoder.scale(edge, edge).ok()?;
     let pixels = decoder.decode().ok()?;
     let info = decoder.info()?;
@@ -104,7 +108,7 @@ fn decode_scaled(reader: impl Read) -> Option<image::DynamicImage> {
 
 /// The largest JPEG embedded in a RAW file (most cameras store a full-size preview),
 /// chosen by its header and decoded at a thumbnail's scale.
-fn embedded_preview(bytes: &[u8]) -> Option<image::DynamicImage> {
+fn embedded_preview(bytes: &[u8], edge: u32) -> Option<image::DynamicImage> {
     let starts = bytes
         .windows(3)
         .enumerate()
@@ -120,14 +124,14 @@ fn embedded_preview(bytes: &[u8]) -> Option<image::DynamicImage> {
     let largest = starts
         .filter_map(|start| Some((area_of(start)?, start)))
         .max_by_key(|(area, start)| (*area, std::cmp::Reverse(*start)))?;
-    decode_scaled(&bytes[largest.1..])
+    decode_scaled(&bytes[largest.1..], edge)
 }
 
 /// A calm grey tile for photos without a preview.
-fn placeholder() -> image::DynamicImage {
+fn placeholder(edge: u32) -> image::DynamicImage {
     image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
-        THUMB_EDGE,
-        THUMB_EDGE * 2 / 3,
+        edge,
+        edge * 2 / 3,
         image::Rgb([0xd8, 0xd8, 0xdd]),
     ))
 }
@@ -155,13 +159,13 @@ mod tests {
         raw.extend([0u8; 64]);
         raw.extend(jpeg(640, 480));
         raw.extend(b"sensor data");
-        let preview = embedded_preview(&raw).unwrap();
+        let preview = embedded_preview(&raw, THUMB_EDGE).unwrap();
         assert_eq!(
             (preview.width(), preview.height()),
             (640, 480),
             "the large one, as it is"
         );
-        assert!(embedded_preview(b"no preview in here").is_none());
+        assert!(embedded_preview(b"no preview in here", THUMB_EDGE).is_none());
     }
 
     #[test]
@@ -170,15 +174,15 @@ mod tests {
         let source = dir.path().join("photo.jpg");
         std::fs::write(&source, jpeg(1600, 1000)).unwrap();
         let cache = dir.path().join("cache");
-        let first = thumbnail(&source, &cache).unwrap();
+        let first = thumbnail(&source, &cache, THUMB_EDGE).unwrap();
         let decoded = image::load_from_memory(&first).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (480, 300));
         assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
-        assert_eq!(thumbnail(&source, &cache).unwrap(), first);
+        assert_eq!(thumbnail(&source, &cache, THUMB_EDGE).unwrap(), first);
 
         let raw = dir.path().join("photo.cr2");
         std::fs::write(&raw, b"no preview").unwrap();
-        let tile = image::load_from_memory(&thumbnail(&raw, &cache).unwrap()).unwrap();
+        let tile = image::load_from_memory(&thumbnail(&raw, &cache, THUMB_EDGE).unwrap()).unwrap();
         assert_eq!(tile.width(), THUMB_EDGE);
     }
 
@@ -187,7 +191,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("big.jpg");
         std::fs::write(&source, jpeg(4000, 2400)).unwrap();
-        let image = decode(&source).unwrap();
+        let image = decode(&source, THUMB_EDGE).unwrap();
         // 1/8 of 4000 would be 500, still at least 480: the decoder's smallest fit.
         assert_eq!((image.width(), image.height()), (500, 300));
     }

@@ -38,6 +38,9 @@ pub enum EventKind {
     },
     Done {
         photos: u64,
+        /// With HDR merge: how many photos were sent, merged into `photos`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        merged_from: Option<u64>,
         outbox: PathBuf,
         /// The outputs that could not be delivered, one line each ("done with problems").
         problems: Vec<String>,
@@ -88,6 +91,11 @@ pub enum EventKind {
     },
     /// Imagen answers again.
     ImagenBack,
+    /// The dashboard's port was taken by another program: it listens on `port`.
+    DashboardMoved {
+        wanted: u16,
+        port: u16,
+    },
     Paused,
     Resumed,
     /// Uploads wait: the connection is metered or the machine on battery.
@@ -197,6 +205,7 @@ fn log(event: &Event) {
             photos,
             outbox,
             problems,
+            ..
         } => {
             let photos = crate::words::count(*photos, "photo", "photos");
             let outbox = crate::words::printable_path(outbox);
@@ -250,6 +259,7 @@ fn log(event: &Event) {
             }
         ),
         EventKind::ImagenBack => tracing::info!("Imagen answers again: work goes on"),
+        EventKind::DashboardMoved { .. } => {}
         EventKind::Paused => tracing::info!("paused"),
         EventKind::Resumed => tracing::info!("resumed"),
         EventKind::UploadsHeld { reason } => tracing::info!(

@@ -149,6 +149,7 @@ fn outcome_of(
             photos,
             outbox,
             problems,
+            ..
         } => {
             outcome.state = match problems.is_empty() {
                 true => OutcomeState::Done,

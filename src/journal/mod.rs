@@ -17,6 +17,7 @@
 mod location;
 mod postgres;
 mod records;
+mod sent;
 mod sqlite;
 mod state;
 
@@ -29,6 +30,7 @@ pub use records::{
     AgentSeen, Delivered, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup, ShootId,
     ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
 };
+pub use sent::SentForEditing;
 pub use state::{FailureKind, ShootState};
 
 use crate::files::overlap::FileIdentity;

@@ -77,6 +77,8 @@ pub struct Glance {
     /// A hot folder that cannot take shoots (its inbox missing, its outbox reaching
     /// into an inbox), as the user reads it.
     folder_problem: Option<String>,
+    /// Photos sent for editing today and this month, from the journal.
+    sent: Option<crate::journal::SentForEditing>,
 }
 
 /// A folder that never settles (deleted half-way) stops being shown after this.
@@ -137,6 +139,15 @@ impl Glance {
         self.paused = paused;
         self.failed_shoots = failed_shoots;
         self.held_shoots = held_shoots;
+    }
+
+    pub fn set_sent(&mut self, sent: Option<crate::journal::SentForEditing>) {
+        self.sent = sent;
+    }
+
+    /// Photos sent for editing today and this month (what Imagen bills).
+    pub fn sent(&self) -> Option<crate::journal::SentForEditing> {
+        self.sent
     }
 
     pub fn is_paused(&self) -> bool {
@@ -501,6 +512,7 @@ mod tests {
         glance.observe(&event("A", Some(1), uploading(1, 2, 10)));
         let done = EventKind::Done {
             photos: 2,
+            merged_from: None,
             outbox: "/o/A".into(),
             problems: Vec::new(),
         };

@@ -116,7 +116,11 @@ pub fn build(
     recent: &[ShootSummary],
     not_sent: &[NotSent],
 ) -> Vec<MenuEntry> {
-    let mut menu = vec![MenuEntry::Label(glance.status_line()), MenuEntry::Separator];
+    let mut menu = vec![MenuEntry::Label(glance.status_line())];
+    if let Some(sent) = glance.sent() {
+        menu.push(MenuEntry::Label(sent.words()));
+    }
+    menu.push(MenuEntry::Separator);
     menu.push(match glance.is_paused() {
         true => MenuEntry::item("Resume", MenuAction::Resume),
         false => MenuEntry::item("Pause", MenuAction::Pause),

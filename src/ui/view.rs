@@ -61,6 +61,8 @@ impl ViewSource {
             not_sent = journal.not_sent().unwrap_or_default();
             not_sent.truncate(RECENT_SHOOTS);
             self.glance.set_from_journal(paused, failed, held);
+            self.glance
+                .set_sent(journal::SentForEditing::of(journal.as_ref()).ok());
         }
         let folders = config.map(|c| c.folders.as_slice()).unwrap_or_default();
         TrayView {

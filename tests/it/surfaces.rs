@@ -145,3 +145,67 @@ async fn a_frozen_then_vanished_imagen_is_shown_within_30_s_and_work_resumes_wit
     assert!(log.contains("Imagen is not answering") && log.contains("Imagen answers again"));
     eprintln!("stall noticed after {noticed:?}; work resumed {resumed:?} after the return");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_port_taken_by_another_program_moves_on_and_open_still_finds_it() {
+    let sim = start_sim(|_| {}).await;
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "[dashboard]\nport = 0",
+        &format!("[dashboard]\nport = {taken}"),
+    );
+    let (address, link) = start_with_dashboard(&mut agent).await;
+    assert!(!address.ends_with(&format!(":{taken}")), "{address}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let entered = http.get(&link).send().await.unwrap();
+    assert_eq!(entered.status(), 303, "the link from open works");
+    let status = agent.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(&format!("port {taken} is taken by another program"))
+            && status.contains(&address),
+        "{status}"
+    );
+    assert!(agent.logs().contains(&format!("port {taken} is taken")));
+
+    // A new port is taken up at once, and the agent is not restarted for it.
+    let wanted = free_port();
+    agent.edit_config(
+        &format!("[dashboard]\nport = {taken}"),
+        &format!("[dashboard]\nport = {wanted}"),
+    );
+    let address_file = agent.dir.path().join("data/dashboard.addr");
+    wait_for(&agent, "the dashboard on the new port", LONG, || {
+        std::fs::read_to_string(&address_file)
+            .is_ok_and(|a| a.trim() == format!("127.0.0.1:{wanted}"))
+    })
+    .await;
+    let moved = http
+        .get(format!("http://127.0.0.1:{wanted}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.status(),
+        401,
+        "the dashboard answers there (asking who it is)"
+    );
+    assert!(
+        !agent.logs().contains("restarting the agent"),
+        "the agent went on"
+    );
+    drop(squatter);
+}

@@ -95,10 +95,19 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
     }
     let recorded = problems.clone();
     ctx.record(move |j| j.finish(id, &recorded)).await?;
+    let merged_from = match shoot.options.hdr_merge {
+        true => ctx
+            .record(move |j| j.files(id))
+            .await
+            .ok()
+            .map(|f| f.len() as u64),
+        false => None,
+    };
     ctx.emit(
         shoot,
         EventKind::Done {
             photos: total,
+            merged_from: merged_from.filter(|&sent| sent > total),
             outbox: shoot.outbox.clone(),
             problems,
         },

@@ -78,7 +78,7 @@ impl RuleValues {
     }
 }
 
-pub(super) const NUMBERS: [(&str, &str); 6] = [
+pub(super) const NUMBERS: [(&str, &str); 7] = [
     (
         "agent.settle_seconds",
         "Quiet time before a shoot starts (seconds)",
@@ -93,6 +93,10 @@ pub(super) const NUMBERS: [(&str, &str); 6] = [
     (
         "agent.daily_follow_up_limit",
         "Spend guard: follow-up projects of one shoot in 24 hours at most (0: no limit)",
+    ),
+    (
+        "agent.confirm_above",
+        "Ask before sending a shoot of more photos than (0: never ask)",
     ),
 ];
 
@@ -126,6 +130,7 @@ impl FormValues {
             agent.max_parallel_downloads,
             agent.spend.daily_photos as usize,
             agent.spend.daily_follow_ups as usize,
+            agent.spend.confirm_above as usize,
         ];
         let n = &config.notifications;
         let switches = [
@@ -251,6 +256,7 @@ pub(super) fn apply(
             "agent.max_parallel_uploads" => agent.max_parallel_uploads = number as usize,
             "agent.daily_photo_limit" => agent.spend.daily_photos = number,
             "agent.daily_follow_up_limit" => agent.spend.daily_follow_ups = number,
+            "agent.confirm_above" => agent.spend.confirm_above = number,
             _ => agent.max_parallel_downloads = number as usize,
         }
     }

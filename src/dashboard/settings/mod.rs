@@ -126,11 +126,12 @@ pub(super) async fn save(
         .min(64);
     let values = FormValues::from_form(&form, pair_count);
     let mut errors = FieldErrors::new();
+    let previous = config.clone();
     apply(&values, &form, &mut config, &mut errors);
+    let checked = check_whole(&state, &config, &previous, &values, &form, &mut errors);
     if errors.is_empty() {
-        let text = config::render(&config);
-        match Config::parse(&text, &state.config_path, &Overrides::from_env()) {
-            Ok(_) => {
+        match checked {
+            Ok(()) => {
                 let mut in_force = state.config.clone();
                 in_force.mark_unchanged();
                 if let Err(error) = store(&state, &mut config, form.get("api_key")) {
@@ -146,26 +147,82 @@ pub(super) async fn save(
                     return Redirect::to(&format!("/settings?saved={saved}")).into_response();
                 }
             }
-            Err(ConfigError::Invalid {
-                key: Some(key),
-                message,
-                ..
-            }) => {
-                errors.insert(form_field(&key, &values, &form), message);
-            }
             Err(error) => {
-                errors.insert("general".into(), error.to_string());
+                errors.insert("general".into(), error);
             }
         }
     }
-    let banner = html! {
-        div.banner.bad { "Nothing was saved: please correct the fields marked below." }
-    };
+    let banner = view::mistakes_banner(&errors, &values);
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         render(&state, &config, &values, &errors, banner),
     )
         .into_response()
+}
+
+/// Every mistake the config's own parser finds in the whole form, each under its
+/// field: after one, the part of the config it is in is put back as it was and the
+/// form checked again, so one save shows them all. A mistake with no field to show
+/// it under is returned.
+fn check_whole(
+    state: &AppState,
+    config: &Config,
+    previous: &Config,
+    values: &FormValues,
+    form: &HashMap<String, String>,
+    errors: &mut FieldErrors,
+) -> Result<(), String> {
+    let mut trial = config.clone();
+    for _ in 0..16 {
+        let text = config::render(&trial);
+        match Config::parse(&text, &state.config_path, &Overrides::from_env()) {
+            Ok(_) => return Ok(()),
+            Err(ConfigError::Invalid {
+                key: Some(key),
+                message,
+                ..
+            }) => {
+                errors
+                    .entry(form_field(&key, values, form))
+                    .or_insert(message);
+                if !put_back(&mut trial, previous, &key) {
+                    return Ok(());
+                }
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Ok(())
+}
+
+/// Puts the part of `config` that `key` names back as `previous` has it; false when
+/// it cannot (the same mistake would be found again).
+fn put_back(config: &mut Config, previous: &Config, key: &str) -> bool {
+    if let Some(rest) = key.strip_prefix("folders[")
+        && let Some(index) = rest
+            .split_once(']')
+            .and_then(|(i, _)| i.parse::<usize>().ok())
+        && index < config.folders.len()
+    {
+        match previous.folders.get(index) {
+            Some(pair) if config.folders[index] != *pair => config.folders[index] = pair.clone(),
+            _ => {
+                config.folders.remove(index);
+            }
+        }
+        return true;
+    }
+    let (section, _) = key.split_once('.').unwrap_or((key, ""));
+    let before = config.clone();
+    match section {
+        "agent" => config.agent = previous.agent.clone(),
+        "network" => config.network = previous.network.clone(),
+        "api" => config.api = previous.api.clone(),
+        "notifications" => config.notifications = previous.notifications.clone(),
+        "dashboard" => config.dashboard = previous.dashboard.clone(),
+        _ => return false,
+    }
+    *config != before
 }
 
 /// Writes the new key (if one was typed) and the config, each atomically.

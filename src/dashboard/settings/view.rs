@@ -3,6 +3,80 @@
 use super::form::{PairValues, RULE_TOOLS, RuleValues};
 use super::*;
 
+/// What a field is called on the page, for the sentences about its mistakes.
+pub(super) fn label_of(field: &str, values: &FormValues) -> String {
+    let labelled = (values.numbers.iter().chain(&values.limits))
+        .find(|(key, _, _)| *key == field)
+        .map(|(_, label, _)| (*label).to_owned());
+    if let Some(label) = labelled {
+        // "Upload limit (off, 2 MB/s, …)": the name without its hint.
+        return label.split(" (").next().unwrap_or(&label).to_owned();
+    }
+    let pair_field = field
+        .strip_prefix("folders[")
+        .and_then(|rest| rest.split_once("]."))
+        .and_then(|(index, name)| Some((index.parse::<usize>().ok()?, name)));
+    match (field, pair_field) {
+        ("api.base_url", _) => "The API address".into(),
+        ("api_key", _) => "The API key".into(),
+        (_, Some((index, name))) => {
+            let pair = match index == values.pairs.len() {
+                true => "the new hot folder".to_owned(),
+                false => format!("hot folder {}", index + 1),
+            };
+            match name {
+                "inbox" => format!("The inbox of {pair}"),
+                "outbox" => format!("The outbox of {pair}"),
+                rule => {
+                    let number = rule
+                        .strip_prefix("rules[")
+                        .and_then(|r| r.split_once(']'))
+                        .and_then(|(n, _)| n.parse::<usize>().ok())
+                        .map_or(1, |n| n + 1);
+                    format!("The subfolder pattern of rule {number} of {pair}")
+                }
+            }
+        }
+        _ => "This setting".into(),
+    }
+}
+
+/// A mistake as a whole sentence, naming its field: "Shoots at once must be a whole
+/// number."
+pub(super) fn mistake_sentence(field: &str, message: &str, values: &FormValues) -> String {
+    let label = label_of(field, values);
+    let message = message.trim_end_matches('.');
+    match message.chars().next() {
+        Some(first) if first.is_lowercase() => format!("{label} {message}."),
+        _ => format!("{label}: {message}."),
+    }
+}
+
+/// The banner over a form with mistakes: how many, each a link to its field.
+pub(super) fn mistakes_banner(errors: &FieldErrors, values: &FormValues) -> Markup {
+    let fields: Vec<(&String, &String)> = errors
+        .iter()
+        .filter(|(field, _)| *field != "general")
+        .collect();
+    html! {
+        div.banner.bad #mistakes role="alert" {
+            "Nothing was saved: "
+            @match fields.len() {
+                0 => { "please correct the mistake below." }
+                1 => { "please correct this mistake:" }
+                n => { "please correct these " (n) " mistakes:" }
+            }
+            @if !fields.is_empty() {
+                ul.problems {
+                    @for (field, message) in &fields {
+                        li { a href={ "#" (field) } { (mistake_sentence(field, message, values)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A hot folder's edit rules: a row per rule (clear its pattern to remove it), and an
 /// empty row to add one.
 pub(super) fn rules_html(
@@ -37,6 +111,7 @@ pub(super) fn rules_html(
                     tr {
                         td data-label="Subfolders" {
                             input type="text" name=(field(number, "match")) value=(rule.pattern)
+                                id=(field(number, "match"))
                                 placeholder="Exterior*";
                             (error_for(&field(number, "match")))
                         }
@@ -60,14 +135,20 @@ pub(super) fn render(
     let error_for = |field: &str| {
         html! {
             @if let Some(message) = errors.get(field) {
-                p.field-error data-field=(field) { (message) }
+                p.field-error data-field=(field) id={ (field) "-error" } {
+                    (mistake_sentence(field, message, values))
+                }
             }
         }
     };
     let text_input = |field: &str, label: &str, value: &str, kind: &str| {
+        let wrong = errors.contains_key(field);
+        let id = field;
         html! {
-            label for=(field) { (label) }
-            input type=(kind) id=(field) name=(field) value=(value);
+            label for=(id) { (label) }
+            input type=(kind) id=(id) name=(field) value=(value) class=[wrong.then_some("invalid")]
+                aria-invalid=[wrong.then_some("true")]
+                aria-describedby=[wrong.then(|| format!("{id}-error"))];
             (error_for(field))
         }
     };
@@ -126,7 +207,8 @@ pub(super) fn render(
             section.card {
                 h1 { "Settings" }
                 p.muted {
-                    "Saved to " (state.config_path.display()) ". The agent picks changes up at once."
+                    "These settings are kept in " (state.config_path.display())
+                    "; the agent takes a saved change up at once."
                 }
             }
             section.card {

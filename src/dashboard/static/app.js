@@ -67,3 +67,20 @@
   }
   setInterval(tick, 1000);
 })();
+// The before/after slider: the edited photo is shown up to the slider's place. Set
+// through the style object, which the page's style policy allows (unlike markup).
+(function () {
+  var slider = document.getElementById('compare-slider');
+  var after = document.getElementById('compare-after');
+  var box = document.getElementById('compare');
+  if (!slider || !after || !box) return;
+  function show() {
+    after.style.width = slider.value + '%';
+    var img = after.querySelector('img');
+    if (img) img.style.width = box.clientWidth + 'px';
+  }
+  slider.addEventListener('input', show);
+  window.addEventListener('resize', show);
+  Array.prototype.forEach.call(box.querySelectorAll('img'), function (i) { i.addEventListener('load', show); });
+  show();
+})();

@@ -81,7 +81,7 @@ pub struct Notices {
     settings: NotificationSettings,
     window: Duration,
     offline_after: Duration,
-    done: Batch<(String, u64, PathBuf)>,
+    done: Batch<(String, Ready, PathBuf)>,
     failed: Batch<(String, String)>,
     ready: Vec<Notice>,
     key_rejected_told: bool,
@@ -127,6 +127,7 @@ impl Notices {
                 photos,
                 outbox,
                 problems,
+                ..
             } if !problems.is_empty() && self.settings.shoot_failed => self.ready.push(Notice {
                 kind: NoticeKind::DoneWithProblems,
                 summary: format!("{shoot}: done with problems"),
@@ -141,7 +142,13 @@ impl Notices {
                 ),
                 open: Some(outbox.clone()),
             }),
-            EventKind::Done { photos, outbox, .. } if self.settings.shoot_done => {
+            EventKind::Done {
+                photos,
+                merged_from,
+                outbox,
+                ..
+            } if self.settings.shoot_done => {
+                let sent = merged_from.unwrap_or(*photos);
                 // Projects of one shoot (its edit rules, RAW and JPEG) finishing together
                 // are told as the one shoot they are.
                 match self
@@ -150,8 +157,17 @@ impl Notices {
                     .iter_mut()
                     .find(|(name, _, at)| *name == shoot && at == outbox)
                 {
-                    Some((_, count, _)) => *count += photos,
-                    None => self.done.add((shoot, *photos, outbox.clone()), now),
+                    Some((_, count, _)) => {
+                        count.sent += sent;
+                        count.ready += photos;
+                    }
+                    None => {
+                        let count = Ready {
+                            sent,
+                            ready: *photos,
+                        };
+                        self.done.add((shoot, count, outbox.clone()), now);
+                    }
                 }
             }
             EventKind::Failed { reason, kind } if self.settings.shoot_failed => {
@@ -190,6 +206,15 @@ impl Notices {
                 self.offline_silent = *silent;
             }
             EventKind::ImagenBack => self.back_online(),
+            EventKind::DashboardMoved { wanted, port } => self.ready.push(Notice {
+                kind: NoticeKind::About,
+                summary: format!("The dashboard is on port {port}"),
+                body: format!(
+                    "Port {wanted} is taken by another program. Settings… in the tray and \
+                     imagen-sync open find the dashboard where it is."
+                ),
+                open: None,
+            }),
             EventKind::JournalBack if self.settings.network => self.ready.push(Notice {
                 kind: NoticeKind::JournalBack,
                 summary: "The studio's database is back".into(),
@@ -316,16 +341,37 @@ fn listed(names: impl Iterator<Item = String>, total: usize) -> String {
     text.join("\n")
 }
 
-fn done_notice(done: Vec<(String, u64, PathBuf)>) -> Notice {
-    if let [(shoot, photos, outbox)] = done.as_slice() {
+/// What a finished shoot sent and got back (fewer with HDR merge).
+#[derive(Debug, Clone, Copy, Default)]
+struct Ready {
+    sent: u64,
+    ready: u64,
+}
+
+impl Ready {
+    /// "4 photos ready", or merged: "12 photos → 4 HDR photos ready".
+    fn words(self) -> String {
+        match self.sent > self.ready {
+            true => format!(
+                "{} → {} ready",
+                count(self.sent, "photo", "photos"),
+                count(self.ready, "HDR photo", "HDR photos")
+            ),
+            false => format!("{} ready", count(self.ready, "photo", "photos")),
+        }
+    }
+}
+
+fn done_notice(done: Vec<(String, Ready, PathBuf)>) -> Notice {
+    if let [(shoot, ready, outbox)] = done.as_slice() {
         return Notice {
             kind: NoticeKind::ShootsDone,
-            summary: format!("{shoot}: {} ready", count(*photos, "photo", "photos")),
+            summary: format!("{shoot}: {}", ready.words()),
             body: format!("Edited photos are in {}", outbox.display()),
             open: Some(outbox.clone()),
         };
     }
-    let photos: u64 = done.iter().map(|(_, n, _)| n).sum();
+    let photos: u64 = done.iter().map(|(_, n, _)| n.ready).sum();
     // A click opens the outbox they share (the parent of each shoot's folder).
     let parents: Vec<Option<PathBuf>> = done
         .iter()
@@ -345,7 +391,7 @@ fn done_notice(done: Vec<(String, u64, PathBuf)>) -> Notice {
         ),
         body: listed(
             done.iter()
-                .map(|(shoot, n, _)| format!("{shoot}: {}", count(*n, "photo", "photos"))),
+                .map(|(shoot, n, _)| format!("{shoot}: {}", n.words())),
             done.len(),
         ),
         open: shared,

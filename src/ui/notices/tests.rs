@@ -13,6 +13,7 @@ fn done(shoot: &str, photos: u64) -> Event {
         shoot,
         EventKind::Done {
             photos,
+            merged_from: None,
             outbox: PathBuf::from("/out").join(shoot),
             problems: Vec::new(),
         },
@@ -131,6 +132,7 @@ fn a_shoot_done_with_problems_is_told_at_once_with_the_report_to_read_and_no_ret
     let start = Instant::now();
     let kind = EventKind::Done {
         photos: 6,
+        merged_from: None,
         outbox: PathBuf::from("/out/9 Elm St"),
         problems: vec!["\"../x.jpg\": not written, it climbs out of the shoot folder (..)".into()],
     };
@@ -257,4 +259,22 @@ fn projects_of_one_shoot_finishing_together_are_told_as_one_shoot() {
     let shown = notices.due(start + WINDOW);
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].summary, "12 Harbour View: 5 photos ready");
+}
+
+#[test]
+fn a_merged_shoot_says_how_many_photos_became_how_many() {
+    let mut notices = notices();
+    let start = Instant::now();
+    let kind = EventKind::Done {
+        photos: 4,
+        merged_from: Some(12),
+        outbox: PathBuf::from("/out/9 Elm Court"),
+        problems: Vec::new(),
+    };
+    notices.observe(&event("9 Elm Court", kind), start);
+    let due = notices.due(start + WINDOW);
+    assert_eq!(
+        due[0].summary,
+        "9 Elm Court: 12 photos → 4 HDR photos ready"
+    );
 }
