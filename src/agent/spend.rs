@@ -34,7 +34,7 @@ pub fn over_limit(
     {
         return Ok(Some(format!(
             "the daily limit of {} follow-up projects for this shoot folder is reached ({} in \
-             the last 24 hours; the follow-up limit is in Settings), so nothing was sent. New \
+             the last 24 hours; the follow-up limit is in Settings, daily_follow_up_limit), so nothing was sent. New \
              photos keep arriving in a finished shoot: is a sync tool or an outbox writing \
              into the inbox? {send_anyway}.",
             limits.daily_follow_ups, spent.follow_ups
@@ -44,7 +44,7 @@ pub fn over_limit(
     if limits.daily_photos > 0 && spent.photos + photos > limits.daily_photos {
         return Ok(Some(format!(
             "the daily limit of {} photos would be passed by its {} ({} sent in the last 24 \
-             hours; the limit is in Settings), so nothing was sent. {send_anyway}.",
+             hours; the limit is in Settings, daily_photo_limit), so nothing was sent. {send_anyway}.",
             limits.daily_photos,
             crate::words::count(photos, "photo", "photos"),
             spent.photos

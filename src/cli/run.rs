@@ -73,6 +73,12 @@ pub(super) fn data_dir_of(config_path: &Path) -> PathBuf {
 /// shown there (and in the log) while it waits for them to be fixed.
 #[cfg(feature = "desktop")]
 pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> ExitCode {
+    start_desktop(config_path, false)
+}
+
+/// The desktop app; `welcome` (a first start) opens the dashboard's welcome page.
+#[cfg(feature = "desktop")]
+fn start_desktop(config_path: &Path, welcome: bool) -> ExitCode {
     let data_dir = data_dir_of(config_path);
     let held = match crate::app::take_data_folder(&data_dir) {
         Ok(held) => held,
@@ -83,7 +89,7 @@ pub fn run_desktop(config_path: &Path, _runtime: &tokio::runtime::Runtime) -> Ex
         }
     };
     let _logs = logs::init("info", Some(&data_dir.join("logs")));
-    match crate::desktop::run(config_path.to_owned(), held) {
+    match crate::desktop::run(config_path.to_owned(), held, welcome) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -119,7 +125,8 @@ pub fn run_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> Exi
 /// `imagen-sync` alone: on the first run, writes the default config, makes the folders
 /// and an empty private key file, and says how to add the key; then runs with the tray.
 pub fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runtime) -> ExitCode {
-    if !config_path.exists() {
+    let first_start = !config_path.exists();
+    if first_start {
         match crate::config::first_run_setup(config_path) {
             Ok(setup) => {
                 println!(
@@ -130,8 +137,8 @@ pub fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runt
                     println!("  made {}", folder.display());
                 }
                 println!(
-                    "To start, paste your Imagen API key into {} (only you can read it); \
-                     imagen-sync picks it up at once.",
+                    "To start, add your Imagen API key on the welcome page that opens in \
+                     your browser (or paste it into {}, which only you can read).",
                     setup.key_file.display()
                 );
             }
@@ -141,6 +148,12 @@ pub fn first_run_then_desktop(config_path: &Path, runtime: &tokio::runtime::Runt
             }
         }
     }
+    #[cfg(feature = "desktop")]
+    {
+        let _ = runtime;
+        start_desktop(config_path, first_start)
+    }
+    #[cfg(not(feature = "desktop"))]
     run_desktop(config_path, runtime)
 }
 pub async fn demo(dir: &Path, once: bool) -> ExitCode {

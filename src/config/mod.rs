@@ -44,6 +44,11 @@ pub use studio::{
 pub use webhook::{WebhookFormat, WebhookSettings, WebhookUrl};
 
 pub const ENV_API_KEY: &str = "IMAGEN_API_KEY";
+
+/// Whether `IMAGEN_API_KEY` holds a key (which wins over any key file).
+pub fn key_in_environment() -> bool {
+    std::env::var(ENV_API_KEY).is_ok_and(|key| !key.trim().is_empty())
+}
 pub const ENV_BASE_URL: &str = "IMAGEN_API_BASE_URL";
 
 /// `[agent] daily_photo_limit`, `daily_follow_up_limit` and `confirm_above`; 0 means

@@ -184,6 +184,10 @@ fn router(state: AppState) -> Router {
         .route("/resume", post(controls::resume))
         .route("/settings", get(settings::page).post(settings::save))
         .route(
+            "/welcome",
+            get(settings::welcome::page).post(settings::welcome::save),
+        )
+        .route(
             "/static/app.css",
             get(|| async { asset("text/css", pages::STYLE) }),
         )

@@ -16,11 +16,31 @@ use crate::journal::{AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, Sh
 /// How many shoots the page lists (newest first).
 const LISTED: usize = 300;
 
-pub(super) async fn page(State(state): State<AppState>) -> Html<String> {
+#[derive(serde::Deserialize)]
+pub(super) struct PageQuery {
+    /// Just back from the welcome page: what Imagen said of the key.
+    welcome: Option<String>,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
+) -> Html<String> {
     let agents = journal(&state)
         .and_then(|j| j.agents().ok())
         .unwrap_or_default();
     let body = html! {
+        @if let Some(welcome) = &query.welcome {
+            div.banner.ok #welcomed {
+                "You are set. "
+                @match welcome.as_str() {
+                    "accepted" => { "Imagen accepted the key. " }
+                    "unchecked" => { "Imagen could not be reached to check the key; the agent checks it once it answers. " }
+                    _ => {}
+                }
+                "Drop a shoot's folder into the inbox and follow it here."
+            }
+        }
         (status_banner(&state))
         @if !agents.is_empty() { (studio_agents(&agents)) }
         section.card {
@@ -156,7 +176,7 @@ fn status_banner(state: &AppState) -> Markup {
                     ul.problems { @for problem in &problems { li { (problem) } } }
                 }
                 @if problems.iter().any(|p| p.contains("API key")) {
-                    div { a href="/settings#api_key" { "Add or check the key in Settings" } }
+                    div { a href="/welcome" { "Add or check the key" } }
                 }
             }
             (button)

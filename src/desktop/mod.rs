@@ -49,6 +49,7 @@ const JOURNAL_CHECK_EVERY: Duration = Duration::from_secs(2);
 pub fn run(
     config_path: PathBuf,
     held: crate::agent::data_folder::RunningLock,
+    welcome: bool,
 ) -> anyhow::Result<()> {
     #[cfg(windows)]
     console::leave_if_ours();
@@ -64,7 +65,15 @@ pub fn run(
     let for_tray = events.subscribe();
     let app = runtime.block_on(App::start(&config_path, &events, Some(held)));
     let config = app.config.clone();
-    runtime.spawn(show_notices(for_notices, config.clone(), extra_notices));
+    runtime.spawn(show_notices(
+        for_notices,
+        config.clone(),
+        extra_notices,
+        config_path.clone(),
+    ));
+    if welcome {
+        runtime.spawn(open_welcome(config_path.clone()));
+    }
     runtime.spawn(feed_tray(
         for_tray,
         config.clone(),
@@ -203,10 +212,31 @@ async fn feed_tray(
 }
 
 /// Turns events into notifications, coalesced, as the config's switches allow.
+/// The first start: the dashboard's welcome page opens once the dashboard answers.
+async fn open_welcome(config_path: PathBuf) {
+    for _ in 0..50 {
+        if crate::dashboard::link::is_served(&config_path) {
+            match crate::dashboard::link::link(&config_path, "welcome") {
+                Ok(link) => {
+                    if let Err(error) =
+                        crate::platform::open::in_desktop(std::path::Path::new(&link))
+                    {
+                        tracing::warn!(%error, "cannot open the welcome page");
+                    }
+                }
+                Err(error) => tracing::warn!("cannot open the welcome page: {error:#}"),
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn show_notices(
     mut events: broadcast::Receiver<Event>,
     mut config: watch::Receiver<Option<Arc<Config>>>,
     mut extra: mpsc::UnboundedReceiver<Notice>,
+    config_path: PathBuf,
 ) {
     let settings = |config: &watch::Receiver<Option<Arc<Config>>>| {
         config
@@ -237,7 +267,8 @@ async fn show_notices(
         due.extend(notices.due(Instant::now()));
         for notice in due {
             // notify-rust blocks until the service answers.
-            tokio::task::spawn_blocking(move || notifier::show(&notice));
+            let config_path = config_path.clone();
+            tokio::task::spawn_blocking(move || notifier::show(&notice, &config_path));
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::ui::notices::Notice;
+use crate::ui::notices::{Notice, Opens};
 
 static UNAVAILABLE_REPORTED: AtomicBool = AtomicBool::new(false);
 
@@ -16,8 +16,9 @@ pub(super) fn register_app() {
     }
 }
 
-/// Shows `notice`; blocks until the service took it (call it off the UI thread).
-pub(super) fn show(notice: &Notice) {
+/// Shows `notice`; blocks until the service took it (call it off the UI thread). A
+/// dashboard page a click opens is reached through the config at `config_path`.
+pub(super) fn show(notice: &Notice, config_path: &std::path::Path) {
     let mut notification = notify_rust::Notification::new();
     notification
         .appname("imagen-sync")
@@ -28,8 +29,14 @@ pub(super) fn show(notice: &Notice) {
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         notification.icon("imagen-sync");
-        if notice.open.is_some() {
-            notification.action("default", "Open folder");
+        match &notice.open {
+            Some(Opens::Folder(_)) => {
+                notification.action("default", "Open folder");
+            }
+            Some(Opens::Dashboard(_)) => {
+                notification.action("default", "Open the dashboard");
+            }
+            None => {}
         }
     }
     let shown = notification.show();
@@ -42,16 +49,34 @@ pub(super) fn show(notice: &Notice) {
     tracing::debug!(summary = notice.summary, "notification shown");
     // Only the freedesktop daemons report clicks back.
     #[cfg(all(unix, not(target_os = "macos")))]
-    if let (Ok(handle), Some(folder)) = (shown, notice.open.clone()) {
+    if let (Ok(handle), Some(opens)) = (shown, notice.open.clone()) {
+        let config_path = config_path.to_owned();
         // Waits for a click or the close; a thread per open notification is cheap.
         std::thread::spawn(move || {
             handle.wait_for_action(|action| {
-                if action == "default"
-                    && let Err(error) = crate::platform::open::in_desktop(&folder)
-                {
-                    tracing::warn!(%error, "cannot open the folder");
+                if action == "default" {
+                    open(&opens, &config_path);
                 }
             })
         });
+    }
+}
+
+/// Opens what a clicked notification points at (a dashboard page through a fresh
+/// one-time link, made at the click).
+#[cfg(all(unix, not(target_os = "macos")))]
+fn open(opens: &Opens, config_path: &std::path::Path) {
+    let target = match opens {
+        Opens::Folder(folder) => folder.clone(),
+        Opens::Dashboard(page) => match crate::dashboard::link::link(config_path, page) {
+            Ok(link) => std::path::PathBuf::from(link),
+            Err(error) => {
+                tracing::warn!("cannot open the dashboard: {error:#}");
+                return;
+            }
+        },
+    };
+    if let Err(error) = crate::platform::open::in_desktop(&target) {
+        tracing::warn!(%error, "cannot open what the notification points at");
     }
 }

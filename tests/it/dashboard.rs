@@ -22,7 +22,7 @@ fn photos_in(folder: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
-    let sim = start_sim(|_| {}).await;
+    let sim = start_sim(|c| c.api_keys.push("brand-new-key-4711".into())).await;
     let mut agent = Harness::new(&sim, 1, "");
     let (address, link) = start_with_dashboard(&mut agent).await;
     let http = reqwest::Client::builder()
@@ -171,6 +171,28 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
     let (http, base, session, csrf) = signed_in(&address, &link).await;
     let mut form = form;
     form[0].1 = csrf.as_str();
+    // A key Imagen does not take is said at once, and not saved.
+    let mut wrong = form;
+    wrong[form.len() - 1].1 = "not-a-key-of-imagen";
+    let refused = http
+        .post(format!("{base}/settings"))
+        .header("cookie", &session)
+        .form(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Imagen rejected this key")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        format!("{KEY}\n")
+    );
     let saved = http
         .post(format!("{base}/settings"))
         .header("cookie", &session)
@@ -183,6 +205,10 @@ async fn strangers_are_refused_and_no_secret_reaches_the_browser() {
         std::fs::read_to_string(&key_file).unwrap(),
         "brand-new-key-4711\n"
     );
+    let location = saved.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("key=accepted"), "{location}");
+    let told = crate::common::dashboard::page(&http, &base, &session, &location).await;
+    assert!(told.contains("Imagen accepted the key."), "{told}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

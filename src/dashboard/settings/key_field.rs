@@ -14,7 +14,7 @@ pub(super) fn key_file_to_replace(
     key_file: &Path,
     key: &str,
 ) -> Result<(), String> {
-    if std::env::var(config::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty()) {
+    if config::key_in_environment() {
         return Err(format!(
             "the key comes from the {} environment variable, so a key typed here would \
              not be used; change it where that variable is set (nothing was saved)",
@@ -50,5 +50,50 @@ pub(super) fn key_file_to_replace(
             Err(ConfigError::KeyFile { problem, .. }) => Err(refuse(&format!("which {problem}"))),
             Err(error) => Err(refuse(&error.to_string())),
         },
+    }
+}
+
+/// What Imagen said of a key, asked with its cheapest call as soon as it is entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum KeyCheck {
+    Accepted,
+    Rejected,
+    /// Imagen could not be asked (offline, not answering): the key is kept, and the
+    /// agent finds out when it starts.
+    NotChecked,
+}
+
+/// How long the page waits for Imagen's word on a key.
+const KEY_CHECK_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub(super) async fn check_key(base_url: &url::Url, key: &str) -> KeyCheck {
+    let config = crate::api::ClientConfig::new(base_url.clone(), crate::redact::ApiKey::new(key));
+    let Ok(client) = crate::api::Client::new(config) else {
+        return KeyCheck::NotChecked;
+    };
+    match tokio::time::timeout(KEY_CHECK_WITHIN, client.probe()).await {
+        Ok(Ok(())) => KeyCheck::Accepted,
+        Ok(Err(crate::api::ApiError::Unauthorized { .. })) => KeyCheck::Rejected,
+        Ok(Err(error)) => {
+            tracing::info!("the new key could not be checked: {error}");
+            KeyCheck::NotChecked
+        }
+        Err(_) => KeyCheck::NotChecked,
+    }
+}
+
+impl KeyCheck {
+    /// What the page says after saving a key.
+    pub(super) fn words(&self) -> &'static str {
+        match self {
+            KeyCheck::Accepted => "Imagen accepted the key.",
+            KeyCheck::Rejected => {
+                "Imagen rejected this key: copy it again from your Imagen account (all of it)."
+            }
+            KeyCheck::NotChecked => {
+                "The key is saved; Imagen could not be reached to check it, so the agent \
+                 checks it once Imagen answers."
+            }
+        }
     }
 }

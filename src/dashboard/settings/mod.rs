@@ -21,9 +21,10 @@ use maud::{Markup, html};
 mod form;
 mod key_field;
 mod view;
+pub(super) mod welcome;
 
 use form::{FormValues, apply, form_field};
-use key_field::key_file_to_replace;
+use key_field::{KeyCheck, check_key, key_file_to_replace};
 use view::render;
 
 /// How long a save waits to see the agent take the new settings up.
@@ -35,6 +36,8 @@ type FieldErrors = BTreeMap<String, String>;
 #[derive(serde::Deserialize)]
 pub(super) struct PageQuery {
     saved: Option<String>,
+    /// What Imagen said of a key just saved: "accepted" or "unchecked".
+    key: Option<String>,
 }
 
 pub(super) async fn page(
@@ -59,9 +62,14 @@ pub(super) async fn page(
             }
             (None, None) => {}
         }
+        @match query.key.as_deref() {
+            Some("accepted") => { div.banner.ok #key-check { (KeyCheck::Accepted.words()) } }
+            Some(_) => { div.banner.warn #key-check { (KeyCheck::NotChecked.words()) } }
+            None => {}
+        }
         @for inbox in &missing {
             div.banner.warn.missing-inbox {
-                "The inbox " (inbox) " does not exist — is the drive mounted? Shoots dropped                  there are sent once it is back; imagen-sync never creates it."
+                "The inbox " (inbox) " does not exist — is the drive mounted? Shoots dropped there are sent once it is back; imagen-sync never creates it."
             }
         }
     };
@@ -129,22 +137,42 @@ pub(super) async fn save(
     let previous = config.clone();
     apply(&values, &form, &mut config, &mut errors);
     let checked = check_whole(&state, &config, &previous, &values, &form, &mut errors);
+    let typed_key = form
+        .get("api_key")
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty());
+    // A key the environment overrides is refused when stored, unchecked.
+    let from_environment = config::key_in_environment();
+    let key_check = match (
+        errors.is_empty() && checked.is_ok() && !from_environment,
+        typed_key,
+    ) {
+        (true, Some(key)) => Some(check_key(&config.api.base_url, key).await),
+        _ => None,
+    };
+    if key_check == Some(KeyCheck::Rejected) {
+        errors.insert("api_key".into(), KeyCheck::Rejected.words().into());
+    }
     if errors.is_empty() {
         match checked {
             Ok(()) => {
                 let mut in_force = state.config.clone();
                 in_force.mark_unchanged();
-                if let Err(error) = store(&state, &mut config, form.get("api_key")) {
+                if let Err(error) = store(&state, &mut config, typed_key) {
                     errors.insert("api_key".into(), error);
                 } else {
                     // The agent watches the file: say "now works with" only once it does.
                     let applied = tokio::time::timeout(APPLIED_WITHIN, in_force.changed()).await;
-                    let saved = if matches!(applied, Ok(Ok(()))) {
-                        "applied"
-                    } else {
-                        "1"
+                    let saved = match applied {
+                        Ok(Ok(())) => "applied",
+                        _ => "1",
                     };
-                    return Redirect::to(&format!("/settings?saved={saved}")).into_response();
+                    let key = match key_check {
+                        Some(KeyCheck::Accepted) => "&key=accepted",
+                        Some(_) => "&key=unchecked",
+                        None => "",
+                    };
+                    return Redirect::to(&format!("/settings?saved={saved}{key}")).into_response();
                 }
             }
             Err(error) => {
@@ -226,8 +254,8 @@ fn put_back(config: &mut Config, previous: &Config, key: &str) -> bool {
 }
 
 /// Writes the new key (if one was typed) and the config, each atomically.
-fn store(state: &AppState, config: &mut Config, new_key: Option<&String>) -> Result<(), String> {
-    if let Some(key) = new_key.map(|k| k.trim()).filter(|k| !k.is_empty()) {
+fn store(state: &AppState, config: &mut Config, new_key: Option<&str>) -> Result<(), String> {
+    if let Some(key) = new_key {
         let key_file = config
             .api
             .key_file

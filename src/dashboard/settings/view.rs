@@ -190,10 +190,7 @@ pub(super) fn render(
             }
         }
     };
-    let key_state = match (
-        std::env::var(config::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty()),
-        config.api_key().is_ok(),
-    ) {
+    let key_state = match (config::key_in_environment(), config.api_key().is_ok()) {
         (true, _) => "set (from the IMAGEN_API_KEY environment variable, which wins)",
         (false, true) => "set",
         (false, false) => "not set",

@@ -46,8 +46,16 @@ pub struct Notice {
     pub kind: NoticeKind,
     pub summary: String,
     pub body: String,
-    /// The folder a click on the notification opens.
-    pub open: Option<PathBuf>,
+    /// What a click on the notification opens.
+    pub open: Option<Opens>,
+}
+
+/// What a notification's click opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opens {
+    Folder(PathBuf),
+    /// A page of the dashboard ("welcome", "settings", "" for the shoots).
+    Dashboard(&'static str),
 }
 
 /// A batch of same-kind events waiting for the coalescing window to close.
@@ -140,7 +148,7 @@ impl Notices {
                     if problems.len() == 1 { "it" } else { "them" },
                     crate::agent::REPORT_NAME,
                 ),
-                open: Some(outbox.clone()),
+                open: Some(Opens::Folder(outbox.clone())),
             }),
             EventKind::Done {
                 photos,
@@ -184,10 +192,10 @@ impl Notices {
                         self.ready.push(Notice {
                             kind: NoticeKind::KeyRejected,
                             summary: "Imagen rejected the API key".into(),
-                            body: "No shoot moves until the key is fixed. Check it under \
-                                   Settings… in the tray menu; imagen-sync tries again by itself."
+                            body: "No shoot moves until the key is fixed. Click to check it \
+                                   in Settings; imagen-sync tries again by itself."
                                 .into(),
-                            open: None,
+                            open: Some(Opens::Dashboard("settings")),
                         });
                     }
                 }
@@ -224,8 +232,11 @@ impl Notices {
             EventKind::NeedsApiKey { how } => self.ready.push(Notice {
                 kind: NoticeKind::NeedsKey,
                 summary: "Add your Imagen API key".into(),
-                body: format!("imagen-sync starts as soon as it has one.\n{how}"),
-                open: None,
+                body: format!(
+                    "imagen-sync starts as soon as it has one: click to add it on the \
+                     dashboard's welcome page (or Settings… in the tray).\n{how}"
+                ),
+                open: Some(Opens::Dashboard("welcome")),
             }),
             EventKind::ConfigRejected { reason } => self.ready.push(Notice {
                 kind: NoticeKind::ConfigRejected,
@@ -368,7 +379,7 @@ fn done_notice(done: Vec<(String, Ready, PathBuf)>) -> Notice {
             kind: NoticeKind::ShootsDone,
             summary: format!("{shoot}: {}", ready.words()),
             body: format!("Edited photos are in {}", outbox.display()),
-            open: Some(outbox.clone()),
+            open: Some(Opens::Folder(outbox.clone())),
         };
     }
     let photos: u64 = done.iter().map(|(_, n, _)| n.ready).sum();
@@ -394,7 +405,7 @@ fn done_notice(done: Vec<(String, Ready, PathBuf)>) -> Notice {
                 .map(|(shoot, n, _)| format!("{shoot}: {}", n.words())),
             done.len(),
         ),
-        open: shared,
+        open: shared.map(Opens::Folder),
     }
 }
 

@@ -79,7 +79,10 @@ fn one_finished_shoot_says_how_many_photos_are_ready_and_opens_its_folder() {
     let shown = notices.due(start + WINDOW);
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].summary, "123 Main St: 42 photos ready");
-    assert_eq!(shown[0].open, Some(PathBuf::from("/out/123 Main St")));
+    assert_eq!(
+        shown[0].open,
+        Some(Opens::Folder(PathBuf::from("/out/123 Main St")))
+    );
     assert!(notices.due(start + WINDOW * 3).is_empty());
 }
 
@@ -98,7 +101,7 @@ fn fifty_shoots_finishing_at_once_make_one_notification() {
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].summary, "50 shoots ready: 500 photos");
     assert!(shown[0].body.ends_with("and 46 more"), "{}", shown[0].body);
-    assert_eq!(shown[0].open, Some(PathBuf::from("/out")));
+    assert_eq!(shown[0].open, Some(Opens::Folder(PathBuf::from("/out"))));
 }
 
 #[test]
@@ -148,7 +151,10 @@ fn a_shoot_done_with_problems_is_told_at_once_with_the_report_to_read_and_no_ret
     );
     assert!(shown[0].body.contains("imagen-sync report.txt"));
     assert!(!shown[0].body.to_lowercase().contains("retry it"));
-    assert_eq!(shown[0].open, Some(PathBuf::from("/out/9 Elm St")));
+    assert_eq!(
+        shown[0].open,
+        Some(Opens::Folder(PathBuf::from("/out/9 Elm St")))
+    );
 }
 
 #[test]
