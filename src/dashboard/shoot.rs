@@ -228,7 +228,7 @@ pub(super) async fn compare_page(
         section.card {
             div.status-line {
                 h1 { (shoot.folder) }
-                a href={ "/shoots/" (id) } { "Back to the shoot" }
+                a.button href={ "/shoots/" (id) } { "Back to the shoot" }
             }
             p.muted {
                 @for (n, frame) in group.frames.iter().enumerate() {
@@ -237,11 +237,14 @@ pub(super) async fn compare_page(
                 @if group.frames.len() > 1 { " → 1 photo" }
             }
             @if group.output.is_some() {
-                div.compare #compare {
-                    img.compare-before src=(before) alt="before";
-                    div.compare-after #compare-after { img src=(after) alt="after"; }
+                div.compare {
+                    div.compare-frame #compare {
+                        img.compare-before src=(before) alt="before";
+                        div.compare-after #compare-after { img src=(after) alt="after"; }
+                    }
                     input #compare-slider type="range" min="0" max="100" value="50"
-                        aria-label="Before and after";
+                        aria-label="Slide between after (left) and before (right)";
+                    p.muted { "After on the left, before on the right: slide to compare." }
                 }
             }
             div.photos.side-by-side {

@@ -140,7 +140,7 @@ fn status_banner(state: &AppState) -> Markup {
     } else {
         let pause = post_button("/pause", &csrf, "Pause", false);
         match (problems.is_empty(), glance.offline()) {
-            (false, _) => ("bad", "Something needs you:".to_owned(), pause),
+            (false, _) => ("bad", "Something needs you (see below):".to_owned(), pause),
             (true, Some(silent)) => (
                 "warn",
                 format!(

@@ -242,14 +242,29 @@ impl Glance {
         if let Some(problem) = &self.folder_problem {
             problems.push(problem.clone());
         }
+        if let Some(shoots) = self.stopped_shoots() {
+            problems.push(shoots);
+        }
+        problems
+    }
+
+    /// "1 shoot failed", "2 shoots held by the spend guard": shoots that wait for the
+    /// photographer (each surface says where to act on them).
+    fn stopped_shoots(&self) -> Option<String> {
         match (self.failed_shoots, self.held_shoots) {
-            (0, 0) => {}
-            (n, 0) => problems.push(format!("{} — see Recent shoots", shoots(n, "failed"))),
-            (0, h) => problems.push(format!(
-                "{} by the spend guard — see Recent shoots",
-                shoots(h, "held")
-            )),
-            (n, h) => problems.push(format!("{n} failed, {h} held — see Recent shoots")),
+            (0, 0) => None,
+            (n, 0) => Some(shoots(n, "failed")),
+            (0, h) => Some(format!("{} by the spend guard", shoots(h, "held"))),
+            (n, h) => Some(format!("{n} failed, {h} held")),
+        }
+    }
+
+    /// The problems as the tray tells them: where to act on stopped shoots is its own
+    /// Recent shoots menu.
+    fn tray_problems(&self) -> Vec<String> {
+        let mut problems = self.problems();
+        if let (Some(last), Some(_)) = (problems.last_mut(), self.stopped_shoots()) {
+            last.push_str(" — see Recent shoots");
         }
         problems
     }
@@ -266,7 +281,7 @@ impl Glance {
 
     /// One line for the tooltip and the top of the menu.
     pub fn status_line(&self) -> String {
-        let problems = self.problems();
+        let problems = self.tray_problems();
         let active = self.active_shoots();
         if self.paused {
             let waiting = match active.len() + self.settling.len() {

@@ -209,3 +209,121 @@ async fn a_dashboard_port_taken_by_another_program_moves_on_and_open_still_finds
     );
     drop(squatter);
 }
+
+/// Fails the test when the page at `path` is wider than the browser's screen, naming
+/// what sticks out.
+async fn assert_fits_the_screen(browser: &Browser, base: &str, path: &str) {
+    browser.goto(&format!("{base}{path}")).await;
+    browser.wait_for_text("main", "", LONG).await;
+    let overflow = browser
+        .script(
+            "var w = window.innerWidth; \
+             var wide = Array.from(document.querySelectorAll('main *')) \
+               .filter(e => e.getBoundingClientRect().right > w + 1) \
+               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
+             return [w, document.documentElement.scrollWidth, wide.slice(0, 5)];",
+        )
+        .await;
+    let (width, scroll) = (overflow[0].as_f64().unwrap(), overflow[1].as_f64().unwrap());
+    assert!(
+        width <= 420.0 && scroll <= width,
+        "{path} scrolls sideways on a phone: {overflow}"
+    );
+}
+
+/// A shoot of merged brackets: 6 frames of 3 (the simulator's bracket size) → 2 photos.
+async fn agent_with_a_merged_shoot() -> (imagen_sync::sim::Sim, Harness, String) {
+    let sim = start_sim(|c| c.bracket_size = 3).await;
+    let mut agent = Harness::new(&sim, 1, "hdr_merge = true");
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    crate::common::write_shoot(&agent.inbox(), "9 Elm Court", 6, (1200, 800));
+    wait_for(&agent, "the merged shoot done", LONG, || {
+        agent.shoot_states().iter().any(|(_, s)| s == "done")
+    })
+    .await;
+    (sim, agent, link)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hdr_shoot_pairs_each_merged_photo_with_its_frames_and_opens_larger() {
+    let (_sim, agent, link) = agent_with_a_merged_shoot().await;
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser.wait_for_text("#shoot-rows", "Done", LONG).await;
+    browser.click("#shoot-rows a").await;
+    let page = browser.wait_for_text("main", "9 Elm Court", LONG).await;
+    assert!(page.contains("6 → 2 HDR photos"), "{page}");
+    assert_eq!(page.matches("3 frames → 1 photo").count(), 2, "{page}");
+    assert!(!page.contains("not edited yet"), "{page}");
+    let frames = browser
+        .script("return document.querySelectorAll('.frames img').length;")
+        .await;
+    assert_eq!(frames, 6);
+
+    browser.click("a.pair-link").await;
+    browser.wait_for_text("main", "→ 1 photo", LONG).await;
+    let started = Instant::now();
+    loop {
+        let sizes = browser
+            .script(
+                "return Array.from(document.querySelectorAll('.side-by-side img')) \
+                 .map(i => i.complete ? i.naturalWidth : 0);",
+            )
+            .await;
+        let widths: Vec<u64> = sizes
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_u64())
+            .collect();
+        if widths.len() == 2 && widths.iter().all(|&w| w > 480) {
+            break;
+        }
+        assert!(
+            started.elapsed() < LONG,
+            "the large pair never loaded: {widths:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The slider shows as much of the edited photo as it is moved to.
+    browser
+        .script(
+            "var s = document.getElementById('compare-slider'); s.value = 20; \
+             s.dispatchEvent(new Event('input'));",
+        )
+        .await;
+    let shown = browser
+        .script(
+            "var a = document.getElementById('compare-after'), b = document.getElementById('compare'); \
+             return a.getBoundingClientRect().width / b.getBoundingClientRect().width;",
+        )
+        .await;
+    let fraction = shown.as_f64().unwrap();
+    assert!((0.15..0.25).contains(&fraction), "{fraction}");
+    drop(agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_screen_without_sideways_scrolling() {
+    let (_sim, agent, link) = agent_with_a_merged_shoot().await;
+    let browser = Browser::start_phone().await;
+    browser.goto(&link).await;
+    browser.wait_for_text("#shoot-rows", "Done", LONG).await;
+    let base = link.split("/?").next().unwrap().to_owned();
+    for path in [
+        "/",
+        "/settings",
+        "/welcome",
+        "/shoots/1",
+        "/shoots/1/compare/0",
+    ] {
+        assert_fits_the_screen(&browser, &base, path).await;
+    }
+    // Shoots are cards: each row's cells stack, the Retry column included.
+    browser.goto(&format!("{base}/")).await;
+    let stacked = browser
+        .script("return getComputedStyle(document.querySelector('#shoot-rows td')).display;")
+        .await;
+    assert_eq!(stacked, "block");
+    drop(agent);
+}

@@ -24,6 +24,20 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) async fn start() -> Browser {
+        Browser::start_as(None).await
+    }
+
+    /// A phone: 390 × 844 CSS pixels at 3× with touch, as Chromium's device emulation
+    /// makes it (the page sees a phone's viewport and user agent).
+    pub(crate) async fn start_phone() -> Browser {
+        Browser::start_as(Some(json!({
+            "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+        })))
+        .await
+    }
+
+    async fn start_as(mobile: Option<Value>) -> Browser {
         assert!(
             Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
             "the browser tests need Debian's chromium and chromium-driver: run ./dev deps"
@@ -44,9 +58,7 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
+        let mut options = json!({
                 "binary": CHROMIUM,
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -55,8 +67,11 @@ impl Browser {
                     "--disable-dev-shm-usage", "--window-size=1200,900",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
-            }),
-        );
+        });
+        if let Some(mobile) = mobile {
+            options["mobileEmulation"] = mobile;
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let address = format!("http://127.0.0.1:{driver_port}");
         let started = Instant::now();
         let client = loop {
