@@ -78,6 +78,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Failed { .. } => "failed",
         EventKind::Skipped { .. } => "skipped",
         EventKind::NothingNew => "nothing_new",
+        EventKind::Vanished => "vanished",
         EventKind::Held { .. } => "held",
         EventKind::InboxMissing { .. } => "inbox_missing",
         EventKind::InboxBack { .. } => "inbox_back",

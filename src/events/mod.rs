@@ -55,6 +55,8 @@ pub enum EventKind {
     },
     /// A settled folder held nothing new (a known shoot seen again after a restart).
     NothingNew,
+    /// A folder went away (moved, deleted) before it settled.
+    Vanished,
     /// The spend guard holds the shoot before its project is created.
     Held {
         reason: String,
@@ -221,6 +223,7 @@ fn log(event: &Event) {
         EventKind::Failed { reason, .. } => tracing::error!(shoot, "failed: {reason}"),
         EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),
         EventKind::NothingNew => tracing::debug!(shoot, "nothing new"),
+        EventKind::Vanished => tracing::info!(shoot, "the folder went away before it settled"),
         EventKind::Held { reason } => tracing::warn!(shoot, "held: {reason}"),
         EventKind::InboxMissing { inbox } => tracing::warn!(
             "Inbox {} is missing — is the drive mounted? Shoots in it wait until it is back \

@@ -91,7 +91,10 @@ impl Glance {
             EventKind::Settling => {
                 self.settling.insert(event.shoot.clone(), Instant::now());
             }
-            EventKind::Discovered | EventKind::Skipped { .. } | EventKind::NothingNew => {
+            EventKind::Discovered
+            | EventKind::Skipped { .. }
+            | EventKind::NothingNew
+            | EventKind::Vanished => {
                 self.settling.remove(&event.shoot);
             }
             EventKind::Waiting { cause, .. } => match cause {

@@ -144,6 +144,39 @@ async fn a_frozen_then_vanished_imagen_is_shown_within_30_s_and_work_resumes_wit
     let log = agent.logs();
     assert!(log.contains("Imagen is not answering") && log.contains("Imagen answers again"));
     eprintln!("stall noticed after {noticed:?}; work resumed {resumed:?} after the return");
+
+    // After the outage, a shoot Imagen fails: every page still speaks plainly.
+    sim.set_faults(imagen_sync::sim::Faults {
+        fail_names_containing: vec!["Broken".into()],
+        ..imagen_sync::sim::Faults::default()
+    });
+    crate::common::write_shoot(&agent.inbox(), "Broken Listing", 2, (320, 240));
+    browser
+        .wait_for_text("#shoot-rows .pill.failed", "Failed", LONG)
+        .await;
+    let base = link.split("/?").next().unwrap().to_owned();
+    for path in ["/", "/shoots/1", "/shoots/2", "/settings"] {
+        browser.goto(&format!("{base}{path}")).await;
+        let page = browser.wait_for_text("main", "", LONG).await;
+        for internal in [
+            "os error",
+            "tcp connect",
+            "(Connect)",
+            "error sending request",
+            "(404)",
+            "(401)",
+            "(500)",
+            "In Progress",
+            "Failed)",
+            "in the journal",
+            "`",
+            "..",
+            "[",
+            "project_uuid",
+        ] {
+            assert!(!page.contains(internal), "{internal:?} on {path}:\n{page}");
+        }
+    }
 }
 
 fn free_port() -> u16 {

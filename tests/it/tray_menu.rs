@@ -374,3 +374,108 @@ async fn told_paused_within(
     };
     tokio::time::timeout(wait, paused).await.is_ok()
 }
+
+/// The tray's view as the desktop app keeps it: the agent's events (this process runs
+/// the app, as the desktop does) and the journal, rendered on each question.
+struct LiveTray {
+    source: ViewSource,
+    events: tokio::sync::broadcast::Receiver<imagen_sync::events::Event>,
+    config: Config,
+}
+
+impl LiveTray {
+    /// Waits until the view passes `check`, taking in events as they come.
+    async fn until(&mut self, what: &str, check: impl Fn(&TrayView) -> bool) -> TrayView {
+        let started = std::time::Instant::now();
+        loop {
+            while let Ok(event) = self.events.try_recv() {
+                self.source.observe(&event);
+            }
+            let view = self.source.view(Some(&self.config));
+            if check(&view) {
+                return view;
+            }
+            assert!(
+                started.elapsed() < LONG,
+                "the tray never showed {what}: {} ({:?})",
+                view.status,
+                view.icon
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_shows_a_card_copy_imagen_away_and_pause_over_a_failed_shoot() {
+    use crate::common::proxy::{Mode, Proxy};
+    let proxy = Proxy::start().await;
+    let sim = start_sim(|c| c.public_url = Some(proxy.url())).await;
+    proxy.forward_to(sim.addr());
+    sim.set_faults(Faults {
+        fail_names_containing: vec!["Broken".into()],
+        ..Faults::default()
+    });
+    let agent = Harness::new(&sim, 2, "");
+    // The key from a file: the app runs in this process, whose environment is shared.
+    let key_file = agent.dir.path().join("api-key");
+    std::fs::write(&key_file, format!("{}\n", crate::common::KEY)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    agent.edit_config(
+        "[api]\n",
+        &format!("[api]\nkey_file = \"{}\"\n", key_file.display()),
+    );
+    let events = imagen_sync::events::Events::default();
+    let mut tray = LiveTray {
+        source: ViewSource::default(),
+        events: events.subscribe(),
+        config: Config::load(&agent.config).unwrap(),
+    };
+    let app = imagen_sync::app::App::start(&agent.config, &events, None).await;
+    tray.until("up to date", |v| v.icon == IconKind::Idle).await;
+
+    // A card copy under way: a photo still growing keeps the folder settling.
+    let folder = agent.inbox().join("14 Pine Street");
+    std::fs::create_dir_all(&folder).unwrap();
+    let growing = folder.join("IMG_01.jpg");
+    std::fs::write(&growing, [0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
+    let copying = tray
+        .until("the copy", |v| v.status.contains("waiting for the copy"))
+        .await;
+    assert_ne!(copying.icon, IconKind::Idle, "{copying:?}");
+    std::fs::remove_dir_all(&folder).unwrap();
+
+    // Imagen gone: its own icon and words, within the watchdog's time.
+    proxy.set(Mode::Shut);
+    drop_shoot(&agent.inbox(), "Broken Listing", 1);
+    let away = tray
+        .until("Imagen away", |v| v.icon == IconKind::Offline)
+        .await;
+    assert!(
+        away.status.starts_with("No connection to Imagen"),
+        "{away:?}"
+    );
+    proxy.set(Mode::Pass);
+
+    // A failed shoot turns the icon red; pause shows as paused over it, and says it.
+    tray.until("the failed shoot", |v| v.icon == IconKind::Error)
+        .await;
+    let (view, config) = view_of(&agent);
+    apply(
+        action_labelled(&view, "Pause"),
+        &config,
+        &agent.config,
+        &app.controls,
+    )
+    .unwrap();
+    let paused = tray.until("paused", |v| v.icon == IconKind::Paused).await;
+    assert_eq!(
+        paused.status, "Paused; 1 shoot failed — see Recent shoots",
+        "{paused:?}"
+    );
+    app.stop().await.unwrap();
+}

@@ -416,6 +416,7 @@ impl WatchState {
                 None => {
                     self.pending.remove(&shoot);
                     self.known.remove(&shoot);
+                    self.events.emit(&shoot.folder, None, EventKind::Vanished);
                 }
                 Some(print) if quiet && before == Some(print) => {
                     self.pending.remove(&shoot);
