@@ -124,6 +124,7 @@ fn show_status(
     use crate::words::printable;
     use std::fmt::Write;
     let agent = crate::agent::data_folder::running_agent(data_dir);
+    let imagen_away = crate::agent::imagen_reach::read_away_note(data_dir);
     let (paused, shoots, not_sent, agents, sent) = match journal {
         Some(journal) => (
             journal.paused()?,
@@ -134,7 +135,12 @@ fn show_status(
         ),
         None => (false, Vec::new(), Vec::new(), Vec::new(), None),
     };
+    // A note left by an agent that is gone says nothing.
+    let imagen_away = imagen_away.filter(|_| agent.is_some());
     if shown.json {
+        let away = imagen_away
+            .as_ref()
+            .map(|(began_ms, words)| serde_json::json!({ "since_ms": began_ms, "words": words }));
         let agent = match &agent {
             Some(info) => serde_json::json!({
                 "running": true, "pid": info.pid, "since": info.since_text(),
@@ -153,6 +159,7 @@ fn show_status(
             "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
             "studio_agents": agents, "bandwidth": limits, "missing_inboxes": missing_inboxes,
             "sent_for_editing": sent,
+            "imagen_away": away,
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
@@ -194,6 +201,13 @@ fn show_status(
             "Bandwidth: upload {}, download {}.",
             network.upload_limit.describe_now(),
             network.download_limit.describe_now()
+        );
+    }
+    if let Some((began_ms, words)) = &imagen_away {
+        let _ = writeln!(
+            out,
+            "{words} (since {}): shoots wait and go on by themselves once it answers.",
+            crate::words::ago(*began_ms)
         );
     }
     if let Some(sent) = sent {

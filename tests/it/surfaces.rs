@@ -100,6 +100,12 @@ async fn a_frozen_then_vanished_imagen_is_shown_within_30_s_and_work_resumes_wit
             Duration::from_secs(30),
         )
         .await;
+    let status = agent.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("No connection to Imagen (since"),
+        "{status}"
+    );
     tokio::time::sleep(Duration::from_secs(20)).await;
     let page = browser.text("main").await;
     for internal in [
@@ -129,6 +135,11 @@ async fn a_frozen_then_vanished_imagen_is_shown_within_30_s_and_work_resumes_wit
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let resumed = back.elapsed();
+    wait_for(&agent, "status to say Imagen is back", LONG, || {
+        let status = agent.command(&["status"]).output().unwrap();
+        !String::from_utf8_lossy(&status.stdout).contains("Imagen (since")
+    })
+    .await;
     browser.wait_for_text("#shoot-rows", "Done", LONG).await;
     browser
         .wait_for_text("#agent-status", "Running", LONG)
@@ -359,4 +370,26 @@ async fn every_page_fits_a_phone_screen_without_sideways_scrolling() {
         .await;
     assert_eq!(stacked, "block");
     drop(agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_the_dashboard_name_a_missing_inbox() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    std::fs::remove_dir(agent.inbox()).unwrap();
+    let inbox = agent.inbox().display().to_string();
+    let status = agent.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(&format!("Inbox {inbox} is missing — is the drive mounted?")),
+        "{status}"
+    );
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser
+        .wait_for_text("#agent-status", "is missing — is the drive mounted?", LONG)
+        .await;
+    let banner = browser.text("#agent-status").await;
+    assert!(!banner.contains("Running"), "{banner}");
 }

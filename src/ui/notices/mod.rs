@@ -248,6 +248,14 @@ impl Notices {
                 open: None,
             }),
             EventKind::ConfigApplied => self.key_rejected_told = false,
+            EventKind::Skipped { reason } if self.settings.shoot_failed => {
+                self.ready.push(Notice {
+                    kind: NoticeKind::ShootsFailed,
+                    summary: format!("{shoot}: nothing to send"),
+                    body: shorten(reason, 240),
+                    open: None,
+                })
+            }
             EventKind::Held { reason } if self.settings.shoot_failed => self.ready.push(Notice {
                 kind: NoticeKind::ShootHeld,
                 summary: format!("{shoot}: held by the spend guard"),

@@ -284,3 +284,15 @@ fn a_merged_shoot_says_how_many_photos_became_how_many() {
         "9 Elm Court: 12 photos → 4 HDR photos ready"
     );
 }
+
+#[test]
+fn a_folder_with_nothing_to_send_is_told() {
+    let mut notices = notices();
+    let start = Instant::now();
+    let skipped = EventKind::Skipped {
+        reason: "no photo in it: 2 files that are not photos (see the report)".into(),
+    };
+    notices.observe(&event("Junk", skipped), start);
+    let due = notices.due(start);
+    assert_eq!(due[0].summary, "Junk: nothing to send");
+}
