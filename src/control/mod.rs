@@ -23,7 +23,7 @@ pub enum ControlError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(
-        "there is no shoot folder named \"{}\" in the journal; {}",
+        "imagen-sync has no shoot folder named \"{}\"; {}",
         printable(.0),
         .1.shoot_list()
     )]

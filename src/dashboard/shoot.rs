@@ -92,7 +92,7 @@ fn bracket_starts(matched: &[Option<&(PathBuf, bool)>]) -> Vec<usize> {
     };
     let size = frames / named.len();
     let even = size > 0
-        && frames % named.len() == 0
+        && frames.is_multiple_of(named.len())
         && first < size
         && named
             .iter()

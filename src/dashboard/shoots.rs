@@ -44,12 +44,7 @@ pub(super) async fn page(
         (status_banner(&state))
         @if !agents.is_empty() { (studio_agents(&agents)) }
         section.card {
-            div.status-line {
-                h2 { "Shoots" }
-                @if let Some(sent) = journal(&state).and_then(|j| crate::journal::SentForEditing::of(j.as_ref()).ok()) {
-                    span.muted #sent-for-editing { (sent.words()) }
-                }
-            }
+            h2 { "Shoots" }
             table.shoots.stacking {
                 thead {
                     tr {
@@ -168,10 +163,14 @@ fn status_banner(state: &AppState) -> Markup {
     {
         problems.push(crate::words::imagen_away(silent).to_owned());
     }
+    let sent = journal
+        .as_ref()
+        .and_then(|j| crate::journal::SentForEditing::of(j.as_ref()).ok());
     html! {
         div class={ "banner " (class) " status-line" } #agent-status {
             div {
                 span.headline { (headline) }
+                @if let Some(sent) = sent { div.sent #sent-for-editing { (sent.words()) } }
                 @if !problems.is_empty() {
                     ul.problems { @for problem in &problems { li { (problem) } } }
                 }

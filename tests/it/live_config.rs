@@ -137,7 +137,7 @@ async fn the_first_run_writes_settings_and_folders_and_starts_once_the_key_is_pa
     let outbox = home.join("Imagen/Outbox");
     let said = || std::fs::read_to_string(&log).unwrap_or_default();
     let deadline = std::time::Instant::now() + LONG;
-    while !said().contains("paste your Imagen API key") {
+    while !said().contains("add your Imagen API key on the welcome page") {
         assert!(
             std::time::Instant::now() < deadline,
             "no welcome: {}",

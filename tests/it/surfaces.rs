@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::agent::{Harness, wait_for};
 use crate::common::browser::Browser;
-use crate::common::dashboard::start_with_dashboard;
+use crate::common::dashboard::{start_with_dashboard, start_with_dashboard_by};
 use crate::common::proxy::{Mode, Proxy};
 use crate::common::start_sim;
 
@@ -377,7 +377,7 @@ async fn status_and_the_dashboard_name_a_missing_inbox() {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");
     let (_, link) = start_with_dashboard(&mut agent).await;
-    std::fs::remove_dir(agent.inbox()).unwrap();
+    std::fs::remove_dir_all(agent.inbox()).unwrap();
     let inbox = agent.inbox().display().to_string();
     let status = agent.command(&["status"]).output().unwrap();
     let status = String::from_utf8_lossy(&status.stdout);
@@ -392,4 +392,175 @@ async fn status_and_the_dashboard_name_a_missing_inbox() {
         .await;
     let banner = browser.text("#agent-status").await;
     assert!(!banner.contains("Running"), "{banner}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_card_waits_to_be_confirmed_and_what_was_sent_is_counted() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config(
+        "max_active_shoots = 2",
+        "max_active_shoots = 2\nconfirm_above = 3",
+    );
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    crate::common::write_shoot(&agent.inbox(), "Whole Card", 4, (64, 48));
+    wait_for(&agent, "the big shoot held", LONG, || {
+        agent
+            .shoot_states()
+            .contains(&("Whole Card".to_owned(), "held".to_owned()))
+    })
+    .await;
+    assert_eq!(sim.counters().projects_created, 0, "nothing billed yet");
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("4 photos is more than the 3 to confirm")
+            && status.contains("Sent for editing: 0 photos today"),
+        "{status}"
+    );
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser.wait_for_text("#shoot-rows", "Held", LONG).await;
+    browser.click("#shoot-rows button").await;
+    browser.wait_for_text("#shoot-rows", "Done", LONG).await;
+    browser
+        .wait_for_text("#sent-for-editing", "4 photos today, 4 this month", LONG)
+        .await;
+    assert_eq!(sim.counters().projects_created, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_shows_what_was_saved_and_every_mistake_is_shown_at_once() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&link.replacen("/?code", "/settings?code", 1))
+        .await;
+    browser.wait_for_text("h1", "Settings", LONG).await;
+
+    // Three mistakes in one save: each under its field, named, and linked from the top.
+    browser.fill("#agent\\.max_parallel_uploads", "many").await;
+    browser.fill("#network\\.upload_limit", "fast").await;
+    browser
+        .fill("#folders\\[0\\]\\.outbox", "relative/path")
+        .await;
+    browser.click("button[type=submit]").await;
+    let summary = browser
+        .wait_for_text("#mistakes", "these 3 mistakes", LONG)
+        .await;
+    assert!(
+        summary.contains("Photos uploading at once must be a whole number.")
+            && summary.contains("Upload limit")
+            && summary.contains("The outbox of hot folder 1 must be a full path"),
+        "{summary}"
+    );
+    let marked = browser
+        .script("return document.querySelectorAll('input.invalid[aria-invalid=true]').length;")
+        .await;
+    assert_eq!(marked, 3);
+    assert!(!browser.text("main").await.contains("Saved"));
+
+    // A good save: HDR merge on, an Exterior* rule, 1 MB/s; the page shows them at once.
+    browser.fill("#agent\\.max_parallel_uploads", "4").await;
+    browser.fill("#network\\.upload_limit", "1MB/s").await;
+    browser
+        .fill("#folders\\[0\\]\\.outbox", agent.outbox().to_str().unwrap())
+        .await;
+    browser
+        .script("document.querySelector('input[name=\"folders[0].hdr_merge\"]').checked = true;")
+        .await;
+    browser
+        .fill("#folders\\[0\\]\\.rules\\[0\\]\\.match", "Exterior*")
+        .await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_text("#saved", "The agent now works with these settings.", LONG)
+        .await;
+    let shown = browser
+        .script(
+            "return [document.querySelector('input[name=\"folders[0].hdr_merge\"]').checked, \
+              document.getElementById('network.upload_limit').value, \
+              document.getElementById('folders[0].rules[0].match').value];",
+        )
+        .await;
+    assert_eq!(shown, serde_json::json!([true, "1MB/s", "Exterior*"]));
+    let written = std::fs::read_to_string(&agent.config).unwrap();
+    assert!(
+        written.contains("hdr_merge = true")
+            && written.contains("upload_limit = \"1MB/s\"")
+            && written.contains("Exterior*"),
+        "{written}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_welcome_page_checks_the_key_with_imagen_and_asks_about_brackets() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.key = String::new();
+    // As a first run leaves it: an empty key file only its owner can read.
+    let key_file = agent.dir.path().join("api-key");
+    std::fs::write(&key_file, "").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    agent.edit_config(
+        "[agent]",
+        &format!("key_file = \"{}\"\n\n[agent]", key_file.display()),
+    );
+    let (_, link) =
+        start_with_dashboard_by(&mut agent, Harness::start_desktop_without_a_display).await;
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser
+        .wait_for_text("#agent-status", "Waiting for your Imagen API key", LONG)
+        .await;
+    browser.click("#agent-status a[href='/welcome']").await;
+    browser.wait_for_text("h1", "Welcome", LONG).await;
+    let inbox = browser
+        .script("return document.getElementById('inbox').value;")
+        .await;
+    assert_eq!(
+        inbox,
+        agent.inbox().display().to_string(),
+        "the inbox's full path"
+    );
+
+    // Unanswered and a key Imagen does not know: both said, nothing saved.
+    browser.fill("#api_key", "a-key-imagen-never-issued").await;
+    browser.click("button[type=submit]").await;
+    let page = browser.wait_for_text("main", "needs an answer", LONG).await;
+    assert!(page.contains("Nothing was saved"), "{page}");
+    browser.click("input[name=brackets][value=yes]").await;
+    browser.fill("#api_key", "a-key-imagen-never-issued").await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_text("main", "Imagen rejected this key", LONG)
+        .await;
+    assert!(
+        !key_file.exists()
+            || std::fs::read_to_string(&key_file)
+                .unwrap()
+                .trim()
+                .is_empty()
+    );
+
+    browser.click("input[name=brackets][value=yes]").await;
+    browser.fill("#api_key", crate::common::KEY).await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_text("#welcomed", "Imagen accepted the key", LONG)
+        .await;
+    browser
+        .wait_for_text("#agent-status", "Running", LONG)
+        .await;
+    let written = std::fs::read_to_string(&agent.config).unwrap();
+    assert!(written.contains("hdr_merge = true"), "{written}");
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        crate::common::KEY
+    );
 }

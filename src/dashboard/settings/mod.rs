@@ -246,7 +246,7 @@ fn put_back(config: &mut Config, previous: &Config, key: &str) -> bool {
         "agent" => config.agent = previous.agent.clone(),
         "network" => config.network = previous.network.clone(),
         "api" => config.api = previous.api.clone(),
-        "notifications" => config.notifications = previous.notifications.clone(),
+        "notifications" => config.notifications = previous.notifications,
         "dashboard" => config.dashboard = previous.dashboard.clone(),
         _ => return false,
     }

@@ -127,12 +127,24 @@ impl Harness {
 
     /// Starts the agent through `wrapper` (see `command_via`).
     pub(crate) fn start_via(&mut self, wrapper: &[&str]) {
+        let command = self.command_via(wrapper, &["run", "--headless"]);
+        self.spawn(command);
+    }
+
+    /// Starts the desktop app (`run`) where there is no display, as a first run on a
+    /// machine without a tray host: it waits for a key instead of refusing to start.
+    pub(crate) fn start_desktop_without_a_display(&mut self) {
+        let mut command = self.command(&["run"]);
+        command.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+        self.spawn(command);
+    }
+
+    fn spawn(&mut self, mut command: Command) {
         assert!(self.agent.is_none(), "already running");
         self.starts += 1;
         let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", self.starts)))
             .unwrap();
-        let child = self
-            .command_via(wrapper, &["run", "--headless"])
+        let child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

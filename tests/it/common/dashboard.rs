@@ -10,10 +10,18 @@ const LONG: Duration = Duration::from_secs(60);
 /// Starts the agent and waits for its dashboard; returns the address and the link
 /// `imagen-sync open` gives.
 pub(crate) async fn start_with_dashboard(agent: &mut Harness) -> (String, String) {
+    start_with_dashboard_by(agent, Harness::start).await
+}
+
+/// [`start_with_dashboard`], the agent started by `start`.
+pub(crate) async fn start_with_dashboard_by(
+    agent: &mut Harness,
+    start: fn(&mut Harness),
+) -> (String, String) {
     let address_file = agent.dir.path().join("data/dashboard.addr");
     // A restart: the last run's address is not this one's.
     let _ = std::fs::remove_file(&address_file);
-    agent.start();
+    start(agent);
     wait_for(agent, "the dashboard listening", LONG, || {
         address_file.exists()
     })
