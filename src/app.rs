@@ -24,6 +24,8 @@ pub struct App {
     supervisor: JoinHandle<anyhow::Result<()>>,
     dashboard: JoinHandle<()>,
     webhook: JoinHandle<()>,
+    /// Keeps the glance written down for `status`.
+    snapshot: JoinHandle<()>,
 }
 
 impl App {
@@ -49,6 +51,7 @@ impl App {
             controls: controls.clone(),
         })
         .await;
+        let snapshot = crate::ui::snapshot::keep(events.subscribe(), config.clone());
         let webhook = crate::events::webhook::spawn(events, config.clone());
         App {
             config,
@@ -57,6 +60,7 @@ impl App {
             supervisor,
             dashboard,
             webhook,
+            snapshot,
         }
     }
 
@@ -69,6 +73,7 @@ impl App {
         self.dashboard.abort();
         let _ = self.dashboard.await;
         self.webhook.abort();
+        self.snapshot.abort();
         outcome
     }
 }

@@ -20,7 +20,7 @@ mod bandwidth;
 pub mod checked_open;
 pub mod data_folder;
 mod following;
-pub mod imagen_reach;
+mod imagen_reach;
 pub mod inbox_claim;
 pub mod intake;
 pub mod magic;

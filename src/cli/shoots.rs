@@ -124,7 +124,12 @@ fn show_status(
     use crate::words::printable;
     use std::fmt::Write;
     let agent = crate::agent::data_folder::running_agent(data_dir);
-    let imagen_away = crate::agent::imagen_reach::read_away_note(data_dir);
+    // What only the running agent knows (folders being copied in, Imagen away); a
+    // file left by an agent that is gone says nothing.
+    let now = match agent {
+        Some(_) => crate::ui::snapshot::Snapshot::read(data_dir),
+        None => Default::default(),
+    };
     let (paused, shoots, not_sent, agents, sent) = match journal {
         Some(journal) => (
             journal.paused()?,
@@ -135,12 +140,7 @@ fn show_status(
         ),
         None => (false, Vec::new(), Vec::new(), Vec::new(), None),
     };
-    // A note left by an agent that is gone says nothing.
-    let imagen_away = imagen_away.filter(|_| agent.is_some());
     if shown.json {
-        let away = imagen_away
-            .as_ref()
-            .map(|(began_ms, words)| serde_json::json!({ "since_ms": began_ms, "words": words }));
         let agent = match &agent {
             Some(info) => serde_json::json!({
                 "running": true, "pid": info.pid, "since": info.since_text(),
@@ -159,7 +159,7 @@ fn show_status(
             "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
             "studio_agents": agents, "bandwidth": limits, "missing_inboxes": missing_inboxes,
             "sent_for_editing": sent,
-            "imagen_away": away,
+            "imagen_away": now.imagen_away, "settling": now.settling,
         });
         return print_out(&format!("{}\n", serde_json::to_string_pretty(&document)?));
     }
@@ -203,11 +203,12 @@ fn show_status(
             network.download_limit.describe_now()
         );
     }
-    if let Some((began_ms, words)) = &imagen_away {
+    if let Some(away) = &now.imagen_away {
         let _ = writeln!(
             out,
-            "{words} (since {}): shoots wait and go on by themselves once it answers.",
-            crate::words::ago(*began_ms)
+            "{} (since {}): shoots wait and go on by themselves once it answers.",
+            away.words,
+            crate::words::ago(away.since_ms)
         );
     }
     if let Some(sent) = sent {
@@ -222,7 +223,14 @@ fn show_status(
             "Inbox {inbox} is missing — is the drive mounted? Its shoots wait until it is back."
         );
     }
-    if shoots.is_empty() {
+    for folder in &now.settling {
+        let _ = writeln!(
+            out,
+            "{:<28} settling    waiting for the copy to finish",
+            printable(folder)
+        );
+    }
+    if shoots.is_empty() && now.settling.is_empty() {
         out.push_str("No shoots yet.\n");
     }
     let stopped = agent.is_none() && agents.is_empty();

@@ -136,7 +136,7 @@ fn status_banner(state: &AppState) -> Markup {
         let pause = post_button("/pause", &csrf, "Pause", false);
         match (problems.is_empty(), glance.offline()) {
             (false, _) => ("bad", "Something needs you (see below):".to_owned(), pause),
-            (true, Some(silent)) => (
+            (true, Some((silent, _))) => (
                 "warn",
                 format!(
                     "{}: shoots wait and go on by themselves once it answers again.",
@@ -159,7 +159,7 @@ fn status_banner(state: &AppState) -> Markup {
         }
     };
     if glance.is_paused()
-        && let Some(silent) = glance.offline()
+        && let Some((silent, _)) = glance.offline()
     {
         problems.push(crate::words::imagen_away(silent).to_owned());
     }

@@ -70,8 +70,8 @@ pub struct Glance {
     /// Why uploads wait (a metered network, battery), while they do.
     uploads_held: Option<HoldReason>,
     trouble: Option<Trouble>,
-    /// Imagen away: `Some(true)` when it is silent, `Some(false)` when unreachable.
-    offline: Option<bool>,
+    /// Imagen away: whether it is silent (or unreachable), and since when (Unix ms).
+    offline: Option<(bool, i64)>,
     failed_shoots: usize,
     held_shoots: usize,
     /// A hot folder that cannot take shoots (its inbox missing, its outbox reaching
@@ -102,7 +102,12 @@ impl Glance {
                 WaitCause::JournalAway => self.trouble = Some(Trouble::JournalAway),
                 WaitCause::Network | WaitCause::Server | WaitCause::Other => {}
             },
-            EventKind::ImagenAway { silent, .. } => self.offline = Some(*silent),
+            EventKind::ImagenAway { silent, .. } => {
+                let since = self
+                    .offline
+                    .map_or_else(crate::journal::now_ms, |(_, at)| at);
+                self.offline = Some((*silent, since));
+            }
             EventKind::ImagenBack => self.offline = None,
             EventKind::InboxMissing { inbox } => {
                 self.folder_problem = Some(format!(
@@ -175,8 +180,8 @@ impl Glance {
         self.settling.contains_key(folder)
     }
 
-    /// Whether Imagen is away: `Some(silent)`.
-    pub fn offline(&self) -> Option<bool> {
+    /// Whether Imagen is away: `Some((silent, since Unix ms))`.
+    pub fn offline(&self) -> Option<(bool, i64)> {
         self.offline
     }
 
@@ -301,7 +306,7 @@ impl Glance {
         {
             return problem.clone();
         }
-        if let Some(silent) = self.offline {
+        if let Some((silent, _)) = self.offline {
             let away = crate::words::imagen_away(silent);
             return match active.as_slice() {
                 [] => away.to_owned(),

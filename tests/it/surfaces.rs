@@ -564,3 +564,35 @@ async fn the_welcome_page_checks_the_key_with_imagen_and_asks_about_brackets() {
         crate::common::KEY
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_a_card_copy_is_under_way_as_the_tray_does() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 3, "");
+    agent.start();
+    let folder = agent.inbox().join("14 Pine Street");
+    std::fs::create_dir_all(&folder).unwrap();
+    let photo = folder.join("IMG_01.jpg");
+    std::fs::write(&photo, [0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
+    let started = Instant::now();
+    let status = loop {
+        // The card keeps copying: the photo grows.
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&photo)
+            .unwrap();
+        file.write_all(&[0u8; 4096]).unwrap();
+        let status = agent.run_cli(&["status"]);
+        if status.contains("14 Pine Street") {
+            break status;
+        }
+        assert!(started.elapsed() < LONG, "{status}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        status.contains("settling    waiting for the copy to finish")
+            && !status.contains("No shoots yet"),
+        "{status}"
+    );
+}

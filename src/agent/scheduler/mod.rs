@@ -218,7 +218,6 @@ impl Scheduler {
         let imagen_reach = super::following::Following::spawn(super::imagen_reach::follow(
             ctx.client.clone(),
             ctx.events.clone(),
-            config.agent.data_dir.clone(),
         ));
         let scheduler = Scheduler {
             config,
