@@ -222,12 +222,11 @@ fn rows_html(state: &AppState) -> Markup {
                 },
                 false => FolderNotes::default(),
             };
-            row_html(
-                group,
-                super::live::progress(&live, row.shoot.id),
-                &notes,
-                &csrf,
-            )
+            let progress = super::live::progress(&live, row.shoot.id);
+            let away = live
+                .offline()
+                .map(|(silent, _)| crate::words::imagen_away(silent));
+            row_html(group, progress.map(|a| (a, away)), &notes, &csrf)
         })
         .collect();
     html! {
@@ -297,17 +296,25 @@ struct FolderNotes<'a> {
     not_sent: Vec<&'a NotSent>,
 }
 
+/// A shoot's row; `live` is what it is doing now, with Imagen's absence in words
+/// while Imagen is away.
 fn row_html(
     group: &ShootGroup,
-    live: Option<&Activity>,
+    live: Option<(&Activity, Option<&str>)>,
     notes: &FolderNotes,
     csrf: &str,
 ) -> Markup {
     let row = &group.lead;
     let shoot = &row.shoot;
     let id = shoot.id;
+    let (live, away) = (live.map(|(a, _)| a), live.and_then(|(_, away)| away));
     let progress = match (shoot.state, live) {
-        (state, Some(activity)) if state.is_active() => activity_html(activity),
+        (state, Some(activity)) if state.is_active() => html! {
+            (activity_html(activity))
+            @if let (Some(away), false) = (away, activity.is_waiting()) {
+                div.error { "Stopped: " (away) "; it goes on by itself" }
+            }
+        },
         (ShootState::Done, _) => {
             html! { (crate::words::count(row.outputs, "edited photo", "edited photos")) }
         }

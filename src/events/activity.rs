@@ -206,6 +206,15 @@ impl ShootsNow {
         })
     }
 
+    /// Forgets every upload's pace: with nothing moving, a rate or a time left would
+    /// be a guess (it is measured again once bytes move).
+    pub fn forget_pace(&mut self) {
+        self.samples.clear();
+        for (_, activity) in self.shoots.values_mut() {
+            activity.1 = None;
+        }
+    }
+
     pub fn get(&self, id: ShootId) -> Option<&Activity> {
         self.shoots.get(&id).map(|(_, activity)| activity)
     }
@@ -255,5 +264,8 @@ mod tests {
             now.get(1).unwrap().words(),
             "uploading 18/42, 3.1 MB/s, about 2 min left"
         );
+        // Nothing moving (Imagen away): no rate or time left is claimed.
+        now.forget_pace();
+        assert_eq!(now.get(1).unwrap().words(), "uploading 18/42 photos");
     }
 }

@@ -1,6 +1,7 @@
-//! What the tray says at a glance: which icon, and one line of status ("123 Main St —
-//! uploading 18/42 photos, 64%", "3 shoots editing", "Paused"), kept current from the
-//! event stream.
+//! The agent's state at a glance, computed once from the event stream for every
+//! surface: the tray's icon and line ("123 Main St — uploading 18/42 photos, 64%", "3
+//! shoots editing", "Paused"), the dashboard's banner and live rows, and (written
+//! down) `status`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -107,6 +108,7 @@ impl Glance {
                     .offline
                     .map_or_else(crate::journal::now_ms, |(_, at)| at);
                 self.offline = Some((*silent, since));
+                self.shoots.forget_pace();
             }
             EventKind::ImagenBack => self.offline = None,
             EventKind::InboxMissing { inbox } => {

@@ -258,12 +258,13 @@ impl Notices {
             }
             EventKind::Held { reason } if self.settings.shoot_failed => self.ready.push(Notice {
                 kind: NoticeKind::ShootHeld,
-                summary: format!("{shoot}: held by the spend guard"),
+                summary: format!("{shoot}: waiting for you before it is sent"),
                 body: format!(
-                    "{}\nSend anyway is in the tray's Recent shoots and on the dashboard.",
+                    "{}\nClick to open the dashboard: Send anyway sends it, or leave it held. \
+                     It is in the tray's Recent shoots too.",
                     shorten(reason, 200)
                 ),
-                open: None,
+                open: Some(Opens::Dashboard("")),
             }),
             EventKind::InboxMissing { inbox } => self.ready.push(Notice {
                 kind: NoticeKind::InboxMissing,

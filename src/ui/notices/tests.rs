@@ -53,7 +53,10 @@ fn a_held_shoot_a_missing_inbox_and_a_stopped_folder_are_each_told_at_once() {
             NoticeKind::FolderStopped
         ]
     );
-    assert_eq!(due[0].summary, "One\\nPhoto: held by the spend guard");
+    assert_eq!(
+        due[0].summary,
+        "One\\nPhoto: waiting for you before it is sent"
+    );
     assert!(due[0].body.contains("Send anyway"), "{}", due[0].body);
     assert!(
         due[1]
