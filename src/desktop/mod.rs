@@ -188,7 +188,11 @@ async fn feed_tray(
             _ = check_journal.tick() => {
                 let current = config.borrow().clone();
                 let version = current.and_then(|c| source.journal_version(&c));
-                if version == journal_version && shown.is_some() {
+                // A retry's countdown in the line counts down even when nothing else moves.
+                let counting_down = shown
+                    .as_ref()
+                    .is_some_and(|view| view.status.contains("trying again in"));
+                if version == journal_version && shown.is_some() && !counting_down {
                     continue;
                 }
                 journal_version = version;

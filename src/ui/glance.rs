@@ -182,6 +182,11 @@ impl Glance {
         self.settling.contains_key(folder)
     }
 
+    /// Whether Imagen refused the key in force (until work moves again).
+    pub fn key_rejected(&self) -> bool {
+        self.trouble == Some(Trouble::KeyRejected)
+    }
+
     /// Whether Imagen is away: `Some((silent, since Unix ms))`.
     pub fn offline(&self) -> Option<(bool, i64)> {
         self.offline
@@ -392,7 +397,8 @@ fn describe(activity: &Activity) -> String {
         EventKind::Uploading(_) => {
             format!("{}, {}%", activity.words(), activity.percent().unwrap_or(0))
         }
-        EventKind::Waiting { reason, .. } => format!("waiting: {}", shorten(reason, 80)),
+        // With its countdown ("…; trying again in 12 s"), redrawn as it counts.
+        EventKind::Waiting { .. } => shorten(&activity.words(), 110),
         _ => activity.words(),
     }
 }

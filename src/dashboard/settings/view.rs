@@ -190,10 +190,16 @@ pub(super) fn render(
             }
         }
     };
-    let key_state = match (config::key_in_environment(), config.api_key().is_ok()) {
-        (true, _) => "set (from the IMAGEN_API_KEY environment variable, which wins)",
-        (false, true) => "set",
-        (false, false) => "not set",
+    let rejected = state.live.lock().expect("not poisoned").key_rejected();
+    let key_state = match (
+        config::key_in_environment(),
+        config.api_key().is_ok(),
+        rejected,
+    ) {
+        (true, _, _) => "set (from the IMAGEN_API_KEY environment variable, which wins)",
+        (false, true, true) => "set, but Imagen rejected it",
+        (false, true, false) => "set",
+        (false, false, _) => "not set",
     };
     let body = html! {
         (banner)
@@ -253,6 +259,11 @@ pub(super) fn render(
                     label for="api_key" { "API key" }
                     input type="password" #api_key name="api_key" autocomplete="off"
                         placeholder={ (key_state) " — type a new key to replace it" };
+                    @if rejected {
+                        p.field-error data-field="api_key" {
+                            "Imagen rejected the key in use: paste the key from your Imagen account again."
+                        }
+                    }
                     (error_for("api_key"))
                 }
             }
