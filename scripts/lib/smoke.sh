@@ -38,11 +38,18 @@ start_display_and_tray() {
     PIDS+=($!)
 }
 
-# start_simulator COMMAND...: `COMMAND... sim` on a free loopback port, its
-# address in SIM_URL. It accepts the key "smoke-key".
+# start_simulator COMMAND... [-- SIM ARGS...]: `COMMAND... sim` on a free loopback
+# port (or SIM_PORT when set: the same one again), its address in SIM_URL and its
+# process in SIM_PID. It accepts the key "smoke-key".
 start_simulator() {
-    "$@" sim --port 0 --api-key smoke-key --pending-secs 0.2 --processing-secs 1 >"$OUT/sim.log" 2>&1 &
-    PIDS+=($!)
+    local command=() extra=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do command+=("$1"); shift; done
+    [ "${1:-}" = "--" ] && { shift; extra=("$@"); }
+    : >"$OUT/sim.log"
+    "${command[@]}" sim --port "${SIM_PORT:-0}" --api-key smoke-key --pending-secs 0.2 \
+        --processing-secs 1 "${extra[@]}" >>"$OUT/sim.log" 2>&1 &
+    SIM_PID=$!
+    PIDS+=($SIM_PID)
     wait_until 30 "the simulator did not start" grep -q "listening on" "$OUT/sim.log"
     SIM_URL=$(grep -o 'http://127.0.0.1:[0-9]*/v1' "$OUT/sim.log" | head -n1)
 }
@@ -63,4 +70,4 @@ drop_shoot() {
 }
 
 # The colours of the tray icon's faces (src/ui/icons.rs).
-IDLE=1F9E89 PAUSED=D98E04
+IDLE=1F9E89 PAUSED=D98E04 OFFLINE=7C7C82 PROBLEM=D6362F
