@@ -45,18 +45,23 @@ async fn while_away(
     let mut shown = *reach.borrow();
     loop {
         let pause = PROBE_EVERY.mul_f64(rand::rng().random_range(0.6..1.4));
-        tokio::time::sleep(pause).await;
-        // The probe's outcome reaches `reach` through the client itself. A probe left
-        // hanging (a silent server) is dropped early, so the next one is not late.
-        let _ = tokio::time::timeout(PROBE_EVERY, client.probe()).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {
+                // The probe's outcome reaches `reach` through the client itself. A
+                // probe left hanging (a silent server) is dropped early, so the next
+                // one is not late.
+                let _ = tokio::time::timeout(PROBE_EVERY, client.probe()).await;
+            }
+            // A shoot's own request may find Imagen back first.
+            changed = reach.changed() => if changed.is_err() { return },
+        }
         let now = *reach.borrow_and_update();
         if now.is_answering() {
             return;
         }
         let minute_passed = since.elapsed() >= TOLD_AGAIN_AFTER;
-        if now != shown && std::mem::discriminant(&now) != std::mem::discriminant(&shown)
-            || (minute_passed && !told_again)
-        {
+        let kind_changed = std::mem::discriminant(&now) != std::mem::discriminant(&shown);
+        if kind_changed || (minute_passed && !told_again) {
             told_again |= minute_passed;
             shown = now;
             tell_away(events, now, minute_passed);

@@ -113,6 +113,35 @@ impl Client {
         &self.throttles
     }
 
+    /// Waits `wait` before trying a failed request again; a network failure's wait
+    /// ends as soon as Imagen answers again (another request or the agent's probe).
+    pub fn pause_before_retry(
+        &self,
+        wait: Duration,
+        error: &ApiError,
+    ) -> impl Future<Output = ()> + use<> {
+        let network = matches!(error, ApiError::Network { .. });
+        let mut reach = self.reach.subscribe();
+        async move {
+            // Only a wait for Imagen to come back ends early (a reset while Imagen
+            // answers keeps its backoff).
+            if !network || reach.borrow_and_update().is_answering() {
+                return tokio::time::sleep(wait).await;
+            }
+            let back = async {
+                while !reach.borrow_and_update().is_answering() {
+                    if reach.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = back => {}
+            }
+        }
+    }
+
     /// Whether Imagen answers, kept current by every request of this client's clones.
     pub fn reach(&self) -> tokio::sync::watch::Receiver<reach::Reach> {
         self.reach.subscribe()
@@ -147,41 +176,45 @@ impl Client {
             .transpose()
             .map_err(|e| ApiError::protocol(during, format!("cannot encode request ({e})")))?;
         retry
-            .run(during, || async {
-                self.gate.pass(gate::Held::Api).await;
-                let mut request = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header("x-api-key", self.config.api_key.expose())
-                    .timeout(self.config.call_timeout);
-                if let Some(body) = &body {
-                    request = request
-                        .header(header::CONTENT_TYPE, "application/json")
-                        .body(body.clone());
-                }
-                tracing::trace!(%method, path = url.path(), "API call: {during}");
-                let answer = async {
-                    let response = request
-                        .send()
-                        .await
-                        .map_err(|e| ApiError::network(during, e))?;
-                    if !response.status().is_success() {
-                        return Err(envelope::error_from_response(response, during).await);
+            .run_pausing(
+                during,
+                |wait, error| self.pause_before_retry(wait, error),
+                || async {
+                    self.gate.pass(gate::Held::Api).await;
+                    let mut request = self
+                        .http
+                        .request(method.clone(), url.clone())
+                        .header("x-api-key", self.config.api_key.expose())
+                        .timeout(self.config.call_timeout);
+                    if let Some(body) = &body {
+                        request = request
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .body(body.clone());
                     }
-                    envelope::read_limited(response, envelope::MAX_JSON_BODY, during).await
-                };
-                let answered = self.reach.watch(during, None, answer).await;
-                if let Err(ApiError::RateLimited {
-                    retry_after: Some(wait),
-                    ..
-                }) = &answered
-                {
-                    // The limit is the account's: every call of the key waits.
-                    self.gate
-                        .hold(gate::Held::Api, (*wait).min(retry.max_retry_after));
-                }
-                parse_payload(&answered?, during)
-            })
+                    tracing::trace!(%method, path = url.path(), "API call: {during}");
+                    let answer = async {
+                        let response = request
+                            .send()
+                            .await
+                            .map_err(|e| ApiError::network(during, e))?;
+                        if !response.status().is_success() {
+                            return Err(envelope::error_from_response(response, during).await);
+                        }
+                        envelope::read_limited(response, envelope::MAX_JSON_BODY, during).await
+                    };
+                    let answered = self.reach.watch(during, None, answer).await;
+                    if let Err(ApiError::RateLimited {
+                        retry_after: Some(wait),
+                        ..
+                    }) = &answered
+                    {
+                        // The limit is the account's: every call of the key waits.
+                        self.gate
+                            .hold(gate::Held::Api, (*wait).min(retry.max_retry_after));
+                    }
+                    parse_payload(&answered?, during)
+                },
+            )
             .await
     }
 

@@ -60,10 +60,28 @@ impl RetryPolicy {
     }
 
     /// Runs `call` until it succeeds, fails permanently, or attempts run out.
-    pub async fn run<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ApiError>
+    pub async fn run<T, F, Fut>(&self, what: &str, call: F) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
+    {
+        self.run_pausing(what, |wait, _| tokio::time::sleep(wait), call)
+            .await
+    }
+
+    /// [`RetryPolicy::run`], waiting between attempts with `pause(wait, error)` (which
+    /// may end sooner, when what failed is known to be back).
+    pub async fn run_pausing<T, F, Fut, P, PFut>(
+        &self,
+        what: &str,
+        pause: P,
+        mut call: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+        P: Fn(Duration, &ApiError) -> PFut,
+        PFut: Future<Output = ()>,
     {
         let mut attempt = 1;
         loop {
@@ -75,7 +93,7 @@ impl RetryPolicy {
                 {
                     let wait = self.delay_after(attempt, &error);
                     tracing::debug!(%error, attempt, ?wait, "{what}: transient failure, retrying");
-                    tokio::time::sleep(wait).await;
+                    pause(wait, &error).await;
                     attempt += 1;
                 }
                 Err(error) => return Err(error),

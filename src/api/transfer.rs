@@ -331,14 +331,18 @@ impl Client {
     ) -> Result<(), ApiError> {
         self.config
             .retry
-            .run("uploading", || async {
-                self.storage_turn(link).await;
-                let outcome = self
-                    .put_once(link, slice, content_md5, progress.clone())
-                    .await;
-                self.storage_answered(link, &outcome);
-                outcome
-            })
+            .run_pausing(
+                "uploading",
+                |wait, error| self.pause_before_retry(wait, error),
+                || async {
+                    self.storage_turn(link).await;
+                    let outcome = self
+                        .put_once(link, slice, content_md5, progress.clone())
+                        .await;
+                    self.storage_answered(link, &outcome);
+                    outcome
+                },
+            )
             .await
     }
 

@@ -180,7 +180,8 @@ async fn download_one(
             Err(OutboxError::Download(error))
                 if error.is_transient() && attempt < retry.max_attempts =>
             {
-                tokio::time::sleep(retry.delay_after(attempt, &error)).await;
+                let wait = retry.delay_after(attempt, &error);
+                ctx.client.pause_before_retry(wait, &error).await;
                 attempt += 1;
             }
             other => break other?,
