@@ -170,6 +170,12 @@ mod tests {
             "{taken}"
         );
         drop(held);
+        // Another test of this process forking a child between our open and close
+        // shares the lock until that child's exec: wait that moment out.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while running_agent(dir.path()).is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert_eq!(running_agent(dir.path()), None);
         RunningLock::acquire(dir.path()).unwrap();
     }
