@@ -32,6 +32,7 @@ pub(crate) fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
                 &folder,
                 &harness.outbox().join(&folder),
                 &contents.batches,
+                journal::Arrival::Settled,
             )
             .unwrap();
         for id in ids {

@@ -303,7 +303,13 @@ async fn scan_and_record(
     }
     let (inbox, folder, shoot_outbox) = (pair.inbox.clone(), shoot.folder.clone(), outbox.clone());
     let ids = journal::off_worker(queue, move |q| {
-        q.record_batches(&inbox, &folder, &shoot_outbox, &fresh)
+        q.record_batches(
+            &inbox,
+            &folder,
+            &shoot_outbox,
+            &fresh,
+            journal::Arrival::Settled,
+        )
     })
     .await?;
     let kind = if known.is_empty() {

@@ -81,6 +81,7 @@ pub async fn run(
             max_parallel_downloads: 4,
             raw_jpeg_pairs: PairPolicy::Raw,
             spend: Default::default(),
+            keep_awake: false,
         },
         folders: vec![FolderPair::new(
             inbox.clone(),

@@ -25,6 +25,7 @@ pub(super) fn type_mistake(text: &str, offset: usize, message: &str) -> Option<(
         ("settle_seconds" | "rescan_seconds", _) => {
             "must be a whole number of seconds, like 10".to_owned()
         }
+        ("live_idle_minutes", _) => "must be a number of minutes, like 30".to_owned(),
         (_, "u64" | "usize" | "u16" | "u32" | "i64") => {
             format!("must be a whole number without quotes, like {name} = 4")
         }

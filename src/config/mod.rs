@@ -12,6 +12,7 @@ mod bandwidth;
 pub mod bounded;
 mod first_run;
 mod key_file;
+mod live;
 mod located;
 mod parse;
 mod paths;
@@ -31,6 +32,7 @@ use crate::shoot::PairPolicy;
 pub use bandwidth::{BandwidthPlan, rate_words};
 pub use first_run::{FirstRun, first_run_setup, write_default};
 pub use key_file::{private_file_step, read_key_file, read_private_file};
+pub use live::{DEFAULT_LIVE_BATCH_SECONDS, DEFAULT_LIVE_IDLE_MINUTES, LiveSettings};
 pub use paths::{
     data_dir_for_commands, default_config_path, default_data_dir, default_folders_root,
     default_key_file,
@@ -230,6 +232,8 @@ pub struct AgentSettings {
     pub raw_jpeg_pairs: PairPolicy,
     /// The spend guard's daily limits.
     pub spend: SpendLimits,
+    /// The machine is kept from idle sleep while photos move or a live shoot is open.
+    pub keep_awake: bool,
 }
 
 /// One hot folder: shoots dropped in `inbox` come out edited in `outbox`.
@@ -248,6 +252,8 @@ pub struct FolderPair {
     pub poll_seconds: u64,
     /// A touch-up saved over an output of a finished shoot replaces Imagen's copy.
     pub sync_touchups: bool,
+    /// Whether its shoots are live (edited in batches as photos arrive).
+    pub live: LiveSettings,
 }
 
 impl FolderPair {
@@ -262,6 +268,7 @@ impl FolderPair {
             watch: WatchMode::Auto,
             poll_seconds: DEFAULT_POLL_SECONDS,
             sync_touchups: false,
+            live: LiveSettings::default(),
         }
     }
 

@@ -81,6 +81,7 @@ struct RawAgent {
     daily_photo_limit: Option<u64>,
     daily_follow_up_limit: Option<u64>,
     confirm_above: Option<u64>,
+    keep_awake: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +95,10 @@ struct RawFolder {
     poll_seconds: Option<Spanned<u64>>,
     #[serde(default)]
     sync_touchups: bool,
+    #[serde(default)]
+    live: bool,
+    live_batch_seconds: Option<Spanned<u64>>,
+    live_idle_minutes: Option<Spanned<f64>>,
     #[serde(default)]
     edit: RawEdit,
     #[serde(default)]
@@ -224,6 +229,7 @@ impl Config {
                     .unwrap_or(DEFAULT_DAILY_FOLLOW_UPS),
                 confirm_above: agent.confirm_above.unwrap_or(DEFAULT_CONFIRM_ABOVE),
             },
+            keep_awake: agent.keep_awake.unwrap_or(true),
         };
 
         let journal = raw
@@ -332,6 +338,28 @@ impl Config {
                     ));
                 }
             };
+            let live_batch_seconds = match &folder.live_batch_seconds {
+                None => DEFAULT_LIVE_BATCH_SECONDS,
+                Some(v) if (1..=3600).contains(v.get_ref()) => *v.get_ref(),
+                Some(v) => {
+                    return Err(at(
+                        v.span(),
+                        &key("live_batch_seconds"),
+                        "must be between 1 and 3600 seconds, like live_batch_seconds = 60".into(),
+                    ));
+                }
+            };
+            let live_idle_minutes = match &folder.live_idle_minutes {
+                None => DEFAULT_LIVE_IDLE_MINUTES,
+                Some(v) if (0.05..=24.0 * 60.0).contains(v.get_ref()) => *v.get_ref(),
+                Some(v) => {
+                    return Err(at(
+                        v.span(),
+                        &key("live_idle_minutes"),
+                        "must be between 0.05 and 1440 minutes, like live_idle_minutes = 30".into(),
+                    ));
+                }
+            };
             let mut rules = Vec::new();
             for (number, rule) in folder.rules.iter().enumerate() {
                 rules.push(
@@ -348,6 +376,11 @@ impl Config {
                 id,
                 rules,
                 sync_touchups: folder.sync_touchups,
+                live: LiveSettings {
+                    on: folder.live,
+                    batch_seconds: live_batch_seconds,
+                    idle_minutes: live_idle_minutes,
+                },
                 watch: folder.watch,
                 poll_seconds,
                 inbox,

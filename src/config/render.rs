@@ -71,6 +71,9 @@ daily_follow_up_limit = {daily_follow_ups}
 # A shoot of more photos than this waits until you say "Send" (on the dashboard or in
 # the tray's Recent shoots), so a big card is never sent by mistake:
 confirm_above = {confirm_above}
+# While photos are uploading or downloading, or a live shoot is open, the machine is
+# kept from falling asleep when idle (closing the lid still sleeps):
+keep_awake = {keep_awake}
 
 [dashboard]
 # The local dashboard (`imagen-sync open`). It listens on this machine only; another
@@ -135,6 +138,7 @@ webhook_format = {webhook_format}
         daily_photos = agent.spend.daily_photos,
         daily_follow_ups = agent.spend.daily_follow_ups,
         confirm_above = agent.spend.confirm_above,
+        keep_awake = agent.keep_awake,
         port = config.dashboard.port,
         listen = s(&config.dashboard.listen.to_string()),
         password_file = match &config.dashboard.password_file {
@@ -178,13 +182,14 @@ webhook_format = {webhook_format}
             out,
             "inbox = {}\noutbox = {}\nwatch = {}\npoll_seconds = {}\n\
              # A touch-up saved over an edited photo of a finished shoot replaces Imagen's copy.\n\
-             sync_touchups = {}\n[folders.edit]\n\
+             sync_touchups = {}\n{}[folders.edit]\n\
              hdr_merge = {}\nperspective_correction = {}\nsky_replacement = {}\n",
             p(&pair.inbox),
             p(&pair.outbox),
             s(pair.watch.as_str()),
             pair.poll_seconds,
             pair.sync_touchups,
+            pair.live.render(),
             edit.hdr_merge,
             edit.perspective_correction,
             edit.sky_replacement,

@@ -27,8 +27,8 @@ use std::sync::Arc;
 
 pub use location::{Location, SharedPlace};
 pub use records::{
-    AgentSeen, Delivered, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup, ShootId,
-    ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
+    AgentSeen, Arrival, Delivered, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup,
+    ShootId, ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
 };
 pub use sent::SentForEditing;
 pub use state::{FailureKind, ShootState};
@@ -117,7 +117,12 @@ pub trait ShootQueue: JournalView {
         folder: &str,
         outbox: &Path,
         batches: &[Batch],
+        arrival: Arrival,
     ) -> Result<Vec<ShootId>>;
+    /// Marks the live shoot of a folder finished after its batches up to `through`;
+    /// `true` only for the first caller (an agent, or the same after a restart), so the
+    /// end is told once.
+    fn end_live_shoot(&self, inbox: &Path, folder: &str, through: ShootId) -> Result<bool>;
     /// Relative paths of every file of a folder that some shoot already holds.
     fn known_files(&self, inbox: &Path, folder: &str) -> Result<HashSet<PathBuf>>;
     /// Whether the file at `path` (resolved) or with `identity` is an output this agent

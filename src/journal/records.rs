@@ -10,6 +10,15 @@ use crate::shoot::PhotoKind;
 
 pub type ShootId = i64;
 
+/// How a shoot folder's photos came to be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// The folder settled whole: its first photos are a shoot, later ones follow-ups.
+    Settled,
+    /// A batch of a live shoot, cut as its photos arrive.
+    Live,
+}
+
 /// One project's worth of a shoot folder.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShootRecord {
@@ -30,6 +39,8 @@ pub struct ShootRecord {
     pub edit_sent: bool,
     /// New photos in a folder whose first photos were already recorded.
     pub follow_up: bool,
+    /// A batch of a live shoot (photos edited as they arrive): never a follow-up.
+    pub live: bool,
     /// The user said "Send anyway": the spend guard lets this one through.
     pub allow_over_limit: bool,
     /// Why a failed shoot stopped; `None` unless it failed.

@@ -64,6 +64,7 @@ fn record(journal: &Arc<dyn Journal>, root: &str, folder: &str, names: &[&str]) 
             folder,
             Path::new(&format!("{root}/Out/{folder}")),
             &photos(names),
+            journal::Arrival::Settled,
         )
         .unwrap()
 }
@@ -95,6 +96,7 @@ fn a_claim_that_ran_out_passes_to_another_agent_and_the_first_records_nothing_mo
             "Pool House",
             &outbox.join("Pool House"),
             &photos(&["x.jpg", "y.jpg"]),
+            journal::Arrival::Settled,
         )
         .unwrap()[0];
 
@@ -170,7 +172,13 @@ fn pause_and_retry_from_any_agent_reach_the_whole_studio() {
         "b sees that something changed"
     );
     let id = a
-        .record_batches(inbox, "Barn", &outbox.join("Barn"), &photos(&["x.jpg"]))
+        .record_batches(
+            inbox,
+            "Barn",
+            &outbox.join("Barn"),
+            &photos(&["x.jpg"]),
+            journal::Arrival::Settled,
+        )
         .unwrap()[0];
     a.claim(&[], 1).unwrap();
     a.fail(id, journal::FailureKind::Outbox, "the outbox is full")

@@ -147,9 +147,9 @@ fn text(path: &Path) -> String {
 
 const SHOOT_COLUMNS: &str = "id, folder_id, folder, batch, kind, outbox_inside, options, state, \
      project_name, project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent, \
-     follow_up, allow_over_limit, failure, holder, lease_until_ms, problems";
+     follow_up, allow_over_limit, failure, holder, lease_until_ms, problems, live";
 /// How many columns `SHOOT_COLUMNS` reads (the summaries' counts come after them).
-const SHOOT_COLUMN_COUNT: usize = 21;
+const SHOOT_COLUMN_COUNT: usize = 22;
 
 /// A value the journal holds that this version cannot read: a loud error.
 fn unreadable(what: &str, value: &str) -> JournalError {
@@ -190,6 +190,7 @@ impl PgJournal {
             updated_ms: row.get(13),
             edit_sent: row.get(14),
             follow_up: row.get(15),
+            live: row.get(21),
             allow_over_limit: row.get(16),
             failure: match failure {
                 None => None,

@@ -104,6 +104,17 @@ ALTER TABLE outputs ADD COLUMN sync_pending BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE files ADD COLUMN dev BIGINT;
 ALTER TABLE files ADD COLUMN ino BIGINT;
 "#,
+    // 4: live shoots: which projects are batches of one, and up to which batch each
+    // live shoot's end was told.
+    r#"
+ALTER TABLE shoots ADD COLUMN live BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE TABLE live_ends (
+    folder_id TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    through_id BIGINT NOT NULL,
+    PRIMARY KEY (folder_id, folder)
+);
+"#,
 ];
 
 /// The database clock in milliseconds: leases are compared on one clock, the server's,

@@ -127,9 +127,9 @@ impl SqliteJournal {
 
 const SHOOT_COLUMNS: &str = "id, inbox, folder, batch, kind, outbox, options, state, project_name, \
      project_uuid, create_attempted, last_error, created_ms, updated_ms, edit_sent, follow_up, \
-     allow_over_limit, failure, problems";
+     allow_over_limit, failure, problems, live";
 /// How many columns `SHOOT_COLUMNS` reads (the summaries' counts come after them).
-const SHOOT_COLUMN_COUNT: usize = 19;
+const SHOOT_COLUMN_COUNT: usize = 20;
 
 /// A value the journal holds that this version cannot read: a loud error, never a
 /// silent default.
@@ -165,6 +165,7 @@ fn shoot_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShootRecord> {
         updated_ms: row.get(13)?,
         edit_sent: row.get(14)?,
         follow_up: row.get(15)?,
+        live: row.get(19)?,
         allow_over_limit: row.get(16)?,
         holder: None,
         failure: match failure {

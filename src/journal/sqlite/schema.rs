@@ -90,4 +90,15 @@ ALTER TABLE outputs ADD COLUMN sync_pending INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE files ADD COLUMN dev INTEGER;
 ALTER TABLE files ADD COLUMN ino INTEGER;
 "#,
+    // 5: live shoots: which projects are batches of one, and up to which batch each
+    // live shoot's end was told.
+    r#"
+ALTER TABLE shoots ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE live_ends (
+    inbox TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    through_id INTEGER NOT NULL,
+    PRIMARY KEY (inbox, folder)
+);
+"#,
 ];

@@ -34,6 +34,7 @@ fn one_shoot(journal: &SqliteJournal, kind: PhotoKind, photo: &str) -> crate::jo
             "A",
             Path::new("/out/A"),
             &[batch(kind, &[photo])],
+            crate::journal::Arrival::Settled,
         )
         .unwrap()[0]
 }
@@ -50,6 +51,7 @@ fn a_shoot_is_recorded_with_its_name_before_any_project_and_progress_survives_re
                 "123 Main St",
                 outbox,
                 &[batch(PhotoKind::Jpeg, &["a.jpg", "K/b.jpg"])],
+                crate::journal::Arrival::Settled,
             )
             .unwrap();
         let id = ids[0];
@@ -79,6 +81,7 @@ fn a_shoot_is_recorded_with_its_name_before_any_project_and_progress_survives_re
             "123 Main St",
             outbox,
             &[batch(PhotoKind::Jpeg, &["c.jpg"])],
+            crate::journal::Arrival::Settled,
         )
         .unwrap()[0];
     let follow_up = journal.shoot(follow_up).unwrap();
@@ -220,6 +223,7 @@ fn a_folder_name_too_long_for_a_project_is_shortened_and_still_told_apart() {
                 batch(PhotoKind::Jpeg, &["a.jpg"]),
                 batch(PhotoKind::Raw, &["b.nef"]),
             ],
+            crate::journal::Arrival::Settled,
         )
         .unwrap();
     let names: Vec<String> = ids

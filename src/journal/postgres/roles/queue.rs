@@ -9,6 +9,7 @@ impl ShootQueue for PgJournal {
         folder: &str,
         outbox: &Path,
         batches: &[Batch],
+        arrival: Arrival,
     ) -> Result<Vec<ShootId>> {
         let folder_id = self.places.id_of_inbox(inbox)?;
         let outbox_inside = self.places.outbox_inside(&folder_id, outbox);
@@ -34,7 +35,9 @@ impl ShootQueue for PgJournal {
                  WHERE folder_id = $1 AND folder = $2",
                 &[&folder_id, &folder],
             )?;
-            let (follow_up, first_batch): (bool, i64) = (row.get(0), row.get(1));
+            let (seen_before, first_batch): (bool, i64) = (row.get(0), row.get(1));
+            let live = arrival == Arrival::Live;
+            let follow_up = seen_before && !live;
             let fresh: Vec<Batch> = batches
                 .iter()
                 .map(|batch| Batch {
@@ -58,8 +61,9 @@ impl ShootQueue for PgJournal {
                     .query_one(
                         &format!(
                             "INSERT INTO shoots (folder_id, folder, batch, kind, outbox_inside, \
-                             options, state, project_name, created_ms, updated_ms, follow_up) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {NOW_MS}, {NOW_MS}, $9) \
+                             options, state, project_name, created_ms, updated_ms, follow_up, \
+                             live) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {NOW_MS}, {NOW_MS}, $9, $10) \
                              RETURNING id"
                         ),
                         &[
@@ -72,6 +76,7 @@ impl ShootQueue for PgJournal {
                             &ShootState::Planned.as_str(),
                             &name,
                             &follow_up,
+                            &live,
                         ],
                     )?
                     .get(0);
@@ -94,6 +99,18 @@ impl ShootQueue for PgJournal {
             }
             transaction.commit()?;
             Ok(ids)
+        })
+    }
+
+    fn end_live_shoot(&self, inbox: &Path, folder: &str, through: ShootId) -> Result<bool> {
+        let folder_id = self.places.id_of_inbox(inbox)?;
+        self.link.with(|client| {
+            Ok(client.execute(
+                "INSERT INTO live_ends (folder_id, folder, through_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (folder_id, folder) DO UPDATE SET through_id = EXCLUDED.through_id \
+                 WHERE live_ends.through_id < EXCLUDED.through_id",
+                &[&folder_id, &folder, &through],
+            )? > 0)
         })
     }
 

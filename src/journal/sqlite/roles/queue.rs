@@ -9,15 +9,18 @@ impl ShootQueue for SqliteJournal {
         folder: &str,
         outbox: &Path,
         batches: &[Batch],
+        arrival: Arrival,
     ) -> Result<Vec<ShootId>> {
         let mut connection = self.connection();
         let transaction = connection.transaction()?;
-        let (follow_up, first_batch): (bool, i64) = transaction.query_row(
+        let (seen_before, first_batch): (bool, i64) = transaction.query_row(
             "SELECT COUNT(*) > 0, COALESCE(MAX(batch) + 1, 0) FROM shoots \
              WHERE inbox = ?1 AND folder = ?2",
             params![path_text(inbox), folder],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
+        let live = arrival == Arrival::Live;
+        let follow_up = seen_before && !live;
         let mut ids = Vec::new();
         for (batch_number, batch) in (first_batch..).zip(batches) {
             let now = now_ms();
@@ -26,8 +29,8 @@ impl ShootQueue for SqliteJournal {
             let name = project_name(folder, batch_number, batches, batch);
             transaction.execute(
                 "INSERT INTO shoots (inbox, folder, batch, kind, outbox, options, state, \
-                 project_name, created_ms, updated_ms, follow_up) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+                 project_name, created_ms, updated_ms, follow_up, live) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
                 params![
                     path_text(inbox),
                     folder,
@@ -38,7 +41,8 @@ impl ShootQueue for SqliteJournal {
                     ShootState::Planned.as_str(),
                     name,
                     now,
-                    follow_up
+                    follow_up,
+                    live
                 ],
             )?;
             let id = transaction.last_insert_rowid();
@@ -61,6 +65,16 @@ impl ShootQueue for SqliteJournal {
         }
         transaction.commit()?;
         Ok(ids)
+    }
+
+    fn end_live_shoot(&self, inbox: &Path, folder: &str, through: ShootId) -> Result<bool> {
+        let changed = self.connection().execute(
+            "INSERT INTO live_ends (inbox, folder, through_id) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (inbox, folder) DO UPDATE SET through_id = excluded.through_id \
+             WHERE live_ends.through_id < excluded.through_id",
+            params![path_text(inbox), folder, through],
+        )?;
+        Ok(changed > 0)
     }
 
     fn known_files(&self, inbox: &Path, folder: &str) -> Result<HashSet<PathBuf>> {
