@@ -92,7 +92,7 @@ fn is_link_refusal(_code: i32) -> bool {
 }
 
 #[cfg(unix)]
-fn open_no_follow(shoot: &Path, relative: &Path) -> std::io::Result<File> {
+pub fn open_no_follow(shoot: &Path, relative: &Path) -> std::io::Result<File> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
 
@@ -132,7 +132,7 @@ fn open_no_follow(shoot: &Path, relative: &Path) -> std::io::Result<File> {
 /// Elsewhere: refuse a link found by `symlink_metadata` before opening; the descriptor
 /// checks after the open still apply.
 #[cfg(not(unix))]
-fn open_no_follow(shoot: &Path, relative: &Path) -> std::io::Result<File> {
+pub fn open_no_follow(shoot: &Path, relative: &Path) -> std::io::Result<File> {
     let path = shoot.join(relative);
     let mut walked = shoot.to_owned();
     for part in relative.components() {

@@ -5,6 +5,7 @@
 //! photo type. A hot folder whose outbox reaches into its inbox stops instead.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::pipeline::Context;
@@ -12,9 +13,9 @@ use super::report::{self, REPORT_NAME};
 use super::scan::{self, ShootContents, Skipped};
 use super::unusable::UnusableFolder;
 use super::watch::Settled;
-use crate::config::Config;
+use crate::config::{Config, FolderPair};
 use crate::events::EventKind;
-use crate::journal::{self, ShootQueue};
+use crate::journal::{self, Arrival, ShootId, ShootQueue};
 
 /// What intake remembers between settled folders: the hot folders stopped because
 /// their outbox reaches into an inbox (told once, until it is fixed), and the folders
@@ -204,7 +205,25 @@ async fn scan_and_record(
     };
     let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
     let known = journal::off_worker(queue, move |q| q.known_files(&inbox, &folder)).await?;
-    let outbox = pair.outbox.join(&shoot.folder);
+    record_found(ctx, queue, pair, &shoot.folder, contents, &known, Arrival::Settled).await?;
+    Ok(())
+}
+
+/// Records the photos found in a shoot folder, less those `known` to the journal and
+/// the agent's own outputs, as one shoot per photo type and set of options; the files
+/// not sent (`contents.skipped`: the folder's whole list) are recorded and reported in
+/// the outbox. Returns the shoots recorded.
+pub(super) async fn record_found(
+    ctx: &Context,
+    queue: &Arc<dyn ShootQueue>,
+    pair: &FolderPair,
+    folder_name: &str,
+    contents: ShootContents,
+    known: &HashSet<PathBuf>,
+    arrival: Arrival,
+) -> anyhow::Result<Vec<ShootId>> {
+    let dir = pair.inbox.join(folder_name);
+    let outbox = pair.outbox.join(folder_name);
     let ShootContents {
         batches,
         mut skipped,
@@ -227,7 +246,7 @@ async fn scan_and_record(
         .await?;
         if !own.is_empty() {
             tracing::error!(
-                shoot = shoot.folder,
+                shoot = folder_name,
                 files = own.len(),
                 "found edited photos imagen-sync wrote itself in the inbox; they are not sent again"
             );
@@ -242,7 +261,7 @@ async fn scan_and_record(
         }
     }
     let mixes_kinds = fresh.iter().any(|b| b.kind != fresh[0].kind);
-    let reported = report::write_not_sent(&outbox, &shoot.folder, &skipped, mixes_kinds);
+    let reported = report::write_not_sent(&outbox, folder_name, &skipped, mixes_kinds);
     let mut not_sent: Vec<(String, String)> = skipped
         .iter()
         .filter(|s| s.reason.is_notable())
@@ -266,7 +285,7 @@ async fn scan_and_record(
     if let Some(reason) = &folder_skipped {
         not_sent.insert(0, (String::new(), reason.clone()));
     }
-    let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
+    let (inbox, folder) = (pair.inbox.clone(), folder_name.to_owned());
     journal::off_worker(queue, move |q| {
         q.record_not_sent(&inbox, &folder, &not_sent)
     })
@@ -276,18 +295,18 @@ async fn scan_and_record(
             Some(reason) => EventKind::Skipped { reason },
             None => EventKind::NothingNew,
         };
-        ctx.events.emit(&shoot.folder, None, kind);
-        return Ok(());
+        ctx.events.emit(folder_name, None, kind);
+        return Ok(Vec::new());
     }
     if mixes_kinds {
         tracing::warn!(
-            shoot = shoot.folder,
+            shoot = folder_name,
             "the folder mixes RAW and JPEG photos: it is split into one project per type"
         );
     }
     if fresh.iter().any(|b| b.options != fresh[0].options) {
         tracing::info!(
-            shoot = shoot.folder,
+            shoot = folder_name,
             projects = fresh.len(),
             "its subfolders have their own edit rules: one project per set of options"
         );
@@ -301,26 +320,20 @@ async fn scan_and_record(
             .as_deref()
             .map(crate::redact::redact_url_text);
     }
-    let (inbox, folder, shoot_outbox) = (pair.inbox.clone(), shoot.folder.clone(), outbox.clone());
+    let (inbox, folder, shoot_outbox) =
+        (pair.inbox.clone(), folder_name.to_owned(), outbox.clone());
     let ids = journal::off_worker(queue, move |q| {
-        q.record_batches(
-            &inbox,
-            &folder,
-            &shoot_outbox,
-            &fresh,
-            journal::Arrival::Settled,
-        )
+        q.record_batches(&inbox, &folder, &shoot_outbox, &fresh, arrival)
     })
     .await?;
-    let kind = if known.is_empty() {
-        "new shoot"
-    } else {
-        "follow-up of a finished shoot"
+    let kind = match arrival {
+        Arrival::Live => "batch of a live shoot",
+        Arrival::Settled if known.is_empty() => "new shoot",
+        Arrival::Settled => "follow-up of a finished shoot",
     };
-    for id in ids {
-        tracing::info!(shoot = shoot.folder, id, "{kind} recorded");
-        ctx.events
-            .emit(&shoot.folder, Some(id), EventKind::Discovered);
+    for &id in &ids {
+        tracing::info!(shoot = folder_name, id, "{kind} recorded");
+        ctx.events.emit(folder_name, Some(id), EventKind::Discovered);
     }
-    Ok(())
+    Ok(ids)
 }

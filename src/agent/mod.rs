@@ -23,6 +23,7 @@ mod following;
 mod imagen_reach;
 pub mod inbox_claim;
 pub mod intake;
+pub mod live;
 pub mod magic;
 pub mod names;
 mod network_fs;

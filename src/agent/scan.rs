@@ -152,15 +152,36 @@ pub fn scan(
     pairs: PairPolicy,
     options_for: &dyn Fn(&Path) -> EditOptions,
 ) -> std::io::Result<ShootContents> {
-    let mut found: Vec<(PhotoKind, Photo)> = Vec::new();
-    let mut skipped = Vec::new();
+    let Listing { photos, skipped } = list(shoot)?;
+    Ok(contents_of(shoot, photos, skipped, pairs, options_for))
+}
+
+/// A shoot folder's files by name and metadata alone (nothing opened): the files that
+/// may be photos, and what is skipped already (junk, links, folders that cannot be read).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub photos: Vec<ListedPhoto>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A file whose name says it is a photo, as listed.
+#[derive(Debug, Clone)]
+pub struct ListedPhoto {
+    pub relative: PathBuf,
+    pub kind: PhotoKind,
+    pub metadata: std::fs::Metadata,
+}
+
+/// Lists a shoot folder without opening its files; never follows symlinks.
+pub fn list(shoot: &Path) -> std::io::Result<Listing> {
+    let mut listing = Listing::default();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative_dir) = pending.pop() {
         let entries = match std::fs::read_dir(shoot.join(&relative_dir)) {
             Ok(entries) => entries,
             Err(error) if relative_dir.as_os_str().is_empty() => return Err(error),
             Err(error) => {
-                skipped.push(Skipped {
+                listing.skipped.push(Skipped {
                     relative: relative_dir,
                     reason: SkipReason::Unreadable(error.to_string()),
                 });
@@ -175,61 +196,112 @@ pub fn scan(
                 reason,
             };
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                skipped.push(skip(SkipReason::UnencodableName));
+                listing.skipped.push(skip(SkipReason::UnencodableName));
                 continue;
             };
             let metadata = match entry.path().symlink_metadata() {
                 Ok(metadata) => metadata,
                 Err(error) => {
-                    skipped.push(skip(SkipReason::Unreadable(error.to_string())));
+                    listing
+                        .skipped
+                        .push(skip(SkipReason::Unreadable(error.to_string())));
                     continue;
                 }
             };
             if metadata.file_type().is_symlink() {
-                skipped.push(skip(SkipReason::Symlink));
+                listing.skipped.push(skip(SkipReason::Symlink));
             } else if let Some(reason) = junk_reason(&name) {
-                skipped.push(skip(reason));
+                listing.skipped.push(skip(reason));
             } else if metadata.is_dir() {
                 pending.push(relative);
             } else if let Some(kind) = PhotoKind::of(&relative) {
-                if !metadata.is_file() {
-                    skipped.push(skip(SkipReason::NotRegular));
-                    continue;
-                }
-                // Opened and checked as the upload will be: a photo we may not read would
-                // fail the whole shoot at upload time, and one that is not whole would be
-                // billed or refused.
-                let scanned = crate::files::overlap::identity_of(&metadata);
-                let checked = match super::checked_open::open_photo(shoot, &relative, scanned) {
-                    Ok(checked) => checked,
-                    Err(super::checked_open::Refused::Gone) => continue,
-                    Err(super::checked_open::Refused::Skip(reason)) => {
-                        skipped.push(skip(reason));
-                        continue;
-                    }
-                };
-                found.push((
+                listing.photos.push(ListedPhoto {
+                    relative,
                     kind,
-                    Photo {
-                        relative,
-                        upload_name: String::new(),
-                        size: checked.size,
-                        modified: checked.modified,
-                        identity: checked.identity,
-                    },
-                ));
+                    metadata,
+                });
             } else {
-                skipped.push(skip(SkipReason::Unsupported));
+                listing.skipped.push(skip(SkipReason::Unsupported));
             }
         }
+    }
+    Ok(listing)
+}
+
+/// Opens and checks each listed photo as the upload will (readable, whole, the very
+/// file listed), applies the pair policy among them, and groups them into batches.
+pub fn contents_of(
+    shoot: &Path,
+    photos: Vec<ListedPhoto>,
+    mut skipped: Vec<Skipped>,
+    pairs: PairPolicy,
+    options_for: &dyn Fn(&Path) -> EditOptions,
+) -> ShootContents {
+    let mut found: Vec<(PhotoKind, Photo)> = Vec::new();
+    for ListedPhoto {
+        relative,
+        kind,
+        metadata,
+    } in photos
+    {
+        if !metadata.is_file() {
+            skipped.push(Skipped {
+                relative,
+                reason: SkipReason::NotRegular,
+            });
+            continue;
+        }
+        // Opened and checked as the upload will be: a photo we may not read would
+        // fail the whole shoot at upload time, and one that is not whole would be
+        // billed or refused.
+        let scanned = crate::files::overlap::identity_of(&metadata);
+        let checked = match super::checked_open::open_photo(shoot, &relative, scanned) {
+            Ok(checked) => checked,
+            Err(super::checked_open::Refused::Gone) => continue,
+            Err(super::checked_open::Refused::Skip(reason)) => {
+                skipped.push(Skipped { relative, reason });
+                continue;
+            }
+        };
+        found.push((
+            kind,
+            Photo {
+                relative,
+                upload_name: String::new(),
+                size: checked.size,
+                modified: checked.modified,
+                identity: checked.identity,
+            },
+        ));
     }
     found.sort_by(|a, b| a.1.relative.cmp(&b.1.relative));
     let found = resolve_twins(found, pairs, &mut skipped);
     skipped.sort_by(|a, b| a.relative.cmp(&b.relative));
-    Ok(ShootContents {
+    ShootContents {
         batches: into_batches(found, options_for, &mut skipped),
         skipped,
-    })
+    }
+}
+
+/// The listed photos the pair policy leaves out (a RAW's JPEG twin, or the other way),
+/// by name alone: a live shoot's twin may arrive in another batch than its pair.
+pub fn twins_left_out(listed: &[ListedPhoto], pairs: PairPolicy) -> Vec<Skipped> {
+    let found: Vec<(PhotoKind, Photo)> = listed
+        .iter()
+        .map(|listed| {
+            let photo = Photo {
+                relative: listed.relative.clone(),
+                upload_name: String::new(),
+                size: 0,
+                modified: None,
+                identity: None,
+            };
+            (listed.kind, photo)
+        })
+        .collect();
+    let mut skipped = Vec::new();
+    resolve_twins(found, pairs, &mut skipped);
+    skipped
 }
 
 /// Applies the pair policy to RAW+JPEG files sharing folder and stem.

@@ -34,9 +34,13 @@ pub fn over_limit(
     {
         return Ok(Some(format!(
             "the daily limit of {} follow-up projects for this shoot folder is reached ({} in \
-             the last 24 hours; the follow-up limit is in Settings, daily_follow_up_limit), so nothing was sent. New \
-             photos keep arriving in a finished shoot: is a sync tool or an outbox writing \
-             into the inbox? {send_anyway}.",
+             the last 24 hours; the follow-up limit is in Settings, daily_follow_up_limit), so \
+             nothing was sent. New photos keep arriving in this shoot a few at a time, so it \
+             looks like a live shoot (an event, a camera sending over Wi-Fi or FTP): to have \
+             its photos edited in batches as they arrive, switch on \"Live shoots\" for this \
+             hot folder in the dashboard's Settings, or add live = true to its [[folders]] \
+             block in the config. If nothing should be adding photos, look for a sync tool \
+             copying into the inbox. {send_anyway}.",
             limits.daily_follow_ups, spent.follow_ups
         )));
     }

@@ -75,6 +75,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Editing { .. } => "editing",
         EventKind::Downloading { .. } => "downloading",
         EventKind::Done { .. } => "done",
+        EventKind::LiveEnded(_) => "live_ended",
         EventKind::Failed { .. } => "failed",
         EventKind::Skipped { .. } => "skipped",
         EventKind::NothingNew => "nothing_new",

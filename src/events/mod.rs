@@ -44,7 +44,13 @@ pub enum EventKind {
         outbox: PathBuf,
         /// The outputs that could not be delivered, one line each ("done with problems").
         problems: Vec<String>,
+        /// A batch of a live shoot (the shoot goes on; its end is told apart).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        live: bool,
     },
+    /// A live shoot had no new photo for its idle time and every batch has finished:
+    /// told once per end, with the totals of all its batches.
+    LiveEnded(LiveTotals),
     Failed {
         reason: String,
         kind: FailureKind,
@@ -117,6 +123,45 @@ pub enum EventKind {
     NeedsApiKey {
         how: String,
     },
+}
+
+/// A live shoot's totals over all its batches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveTotals {
+    pub batches: u64,
+    /// Photos sent for editing; edited photos delivered.
+    pub sent: u64,
+    pub delivered: u64,
+    /// The outputs that could not be delivered, one line each.
+    pub problems: Vec<String>,
+    /// Batches that failed, with why.
+    pub failures: Vec<String>,
+    /// With HDR merge: how many photos were sent, merged into `delivered`.
+    pub merged: bool,
+    pub outbox: PathBuf,
+}
+
+impl LiveTotals {
+    /// The totals of a live shoot's batches (its projects, each type and option set).
+    pub fn of(batches: &[crate::journal::ShootSummary]) -> LiveTotals {
+        LiveTotals {
+            batches: batches.len() as u64,
+            sent: batches.iter().map(|b| b.files).sum(),
+            delivered: batches.iter().map(|b| b.outputs).sum(),
+            problems: (batches.iter())
+                .flat_map(|b| b.shoot.problems.iter().cloned())
+                .collect(),
+            failures: (batches.iter())
+                .filter(|b| b.shoot.state == crate::journal::ShootState::Failed)
+                .filter_map(|b| b.shoot.error_words().map(str::to_owned))
+                .collect(),
+            merged: batches.iter().any(|b| b.shoot.options.hdr_merge),
+            outbox: batches
+                .first()
+                .map(|b| b.shoot.outbox.clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Why a shoot is waiting, for the tray and notifications to tell apart.
@@ -220,6 +265,14 @@ fn log(event: &Event) {
                 ),
             }
         }
+        EventKind::LiveEnded(totals) => tracing::info!(
+            shoot,
+            "live shoot finished: {} sent, {} delivered in {} ({})",
+            crate::words::count(totals.sent, "photo", "photos"),
+            totals.delivered,
+            crate::words::printable_path(&totals.outbox),
+            crate::words::count(totals.batches, "batch", "batches")
+        ),
         EventKind::Failed { reason, .. } => tracing::error!(shoot, "failed: {reason}"),
         EventKind::Skipped { reason } => tracing::warn!(shoot, "skipped: {reason}"),
         EventKind::NothingNew => tracing::debug!(shoot, "nothing new"),

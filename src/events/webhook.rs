@@ -24,6 +24,9 @@ use crate::config::{Config, WebhookFormat, WebhookSettings};
 use crate::events::{Event, EventKind, Events};
 use crate::journal::{ShootState, ShootSummary, ViewCache};
 
+const SHOOT_FINISHED: &str = "shoot_finished";
+const BATCH_FINISHED: &str = "batch_finished";
+
 /// Deliveries under way at once; more wait their turn.
 const AT_ONCE: usize = 4;
 /// Tries per outcome, and the wait before the second (doubling after each).
@@ -35,6 +38,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How a shoot ended, as the push tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// `shoot_finished`, or `batch_finished` for a batch of a live shoot (whose end is
+    /// a `shoot_finished` with the totals of all its batches).
+    pub event: &'static str,
     pub shoot: String,
     pub state: OutcomeState,
     /// Photos sent for editing; edited photos in the outbox.
@@ -95,7 +101,7 @@ pub fn spawn(events: &Events, config: watch::Receiver<Option<Arc<Config>>>) -> J
             };
             if !matches!(
                 event.kind,
-                EventKind::Done { .. } | EventKind::Failed { .. }
+                EventKind::Done { .. } | EventKind::Failed { .. } | EventKind::LiveEnded(_)
             ) {
                 continue;
             }
@@ -115,7 +121,10 @@ pub fn spawn(events: &Events, config: watch::Receiver<Option<Arc<Config>>>) -> J
                     outcome_of(&event, &config, &journals, &told)
                 })
                 .await;
-                if let Ok(Some(outcome)) = outcome {
+                // A phone is told a live shoot's end, not each of its batches.
+                if let Ok(Some(outcome)) = outcome
+                    && (outcome.event == SHOOT_FINISHED || settings.format == WebhookFormat::Json)
+                {
                     deliver(&http, &settings, &outcome).await;
                 }
             });
@@ -134,6 +143,7 @@ fn outcome_of(
     told: &Mutex<HashSet<String>>,
 ) -> Option<Outcome> {
     let mut outcome = Outcome {
+        event: SHOOT_FINISHED,
         shoot: crate::words::printable(&event.shoot).into_owned(),
         state: OutcomeState::Done,
         sent: None,
@@ -163,6 +173,21 @@ fn outcome_of(
             outcome.state = OutcomeState::Failed;
             outcome.reason = Some(reason.clone());
         }
+        EventKind::LiveEnded(totals) => {
+            outcome.state = if !totals.failures.is_empty() {
+                OutcomeState::Failed
+            } else if !totals.problems.is_empty() {
+                OutcomeState::DoneWithProblems
+            } else {
+                OutcomeState::Done
+            };
+            outcome.sent = Some(totals.sent);
+            outcome.delivered = totals.delivered;
+            outcome.outbox = Some(totals.outbox.clone());
+            outcome.problems = totals.problems.clone();
+            outcome.reason = (!totals.failures.is_empty()).then(|| totals.failures.join("; "));
+            return Some(outcome);
+        }
         _ => return None,
     }
     let (Some(id), Some(journal)) = (event.shoot_id, journals.view(config)) else {
@@ -171,6 +196,14 @@ fn outcome_of(
     let Ok(shoot) = journal.shoot(id) else {
         return Some(outcome);
     };
+    if shoot.live {
+        let files = journal.files(id).map_or(0, |f| f.len() as u64);
+        outcome.event = BATCH_FINISHED;
+        outcome.sent = Some(files);
+        outcome.outbox = Some(shoot.outbox.clone());
+        outcome.project = Some(shoot.project_name.clone());
+        return Some(outcome);
+    }
     let mut projects = shoot.projects_in(journal.as_ref());
     if projects.is_empty() {
         return Some(outcome);
@@ -294,7 +327,7 @@ fn build(
 /// The JSON form: everything a script needs to act on the outcome.
 pub fn json_body(outcome: &Outcome) -> serde_json::Value {
     json!({
-        "event": "shoot_finished",
+        "event": outcome.event,
         "shoot": outcome.shoot,
         "state": outcome.state.as_str(),
         "photos": {
@@ -362,6 +395,7 @@ mod tests {
 
     fn outcome(state: OutcomeState) -> Outcome {
         Outcome {
+            event: SHOOT_FINISHED,
             shoot: "12 Rue Müller".into(),
             state,
             sent: Some(8),

@@ -546,6 +546,7 @@ mod tests {
             merged_from: None,
             outbox: "/o/A".into(),
             problems: Vec::new(),
+            live: false,
         };
         glance.observe(&event("A", Some(1), done));
         assert_eq!(glance.status_line(), "Up to date — watching for new shoots");

@@ -110,6 +110,7 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
             merged_from: merged_from.filter(|&sent| sent > total),
             outbox: shoot.outbox.clone(),
             problems,
+            live: shoot.live,
         },
     );
     Ok(())

@@ -20,6 +20,7 @@ use tokio::time::Interval;
 
 use super::AgentOptions;
 use super::intake::Intake;
+use super::live::LiveShoots;
 use super::pipeline::{self, Context, Limits, ShootError};
 use super::watch::{Found, InboxWatcher};
 use crate::api::Client;
@@ -29,6 +30,9 @@ use crate::journal::{self, Journal, ShootId, ShootQueue};
 use claims::{Beat, Claims};
 use letting_go::{HELD_CHECK_EVERY, release_held, take_resume_anyway};
 use outcome::{Backoff, folder_gone_grace, settle_outcome};
+
+/// How often live shoots are looked at while photos wait or an end may be due.
+const LIVE_LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs until `shutdown` turns true (or, with `exit_when_idle`, when all work is done).
 pub(super) async fn run(
@@ -57,6 +61,11 @@ pub(super) async fn run(
             Some(beat) = inputs.beats.recv() => scheduler.on_heartbeat(beat).await,
             _ = scheduler.claims.run_out(scheduler.lease), if !scheduler.running.is_empty() => {
                 scheduler.on_claims_running_out();
+            }
+            _ = inputs.live_look.tick(), if scheduler.claims.away.is_none() && scheduler.live.has_work() => {
+                if scheduler.on_live_look().await {
+                    inputs.tick.reset_immediately();
+                }
             }
             _ = inputs.held_check.tick(), if scheduler.claims.away.is_none() => {
                 scheduler.on_held_check().await;
@@ -109,6 +118,8 @@ struct Inputs {
     heartbeat: Interval,
     tick: Interval,
     held_check: Interval,
+    /// Live shoots are looked at this often while they have something to follow.
+    live_look: Interval,
 }
 
 /// The agent's state for one config, between the events it reacts to.
@@ -124,6 +135,7 @@ struct Scheduler {
     lease: Option<Duration>,
     claims: Claims,
     intake: Intake,
+    live: LiveShoots,
     watcher: InboxWatcher,
     _touchups: Option<super::following::Following>,
     /// Tells the surfaces whether Imagen answers, and probes it while it does not.
@@ -214,6 +226,7 @@ impl Scheduler {
             heartbeat: every(lease.map_or(Duration::from_secs(3600), |l| l / 3), Delay),
             tick: every(options.tick, Skip),
             held_check: every(HELD_CHECK_EVERY, Skip),
+            live_look: every(LIVE_LOOK_EVERY, Skip),
         };
         let imagen_reach = super::following::Following::spawn(super::imagen_reach::follow(
             ctx.client.clone(),
@@ -230,6 +243,7 @@ impl Scheduler {
             lease,
             claims,
             intake: Intake::default(),
+            live: LiveShoots::default(),
             watcher,
             _touchups: touchups,
             _imagen_reach: imagen_reach,
@@ -329,6 +343,7 @@ impl Scheduler {
                     .note_unusable(ctx, queue, config, inbox, folders)
                     .await;
             }
+            Found::Live(shoot) => self.live.touch(shoot),
             Found::Settled(shoot) if self.claims.away.is_some() => self.intake.take_later(shoot),
             Found::Settled(shoot) => {
                 if let Err(error) = self.intake.take_settled(ctx, queue, config, &shoot).await {
@@ -337,6 +352,16 @@ impl Scheduler {
             }
         }
         self.must_look = true;
+    }
+
+    /// Live shoots followed: batches due are recorded, ends told. Returns whether a
+    /// batch may have been recorded (new work to drive).
+    async fn on_live_look(&mut self) -> bool {
+        let mark = journal::off_worker(&self.queue, |q| q.change_mark()).await.ok();
+        self.live.look(&self.ctx, &self.queue, &self.config).await;
+        let moved = journal::off_worker(&self.queue, |q| q.change_mark()).await.ok() != mark;
+        self.must_look |= moved;
+        moved
     }
 
     /// A worker ended; returns whether its outcome was the scheduler's to settle (not a

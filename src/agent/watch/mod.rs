@@ -36,6 +36,8 @@ pub struct WatchSettings {
 pub struct Inbox {
     pub path: PathBuf,
     pub poll: Option<Duration>,
+    /// Its shoots are live: a change is told at once, not once the folder settles.
+    pub live: bool,
 }
 
 impl Inbox {
@@ -58,6 +60,7 @@ impl Inbox {
         let inbox = Inbox {
             path: pair.inbox.clone(),
             poll,
+            live: pair.live.on,
         };
         (inbox, how)
     }
@@ -74,6 +77,9 @@ pub struct Settled {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     Settled(Settled),
+    /// Something changed in a shoot folder of a live hot folder (told at most once a
+    /// tick per folder).
+    Live(Settled),
     /// Every folder of inbox number `inbox` that cannot be a shoot, now (sent when the
     /// set changes, and after the first look at the inbox).
     Unusable {
@@ -164,6 +170,7 @@ pub fn spawn(
     let settling = Arc::new(AtomicUsize::new(0));
     let counter = settling.clone();
     let polled: Vec<bool> = watched.iter().map(|inbox| inbox.poll.is_some()).collect();
+    let live: Vec<bool> = watched.iter().map(|inbox| inbox.live).collect();
     let poll_every = watched.iter().filter_map(|inbox| inbox.poll).min();
     let inboxes: Vec<PathBuf> = watched.into_iter().map(|inbox| inbox.path).collect();
     let task = tokio::spawn(async move {
@@ -189,6 +196,8 @@ pub fn spawn(
             events,
             settled,
             pending: HashMap::new(),
+            live,
+            live_touched: HashSet::new(),
             known: HashMap::new(),
             unusable: HashMap::new(),
             look_again: HashSet::new(),
@@ -228,6 +237,9 @@ struct WatchState {
     events: Events,
     settled: mpsc::Sender<Found>,
     pending: HashMap<Settled, Pending>,
+    /// Which inboxes are live, and their folders changed since the last tick.
+    live: Vec<bool>,
+    live_touched: HashSet<Settled>,
     /// Fingerprints of folders last reported settled, so rescans report only changes.
     known: HashMap<Settled, u64>,
     /// The unusable folders last reported, by inbox.
@@ -241,6 +253,10 @@ struct WatchState {
 
 impl WatchState {
     fn touch(&mut self, shoot: Settled) {
+        if self.live.get(shoot.inbox).copied().unwrap_or(false) {
+            self.live_touched.insert(shoot);
+            return;
+        }
         let now = Instant::now();
         let pending = self.pending.entry(shoot.clone()).or_insert_with(|| {
             self.events.emit(&shoot.folder, None, EventKind::Settling);
@@ -310,8 +326,10 @@ impl WatchState {
                         continue;
                     }
                     let print = fingerprint(&path.join(&shoot.folder));
-                    if print.is_some() && print != known.get(&shoot).copied() {
-                        changed.push(shoot);
+                    if let Some(print) = print
+                        && Some(print) != known.get(&shoot).copied()
+                    {
+                        changed.push((shoot, print));
                     }
                 }
                 unusable.push((inbox, listing.unusable));
@@ -330,11 +348,15 @@ impl WatchState {
                 started.elapsed().as_millis()
             );
         }
-        for shoot in changed {
+        for (shoot, print) in changed {
             tracing::debug!(
                 folder = shoot.folder,
                 "rescan found a new or changed folder"
             );
+            // A live folder is never settled: what a rescan saw of it is what it knows.
+            if self.live.get(shoot.inbox).copied().unwrap_or(false) {
+                self.known.insert(shoot.clone(), print);
+            }
             self.touch(shoot);
         }
     }
@@ -377,6 +399,9 @@ impl WatchState {
     async fn check_settling(&mut self) -> Result<(), ()> {
         if !self.look_again.is_empty() {
             self.look_again_for_unusable().await?;
+        }
+        for shoot in std::mem::take(&mut self.live_touched) {
+            self.settled.send(Found::Live(shoot)).await.map_err(|_| ())?;
         }
         if self.pending.is_empty() {
             return Ok(());

@@ -13,6 +13,8 @@ use crate::words::count;
 
 /// Finishes this close together make one notification.
 pub const COALESCE_WINDOW: Duration = Duration::from_secs(2);
+/// A live shoot tells its new photos at most this often.
+pub const LIVE_NOTICE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// The network must be gone this long before anyone is bothered.
 pub const OFFLINE_NOTICE_AFTER: Duration = Duration::from_secs(60);
 
@@ -97,6 +99,18 @@ pub struct Notices {
     /// Whether Imagen was silent (connections open, nothing moving) rather than gone.
     offline_silent: bool,
     offline_told: bool,
+    /// Live shoots with photos ready, by name: told at most every [`LIVE_NOTICE_EVERY`].
+    live: std::collections::HashMap<String, LiveReady>,
+}
+
+/// A live shoot's photos ready and not told yet.
+#[derive(Debug)]
+struct LiveReady {
+    outbox: PathBuf,
+    unsaid: Ready,
+    /// Photos told so far (the next says "more").
+    told: u64,
+    last_told: Option<Instant>,
 }
 
 impl Notices {
@@ -120,6 +134,7 @@ impl Notices {
             offline_since: None,
             offline_silent: false,
             offline_told: false,
+            live: Default::default(),
         }
     }
 
@@ -150,6 +165,51 @@ impl Notices {
                 ),
                 open: Some(Opens::Folder(outbox.clone())),
             }),
+            EventKind::Done {
+                photos,
+                merged_from,
+                outbox,
+                live: true,
+                ..
+            } if self.settings.shoot_done => {
+                let live = self.live.entry(shoot).or_insert_with(|| LiveReady {
+                    outbox: outbox.clone(),
+                    unsaid: Ready::default(),
+                    told: 0,
+                    last_told: None,
+                });
+                live.unsaid.sent += merged_from.unwrap_or(*photos);
+                live.unsaid.ready += photos;
+            }
+            EventKind::LiveEnded(totals) if self.settings.shoot_done => {
+                self.live.remove(&shoot);
+                let ready = Ready {
+                    sent: totals.sent,
+                    ready: totals.delivered,
+                };
+                let problems = match (totals.failures.len(), totals.problems.len()) {
+                    (0, 0) => String::new(),
+                    (0, n) => format!(
+                        "; {} could not be written (see \"{}\")",
+                        count(n as u64, "output", "outputs"),
+                        crate::agent::REPORT_NAME
+                    ),
+                    (n, _) => format!(
+                        "; {} failed: Retry it from Recent shoots",
+                        count(n as u64, "batch", "batches")
+                    ),
+                };
+                self.ready.push(Notice {
+                    kind: NoticeKind::ShootsDone,
+                    summary: format!("{shoot}: finished, {}", ready.words()),
+                    body: format!(
+                        "No new photo for a while, so the live shoot is finished{problems}. \
+                         Edited photos are in {}",
+                        totals.outbox.display()
+                    ),
+                    open: Some(Opens::Folder(totals.outbox.clone())),
+                });
+            }
             EventKind::Done {
                 photos,
                 merged_from,
@@ -311,6 +371,27 @@ impl Notices {
         if let Some(failed) = self.failed.take_if_due(now, self.window) {
             due.push(failed_notice(failed));
         }
+        for (shoot, live) in &mut self.live {
+            let waited = live
+                .last_told
+                .is_none_or(|at| now >= at + LIVE_NOTICE_EVERY);
+            if live.unsaid.ready == 0 || !waited {
+                continue;
+            }
+            let more = if live.told > 0 { " more" } else { "" };
+            let words = std::mem::take(&mut live.unsaid).words();
+            due.push(Notice {
+                kind: NoticeKind::ShootsDone,
+                summary: format!("{shoot}: {}", words.replacen(" photo", &format!("{more} photo"), 1)),
+                body: format!(
+                    "The live shoot goes on; edited photos are in {}",
+                    live.outbox.display()
+                ),
+                open: Some(Opens::Folder(live.outbox.clone())),
+            });
+            live.told += 1;
+            live.last_told = Some(now);
+        }
         if let Some(since) = self.offline_since
             && !self.offline_told
             && now >= since + self.offline_after
@@ -339,6 +420,9 @@ impl Notices {
             true => None,
             false => self.offline_since.map(|since| since + self.offline_after),
         };
+        let live = (self.live.values())
+            .filter(|live| live.unsaid.ready > 0)
+            .map(|live| live.last_told.map_or_else(Instant::now, |at| at + LIVE_NOTICE_EVERY));
         [
             self.done.deadline(self.window),
             self.failed.deadline(self.window),
@@ -346,6 +430,7 @@ impl Notices {
         ]
         .into_iter()
         .flatten()
+        .chain(live)
         .min()
     }
 }

@@ -16,6 +16,7 @@ fn done(shoot: &str, photos: u64) -> Event {
             merged_from: None,
             outbox: PathBuf::from("/out").join(shoot),
             problems: Vec::new(),
+            live: false,
         },
     )
 }
@@ -141,6 +142,7 @@ fn a_shoot_done_with_problems_is_told_at_once_with_the_report_to_read_and_no_ret
         merged_from: None,
         outbox: PathBuf::from("/out/9 Elm St"),
         problems: vec!["\"../x.jpg\": not written, it climbs out of the shoot folder (..)".into()],
+        live: false,
     };
     notices.observe(&event("9 Elm St", kind), start);
     let shown = notices.due(start);
@@ -279,6 +281,7 @@ fn a_merged_shoot_says_how_many_photos_became_how_many() {
         merged_from: Some(12),
         outbox: PathBuf::from("/out/9 Elm Court"),
         problems: Vec::new(),
+        live: false,
     };
     notices.observe(&event("9 Elm Court", kind), start);
     let due = notices.due(start + WINDOW);
