@@ -105,6 +105,17 @@ pub fn imagen_away(silent: bool) -> &'static str {
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 days ago": how long since `ms` (Unix ms).
+/// A live shoot in one line: "Smith Wedding — live: 212 photos, 190 ready, last photo
+/// 1 min ago", or "… — live shoot finished: …" once its end was told.
+pub fn live_shoot(name: &str, photos: u64, ready: u64, last_photo_ms: i64, open: bool) -> String {
+    let state = if open { "live" } else { "live shoot finished" };
+    format!(
+        "{name} — {state}: {}, {ready} ready, last photo {}",
+        count(photos, "photo", "photos"),
+        ago(last_photo_ms)
+    )
+}
+
 pub fn ago(ms: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

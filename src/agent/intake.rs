@@ -205,7 +205,16 @@ async fn scan_and_record(
     };
     let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
     let known = journal::off_worker(queue, move |q| q.known_files(&inbox, &folder)).await?;
-    record_found(ctx, queue, pair, &shoot.folder, contents, &known, Arrival::Settled).await?;
+    record_found(
+        ctx,
+        queue,
+        pair,
+        &shoot.folder,
+        contents,
+        &known,
+        Arrival::Settled,
+    )
+    .await?;
     Ok(())
 }
 
@@ -333,7 +342,8 @@ pub(super) async fn record_found(
     };
     for &id in &ids {
         tracing::info!(shoot = folder_name, id, "{kind} recorded");
-        ctx.events.emit(folder_name, Some(id), EventKind::Discovered);
+        ctx.events
+            .emit(folder_name, Some(id), EventKind::Discovered);
     }
     Ok(ids)
 }

@@ -140,7 +140,27 @@ fn show_status(
         ),
         None => (false, Vec::new(), Vec::new(), Vec::new(), None),
     };
+    let groups = journal::ShootGroup::of(shoots.clone());
     if shown.json {
+        // A live shoot is one entry, its batches inside: the rows of other shoots are
+        // listed as they are.
+        let mut listed: Vec<serde_json::Value> = Vec::new();
+        for group in &groups {
+            if !group.is_live() {
+                listed.extend(group.projects.iter().map(|row| serde_json::json!(row)));
+                continue;
+            }
+            let now = now.live.get(&group.lead.shoot.folder);
+            let mut entry = serde_json::json!(group.lead);
+            entry["live"] = serde_json::json!(true);
+            entry["open"] = serde_json::json!(now.is_some_and(|n| n.open));
+            entry["waiting"] = serde_json::json!(now.map_or(0, |n| n.waiting));
+            entry["last_photo_ms"] =
+                serde_json::json!(now.map_or_else(|| group.newest_ms(), |n| n.last_photo_ms));
+            entry["summary"] = serde_json::json!(group.live_words(now));
+            entry["batches"] = serde_json::json!(group.projects);
+            listed.push(entry);
+        }
         let agent = match &agent {
             Some(info) => serde_json::json!({
                 "running": true, "pid": info.pid, "since": info.since_text(),
@@ -156,7 +176,7 @@ fn show_status(
             })
         });
         let document = serde_json::json!({
-            "agent": agent, "paused": paused, "shoots": shoots, "not_sent": not_sent,
+            "agent": agent, "paused": paused, "shoots": listed, "not_sent": not_sent,
             "studio_agents": agents, "bandwidth": limits, "missing_inboxes": missing_inboxes,
             "sent_for_editing": sent,
             "imagen_away": now.imagen_away, "settling": now.settling,
@@ -234,7 +254,24 @@ fn show_status(
         out.push_str("No shoots yet.\n");
     }
     let stopped = agent.is_none() && agents.is_empty();
-    for group in journal::ShootGroup::of(shoots) {
+    for group in groups {
+        if group.is_live() {
+            let _ = writeln!(
+                out,
+                "{}",
+                group.live_words(now.live.get(&group.lead.shoot.folder))
+            );
+            for row in group.projects.iter().rev() {
+                let label = format!("  · batch {}", row.shoot.batch + 1);
+                let project = match shown.verbose {
+                    true => printable(&row.shoot.project_name).into_owned(),
+                    false => String::new(),
+                };
+                write_shoot_line(&mut out, &label, row, stopped, &project);
+                write_shoot_notes(&mut out, &row.shoot, shown.verbose);
+            }
+            continue;
+        }
         let several = group.projects.len() > 1;
         let lead = &group.lead;
         let name = match (several, shown.verbose) {

@@ -76,6 +76,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Downloading { .. } => "downloading",
         EventKind::Done { .. } => "done",
         EventKind::LiveEnded(_) => "live_ended",
+        EventKind::LiveShoot(_) => "live_shoot",
         EventKind::Failed { .. } => "failed",
         EventKind::Skipped { .. } => "skipped",
         EventKind::NothingNew => "nothing_new",

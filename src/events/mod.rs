@@ -48,6 +48,9 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         live: bool,
     },
+    /// A live shoot as it is now: photos arrived and not sent yet, when the newest
+    /// arrived (Unix ms), and whether it is still open (its end not told yet).
+    LiveShoot(LiveNow),
     /// A live shoot had no new photo for its idle time and every batch has finished:
     /// told once per end, with the totals of all its batches.
     LiveEnded(LiveTotals),
@@ -123,6 +126,14 @@ pub enum EventKind {
     NeedsApiKey {
         how: String,
     },
+}
+
+/// A live shoot as the agent follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LiveNow {
+    pub waiting: u64,
+    pub last_photo_ms: i64,
+    pub open: bool,
 }
 
 /// A live shoot's totals over all its batches.
@@ -265,6 +276,12 @@ fn log(event: &Event) {
                 ),
             }
         }
+        EventKind::LiveShoot(now) => tracing::debug!(
+            shoot,
+            waiting = now.waiting,
+            open = now.open,
+            "live shoot followed"
+        ),
         EventKind::LiveEnded(totals) => tracing::info!(
             shoot,
             "live shoot finished: {} sent, {} delivered in {} ({})",

@@ -145,6 +145,34 @@ pub struct ShootGroup {
 }
 
 impl ShootGroup {
+    /// Whether the shoot is a live one (its projects are its batches).
+    pub fn is_live(&self) -> bool {
+        self.projects.iter().all(|row| row.shoot.live)
+    }
+
+    /// When its newest batch was recorded (Unix ms).
+    pub fn newest_ms(&self) -> i64 {
+        self.projects
+            .iter()
+            .map(|row| row.shoot.created_ms)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A live shoot's line, with what the agent knows of it now (`None`: not running).
+    pub fn live_words(&self, now: Option<&crate::events::LiveNow>) -> String {
+        crate::words::live_shoot(
+            &crate::words::printable(&self.lead.shoot.folder),
+            self.lead.files + now.map_or(0, |n| n.waiting),
+            self.lead.outputs,
+            now.map_or_else(
+                || self.newest_ms(),
+                |n| n.last_photo_ms.max(self.newest_ms()),
+            ),
+            now.is_some_and(|n| n.open),
+        )
+    }
+
     /// Groups rows (newest first) by shoot folder, in the order folders first appear.
     pub fn of(rows: Vec<ShootSummary>) -> Vec<ShootGroup> {
         let mut groups: Vec<ShootGroup> = Vec::new();

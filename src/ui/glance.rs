@@ -80,6 +80,8 @@ pub struct Glance {
     folder_problem: Option<String>,
     /// Photos sent for editing today and this month, from the journal.
     sent: Option<crate::journal::SentForEditing>,
+    /// Live shoots open now, by folder name.
+    live: BTreeMap<String, crate::events::LiveNow>,
 }
 
 /// A folder that never settles (deleted half-way) stops being shown after this.
@@ -123,6 +125,12 @@ impl Glance {
             EventKind::InboxBack { .. } => self.folder_problem = None,
             EventKind::JournalBack if self.trouble == Some(Trouble::JournalAway) => {
                 self.trouble = None;
+            }
+            EventKind::LiveShoot(now) if now.open => {
+                self.live.insert(event.shoot.clone(), now.clone());
+            }
+            EventKind::LiveShoot(_) | EventKind::LiveEnded(_) => {
+                self.live.remove(&event.shoot);
             }
             EventKind::Paused => self.paused = true,
             EventKind::Resumed => self.paused = false,
@@ -176,6 +184,11 @@ impl Glance {
     /// The shoot folders being copied in, by name.
     pub fn settling(&self) -> impl Iterator<Item = &str> {
         self.settling.keys().map(String::as_str)
+    }
+
+    /// The live shoots open now, by folder name.
+    pub fn live(&self) -> &BTreeMap<String, crate::events::LiveNow> {
+        &self.live
     }
 
     pub fn is_settling(&self, folder: &str) -> bool {

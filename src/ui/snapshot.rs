@@ -21,6 +21,9 @@ pub struct Snapshot {
     pub settling: Vec<String>,
     /// "No connection to Imagen" / "Imagen is not answering", while it lasts.
     pub imagen_away: Option<Away>,
+    /// Live shoots open now, by folder name.
+    #[serde(default)]
+    pub live: std::collections::BTreeMap<String, crate::events::LiveNow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,7 @@ impl Snapshot {
                 words: crate::words::imagen_away(silent).to_owned(),
                 since_ms,
             }),
+            live: glance.live().clone(),
         }
     }
 

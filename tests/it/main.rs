@@ -17,6 +17,7 @@ mod demo;
 mod hostile_fs;
 mod hostile_server;
 mod live_config;
+mod live_shoots;
 mod metered_network;
 mod names_properties;
 mod network_citizen;

@@ -2,75 +2,14 @@
 //! agent, the simulator over loopback, and a local HTTP listener standing in for the
 //! webhook (a script's endpoint, or an ntfy server).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::agent::{Harness, wait_for};
+use crate::common::hook::{SECRET_PATH, delivered, listener, with_webhook};
 use crate::common::{start_sim, write_shoot};
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
 use imagen_sync::sim::Faults;
 
 const LONG: Duration = Duration::from_secs(60);
-/// A secret in the webhook's path and query, which must never reach a log.
-const SECRET_PATH: &str = "/hook/topic-s3cr3t?auth=t0ken-s3cr3t";
-
-/// One POST the listener got: its headers, its body, and what it answered.
-#[derive(Clone, Debug)]
-struct Push {
-    headers: HeaderMap,
-    body: String,
-    answered: StatusCode,
-}
-
-/// A webhook on loopback that answers 500 to its first `refusals` pushes, then 200.
-async fn listener(refusals: usize) -> (String, Arc<Mutex<Vec<Push>>>) {
-    let pushes: Arc<Mutex<Vec<Push>>> = Arc::default();
-    let seen = pushes.clone();
-    let app = axum::Router::new().route(
-        "/hook/{topic}",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let seen = seen.clone();
-            async move {
-                let mut seen = seen.lock().unwrap();
-                let answered = match seen.len() < refusals {
-                    true => StatusCode::INTERNAL_SERVER_ERROR,
-                    false => StatusCode::OK,
-                };
-                seen.push(Push {
-                    headers,
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                    answered,
-                });
-                answered
-            }
-        }),
-    );
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}{SECRET_PATH}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
-    (url, pushes)
-}
-
-fn with_webhook(agent: &Harness, url: &str, format: &str) {
-    agent.edit_config(
-        "[dashboard]",
-        &format!(
-            "[notifications]\nwebhook_url = \"{url}\"\nwebhook_format = \"{format}\"\n\n[dashboard]"
-        ),
-    );
-}
-
-fn delivered(pushes: &Arc<Mutex<Vec<Push>>>) -> Vec<Push> {
-    pushes
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|p| p.answered == StatusCode::OK)
-        .cloned()
-        .collect()
-}
-
 fn assert_no_secret_in_logs(agent: &Harness) {
     let logs = agent.logs();
     assert!(

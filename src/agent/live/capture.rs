@@ -150,7 +150,11 @@ fn entry(
     for index in 0..count {
         let at = ifd + 2 + index * 12;
         if order.u16(data, at)? == tag {
-            return Some(Some((order.u16(data, at + 2)?, order.u32(data, at + 4)?, at + 8)));
+            return Some(Some((
+                order.u16(data, at + 2)?,
+                order.u32(data, at + 4)?,
+                at + 8,
+            )));
         }
     }
     Some(None)
@@ -231,17 +235,32 @@ pub fn with_capture_time(jpeg: &[u8], date: &str, sub_second: &str) -> Vec<u8> {
     tiff.extend_from_slice(&0u32.to_le_bytes());
     let values = exif_ifd + 2 + 2 * 12 + 4;
     tiff.extend_from_slice(&2u16.to_le_bytes());
-    put_entry(&mut tiff, TAG_DATE_TIME_ORIGINAL, 2, date.len() as u32, values as u32);
+    put_entry(
+        &mut tiff,
+        TAG_DATE_TIME_ORIGINAL,
+        2,
+        date.len() as u32,
+        values as u32,
+    );
+    // A value of four bytes or fewer sits in the entry itself.
+    let (sub_value, sub_after) = match sub.len() {
+        0..=4 => {
+            let mut inline = [0u8; 4];
+            inline[..sub.len()].copy_from_slice(&sub);
+            (u32::from_le_bytes(inline), Vec::new())
+        }
+        _ => ((values + date.len()) as u32, sub.clone()),
+    };
     put_entry(
         &mut tiff,
         TAG_SUB_SEC_TIME_ORIGINAL,
         2,
         sub.len() as u32,
-        (values + date.len()) as u32,
+        sub_value,
     );
     tiff.extend_from_slice(&0u32.to_le_bytes());
     tiff.extend_from_slice(&date);
-    tiff.extend_from_slice(&sub);
+    tiff.extend_from_slice(&sub_after);
     let mut segment = vec![0xFF, 0xE1];
     segment.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
     segment.extend_from_slice(b"Exif\0\0");

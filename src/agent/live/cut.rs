@@ -136,7 +136,10 @@ mod tests {
             photo("c.jpg", 59, Some(59 * S), false),
         ];
         assert_eq!(cut(&waiting, 59 * S, 59 * S, rules), None, "not due yet");
-        assert_eq!(names(cut(&waiting, 60 * S, 59 * S, rules)), ["a.jpg", "b.jpg"]);
+        assert_eq!(
+            names(cut(&waiting, 60 * S, 59 * S, rules)),
+            ["a.jpg", "b.jpg"]
+        );
     }
 
     #[test]

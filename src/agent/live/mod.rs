@@ -62,6 +62,8 @@ struct LiveFolder {
     /// The folder changed since it was last listed.
     changed: bool,
     newest_batch: Option<ShootId>,
+    /// What the surfaces were last told of it.
+    told: Option<crate::events::LiveNow>,
     /// The newest batch the end was asked for: the end is asked once per batch.
     end_asked_for: Option<ShootId>,
     end_checked: Option<Instant>,
@@ -120,13 +122,14 @@ impl LiveShoots {
     }
 
     /// Looks at every live shoot: follows its photos, cuts the batches that are due,
-    /// and tells the end of those gone quiet.
+    /// and tells the end of those gone quiet. Returns whether a batch was recorded.
     pub(super) async fn look(
         &mut self,
         ctx: &Context,
         queue: &Arc<dyn ShootQueue>,
         config: &Config,
-    ) {
+    ) -> bool {
+        let mut recorded = false;
         let shoots: Vec<Settled> = self.folders.keys().cloned().collect();
         for shoot in shoots {
             let Some(pair) = config.folders.get(shoot.inbox) else {
@@ -138,7 +141,10 @@ impl LiveShoots {
                 continue;
             }
             let mut folder = self.folders.remove(&shoot).unwrap_or_default();
-            match folder.look(ctx, queue, config, &shoot).await {
+            let batches_before = folder.newest_batch;
+            let looked = folder.look(ctx, queue, config, &shoot).await;
+            recorded |= folder.newest_batch != batches_before;
+            match looked {
                 Ok(true) => {
                     self.folders.insert(shoot, folder);
                 }
@@ -151,6 +157,7 @@ impl LiveShoots {
                 }
             }
         }
+        recorded
     }
 }
 
@@ -168,8 +175,12 @@ impl LiveFolder {
         if !self.loaded {
             self.load(queue, &pair.inbox, &shoot.folder).await?;
         }
-        let brackets = pair.edit.hdr_merge || pair.rules.iter().any(|r| r.edit.hdr_merge == Some(true));
-        if !self.follow(&dir, brackets, config.agent.raw_jpeg_pairs).await {
+        let brackets =
+            pair.edit.hdr_merge || pair.rules.iter().any(|r| r.edit.hdr_merge == Some(true));
+        if !self
+            .follow(&dir, brackets, config.agent.raw_jpeg_pairs)
+            .await
+        {
             return Ok(false);
         }
         let settle = Duration::from_secs(config.agent.settle_seconds.max(1));
@@ -192,6 +203,16 @@ impl LiveFolder {
             self.send(ctx, queue, config, shoot, taken).await?;
         }
         self.tell_end_when_due(ctx, queue, config, shoot).await?;
+        let now = crate::events::LiveNow {
+            waiting: self.waiting.len() as u64,
+            last_photo_ms: self.last_arrival_ms,
+            open: !(self.waiting.is_empty() && self.end_asked_for == self.newest_batch),
+        };
+        if self.told.as_ref() != Some(&now) {
+            ctx.events
+                .emit(&shoot.folder, None, EventKind::LiveShoot(now.clone()));
+            self.told = Some(now);
+        }
         Ok(true)
     }
 
@@ -223,7 +244,10 @@ impl LiveFolder {
     /// follows each photo not sent; `false` when the folder is gone.
     async fn follow(&mut self, dir: &Path, brackets: bool, pairs: PairPolicy) -> bool {
         let changed = std::mem::take(&mut self.changed);
-        let (list_dir, waiting) = (dir.to_owned(), self.waiting.keys().cloned().collect::<Vec<_>>());
+        let (list_dir, waiting) = (
+            dir.to_owned(),
+            self.waiting.keys().cloned().collect::<Vec<_>>(),
+        );
         let looked = tokio::task::spawn_blocking(move || match changed {
             true => Looked {
                 listing: scan::list(&list_dir).ok(),
@@ -293,7 +317,11 @@ impl LiveFolder {
                 continue;
             }
             let stamp = stamp_of(&metadata);
-            if self.refused.get(&relative).is_some_and(|(was, _)| *was == stamp) {
+            if self
+                .refused
+                .get(&relative)
+                .is_some_and(|(was, _)| *was == stamp)
+            {
                 continue;
             }
             self.refused.remove(&relative);
@@ -319,8 +347,10 @@ impl LiveFolder {
                 }
             }
         }
-        self.waiting.retain(|relative, _| present.contains(relative));
-        self.refused.retain(|relative, _| present.contains(relative));
+        self.waiting
+            .retain(|relative, _| present.contains(relative));
+        self.refused
+            .retain(|relative, _| present.contains(relative));
     }
 
     /// Reads the capture time of each waiting photo not placed yet (its file time when
@@ -459,7 +489,9 @@ impl LiveFolder {
         if !self.waiting.is_empty()
             || self.end_asked_for == Some(newest)
             || now_ms() - self.last_arrival_ms < idle
-            || self.end_checked.is_some_and(|at| at.elapsed() < END_CHECK_EVERY)
+            || self
+                .end_checked
+                .is_some_and(|at| at.elapsed() < END_CHECK_EVERY)
         {
             return Ok(());
         }

@@ -357,11 +357,9 @@ impl Scheduler {
     /// Live shoots followed: batches due are recorded, ends told. Returns whether a
     /// batch may have been recorded (new work to drive).
     async fn on_live_look(&mut self) -> bool {
-        let mark = journal::off_worker(&self.queue, |q| q.change_mark()).await.ok();
-        self.live.look(&self.ctx, &self.queue, &self.config).await;
-        let moved = journal::off_worker(&self.queue, |q| q.change_mark()).await.ok() != mark;
-        self.must_look |= moved;
-        moved
+        let recorded = self.live.look(&self.ctx, &self.queue, &self.config).await;
+        self.must_look |= recorded;
+        recorded
     }
 
     /// A worker ended; returns whether its outcome was the scheduler's to settle (not a

@@ -401,7 +401,10 @@ impl WatchState {
             self.look_again_for_unusable().await?;
         }
         for shoot in std::mem::take(&mut self.live_touched) {
-            self.settled.send(Found::Live(shoot)).await.map_err(|_| ())?;
+            self.settled
+                .send(Found::Live(shoot))
+                .await
+                .map_err(|_| ())?;
         }
         if self.pending.is_empty() {
             return Ok(());

@@ -382,7 +382,10 @@ impl Notices {
             let words = std::mem::take(&mut live.unsaid).words();
             due.push(Notice {
                 kind: NoticeKind::ShootsDone,
-                summary: format!("{shoot}: {}", words.replacen(" photo", &format!("{more} photo"), 1)),
+                summary: format!(
+                    "{shoot}: {}",
+                    words.replacen(" photo", &format!("{more} photo"), 1)
+                ),
                 body: format!(
                     "The live shoot goes on; edited photos are in {}",
                     live.outbox.display()
@@ -422,7 +425,10 @@ impl Notices {
         };
         let live = (self.live.values())
             .filter(|live| live.unsaid.ready > 0)
-            .map(|live| live.last_told.map_or_else(Instant::now, |at| at + LIVE_NOTICE_EVERY));
+            .map(|live| {
+                live.last_told
+                    .map_or_else(Instant::now, |at| at + LIVE_NOTICE_EVERY)
+            });
         [
             self.done.deadline(self.window),
             self.failed.deadline(self.window),

@@ -5,6 +5,7 @@
 pub(crate) mod agent;
 pub(crate) mod browser;
 pub(crate) mod dashboard;
+pub(crate) mod hook;
 pub(crate) mod postgres;
 pub(crate) mod proxy;
 
