@@ -81,8 +81,18 @@ fn write_then(
     Ok(())
 }
 
+/// A temp file not written to for this long was left by a killed process: a write in
+/// flight touches its file far more often (a stalled download is cut after 30 s).
+const STALE_TEMP_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 /// Removes temp files a killed process left below `dir` (they are only ever ours).
+/// Only stale ones: other downloads of this agent (another batch of a live shoot, a
+/// project of the same shoot) or of another studio agent may be writing beside them.
 pub fn remove_stale_temp_files(dir: &Path) {
+    remove_temp_files_idle_for(dir, STALE_TEMP_AFTER);
+}
+
+fn remove_temp_files_idle_for(dir: &Path, idle: std::time::Duration) {
     let mut pending = vec![dir.to_owned()];
     while let Some(current) = pending.pop() {
         let Ok(listing) = std::fs::read_dir(&current) else {
@@ -93,13 +103,18 @@ pub fn remove_stale_temp_files(dir: &Path) {
             let name = name.to_string_lossy();
             match entry.file_type() {
                 Ok(kind) if kind.is_dir() => pending.push(entry.path()),
-                Ok(kind) if kind.is_file() && is_temp_name(&name) => {
+                Ok(kind) if kind.is_file() && is_temp_name(&name) && idle_for(&entry, idle) => {
                     let _ = std::fs::remove_file(entry.path());
                 }
                 _ => {}
             }
         }
     }
+}
+
+fn idle_for(entry: &std::fs::DirEntry, idle: std::time::Duration) -> bool {
+    let modified = entry.metadata().and_then(|m| m.modified());
+    modified.is_ok_and(|at| at.elapsed().is_ok_and(|since| since >= idle))
 }
 
 fn is_temp_name(name: &str) -> bool {
@@ -114,4 +129,33 @@ pub fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temp_files_left_idle_by_a_killed_process_are_removed_not_those_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let shoot = dir.path().join("Smith Wedding");
+        std::fs::create_dir_all(&shoot).unwrap();
+        let being_written = temp_in(&shoot, Access::LikeUserFiles).unwrap();
+        let (left_by_a_kill, left_path) = temp_in(&shoot, Access::LikeUserFiles)
+            .unwrap()
+            .keep()
+            .unwrap();
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        left_by_a_kill.set_modified(an_hour_ago).unwrap();
+        std::fs::write(shoot.join("IMG_0001.jpg"), b"photo").unwrap();
+
+        remove_stale_temp_files(dir.path());
+
+        assert!(being_written.path().exists(), "a write in flight is kept");
+        assert!(!left_path.exists(), "a stale temp file is removed");
+        assert!(
+            shoot.join("IMG_0001.jpg").exists(),
+            "photos are never touched"
+        );
+    }
 }

@@ -16,6 +16,7 @@ mod dashboard;
 mod demo;
 mod hostile_fs;
 mod hostile_server;
+mod keep_awake;
 mod live_config;
 mod live_shoots;
 mod metered_network;

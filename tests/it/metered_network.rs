@@ -3,11 +3,10 @@
 //! starts and flips, with "Resume anyway" from the command line.
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::common::agent::{Harness, counters, wait_for};
+use crate::common::bus::PrivateBus;
 use crate::common::{start_sim, write_shoot};
 use zbus::zvariant::OwnedObjectPath;
 
@@ -22,37 +21,6 @@ const UPOWER_PATH: &str = "/org/freedesktop/UPower";
 const METERED_YES: u32 = 1;
 const METERED_NO: u32 = 2;
 const METERED_GUESS_YES: u32 = 3;
-
-/// A D-Bus daemon of the test's own, standing in for the system bus.
-struct PrivateBus {
-    daemon: Child,
-    address: String,
-}
-
-impl PrivateBus {
-    fn start() -> PrivateBus {
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon runs (Debian's dbus package; ./dev deps installs it)");
-        let mut address = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        PrivateBus {
-            daemon,
-            address: address.trim().to_owned(),
-        }
-    }
-}
-
-impl Drop for PrivateBus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
 
 struct StandInNetworkManager {
     metered: u32,

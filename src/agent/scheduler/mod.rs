@@ -95,6 +95,7 @@ pub(super) async fn run(
                 }
             }
         }
+        scheduler.keep_awake_while_working();
     }
     scheduler.stop().await;
     Ok(())
@@ -136,6 +137,7 @@ struct Scheduler {
     claims: Claims,
     intake: Intake,
     live: LiveShoots,
+    keep_awake: crate::platform::keep_awake::KeepAwake,
     watcher: InboxWatcher,
     _touchups: Option<super::following::Following>,
     /// Tells the surfaces whether Imagen answers, and probes it while it does not.
@@ -232,6 +234,7 @@ impl Scheduler {
             ctx.client.clone(),
             ctx.events.clone(),
         ));
+        let keep_awake = crate::platform::keep_awake::KeepAwake::start(config.agent.keep_awake);
         let scheduler = Scheduler {
             config,
             options,
@@ -244,6 +247,7 @@ impl Scheduler {
             claims,
             intake: Intake::default(),
             live: LiveShoots::default(),
+            keep_awake,
             watcher,
             _touchups: touchups,
             _imagen_reach: imagen_reach,
@@ -387,6 +391,21 @@ impl Scheduler {
         .await;
         self.must_look = true;
         true
+    }
+
+    /// Holds off idle sleep while shoots are being sent or edited, or a live shoot is
+    /// open (its next photo is expected); not while paused.
+    fn keep_awake_while_working(&self) {
+        let why = if *self.paused.borrow() {
+            None
+        } else if !self.running.is_empty() {
+            Some("photos are being sent to Imagen for editing")
+        } else if self.live.any_open(&self.config) {
+            Some("a live shoot is open: its next photos are expected")
+        } else {
+            None
+        };
+        self.keep_awake.want(why);
     }
 
     /// The periodic look: folders to record again, pause and "Resume anyway" from the

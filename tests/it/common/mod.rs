@@ -4,6 +4,8 @@
 
 pub(crate) mod agent;
 pub(crate) mod browser;
+#[cfg(target_os = "linux")]
+pub(crate) mod bus;
 pub(crate) mod dashboard;
 pub(crate) mod hook;
 pub(crate) mod postgres;
