@@ -104,18 +104,26 @@ pub fn imagen_away(silent: bool) -> &'static str {
     }
 }
 
-/// "just now", "5 min ago", "3 h ago", "2 days ago": how long since `ms` (Unix ms).
-/// A live shoot in one line: "Smith Wedding — live: 212 photos, 190 ready, last photo
-/// 1 min ago", or "… — live shoot finished: …" once its end was told.
-pub fn live_shoot(name: &str, photos: u64, ready: u64, last_photo_ms: i64, open: bool) -> String {
+/// A live shoot's state in words: "live: 212 photos, 190 ready, last photo 1 min ago",
+/// or "live shoot finished: …" once its end was told.
+pub fn live_progress(photos: u64, ready: u64, last_photo_ms: i64, open: bool) -> String {
     let state = if open { "live" } else { "live shoot finished" };
     format!(
-        "{name} — {state}: {}, {ready} ready, last photo {}",
+        "{state}: {}, {ready} ready, last photo {}",
         count(photos, "photo", "photos"),
         ago(last_photo_ms)
     )
 }
 
+/// Words that stand on their own, starting with a capital: "Live: 12 photos, …".
+pub fn sentence(words: &str) -> String {
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// "just now", "5 min ago", "3 h ago", "2 days ago": how long since `ms` (Unix ms).
 pub fn ago(ms: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -37,6 +37,22 @@ impl LiveSettings {
         Duration::from_secs_f64(self.idle_minutes * 60.0)
     }
 
+    /// A batch window as given, or what is wrong with it.
+    pub fn check_batch_seconds(seconds: u64) -> Result<u64, &'static str> {
+        match (1..=3600).contains(&seconds) {
+            true => Ok(seconds),
+            false => Err("must be between 1 and 3600 seconds"),
+        }
+    }
+
+    /// An idle time as given, or what is wrong with it.
+    pub fn check_idle_minutes(minutes: f64) -> Result<f64, &'static str> {
+        match (0.05..=24.0 * 60.0).contains(&minutes) {
+            true => Ok(minutes),
+            false => Err("must be between 0.05 and 1440 minutes"),
+        }
+    }
+
     /// The lines of a `[[folders]]` block, commented out while they are the defaults of
     /// a hot folder that is not live.
     pub fn render(&self) -> String {

@@ -340,25 +340,23 @@ impl Config {
             };
             let live_batch_seconds = match &folder.live_batch_seconds {
                 None => DEFAULT_LIVE_BATCH_SECONDS,
-                Some(v) if (1..=3600).contains(v.get_ref()) => *v.get_ref(),
-                Some(v) => {
-                    return Err(at(
+                Some(v) => LiveSettings::check_batch_seconds(*v.get_ref()).map_err(|wrong| {
+                    at(
                         v.span(),
                         &key("live_batch_seconds"),
-                        "must be between 1 and 3600 seconds, like live_batch_seconds = 60".into(),
-                    ));
-                }
+                        format!("{wrong}, like live_batch_seconds = 60"),
+                    )
+                })?,
             };
             let live_idle_minutes = match &folder.live_idle_minutes {
                 None => DEFAULT_LIVE_IDLE_MINUTES,
-                Some(v) if (0.05..=24.0 * 60.0).contains(v.get_ref()) => *v.get_ref(),
-                Some(v) => {
-                    return Err(at(
+                Some(v) => LiveSettings::check_idle_minutes(*v.get_ref()).map_err(|wrong| {
+                    at(
                         v.span(),
                         &key("live_idle_minutes"),
-                        "must be between 0.05 and 1440 minutes, like live_idle_minutes = 30".into(),
-                    ));
-                }
+                        format!("{wrong}, like live_idle_minutes = 30"),
+                    )
+                })?,
             };
             let mut rules = Vec::new();
             for (number, rule) in folder.rules.iter().enumerate() {

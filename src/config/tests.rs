@@ -28,6 +28,11 @@ fn a_rendered_config_parses_back_to_itself() {
         watch: WatchMode::Poll,
         poll_seconds: 7,
         sync_touchups: true,
+        live: LiveSettings {
+            on: true,
+            batch_seconds: 25,
+            idle_minutes: 12.5,
+        },
         ..FolderPair::new(
             PathBuf::from("/photos/Ext \"quoted\" \\ In"),
             PathBuf::from("/photos/Ext Out"),
@@ -73,6 +78,7 @@ fn a_rendered_config_parses_back_to_itself() {
     config.network.pause_on_metered = false;
     config.network.pause_on_battery = true;
     config.api.key_file = None;
+    config.agent.keep_awake = false;
     let text = render(&config);
     assert_eq!(parse(&text).unwrap(), config, "{text}");
 }
@@ -350,4 +356,38 @@ fn a_key_file_that_is_not_a_one_line_key_is_refused_as_such_not_with_chmod_advic
         refused.contains("not a regular file") || refused.contains("belongs to another user"),
         "{refused}"
     );
+}
+
+#[test]
+fn a_live_hot_folder_takes_its_batch_and_idle_times_and_wrong_ones_are_located() {
+    let folder = "[[folders]]\ninbox = \"/a/in\"\noutbox = \"/a/out\"\n";
+    let config = parse(&format!(
+        "{folder}live = true\nlive_batch_seconds = 20\nlive_idle_minutes = 0.5\n"
+    ))
+    .unwrap();
+    let live = config.folders[0].live;
+    assert!(live.on);
+    assert_eq!(live.batch(), std::time::Duration::from_secs(20));
+    assert_eq!(live.idle(), std::time::Duration::from_secs(30));
+    assert!(config.agent.keep_awake, "kept awake unless asked not to");
+    let rendered = render(&config);
+    assert_eq!(parse(&rendered).unwrap().folders[0].live, live);
+
+    let not_live = parse(folder).unwrap().folders[0].live;
+    assert_eq!(not_live, LiveSettings::default());
+    assert!(!not_live.on);
+
+    let batch = error_of(&format!("{folder}live = true\nlive_batch_seconds = 0\n"));
+    assert!(
+        batch.starts_with("config.toml:5:")
+            && batch.contains("`folders[0].live_batch_seconds`: must be between 1 and 3600 seconds, like live_batch_seconds = 60"),
+        "{batch}"
+    );
+    let idle = error_of(&format!("{folder}live_idle_minutes = 5000\n"));
+    assert!(
+        idle.contains("`folders[0].live_idle_minutes`: must be between 0.05 and 1440 minutes"),
+        "{idle}"
+    );
+    let awake = parse("[agent]\nkeep_awake = false\n").unwrap();
+    assert!(!awake.agent.keep_awake);
 }

@@ -118,6 +118,15 @@ pub(super) async fn shoot_page(
     };
     let csrf = state.secret.csrf();
     let projects = shoot.projects_in(journal.as_ref());
+    let live_line = match shoot.live {
+        true => {
+            let glance = state.live.lock().expect("not poisoned");
+            (crate::journal::ShootGroup::of(projects.clone()).first())
+                .map(|group| group.live_progress(glance.live().get(&shoot.folder)))
+                .map(|line| crate::words::sentence(&line))
+        }
+        false => None,
+    };
     let frames: usize = groups.iter().map(|g| g.frames.len()).sum();
     let merged = groups.iter().filter(|g| g.frames.len() > 1).count();
     let finished = matches!(shoot.state, ShootState::Done);
@@ -139,7 +148,11 @@ pub(super) async fn shoot_page(
             @if let Some(error) = shoot.error_words() { p.error { (error) } }
             (retry_hint(&shoot))
             (problems_html(&shoot))
-            @if projects.len() > 1 {
+            @if let Some(line) = &live_line {
+                p.live-line { (line) }
+                p { "Its photos go up in batches as they arrive; each batch is a project:" }
+                (projects_html(&projects))
+            } @else if projects.len() > 1 {
                 p { "This shoot became " (projects.len()) " projects:" }
                 (projects_html(&projects))
             }

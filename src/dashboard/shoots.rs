@@ -226,7 +226,8 @@ fn rows_html(state: &AppState) -> Markup {
             let away = live
                 .offline()
                 .map(|(silent, _)| crate::words::imagen_away(silent));
-            row_html(group, progress.map(|a| (a, away)), &notes, &csrf)
+            let live_now = live.live().get(folder);
+            row_html(group, progress.map(|a| (a, away)), live_now, &notes, &csrf)
         })
         .collect();
     html! {
@@ -301,6 +302,7 @@ struct FolderNotes<'a> {
 fn row_html(
     group: &ShootGroup,
     live: Option<(&Activity, Option<&str>)>,
+    live_now: Option<&crate::events::LiveNow>,
     notes: &FolderNotes,
     csrf: &str,
 ) -> Markup {
@@ -322,6 +324,14 @@ fn row_html(
         (ShootState::Downloading, _) => html! { "downloaded " (row.outputs) },
         _ => html! {},
     };
+    // A live shoot's batches come and go: its line says where the shoot as a whole is.
+    let progress = match group.is_live() {
+        true => {
+            html! { (progress) div.live-line { (crate::words::sentence(&group.live_progress(live_now))) } }
+        }
+        false => progress,
+    };
+    let open_live = group.is_live() && live_now.is_some_and(|now| now.open);
     let action = match shoot.state {
         ShootState::Failed => Some(post_button(
             &format!("/shoots/{id}/retry"),
@@ -343,7 +353,7 @@ fn row_html(
                 a href={ "/shoots/" (id) } { (shoot.folder) }
             }
             td data-label="State" {
-                (state_pill(shoot))
+                @if open_live { span.pill.live { "Live" } } @else { (state_pill(shoot)) }
                 @if let Some(holder) = &shoot.holder { div.muted.holder { "by " (holder) } }
                 // While a wait is live, its words (with the countdown) are in Progress.
                 @if let (Some(error), false) = (shoot.error_words(), live.is_some_and(Activity::is_waiting)) {
@@ -394,18 +404,28 @@ pub(super) fn activity_html(activity: &Activity) -> Markup {
     }
 }
 
-/// The projects a shoot became (its edit rules, or RAW and JPEG), each with its state.
+/// The projects a shoot became (its edit rules, or RAW and JPEG; a live shoot's
+/// batches), each with its state.
 pub(super) fn projects_html(projects: &[ShootSummary]) -> Markup {
     html! {
         ul.muted.projects {
             @for project in projects {
                 li {
-                    a href={ "/shoots/" (project.shoot.id) } { (project.shoot.options.described()) }
+                    a href={ "/shoots/" (project.shoot.id) } { (project_label(&project.shoot)) }
                     " — " (project.shoot.state_words()) ", "
                     (crate::words::count(project.files, "photo", "photos"))
                 }
             }
         }
+    }
+}
+
+/// How one project of a shoot is named in its list: a live shoot's batch by number
+/// (with its options when a batch became more than one project).
+fn project_label(shoot: &ShootRecord) -> String {
+    match shoot.live {
+        true => format!("Batch {} ({})", shoot.batch + 1, shoot.options.described()),
+        false => shoot.options.described(),
     }
 }
 

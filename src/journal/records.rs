@@ -161,8 +161,13 @@ impl ShootGroup {
 
     /// A live shoot's line, with what the agent knows of it now (`None`: not running).
     pub fn live_words(&self, now: Option<&crate::events::LiveNow>) -> String {
-        crate::words::live_shoot(
-            &crate::words::printable(&self.lead.shoot.folder),
+        let name = crate::words::printable(&self.lead.shoot.folder);
+        format!("{name} — {}", self.live_progress(now))
+    }
+
+    /// The same line without the shoot's name: "live: 212 photos, 190 ready, …".
+    pub fn live_progress(&self, now: Option<&crate::events::LiveNow>) -> String {
+        crate::words::live_progress(
             self.lead.files + now.map_or(0, |n| n.waiting),
             self.lead.outputs,
             now.map_or_else(

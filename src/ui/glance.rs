@@ -186,6 +186,10 @@ impl Glance {
         self.settling.keys().map(String::as_str)
     }
 
+    fn open_live(&self) -> impl Iterator<Item = (&String, &crate::events::LiveNow)> {
+        self.live.iter().filter(|(_, now)| now.open)
+    }
+
     /// The live shoots open now, by folder name.
     pub fn live(&self) -> &BTreeMap<String, crate::events::LiveNow> {
         &self.live
@@ -355,6 +359,21 @@ impl Glance {
                 "{} — waiting for the copies to finish",
                 shoots(settling, "arriving")
             ),
+            [] if self.open_live().next().is_some() => {
+                let open: Vec<_> = self.open_live().collect();
+                match open.as_slice() {
+                    [(name, now)] if now.waiting > 0 => format!(
+                        "{} — live: {} arrived, going up in the next batch",
+                        crate::words::printable(name),
+                        crate::words::count(now.waiting, "new photo", "new photos")
+                    ),
+                    [(name, _)] => format!(
+                        "{} — live, waiting for the next photo",
+                        crate::words::printable(name)
+                    ),
+                    many => format!("{} live shoots — waiting for photos", many.len()),
+                }
+            }
             [] => match problems.first() {
                 Some(problem) => return problem.clone(),
                 None => return "Up to date — watching for new shoots".into(),
@@ -445,6 +464,30 @@ mod tests {
             bytes_done: bytes,
             bytes_total: 100,
         })
+    }
+
+    #[test]
+    fn an_open_live_shoot_between_batches_says_it_waits_for_photos_not_up_to_date() {
+        let mut glance = Glance::default();
+        let live = |waiting, open| {
+            EventKind::LiveShoot(crate::events::LiveNow {
+                waiting,
+                last_photo_ms: 0,
+                open,
+            })
+        };
+        glance.observe(&event("Smith Wedding", None, live(3, true)));
+        assert_eq!(
+            glance.status_line(),
+            "Smith Wedding — live: 3 new photos arrived, going up in the next batch"
+        );
+        glance.observe(&event("Smith Wedding", None, live(0, true)));
+        assert_eq!(
+            glance.status_line(),
+            "Smith Wedding — live, waiting for the next photo"
+        );
+        glance.observe(&event("Smith Wedding", None, live(0, false)));
+        assert_eq!(glance.status_line(), "Up to date — watching for new shoots");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::config::{BandwidthPlan, FolderPair, NetworkSettings, rate_words};
-use crate::journal::{FailureKind, NotSent, ShootId, ShootState, ShootSummary};
+use crate::journal::{FailureKind, NotSent, ShootGroup, ShootId, ShootState};
 use crate::ui::glance::{Glance, shorten};
 use crate::words::printable;
 
@@ -113,7 +113,7 @@ pub fn build(
     glance: &Glance,
     folders: &[FolderPair],
     network: Option<&NetworkSettings>,
-    recent: &[ShootSummary],
+    recent: &[ShootGroup],
     not_sent: &[NotSent],
 ) -> Vec<MenuEntry> {
     let mut menu = vec![MenuEntry::Label(glance.status_line())];
@@ -132,7 +132,7 @@ pub fn build(
     menu.extend(folder_entries(folders));
     menu.push(MenuEntry::Submenu {
         label: "Recent shoots".into(),
-        entries: recent_entries(recent, not_sent),
+        entries: recent_entries(glance, recent, not_sent),
     });
     if let Some(network) = network {
         menu.push(upload_limit_entry(&network.upload_limit));
@@ -220,16 +220,26 @@ fn held_by(shoot: &crate::journal::ShootRecord) -> String {
         .unwrap_or_default()
 }
 
-fn recent_entries(recent: &[ShootSummary], not_sent: &[NotSent]) -> Vec<MenuEntry> {
+fn recent_entries(glance: &Glance, recent: &[ShootGroup], not_sent: &[NotSent]) -> Vec<MenuEntry> {
     if recent.is_empty() && not_sent.is_empty() {
         return vec![MenuEntry::Label("No shoots yet".into())];
     }
     let mut entries: Vec<MenuEntry> = recent
         .iter()
-        .map(|row| {
+        .map(|group| {
+            let row = &group.lead;
             let shoot = &row.shoot;
             let open = MenuAction::OpenShoot(shoot.id);
             let folder = printable(&shoot.folder);
+            match shoot.state {
+                // One line for the whole live shoot, while none of its batches needs you.
+                ShootState::Held | ShootState::Failed => {}
+                _ if group.is_live() => {
+                    let now = glance.live().get(&shoot.folder);
+                    return MenuEntry::item(group.live_words(now), open);
+                }
+                _ => {}
+            }
             match shoot.state {
                 ShootState::Held => needs_you(
                     format!("{folder} — held by the spend guard"),

@@ -56,7 +56,6 @@ impl ViewSource {
             recent = journal::ShootGroup::of(rows)
                 .into_iter()
                 .take(RECENT_SHOOTS)
-                .map(|group| group.lead)
                 .collect();
             not_sent = journal.not_sent().unwrap_or_default();
             not_sent.truncate(RECENT_SHOOTS);

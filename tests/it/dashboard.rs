@@ -526,6 +526,50 @@ async fn settings_edit_a_hot_folders_rules_and_a_broken_pattern_is_shown_under_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_turn_a_hot_folder_live_and_a_wrong_batch_time_is_shown_under_its_field() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    let form = SettingsForm::open(&mut agent, &sim).await;
+    let page = settings_page(&form.http, &form.base, &form.session).await;
+    assert!(
+        page.contains("Edit photos in batches as they arrive")
+            && page.contains("name=\"folders[0].live_batch_seconds\" value=\"60\""),
+        "the switch and the default batch time are offered:\n{page}"
+    );
+    let post = |batch: &'static str| {
+        form.post(vec![
+            ("folders[0].live", "on"),
+            ("folders[0].live_batch_seconds", batch),
+            ("folders[0].live_idle_minutes", "45"),
+        ])
+    };
+    let before = std::fs::read_to_string(&agent.config).unwrap();
+    let refused = post("0").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("data-field=\"folders[0].live_batch_seconds\"")
+            && page.contains("must be between 1 and 3600 seconds, like 60"),
+        "the mistake is shown under the batch field:\n{page}"
+    );
+    assert_eq!(std::fs::read_to_string(&agent.config).unwrap(), before);
+
+    let saved = post("20").await.unwrap();
+    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap());
+    let written = std::fs::read_to_string(&agent.config).unwrap();
+    assert!(
+        written.contains("\nlive = true\nlive_batch_seconds = 20\nlive_idle_minutes = 45\n"),
+        "{written}"
+    );
+    let page = settings_page(&form.http, &form.base, &form.session).await;
+    assert!(
+        page.contains("name=\"folders[0].live\" checked")
+            && page.contains("name=\"folders[0].live_batch_seconds\" value=\"20\""),
+        "shown back as saved:\n{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_set_a_bandwidth_limit_that_applies_without_a_restart() {
     let sim = start_sim(|_| {}).await;
     let mut agent = Harness::new(&sim, 1, "");

@@ -166,6 +166,14 @@ async fn follow_up_projects_of_one_shoot_are_capped_per_day() {
     assert_eq!(sim.counters().projects_created, 2);
     let status = agent.run_cli(&["status"]);
     assert!(status.contains("daily_follow_up_limit"), "{status}");
+    // New photos trickling in are an event more often than a loop: it says how to make
+    // the folder live instead of blaming a sync tool.
+    assert!(
+        status.contains("looks like a live shoot")
+            && status.contains("\"Live shoots\"")
+            && status.contains("live = true"),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,8 +26,60 @@ pub(super) struct PairValues {
     pub(super) hdr_merge: bool,
     pub(super) perspective_correction: bool,
     pub(super) sky_replacement: bool,
+    /// Live shoots: on, the batch window (seconds) and the idle time (minutes), as typed.
+    pub(super) live: bool,
+    pub(super) live_batch_seconds: String,
+    pub(super) live_idle_minutes: String,
     /// Its edit rules, then an empty one for adding a rule.
     pub(super) rules: Vec<RuleValues>,
+}
+
+impl PairValues {
+    /// The empty pair for adding one: a hot folder that is not live, with the live
+    /// defaults ready should it be switched on.
+    pub(super) fn new() -> PairValues {
+        let live = config::LiveSettings::default();
+        PairValues {
+            live_batch_seconds: live.batch_seconds.to_string(),
+            live_idle_minutes: live.idle_minutes.to_string(),
+            ..PairValues::default()
+        }
+    }
+
+    /// Its live settings, or the fields that cannot be read (`kept` for a form from
+    /// before the live fields were shown).
+    fn live_settings(
+        &self,
+        index: usize,
+        form: &HashMap<String, String>,
+        kept: config::LiveSettings,
+        errors: &mut FieldErrors,
+    ) -> config::LiveSettings {
+        let field = |name: &str| format!("folders[{index}].{name}");
+        if !form.contains_key(&field("live_batch_seconds")) {
+            return kept;
+        }
+        let batch = (self.live_batch_seconds.parse::<u64>())
+            .map_err(|_| "must be a whole number of seconds")
+            .and_then(config::LiveSettings::check_batch_seconds);
+        let idle = (self.live_idle_minutes.parse::<f64>())
+            .map_err(|_| "must be a number of minutes")
+            .and_then(config::LiveSettings::check_idle_minutes);
+        let mut note = |name: &str, wrong: &str, like: &str| {
+            errors.insert(field(name), format!("{wrong}, like {like}"));
+        };
+        if let Err(wrong) = batch {
+            note("live_batch_seconds", wrong, "60");
+        }
+        if let Err(wrong) = idle {
+            note("live_idle_minutes", wrong, "30");
+        }
+        config::LiveSettings {
+            on: self.live,
+            batch_seconds: batch.unwrap_or(kept.batch_seconds),
+            idle_minutes: idle.unwrap_or(kept.idle_minutes),
+        }
+    }
 }
 
 /// One edit rule as the form shows it: the glob, and per tool "" (as the folder),
@@ -168,6 +220,9 @@ impl FormValues {
                     hdr_merge: pair.edit.hdr_merge,
                     perspective_correction: pair.edit.perspective_correction,
                     sky_replacement: pair.edit.sky_replacement,
+                    live: pair.live.on,
+                    live_batch_seconds: pair.live.batch_seconds.to_string(),
+                    live_idle_minutes: pair.live.idle_minutes.to_string(),
                     rules: pair
                         .rules
                         .iter()
@@ -176,7 +231,7 @@ impl FormValues {
                         .collect(),
                 })
                 .collect(),
-            new_pair: PairValues::default(),
+            new_pair: PairValues::new(),
         }
     }
 
@@ -197,6 +252,9 @@ impl FormValues {
             hdr_merge: on(&format!("folders[{i}].hdr_merge")),
             perspective_correction: on(&format!("folders[{i}].perspective_correction")),
             sky_replacement: on(&format!("folders[{i}].sky_replacement")),
+            live: on(&format!("folders[{i}].live")),
+            live_batch_seconds: text(&format!("folders[{i}].live_batch_seconds")),
+            live_idle_minutes: text(&format!("folders[{i}].live_idle_minutes")),
             rules: (0..=text(&format!("folders[{i}].rule_count"))
                 .parse::<usize>()
                 .unwrap_or(0)
@@ -330,9 +388,11 @@ pub(super) fn apply(
                 }
             }
         }
+        let live = pair.live_settings(index, form, kept.live, errors);
         config.folders.push(FolderPair {
             inbox,
             outbox,
+            live,
             edit: EditOptions {
                 hdr_merge: pair.hdr_merge,
                 perspective_correction: pair.perspective_correction,

@@ -181,6 +181,16 @@ pub(super) fn render(
                         ))
                         (check(&field("sky_replacement"), "Sky replacement", pair.sky_replacement))
                     }
+                    span { "Live shoots" }
+                    span.checks {
+                        (check(&field("live"), "Edit photos in batches as they arrive", pair.live))
+                        span.muted.hint {
+                            "For an event or a camera sending over Wi-Fi or FTP: each shoot folder \
+                             keeps taking photos for hours."
+                        }
+                    }
+                    (text_input(&field("live_batch_seconds"), "Batch every (seconds)", &pair.live_batch_seconds, "number"))
+                    (text_input(&field("live_idle_minutes"), "Finished after (minutes without a photo)", &pair.live_idle_minutes, "text"))
                     span {}
                     span.checks {
                         @if !is_new { (check(&field("remove"), "Remove this pair", false)) }
