@@ -163,7 +163,7 @@ fn own_path(path: &str) -> &str {
     if foreign { "/" } else { path }
 }
 
-const USED_LINK: &str = "This dashboard link was used already or is more than a minute old. Open the dashboard again from the tray (Settings…) or with `imagen-sync open`.";
+const USED_LINK: &str = "This dashboard link was used already or is more than a minute old. Open the dashboard again from the tray (Settings…) or by running imagen-sync open in a terminal.";
 const NO_ACCESS: &str = "This dashboard needs its access link. Open it from the tray (Settings…) or run `imagen-sync open`.";
 
 fn refuse(status: StatusCode, message: &str) -> Response {

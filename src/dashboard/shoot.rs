@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::pages::{Tab, layout, post_button};
-use super::shoots::{problems_html, projects_html, retry_hint, state_pill};
+use super::shoots::{problems_html, project_label, projects_html, retry_hint, state_pill};
 use super::{AppState, journal, thumbs};
 use crate::agent::names;
 use crate::journal::{JournalView, ShootId, ShootState};
@@ -118,6 +118,10 @@ pub(super) async fn shoot_page(
     };
     let csrf = state.secret.csrf();
     let projects = shoot.projects_in(journal.as_ref());
+    let live_open = shoot.live
+        && (state.live.lock().expect("not poisoned").live())
+            .get(&shoot.folder)
+            .is_some_and(|now| now.open);
     let live_line = match shoot.live {
         true => {
             let glance = state.live.lock().expect("not poisoned");
@@ -143,7 +147,7 @@ pub(super) async fn shoot_page(
         section.card {
             div.status-line {
                 h1 { (shoot.folder) }
-                (state_pill(&shoot))
+                @if live_open { span.pill.live { "Live" } } @else { (state_pill(&shoot)) }
             }
             @if let Some(error) = shoot.error_words() { p.error { (error) } }
             (retry_hint(&shoot))
@@ -157,7 +161,9 @@ pub(super) async fn shoot_page(
                 (projects_html(&projects))
             }
             div.grid {
-                span.muted { "Photos" }
+                span.muted {
+                    @if shoot.live { "Photos in " (project_label(&shoot).to_lowercase()) } @else { "Photos" }
+                }
                 span {
                     (frames)
                     @if merged > 0 {

@@ -325,11 +325,11 @@ fn row_html(
         _ => html! {},
     };
     // A live shoot's batches come and go: its line says where the shoot as a whole is.
-    let progress = match group.is_live() {
-        true => {
-            html! { (progress) div.live-line { (crate::words::sentence(&group.live_progress(live_now))) } }
-        }
-        false => progress,
+    let live_line = || crate::words::sentence(&group.live_progress(live_now));
+    let progress = match (group.is_live(), shoot.state) {
+        (true, ShootState::Done) => html! { (live_line()) },
+        (true, _) => html! { (progress) div.live-line { (live_line()) } },
+        (false, _) => progress,
     };
     let open_live = group.is_live() && live_now.is_some_and(|now| now.open);
     let action = match shoot.state {
@@ -420,11 +420,10 @@ pub(super) fn projects_html(projects: &[ShootSummary]) -> Markup {
     }
 }
 
-/// How one project of a shoot is named in its list: a live shoot's batch by number
-/// (with its options when a batch became more than one project).
-fn project_label(shoot: &ShootRecord) -> String {
+/// How one project of a shoot is named in its list: a live shoot's batch by number.
+pub(super) fn project_label(shoot: &ShootRecord) -> String {
     match shoot.live {
-        true => format!("Batch {} ({})", shoot.batch + 1, shoot.options.described()),
+        true => format!("Batch {}", shoot.batch + 1),
         false => shoot.options.described(),
     }
 }

@@ -8,6 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::agent::{Harness, wait_for};
+use crate::common::browser::Browser;
+use crate::common::dashboard::{open_link, start_with_dashboard};
 use crate::common::hook::{delivered_events, listener, with_webhook};
 use crate::common::{start_sim, write_jpeg};
 use imagen_sync::agent::live::capture::with_capture_time;
@@ -273,4 +275,77 @@ async fn a_live_shoot_killed_mid_batch_loses_no_photo_and_sends_none_twice() {
         "a photo in two projects: {seen:?}"
     );
     crate::common::agent::assert_outbox_holds_only_whole_photos(&agent.outbox());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_shoot_is_one_row_on_the_dashboard_with_its_batches_on_its_page_also_on_a_phone() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    make_live(&agent, 2, 30.0);
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let shoot = agent.inbox().join("Smith Wedding");
+    std::fs::create_dir_all(&shoot).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let outbox = agent.outbox().join("Smith Wedding");
+    for (n, photos) in [(0u32, 2usize), (2, 4)] {
+        for seed in n..n + 2 {
+            land(
+                &shoot,
+                &format!("IMG_{seed:04}.jpg"),
+                &jpeg_bytes(scratch.path(), seed),
+            );
+        }
+        wait_for(&agent, "the batch edited", LONG, || {
+            outputs_in(&outbox) == photos
+        })
+        .await;
+    }
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    let rows = browser
+        .wait_for_text(
+            "#shoot-rows",
+            "Live: 4 photos, 4 ready, last photo just now",
+            LONG,
+        )
+        .await;
+    assert_eq!(rows.matches("Smith Wedding").count(), 1, "one row: {rows}");
+    assert!(
+        rows.contains("Live")
+            && !rows.contains("edited photos")
+            && rows.contains("Batch 1")
+            && rows.contains("Batch 2"),
+        "{rows}"
+    );
+    browser.click("#shoot-rows a").await;
+    let page = browser
+        .wait_for_text("main", "each batch is a project", LONG)
+        .await;
+    assert!(
+        page.contains("Live: 4 photos, 4 ready") && page.contains("Photos in batch 2"),
+        "{page}"
+    );
+    if let Ok(dir) = std::env::var("IMAGEN_TEST_SCREENSHOTS") {
+        browser
+            .screenshot(&Path::new(&dir).join("live-shoot-row.png"))
+            .await;
+    }
+
+    let phone = Browser::start_phone().await;
+    phone.goto(&open_link(&agent)).await;
+    phone
+        .wait_for_text("#shoot-rows", "Live: 4 photos", LONG)
+        .await;
+    let base = link.split("/?").next().unwrap().to_owned();
+    let shoot_page = browser.url().await.replace(&base, "");
+    for path in ["/", shoot_page.as_str()] {
+        phone.assert_fits_the_screen(&base, path).await;
+    }
+    if let Ok(dir) = std::env::var("IMAGEN_TEST_SCREENSHOTS") {
+        phone.goto(&format!("{base}/")).await;
+        phone.wait_for_text("#shoot-rows", "Live", LONG).await;
+        phone
+            .screenshot(&Path::new(&dir).join("live-shoot-phone.png"))
+            .await;
+    }
 }

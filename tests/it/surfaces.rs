@@ -254,27 +254,6 @@ async fn a_dashboard_port_taken_by_another_program_moves_on_and_open_still_finds
     drop(squatter);
 }
 
-/// Fails the test when the page at `path` is wider than the browser's screen, naming
-/// what sticks out.
-async fn assert_fits_the_screen(browser: &Browser, base: &str, path: &str) {
-    browser.goto(&format!("{base}{path}")).await;
-    browser.wait_for_text("main", "", LONG).await;
-    let overflow = browser
-        .script(
-            "var w = window.innerWidth; \
-             var wide = Array.from(document.querySelectorAll('main *')) \
-               .filter(e => e.getBoundingClientRect().right > w + 1) \
-               .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
-             return [w, document.documentElement.scrollWidth, wide.slice(0, 5)];",
-        )
-        .await;
-    let (width, scroll) = (overflow[0].as_f64().unwrap(), overflow[1].as_f64().unwrap());
-    assert!(
-        width <= 420.0 && scroll <= width,
-        "{path} scrolls sideways on a phone: {overflow}"
-    );
-}
-
 /// A shoot of merged brackets: 6 frames of 3 (the simulator's bracket size) → 2 photos.
 async fn agent_with_a_merged_shoot() -> (imagen_sync::sim::Sim, Harness, String) {
     let sim = start_sim(|c| c.bracket_size = 3).await;
@@ -361,7 +340,7 @@ async fn every_page_fits_a_phone_screen_without_sideways_scrolling() {
         "/shoots/1",
         "/shoots/1/compare/0",
     ] {
-        assert_fits_the_screen(&browser, &base, path).await;
+        browser.assert_fits_the_screen(&base, path).await;
     }
     // Shoots are cards: each row's cells stack, the Retry column included.
     browser.goto(&format!("{base}/")).await;

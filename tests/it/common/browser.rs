@@ -183,6 +183,28 @@ impl Browser {
         }
     }
 
+    /// Fails the test when the page at `path` is wider than the browser's screen,
+    /// naming what sticks out.
+    pub(crate) async fn assert_fits_the_screen(&self, base: &str, path: &str) {
+        self.goto(&format!("{base}{path}")).await;
+        self.wait_for_text("main", "", Duration::from_secs(60))
+            .await;
+        let overflow = self
+            .script(
+                "var w = window.innerWidth; \
+                 var wide = Array.from(document.querySelectorAll('main *')) \
+                   .filter(e => e.getBoundingClientRect().right > w + 1) \
+                   .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
+                 return [w, document.documentElement.scrollWidth, wide.slice(0, 5)];",
+            )
+            .await;
+        let (width, scroll) = (overflow[0].as_f64().unwrap(), overflow[1].as_f64().unwrap());
+        assert!(
+            width <= 420.0 && scroll <= width,
+            "{path} scrolls sideways on a phone: {overflow}"
+        );
+    }
+
     pub(crate) async fn screenshot(&self, path: &Path) {
         std::fs::write(path, self.client.screenshot().await.unwrap()).unwrap();
     }

@@ -30,22 +30,27 @@ pub(crate) async fn start_with_dashboard_by(
         .unwrap()
         .trim()
         .to_owned();
-    let output = agent
-        .command(&["open"])
-        .env("BROWSER", "true")
-        .output()
-        .unwrap();
-    let link = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find(|l| l.starts_with("http://"))
-        .unwrap_or_else(|| panic!("open printed no link: {output:?}"))
-        .to_owned();
+    let link = open_link(agent);
     let port = address.rsplit(':').next().unwrap();
     assert!(
         link.starts_with(&format!("http://127.0.0.1:{port}/?code=")),
         "{link}"
     );
     (address, link)
+}
+
+/// A fresh one-time link to the running agent's dashboard, as `imagen-sync open` prints.
+pub(crate) fn open_link(agent: &Harness) -> String {
+    let output = agent
+        .command(&["open"])
+        .env("BROWSER", "true")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find(|l| l.starts_with("http://"))
+        .unwrap_or_else(|| panic!("open printed no link: {output:?}"))
+        .to_owned()
 }
 
 /// A signed-in HTTP session on the dashboard: the client, its address, the session
