@@ -83,18 +83,6 @@ fn read(path: &Path) -> Option<Holder> {
     serde_json::from_str(&text).ok()
 }
 
-#[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only asks whether the process exists.
-    let answer = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    answer == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
-    true
-}
-
 impl Holder {
     fn me(inbox: &Path, data_dir: &Path) -> Holder {
         Holder {
@@ -113,7 +101,7 @@ impl Holder {
     /// Whether this claim still keeps others out.
     fn is_live(&self, me: &Holder) -> bool {
         let fresh = now_ms().saturating_sub(self.beat_ms) < STALE.as_millis() as u64;
-        fresh && (self.host != me.host || process_alive(self.pid))
+        fresh && (self.host != me.host || crate::platform::process_alive(self.pid))
     }
 }
 

@@ -26,7 +26,8 @@ pub enum Access {
 /// A new hidden temp file in `dir`, removed when dropped unless persisted.
 pub fn temp_in(dir: &Path, access: Access) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    let prefix = format!("{TEMP_PREFIX}{}.{}.", std::process::id(), this_host());
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     if access == Access::LikeUserFiles {
         use std::os::unix::fs::PermissionsExt;
@@ -82,7 +83,8 @@ fn write_then(
 }
 
 /// A temp file not written to for this long was left by a killed process: a write in
-/// flight touches its file far more often (a stalled download is cut after 30 s).
+/// flight touches its file far more often (a stalled download is cut after 30 s). One
+/// whose writer (named in it) is a process of this machine that is gone goes at once.
 const STALE_TEMP_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// Removes temp files a killed process left below `dir` (they are only ever ours).
@@ -103,13 +105,45 @@ fn remove_temp_files_idle_for(dir: &Path, idle: std::time::Duration) {
             let name = name.to_string_lossy();
             match entry.file_type() {
                 Ok(kind) if kind.is_dir() => pending.push(entry.path()),
-                Ok(kind) if kind.is_file() && is_temp_name(&name) && idle_for(&entry, idle) => {
+                Ok(kind)
+                    if kind.is_file() && is_temp_name(&name) && is_stale(&name, &entry, idle) =>
+                {
                     let _ = std::fs::remove_file(entry.path());
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// Its writer, named in it, is a process of this machine that is gone; or (a writer
+/// elsewhere, or not named) it was not written to for `idle`.
+fn is_stale(name: &str, entry: &std::fs::DirEntry, idle: std::time::Duration) -> bool {
+    let writer_gone = writer_of(name).is_some_and(|(pid, host)| {
+        host == this_host() && pid != std::process::id() && !crate::platform::process_alive(pid)
+    });
+    writer_gone || idle_for(entry, idle)
+}
+
+/// The process and machine a temp file's name says wrote it.
+fn writer_of(name: &str) -> Option<(u32, &str)> {
+    let mut parts = name.strip_prefix(TEMP_PREFIX)?.splitn(3, '.');
+    let pid = parts.next()?.parse().ok()?;
+    Some((pid, parts.next()?))
+}
+
+/// This machine's name as it goes into temp file names (letters, digits and dashes).
+fn this_host() -> String {
+    let host = crate::config::host_name();
+    host.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 fn idle_for(entry: &std::fs::DirEntry, idle: std::time::Duration) -> bool {
@@ -156,6 +190,31 @@ mod tests {
         assert!(
             shoot.join("IMG_0001.jpg").exists(),
             "photos are never touched"
+        );
+    }
+
+    #[test]
+    fn a_temp_file_whose_writer_on_this_machine_is_gone_is_removed_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let pid = gone.id();
+        gone.wait().unwrap();
+        let left = (dir.path()).join(format!(
+            "{TEMP_PREFIX}{pid}.{}.abc123{TEMP_SUFFIX}",
+            this_host()
+        ));
+        let elsewhere = (dir.path()).join(format!(
+            "{TEMP_PREFIX}{pid}.another-machine.abc123{TEMP_SUFFIX}"
+        ));
+        std::fs::write(&left, b"half a photo").unwrap();
+        std::fs::write(&elsewhere, b"half a photo").unwrap();
+
+        remove_stale_temp_files(dir.path());
+
+        assert!(!left.exists(), "its writer was killed");
+        assert!(
+            elsewhere.exists(),
+            "another studio machine may be writing it"
         );
     }
 }
