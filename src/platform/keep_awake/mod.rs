@@ -5,12 +5,28 @@
 //! when it wakes. `[agent] keep_awake = false` turns it off.
 //!
 //! One [`KeepAwake`] per agent: it is told what the work is ([`KeepAwake::want`]) and
-//! holds the system's lock while there is some, letting go when told `None` or dropped.
+//! holds the system's lock (a platform's `Held`) while there is some, letting go when
+//! told `None` or dropped. Linux's locks are tested; macOS's and Windows's are written
+//! to their documented calls and not tested here.
 
 use tokio::sync::watch;
 
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+use linux::Held;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos::Held;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows::Held;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+mod unsupported;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+use unsupported::Held;
 
 /// Holds off idle sleep while it is told there is work.
 pub struct KeepAwake {
@@ -24,16 +40,16 @@ impl KeepAwake {
             return KeepAwake { wanted: None };
         }
         let (wanted, follower) = watch::channel(None);
-        #[cfg(target_os = "linux")]
-        tokio::spawn(linux::follow(follower));
-        #[cfg(not(target_os = "linux"))]
-        {
-            // macOS (IOPMAssertionCreateWithName) and Windows (SetThreadExecutionState)
-            // are not asked yet.
-            tracing::info!(
-                "keeping this system awake is not supported yet: idle sleep may pause the work"
-            );
-            drop(follower);
+        if Held::THREAD_BOUND {
+            // The lock belongs to the thread that took it: one thread of its own.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(follow(follower));
+                }
+            });
+        } else {
+            tokio::spawn(follow(follower));
         }
         KeepAwake {
             wanted: Some(wanted),
@@ -51,6 +67,44 @@ impl KeepAwake {
                 }
                 changed
             });
+        }
+    }
+}
+
+/// Holds a lock while `wanted` says there is work, until its sender is gone.
+async fn follow(mut wanted: watch::Receiver<Option<String>>) {
+    let mut held: Option<Held> = None;
+    let mut said_unavailable = false;
+    loop {
+        let why = wanted.borrow_and_update().clone();
+        match why {
+            Some(why) if held.is_none() => match Held::take(&why).await {
+                Ok(lock) => {
+                    tracing::info!("keeping the machine awake ({}): {why}", lock.by());
+                    held = Some(lock);
+                }
+                Err(error) => {
+                    if !std::mem::replace(&mut said_unavailable, true) {
+                        tracing::info!(
+                            "the machine cannot be kept awake ({error}): if it sleeps on its \
+                             own, the work goes on when it wakes"
+                        );
+                    }
+                }
+            },
+            None => {
+                if let Some(lock) = held.take() {
+                    lock.release().await;
+                    tracing::info!("the machine may sleep again: no work under way");
+                }
+            }
+            _ => {}
+        }
+        if wanted.changed().await.is_err() {
+            if let Some(lock) = held.take() {
+                lock.release().await;
+            }
+            return;
         }
     }
 }

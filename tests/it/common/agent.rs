@@ -17,6 +17,9 @@ pub(crate) struct Harness {
     /// The system bus the agent asks whether the network is metered: none by default,
     /// so the test machine's own NetworkManager never holds a test's uploads.
     pub system_bus: String,
+    /// The session bus the agent asks the desktop to keep awake: none by default, so a
+    /// developer's own desktop session never sees a test's inhibitors.
+    pub session_bus: String,
     starts: u32,
 }
 
@@ -47,6 +50,7 @@ impl Harness {
             log_filter: std::env::var("IMAGEN_TEST_LOG")
                 .unwrap_or_else(|_| "debug,hyper=info,reqwest=info".into()),
             system_bus: "unix:path=/nonexistent/imagen-sync-test-system-bus".into(),
+            session_bus: "unix:path=/nonexistent/imagen-sync-test-session-bus".into(),
             starts: 0,
         }
     }
@@ -116,6 +120,7 @@ impl Harness {
             .env("IMAGEN_API_KEY", &self.key)
             .env("IMAGEN_LOG", &self.log_filter)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &self.system_bus)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.session_bus)
             .env_remove("IMAGEN_API_BASE_URL");
         command
     }
