@@ -33,6 +33,16 @@ pub(crate) struct Sizes {
     pub download_pixels: (u32, u32),
     /// Photos whose thumbnails are served: 45 MP.
     pub thumbnail_pixels: (u32, u32),
+    pub live: LiveSizes,
+}
+
+/// A live shoot: photos landing one every `every` for `span`.
+pub(crate) struct LiveSizes {
+    pub span: Duration,
+    pub every: Duration,
+    pub batch: Duration,
+    pub processing: Duration,
+    pub settle_seconds: u64,
 }
 
 pub(crate) const FULL: Sizes = Sizes {
@@ -56,6 +66,14 @@ pub(crate) const FULL: Sizes = Sizes {
     download_pixels: (6000, 4000),
     // A 45 MP camera's frame (8256 × 5504).
     thumbnail_pixels: (8256, 5504),
+    // The default settle time, as a new user has it.
+    live: LiveSizes {
+        span: Duration::from_secs(120),
+        every: Duration::from_secs(3),
+        batch: Duration::from_secs(20),
+        processing: Duration::from_secs(5),
+        settle_seconds: 10,
+    },
 };
 
 pub(crate) const QUICK: Sizes = Sizes {
@@ -76,6 +94,13 @@ pub(crate) const QUICK: Sizes = Sizes {
     big_photos: 3,
     download_pixels: (600, 400),
     thumbnail_pixels: (826, 550),
+    live: LiveSizes {
+        span: Duration::from_secs(6),
+        every: Duration::from_secs(1),
+        batch: Duration::from_secs(2),
+        processing: Duration::from_secs(1),
+        settle_seconds: 1,
+    },
 };
 
 pub(crate) struct Row {

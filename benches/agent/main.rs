@@ -15,6 +15,7 @@ mod common;
 mod harness;
 mod idle;
 mod latency;
+mod live;
 mod memory;
 mod reference;
 mod report;
@@ -25,6 +26,7 @@ use big_photos::big_photos;
 use harness::{FULL, QUICK};
 use idle::idle_and_scale;
 use latency::latency_overhead;
+use live::live_shoot;
 use memory::memory;
 use reference::{reference_peer, versus_reference};
 use report::markdown;
@@ -58,7 +60,7 @@ fn main() {
         .position(|a| a == "--write")
         .map(|at| PathBuf::from(&args[at + 1]));
     let sizes = if quick { &QUICK } else { &FULL };
-    // `--only throughput|latency|versus|memory|idle|studio`: one group, while working on it
+    // `--only throughput|latency|live|versus|memory|idle|studio`: one group, while working on it
     // (`big-photos`, or `downloads` and `thumbnails`: the big-photo part of memory).
     let only = args
         .iter()
@@ -83,6 +85,9 @@ fn main() {
         }
         if wanted("latency") {
             latency_overhead(sizes, &mut rows).await;
+        }
+        if wanted("live") {
+            live_shoot(sizes, &mut rows).await;
         }
         if wanted("memory") {
             memory(sizes, work.path(), &mut rows).await;

@@ -53,6 +53,20 @@ impl Counters {
         self.requests.get(route).copied().unwrap_or(0)
     }
 
+    /// Calls to the API itself: not the storage's PUTs and GETs, nor the simulator's
+    /// own routes.
+    pub fn api_calls(&self) -> u64 {
+        let is_api = |key: &str| {
+            key.split_once(' ').is_some_and(|(_, route)| {
+                !route.starts_with(super::storage::PREFIX) && !route.starts_with("/_sim")
+            })
+        };
+        (self.requests.iter())
+            .filter(|(key, _)| is_api(key))
+            .map(|(_, count)| count)
+            .sum()
+    }
+
     pub fn total_uploads(&self) -> u64 {
         self.uploads_per_project.values().sum()
     }

@@ -11,7 +11,7 @@ use crate::common::agent::{Harness, wait_for};
 use crate::common::browser::Browser;
 use crate::common::dashboard::{open_link, start_with_dashboard};
 use crate::common::hook::{delivered_events, listener, with_webhook};
-use crate::common::{start_sim, write_jpeg};
+use crate::common::{land_whole, start_sim, write_jpeg};
 use imagen_sync::agent::live::capture::with_capture_time;
 
 const LONG: Duration = Duration::from_secs(120);
@@ -24,14 +24,6 @@ fn make_live(agent: &Harness, batch_seconds: u64, idle_minutes: f64) {
             "live = true\nlive_batch_seconds = {batch_seconds}\nlive_idle_minutes = {idle_minutes}\n[folders.edit]\n"
         ),
     );
-}
-
-/// Lands a photo whole at its final name, as a camera's transfer does: written under a
-/// hidden name, then renamed.
-fn land(shoot: &Path, name: &str, bytes: &[u8]) {
-    let hidden = shoot.join(format!(".{name}.part"));
-    std::fs::write(&hidden, bytes).unwrap();
-    std::fs::rename(&hidden, shoot.join(name)).unwrap();
 }
 
 fn jpeg_bytes(dir: &Path, seed: u32) -> Vec<u8> {
@@ -79,7 +71,7 @@ async fn photos_trickling_into_a_live_folder_are_edited_in_batches_once_each_and
     let scratch = tempfile::tempdir().unwrap();
     let started = Instant::now();
     for n in 0..6 {
-        land(
+        land_whole(
             &shoot,
             &format!("IMG_{n:04}.jpg"),
             &jpeg_bytes(scratch.path(), n),
@@ -89,7 +81,7 @@ async fn photos_trickling_into_a_live_folder_are_edited_in_batches_once_each_and
     // A pause longer than a batch, shorter than the idle time: the shoot goes on.
     tokio::time::sleep(Duration::from_secs(6)).await;
     for n in 6..10 {
-        land(
+        land_whole(
             &shoot,
             &format!("IMG_{n:04}.jpg"),
             &jpeg_bytes(scratch.path(), n),
@@ -159,7 +151,7 @@ async fn photos_trickling_into_a_live_folder_are_edited_in_batches_once_each_and
     );
 
     // A late photo reopens it: a new batch, and the next end is pushed again.
-    land(&shoot, "IMG_0010.jpg", &jpeg_bytes(scratch.path(), 10));
+    land_whole(&shoot, "IMG_0010.jpg", &jpeg_bytes(scratch.path(), 10));
     wait_for(&agent, "the late photo and the second end", LONG, || {
         delivered_events(&pushes, "shoot_finished").len() == 2
     })
@@ -191,7 +183,7 @@ async fn brackets_arriving_slowly_across_batch_windows_are_never_split_between_p
             let bytes =
                 with_capture_time(&jpeg_bytes(scratch.path(), bracket * 3 + frame), &date, sub);
             let name = format!("DSC_{:04}.jpg", bracket * 3 + frame);
-            land(&shoot, &name, &bytes);
+            land_whole(&shoot, &name, &bytes);
             bracket_of.insert(name, bracket);
             tokio::time::sleep(Duration::from_millis(1400)).await;
         }
@@ -230,7 +222,7 @@ async fn a_live_shoot_killed_mid_batch_loses_no_photo_and_sends_none_twice() {
     agent.start();
     let scratch = tempfile::tempdir().unwrap();
     for n in 0..6 {
-        land(
+        land_whole(
             &shoot,
             &format!("IMG_{n:04}.jpg"),
             &jpeg_bytes(scratch.path(), n),
@@ -243,7 +235,7 @@ async fn a_live_shoot_killed_mid_batch_loses_no_photo_and_sends_none_twice() {
     .await;
     agent.kill();
     for n in 6..9 {
-        land(
+        land_whole(
             &shoot,
             &format!("IMG_{n:04}.jpg"),
             &jpeg_bytes(scratch.path(), n),
@@ -252,7 +244,7 @@ async fn a_live_shoot_killed_mid_batch_loses_no_photo_and_sends_none_twice() {
     agent.start();
     for n in 9..12 {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        land(
+        land_whole(
             &shoot,
             &format!("IMG_{n:04}.jpg"),
             &jpeg_bytes(scratch.path(), n),
@@ -289,7 +281,7 @@ async fn a_live_shoot_is_one_row_on_the_dashboard_with_its_batches_on_its_page_a
     let outbox = agent.outbox().join("Smith Wedding");
     for (n, photos) in [(0u32, 2usize), (2, 4)] {
         for seed in n..n + 2 {
-            land(
+            land_whole(
                 &shoot,
                 &format!("IMG_{seed:04}.jpg"),
                 &jpeg_bytes(scratch.path(), seed),
@@ -348,4 +340,55 @@ async fn a_live_shoot_is_one_row_on_the_dashboard_with_its_batches_on_its_page_a
             .screenshot(&Path::new(&dir).join("live-shoot-phone.png"))
             .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_still_being_written_into_a_live_shoot_waits_while_whole_photos_go_up_at_once() {
+    let sim = start_sim(|_| {}).await;
+    // A long settle time, as for slow card copies: whole photos do not wait for it.
+    let mut agent = Harness::new(&sim, 20, "");
+    make_live(&agent, 1, 5.0);
+    let shoot = agent.inbox().join("Harbour Gala");
+    std::fs::create_dir_all(&shoot).unwrap();
+    agent.start();
+    let scratch = tempfile::tempdir().unwrap();
+    let (whole, growing) = (jpeg_bytes(scratch.path(), 1), jpeg_bytes(scratch.path(), 2));
+    let half = growing.len() / 2;
+    std::fs::write(shoot.join("GALA_0002.jpg"), &growing[..half]).unwrap();
+    let landed = Instant::now();
+    land_whole(&shoot, "GALA_0001.jpg", &whole);
+    let outbox = agent.outbox().join("Harbour Gala");
+    wait_for(&agent, "the whole photo edited", LONG, || {
+        outbox.join("GALA_0001.jpg").exists()
+    })
+    .await;
+    assert!(
+        landed.elapsed() < Duration::from_secs(15),
+        "a whole photo goes up without waiting out the 20 s settle: {:?}",
+        landed.elapsed()
+    );
+    let sent: Vec<BTreeSet<String>> = projects_of(&sim);
+    assert!(
+        sent.iter()
+            .all(|project| !project.contains("GALA_0002.jpg")),
+        "half a photo is never sent: {sent:?}"
+    );
+    // The rest of it arrives, slowly: it goes up whole, once.
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(shoot.join("GALA_0002.jpg"))
+        .unwrap();
+    file.write_all(&growing[half..]).unwrap();
+    drop(file);
+    wait_for(&agent, "the second photo edited", LONG, || {
+        outbox.join("GALA_0002.jpg").exists()
+    })
+    .await;
+    let counters = sim.counters();
+    let sizes: BTreeMap<String, u64> = (counters.uploads_per_project.keys())
+        .flat_map(|uuid| sim.input_sizes(uuid))
+        .collect();
+    assert_eq!(sizes["GALA_0002.jpg"], growing.len() as u64, "sent whole");
+    assert_eq!(counters.total_uploads(), 2, "each photo sent once");
 }

@@ -1,6 +1,7 @@
 //! Live shoots (`[[folders]] live = true`): a shoot folder that keeps receiving photos
 //! for hours is edited in batches as they arrive. Each photo is followed from the
-//! moment it shows up until it is whole and unchanged for the settle time; `cut` says
+//! moment it shows up until it is settled: unchanged for 2 s once whole by its format
+//! (a camera's transfer lands it whole), else for the settle time; `cut` says
 //! when a batch goes up and which photos it takes (never half a bracket); the batch is
 //! recorded in the journal before its project exists, like any shoot, so a kill loses
 //! and doubles nothing. After `live_idle_minutes` without a new photo, once every batch
@@ -30,6 +31,10 @@ use cut::{CutRules, Waiting};
 const END_CHECK_EVERY: Duration = Duration::from_secs(5);
 /// Batches cut in one look at most (a burst of several hundred settled photos).
 const CUTS_PER_LOOK: usize = 20;
+/// A photo whole by its format (a JPEG up to its end marker, a RAW's container whole)
+/// is settled after this long unchanged, as a camera's transfer lands it whole; one
+/// that is not waits the full `settle_seconds`, as a slow copy may still be writing it.
+const WHOLE_SETTLES_IN: Duration = Duration::from_secs(2);
 
 /// Size and modification time: a file whose stamp moves is still being written.
 type Stamp = (u64, Option<SystemTime>);
@@ -77,6 +82,26 @@ struct Tracked {
     arrived_ms: i64,
     /// Capture time (or file time), once its headers could be read.
     taken_ms: Option<i64>,
+    /// Whole by its format as last examined.
+    whole: bool,
+}
+
+impl Tracked {
+    /// The file changed: it settles again from now and is examined again.
+    fn changed_to(&mut self, stamp: Stamp) {
+        self.stamp = stamp;
+        self.steady_since = Instant::now();
+        self.taken_ms = None;
+        self.whole = false;
+    }
+
+    fn settled(&self, settle: Duration) -> bool {
+        let settle = match self.whole {
+            true => settle.min(WHOLE_SETTLES_IN),
+            false => settle,
+        };
+        self.steady_since.elapsed() >= settle
+    }
 }
 
 fn now_ms() -> i64 {
@@ -192,7 +217,7 @@ impl LiveFolder {
                 .iter()
                 .map(|(relative, tracked)| Waiting {
                     relative: relative.clone(),
-                    ready: tracked.steady_since.elapsed() >= settle,
+                    ready: tracked.settled(settle),
                     arrived_ms: tracked.arrived_ms,
                     taken_ms: tracked.taken_ms,
                 })
@@ -283,9 +308,7 @@ impl LiveFolder {
                         if let Some(tracked) = self.waiting.get_mut(&relative)
                             && tracked.stamp != stamp
                         {
-                            tracked.stamp = stamp;
-                            tracked.steady_since = Instant::now();
-                            tracked.taken_ms = None;
+                            tracked.changed_to(stamp);
                         }
                     }
                     _ => {
@@ -294,7 +317,7 @@ impl LiveFolder {
                 }
             }
         }
-        self.place(dir, brackets).await;
+        self.examine(dir, brackets).await;
         true
     }
 
@@ -327,11 +350,7 @@ impl LiveFolder {
             self.refused.remove(&relative);
             match self.waiting.get_mut(&relative) {
                 Some(tracked) if tracked.stamp == stamp => {}
-                Some(tracked) => {
-                    tracked.stamp = stamp;
-                    tracked.steady_since = Instant::now();
-                    tracked.taken_ms = None;
-                }
+                Some(tracked) => tracked.changed_to(stamp),
                 None => {
                     self.last_arrival_ms = self.last_arrival_ms.max(now);
                     self.waiting.insert(
@@ -342,6 +361,7 @@ impl LiveFolder {
                             steady_since: Instant::now(),
                             arrived_ms: now,
                             taken_ms: None,
+                            whole: false,
                         },
                     );
                 }
@@ -353,44 +373,47 @@ impl LiveFolder {
             .retain(|relative, _| present.contains(relative));
     }
 
-    /// Reads the capture time of each waiting photo not placed yet (its file time when
-    /// it has none, or when brackets do not matter).
-    async fn place(&mut self, dir: &Path, brackets: bool) {
-        let unplaced: Vec<(PathBuf, crate::shoot::PhotoKind, Stamp)> = (self.waiting.iter())
-            .filter(|(_, t)| t.taken_ms.is_none())
-            .map(|(relative, t)| (relative.clone(), t.kind, t.stamp))
+    /// Examines each waiting photo not examined since it last changed: its capture time
+    /// (its file time when it has none, or when brackets do not matter), and whether it
+    /// is whole by its format.
+    async fn examine(&mut self, dir: &Path, brackets: bool) {
+        let unexamined: Vec<(PathBuf, Stamp)> = (self.waiting.iter())
+            .filter(|(_, t)| t.taken_ms.is_none() || !t.whole)
+            .map(|(relative, t)| (relative.clone(), t.stamp))
             .collect();
-        if unplaced.is_empty() {
+        if unexamined.is_empty() {
             return;
         }
         let dir = dir.to_owned();
-        let placed = tokio::task::spawn_blocking(move || {
-            unplaced
-                .into_iter()
-                .map(|(relative, _kind, (size, modified))| {
-                    let file_time = file_ms(modified);
-                    if !brackets {
-                        return (relative, file_time.or(Some(0)));
-                    }
+        let examined = tokio::task::spawn_blocking(move || {
+            (unexamined.into_iter())
+                .map(|(relative, (size, modified))| {
+                    let file_time = file_ms(modified).or(Some(0));
                     let ext = (relative.extension().and_then(|e| e.to_str()))
                         .unwrap_or("")
                         .to_ascii_lowercase();
-                    let read = super::checked_open::open_no_follow(&dir, &relative)
-                        .and_then(|file| capture::read(&ext, &file, size));
-                    let taken = match read {
-                        Ok(Capture::At(ms)) => Some(ms),
-                        Ok(Capture::None) | Err(_) => file_time.or(Some(0)),
-                        Ok(Capture::NotYet) => None,
+                    let Ok(file) = super::checked_open::open_no_follow(&dir, &relative) else {
+                        return (relative, file_time, false);
                     };
-                    (relative, taken)
+                    let whole = super::whole::check(&ext, &file, size).is_ok_and(|w| w.is_ok());
+                    let taken = match brackets {
+                        false => file_time,
+                        true => match capture::read(&ext, &file, size) {
+                            Ok(Capture::At(ms)) => Some(ms),
+                            Ok(Capture::None) | Err(_) => file_time,
+                            Ok(Capture::NotYet) => None,
+                        },
+                    };
+                    (relative, taken, whole)
                 })
                 .collect::<Vec<_>>()
         })
         .await
         .unwrap_or_default();
-        for (relative, taken) in placed {
+        for (relative, taken, whole) in examined {
             if let Some(tracked) = self.waiting.get_mut(&relative) {
                 tracked.taken_ms = taken;
+                tracked.whole = whole;
             }
         }
     }

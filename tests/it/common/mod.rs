@@ -58,6 +58,14 @@ pub(crate) fn write_shoot(inbox: &Path, name: &str, photos: usize, size: (u32, u
 }
 
 /// Writes a real, decodable JPEG of the given size.
+/// Lands a photo whole at its final name, as a camera's transfer does: written under a
+/// hidden name, then renamed.
+pub(crate) fn land_whole(shoot: &Path, name: &str, bytes: &[u8]) {
+    let hidden = shoot.join(format!(".{name}.part"));
+    std::fs::write(&hidden, bytes).unwrap();
+    std::fs::rename(&hidden, shoot.join(name)).unwrap();
+}
+
 pub(crate) fn write_jpeg(path: &Path, width: u32, height: u32) {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
