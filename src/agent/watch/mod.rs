@@ -122,6 +122,43 @@ pub fn fingerprint(dir: &Path) -> Option<u64> {
     Some(hasher.finish())
 }
 
+/// A folder's own change stamp: its modification time and its subfolders', hashed
+/// (an entry added, removed or renamed anywhere in it moves one). Only folders are
+/// stat'ed, so a finished shoot of thousands of photos costs a few directory reads.
+/// `None` if the folder is gone.
+pub fn folder_stamp(dir: &Path) -> Option<u64> {
+    let mut stamps = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let Ok(metadata) = current.symlink_metadata() else {
+            if stamps.is_empty() {
+                return None;
+            }
+            continue;
+        };
+        stamps.push((current.clone(), metadata.modified().ok()));
+        let Ok(listing) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+    }
+    stamps.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    stamps.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// What a rescan last knew of a folder: its stamp, then its fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Known {
+    stamp: u64,
+    print: u64,
+}
+
 /// The shoot folder a path belongs to: the first component below one of the inboxes.
 fn shoot_of(inboxes: &[PathBuf], path: &Path) -> Option<(usize, String)> {
     inboxes.iter().enumerate().find_map(|(index, inbox)| {
@@ -241,7 +278,7 @@ struct WatchState {
     live: Vec<bool>,
     live_touched: HashSet<Settled>,
     /// Fingerprints of folders last reported settled, so rescans report only changes.
-    known: HashMap<Settled, u64>,
+    known: HashMap<Settled, Known>,
     /// The unusable folders last reported, by inbox.
     unusable: HashMap<usize, Vec<UnusableFolder>>,
     /// Inboxes to list again for unusable folders (an event or a settled link hinted).
@@ -314,8 +351,8 @@ impl WatchState {
             .collect();
         let known = self.known.clone();
         let pending: Vec<Settled> = self.pending.keys().cloned().collect();
-        let (changed, unusable) = tokio::task::spawn_blocking(move || {
-            let (mut changed, mut unusable) = (Vec::new(), Vec::new());
+        let (changed, restamped, unusable) = tokio::task::spawn_blocking(move || {
+            let (mut changed, mut restamped, mut unusable) = (Vec::new(), Vec::new(), Vec::new());
             for (inbox, path) in inboxes {
                 let Some(listing) = unusable::list(&path) else {
                     continue;
@@ -325,19 +362,34 @@ impl WatchState {
                     if pending.contains(&shoot) {
                         continue;
                     }
-                    let print = fingerprint(&path.join(&shoot.folder));
-                    if let Some(print) = print
-                        && Some(print) != known.get(&shoot).copied()
-                    {
-                        changed.push((shoot, print));
+                    let dir = path.join(&shoot.folder);
+                    let Some(stamp) = folder_stamp(&dir) else {
+                        continue;
+                    };
+                    let was = known.get(&shoot).copied();
+                    if was.is_some_and(|was| was.stamp == stamp) {
+                        continue;
+                    }
+                    let Some(print) = fingerprint(&dir) else {
+                        continue;
+                    };
+                    match was {
+                        // Its stamp moved but not its files (a folder touched): known anew.
+                        Some(was) if was.print == print => restamped.push((shoot, stamp)),
+                        _ => changed.push((shoot, Known { stamp, print })),
                     }
                 }
                 unusable.push((inbox, listing.unusable));
             }
-            (changed, unusable)
+            (changed, restamped, unusable)
         })
         .await
         .unwrap_or_default();
+        for (shoot, stamp) in restamped {
+            if let Some(known) = self.known.get_mut(&shoot) {
+                known.stamp = stamp;
+            }
+        }
         if self.report_unusable(unusable).await.is_err() {
             return;
         }
@@ -429,8 +481,9 @@ impl WatchState {
                 .map(|(shoot, quiet, before, dir)| {
                     // A link to a folder is never a shoot: it is reported as unusable.
                     let real = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+                    let stamp = real.then(|| folder_stamp(&dir)).flatten();
                     let print = real.then(|| fingerprint(&dir)).flatten();
-                    (shoot, quiet, before, print, real)
+                    (shoot, quiet, before, stamp.zip(print), real)
                 })
                 .collect::<Vec<_>>()
         })
@@ -446,14 +499,14 @@ impl WatchState {
                     self.known.remove(&shoot);
                     self.events.emit(&shoot.folder, None, EventKind::Vanished);
                 }
-                Some(print) if quiet && before == Some(print) => {
+                Some((stamp, print)) if quiet && before == Some(print) => {
                     self.pending.remove(&shoot);
-                    self.known.insert(shoot.clone(), print);
+                    self.known.insert(shoot.clone(), Known { stamp, print });
                     if self.settled.send(Found::Settled(shoot)).await.is_err() {
                         return Err(());
                     }
                 }
-                Some(print) => {
+                Some((_, print)) => {
                     if let Some(pending) = self.pending.get_mut(&shoot) {
                         pending.fingerprint = Some(print);
                     }
@@ -479,6 +532,25 @@ mod tests {
         assert_eq!(shoot_of(&inboxes, Path::new("/a/Inbox/.DS_Store")), None);
         assert_eq!(shoot_of(&inboxes, Path::new("/a/Inbox")), None);
         assert_eq!(shoot_of(&inboxes, Path::new("/c/x")), None);
+    }
+
+    #[test]
+    fn a_folder_stamp_moves_when_a_photo_is_added_anywhere_in_it_not_when_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("Kitchen");
+        std::fs::create_dir(&nested).unwrap();
+        std::fs::write(dir.path().join("IMG_1.jpg"), b"a").unwrap();
+        let first = folder_stamp(dir.path()).unwrap();
+        assert_eq!(folder_stamp(dir.path()), Some(first));
+        // Directory times have a coarse clock on some filesystems.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(nested.join("IMG_2.jpg"), b"b").unwrap();
+        let second = folder_stamp(dir.path()).unwrap();
+        assert_ne!(
+            second, first,
+            "a photo added in a subfolder moves the stamp"
+        );
+        assert_eq!(folder_stamp(&dir.path().join("gone")), None);
     }
 
     #[test]
