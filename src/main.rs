@@ -55,6 +55,10 @@ enum Command {
         /// Also the projects' names in Imagen and each problem's details.
         #[arg(long)]
         verbose: bool,
+        /// Every shoot ever recorded (without it: those working or needing something,
+        /// and the newest finished ones).
+        #[arg(long)]
+        all: bool,
     },
     /// Send failed shoots again: the named shoot folder, or all with --all. With
     /// --allow-over-limit, send shoots the spend guard holds instead.
@@ -274,7 +278,7 @@ fn main() -> ExitCode {
                 DashboardPage::Settings => "settings",
             },
         ),
-        Command::Status { json, verbose } => cli::status(&config_path, json, verbose),
+        Command::Status { json, verbose, all } => cli::status(&config_path, json, verbose, all),
         Command::Retry {
             shoot,
             all,

@@ -15,7 +15,7 @@ use super::unusable::UnusableFolder;
 use super::watch::Settled;
 use crate::config::{Config, FolderPair};
 use crate::events::EventKind;
-use crate::journal::{self, Arrival, ShootId, ShootQueue};
+use crate::journal::{self, Arrival, FolderMark, ShootId, ShootQueue};
 
 /// What intake remembers between settled folders: the hot folders stopped because
 /// their outbox reaches into an inbox (told once, until it is fixed), and the folders
@@ -115,7 +115,7 @@ impl Intake {
         config: &Config,
     ) {
         for shoot in std::mem::take(&mut self.again) {
-            match self.take_settled(ctx, queue, config, &shoot).await {
+            match self.take_settled(ctx, queue, config, &shoot, None).await {
                 // Tried every tick: a problem is logged when it changes, not each time.
                 Err(error) if self.told_again.as_ref() != Some(&error.to_string()) => {
                     tracing::warn!(folder = shoot.folder, %error, "still cannot record this shoot; trying again every second");
@@ -131,12 +131,14 @@ impl Intake {
 
     /// Takes a settled folder, unless its hot folder's outbox (or any) reaches into its
     /// inbox now (a symlink made while running): then the hot folder stops, said once.
+    /// Once taken, the folder is kept in the journal as `mark` knew it.
     pub(super) async fn take_settled(
         &mut self,
         ctx: &Context,
         queue: &Arc<dyn ShootQueue>,
         config: &Config,
         shoot: &Settled,
+        mark: Option<FolderMark>,
     ) -> anyhow::Result<()> {
         let inbox = config.folders[shoot.inbox].inbox.clone();
         let outboxes: Vec<_> = config.folders.iter().map(|f| f.outbox.clone()).collect();
@@ -170,7 +172,7 @@ impl Intake {
             }
             None => {
                 self.stopped.remove(&shoot.inbox);
-                let taken = scan_and_record(ctx, queue, config, shoot).await;
+                let taken = scan_and_record(ctx, queue, config, shoot, mark).await;
                 if taken.is_err() {
                     self.take_later(shoot.clone());
                 }
@@ -180,12 +182,14 @@ impl Intake {
     }
 }
 
-/// Scans a settled folder and records its new photos as shoots (one per photo type).
+/// Scans a settled folder and records its new photos as shoots (one per photo type),
+/// then what the folder was known by.
 async fn scan_and_record(
     ctx: &Context,
     queue: &Arc<dyn ShootQueue>,
     config: &Config,
     shoot: &Settled,
+    mark: Option<FolderMark>,
 ) -> anyhow::Result<()> {
     let pair = &config.folders[shoot.inbox];
     let dir = pair.inbox.join(&shoot.folder);
@@ -215,6 +219,10 @@ async fn scan_and_record(
         Arrival::Settled,
     )
     .await?;
+    if let Some(mark) = mark {
+        let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
+        journal::off_worker(queue, move |q| q.record_folder_mark(&inbox, &folder, mark)).await?;
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod demo;
 mod run;
 mod setup;
 mod shoots;
+mod status;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,7 +22,8 @@ pub const INBOX_TAKEN: u8 = ALREADY_RUNNING;
 
 pub use run::{demo, first_run_then_desktop, run_desktop, run_headless, serve_sim};
 pub use setup::{autostart, init, open_dashboard};
-pub use shoots::{pause, restore_journal, resume, retry, status};
+pub use shoots::{pause, restore_journal, resume, retry};
+pub use status::status;
 
 type CommandResult = Result<(), Box<dyn std::error::Error>>;
 /// Writes to stdout; a reader that went away (`status | head -1`) ends it quietly.

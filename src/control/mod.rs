@@ -15,7 +15,9 @@ pub use surface::Surface;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::journal::{self, JournalControls, JournalError, RetryScope, ShootId, ShootState};
+use crate::journal::{
+    self, JournalControls, JournalError, RetryScope, ShootId, ShootState, ShootsWanted,
+};
 use crate::words::{count, printable};
 
 #[derive(Debug, thiserror::Error)]
@@ -143,10 +145,11 @@ impl Control {
             return Ok(Sent { shoots, what });
         }
         let (folder, id) = which.filters();
-        let named: Vec<_> = self
-            .journal
-            .summaries(None)?
-            .into_iter()
+        let rows_wanted = match folder {
+            Some(folder) => ShootsWanted::folder(folder),
+            None => ShootsWanted::all(),
+        };
+        let named: Vec<_> = (self.journal.shoots(&rows_wanted)?.rows.into_iter())
             .map(|row| row.shoot)
             .filter(|s| folder.is_none_or(|f| s.folder == f) && id.is_none_or(|i| s.id == i))
             .collect();

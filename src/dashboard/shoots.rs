@@ -1,5 +1,8 @@
-//! The shoots page: the agent's state with its pause button, and every shoot (and
-//! folder settling or skipped) with its progress, kept current by the page's script.
+//! The shoots page: the agent's state with its pause button, and the shoots (and
+//! folders settling or skipped) with their progress, kept current by the page's
+//! script. It lists every shoot working or needing something and a page of the newest
+//! finished ones, older pages and a search by name a link away: only what is shown is
+//! read, however many years of shoots the journal holds.
 
 use std::collections::HashSet;
 
@@ -11,10 +14,12 @@ use super::pages::{Tab, layout, post_button};
 use super::{AppState, journal};
 use crate::events::EventKind;
 use crate::events::activity::Activity;
-use crate::journal::{AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, ShootSummary};
+use crate::journal::{
+    AgentSeen, NotSent, ShootGroup, ShootRecord, ShootState, ShootSummary, ShootsPage, ShootsWanted,
+};
 
-/// How many shoots the page lists (newest first).
-const LISTED: usize = 300;
+/// How many finished shoots a page lists (newest first).
+const LISTED: usize = 50;
 
 #[derive(serde::Deserialize)]
 pub(super) struct PageQuery {
@@ -22,13 +27,57 @@ pub(super) struct PageQuery {
     welcome: Option<String>,
 }
 
+/// Which shoots the page lists: a search by name, and which page of finished ones.
+#[derive(serde::Deserialize, Default, Clone)]
+pub(super) struct Listing {
+    /// Only shoots whose folder name holds this.
+    #[serde(default)]
+    q: Option<String>,
+    /// The page of finished shoots, from 1 (the newest).
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+impl Listing {
+    fn page(&self) -> usize {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    fn search(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+    }
+
+    fn wanted(&self) -> ShootsWanted<'_> {
+        ShootsWanted::unfinished_and_newest(LISTED)
+            .skip((self.page() - 1) * LISTED)
+            .search(self.search())
+    }
+
+    /// The address of another page of this listing.
+    fn link_to(&self, page: usize) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(search) = self.search() {
+            query.append_pair("q", search);
+        }
+        if page > 1 {
+            query.append_pair("page", &page.to_string());
+        }
+        format!("/?{}", query.finish())
+    }
+}
+
 pub(super) async fn page(
     State(state): State<AppState>,
     axum::extract::Query(query): axum::extract::Query<PageQuery>,
+    axum::extract::Query(listing): axum::extract::Query<Listing>,
 ) -> Html<String> {
     let agents = journal(&state)
         .and_then(|j| j.agents().ok())
         .unwrap_or_default();
+    let listing = &listing;
+    let (rows, page) = rows_html(&state, listing);
+    let finished = page.paged_total;
+    let shown_to = (listing.page() * LISTED).min(finished);
     let body = html! {
         @if let Some(welcome) = &query.welcome {
             div.banner.ok #welcomed {
@@ -44,7 +93,15 @@ pub(super) async fn page(
         (status_banner(&state))
         @if !agents.is_empty() { (studio_agents(&agents)) }
         section.card {
-            h2 { "Shoots" }
+            div.card-head {
+                h2 { "Shoots" }
+                form.search method="get" action="/" role="search" {
+                    input type="search" name="q" value=[listing.search()]
+                        placeholder="Find a shoot by name" aria-label="Find a shoot by name";
+                    button type="submit" { "Find" }
+                    @if listing.search().is_some() { a href="/" { "Show all" } }
+                }
+            }
             table.shoots.stacking {
                 thead {
                     tr {
@@ -52,7 +109,25 @@ pub(super) async fn page(
                         th { "Updated" } th {}
                     }
                 }
-                tbody #shoot-rows { (rows_html(&state)) }
+                tbody #shoot-rows { (rows) }
+            }
+            @if finished > LISTED || listing.page() > 1 {
+                nav.pager #shoot-pages {
+                    span.muted {
+                        @if finished == 0 {
+                            "No finished shoots on this page."
+                        } @else {
+                            "Finished shoots " ((listing.page() - 1) * LISTED + 1) "–" (shown_to)
+                            " of " (finished) "."
+                        }
+                    }
+                    @if listing.page() > 1 {
+                        a href=(listing.link_to(listing.page() - 1)) { "← Newer" }
+                    }
+                    @if page.after(&listing.wanted()) > 0 {
+                        a href=(listing.link_to(listing.page() + 1)) { "Older →" }
+                    }
+                }
             }
         }
     };
@@ -87,8 +162,11 @@ pub(super) async fn banner(State(state): State<AppState>) -> Html<String> {
 }
 
 /// Just the table rows, for the page's live refresh.
-pub(super) async fn rows(State(state): State<AppState>) -> Html<String> {
-    Html(rows_html(&state).into_string())
+pub(super) async fn rows(
+    State(state): State<AppState>,
+    axum::extract::Query(listing): axum::extract::Query<Listing>,
+) -> Html<String> {
+    Html(rows_html(&state, &listing).0.into_string())
 }
 
 /// The agent's state, as the tray shows it: paused over everything (with the problems
@@ -183,12 +261,21 @@ fn status_banner(state: &AppState) -> Markup {
     }
 }
 
-fn rows_html(state: &AppState) -> Markup {
+/// The rows of the shoots `listing` names, and what was read of the journal.
+fn rows_html(state: &AppState, listing: &Listing) -> (Markup, ShootsPage) {
     let journal = journal(state);
-    let summaries = journal
+    let page = journal
         .as_ref()
-        .and_then(|j| j.summaries(Some(LISTED)).ok())
+        .and_then(|j| j.shoots(&listing.wanted()).ok())
         .unwrap_or_default();
+    let summaries = &page.rows;
+    // Folders not recorded yet belong on the first page, and to a search naming them.
+    let first_page = listing.page() == 1;
+    let matches = |folder: &str| {
+        listing
+            .search()
+            .is_none_or(|q| folder.to_lowercase().contains(&q.to_lowercase()))
+    };
     let not_sent = journal
         .as_ref()
         .and_then(|j| j.not_sent().ok())
@@ -197,10 +284,12 @@ fn rows_html(state: &AppState) -> Markup {
     // A folder appears once: settling gets a row of its own only when the journal has
     // none for it yet (new photos in a known shoot are noted on its newest row).
     let known: HashSet<&str> = summaries.iter().map(|r| r.shoot.folder.as_str()).collect();
-    let settling: Vec<&str> = live.settling().filter(|f| !known.contains(f)).collect();
+    let settling: Vec<&str> = (live.settling())
+        .filter(|f| first_page && matches(f) && !known.contains(f))
+        .collect();
     let skipped: Vec<&NotSent> = not_sent
         .iter()
-        .filter(|n| n.file.is_empty())
+        .filter(|n| n.file.is_empty() && first_page && matches(&n.folder))
         .filter(|n| !known.contains(n.folder.as_str()) && !live.is_settling(&n.folder))
         .collect();
     let csrf = state.secret.csrf();
@@ -230,7 +319,7 @@ fn rows_html(state: &AppState) -> Markup {
             row_html(group, progress.map(|a| (a, away)), live_now, &notes, &csrf)
         })
         .collect();
-    html! {
+    let markup = html! {
         @for folder in &settling {
             tr data-folder=(folder) {
                 td data-label="Shoot" { (folder) }
@@ -251,9 +340,13 @@ fn rows_html(state: &AppState) -> Markup {
         }
         @for row in rows { (row) }
         @if settling.is_empty() && skipped.is_empty() && summaries.is_empty() {
-            tr { td colspan="6" class="muted" { "No shoots yet: drop a folder of photos into the inbox." } }
+            @match listing.search() {
+                Some(search) => tr { td colspan="6" class="muted" { "No shoot's name holds “" (search) "”." } },
+                None => tr { td colspan="6" class="muted" { "No shoots yet: drop a folder of photos into the inbox." } },
+            }
         }
-    }
+    };
+    (markup, page)
 }
 
 /// The shoot's state as a pill: its label, and the class that colours it.

@@ -15,6 +15,7 @@
 //! states live in `state`, and every backend checks them.
 
 mod location;
+mod pages;
 mod postgres;
 mod records;
 mod sent;
@@ -26,9 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use location::{Location, SharedPlace};
+pub use pages::{ShootsPage, ShootsWanted};
 pub use records::{
-    AgentSeen, Arrival, Delivered, FileRecord, NotSent, OutputRecord, RetryScope, ShootGroup,
-    ShootId, ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
+    AgentSeen, Arrival, Delivered, FileRecord, FolderMark, NotSent, OutputRecord, RetryScope,
+    ShootGroup, ShootId, ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
 };
 pub use sent::SentForEditing;
 pub use state::{FailureKind, ShootState};
@@ -87,8 +89,15 @@ pub trait JournalView: Send + Sync {
     fn files(&self, id: ShootId) -> Result<Vec<FileRecord>>;
     /// Outputs in the outbox, or whose rename may have happened just before a crash.
     fn outputs(&self, id: ShootId) -> Result<Vec<OutputRecord>>;
-    /// Shoots with their counts, newest first; all of them, or the `newest` few.
-    fn summaries(&self, newest: Option<usize>) -> Result<Vec<ShootSummary>>;
+    /// The projects of the shoot folders `wanted` names, with their counts, newest
+    /// first; only those folders' rows are read.
+    fn shoots(&self, wanted: &ShootsWanted<'_>) -> Result<ShootsPage>;
+    /// The projects of one shoot folder, newest first.
+    fn projects_of(&self, inbox: &Path, folder: &str) -> Result<Vec<ShootSummary>> {
+        let mut rows = self.shoots(&ShootsWanted::folder(folder))?.rows;
+        rows.retain(|row| row.shoot.inbox == inbox);
+        Ok(rows)
+    }
     fn count_in(&self, state: ShootState) -> Result<usize>;
     /// Every file not sent, newest first.
     fn not_sent(&self) -> Result<Vec<NotSent>>;
@@ -123,6 +132,11 @@ pub trait ShootQueue: JournalView {
     /// `true` only for the first caller (an agent, or the same after a restart), so the
     /// end is told once.
     fn end_live_shoot(&self, inbox: &Path, folder: &str, through: ShootId) -> Result<bool>;
+    /// What each folder of an inbox was known by when it was last taken in, so a
+    /// start-up does not read a finished shoot left alone again.
+    fn folder_marks(&self, inbox: &Path) -> Result<std::collections::HashMap<String, FolderMark>>;
+    /// Keeps what a folder was known by as it was taken in (replacing the last).
+    fn record_folder_mark(&self, inbox: &Path, folder: &str, mark: FolderMark) -> Result<()>;
     /// Relative paths of every file of a folder that some shoot already holds.
     fn known_files(&self, inbox: &Path, folder: &str) -> Result<HashSet<PathBuf>>;
     /// Whether the file at `path` (resolved) or with `identity` is an output this agent

@@ -114,6 +114,14 @@ pub struct NotSent {
     pub seen_ms: i64,
 }
 
+/// What a shoot folder was known by when it was last taken in: its change stamp (its
+/// folders' times) and its fingerprint (its files' sizes and times), both stable hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderMark {
+    pub stamp: u64,
+    pub print: u64,
+}
+
 /// What the spend guard counts over a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Spend {
@@ -212,22 +220,14 @@ impl ShootGroup {
     }
 }
 
-/// How many recent projects are looked through for a shoot's other projects.
-const PROJECTS_LOOKBACK: usize = 500;
-
 impl ShootRecord {
     /// The reason as a photographer reads it: the recorded text's plain first part.
     pub fn error_words(&self) -> Option<&str> {
         self.last_error.as_deref().map(plain_part)
     }
-    /// Every project of this shoot's folder among the recent ones, newest first.
+    /// Every project of this shoot's folder, newest first.
     pub fn projects_in(&self, journal: &dyn super::JournalView) -> Vec<ShootSummary> {
-        journal
-            .summaries(Some(PROJECTS_LOOKBACK))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|row| row.shoot.inbox == self.inbox && row.shoot.folder == self.folder)
-            .collect()
+        (journal.projects_of(&self.inbox, &self.folder)).unwrap_or_default()
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::events::Event;
-use crate::journal::{self, JournalView, ShootState};
+use crate::journal::{self, JournalView, ShootState, ShootsWanted};
 use crate::ui::glance::{Glance, IconKind};
 use crate::ui::menu::{self, MenuEntry, RECENT_SHOOTS};
 
@@ -49,9 +49,9 @@ impl ViewSource {
             let failed = journal.count_in(ShootState::Failed).unwrap_or(0);
             let held = journal.count_in(ShootState::Held).unwrap_or(0);
             // A shoot of several projects is one entry, told by the one that needs the
-            // user most (a few more rows read, so enough shoots remain).
-            let rows = journal
-                .summaries(Some(RECENT_SHOOTS * 4))
+            // user most: the newest folders are read, each with all its projects.
+            let rows = (journal.shoots(&ShootsWanted::newest(RECENT_SHOOTS)))
+                .map(|page| page.rows)
                 .unwrap_or_default();
             recent = journal::ShootGroup::of(rows)
                 .into_iter()

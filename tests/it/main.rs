@@ -19,6 +19,7 @@ mod hostile_server;
 mod keep_awake;
 mod live_config;
 mod live_shoots;
+mod long_history;
 mod metered_network;
 mod names_properties;
 mod network_citizen;

@@ -197,8 +197,7 @@ impl LiveFolder {
         let (inbox, folder) = (inbox.to_owned(), folder.to_owned());
         let (known, newest) = journal::off_worker(queue, move |q| {
             let known = q.known_files(&inbox, &folder)?;
-            let newest = (q.summaries(Some(500))?.into_iter())
-                .filter(|row| row.shoot.inbox == inbox && row.shoot.folder == folder)
+            let newest = (q.projects_of(&inbox, &folder)?.into_iter())
                 .map(|row| (row.shoot.id, row.shoot.created_ms))
                 .max();
             Ok((known, newest))
@@ -314,9 +313,7 @@ impl LiveFolder {
         self.end_checked = Some(Instant::now());
         let (inbox, folder) = (pair.inbox.clone(), shoot.folder.clone());
         let ended = journal::off_worker(queue, move |q| {
-            let batches: Vec<_> = (q.summaries(Some(5000))?.into_iter())
-                .filter(|row| row.shoot.inbox == inbox && row.shoot.folder == folder)
-                .collect();
+            let batches = q.projects_of(&inbox, &folder)?;
             let unfinished = batches
                 .iter()
                 .any(|row| row.shoot.state.is_active() || row.shoot.state == ShootState::Held);

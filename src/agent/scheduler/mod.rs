@@ -204,13 +204,19 @@ impl Scheduler {
             ),
         };
         let (found_sender, found) = mpsc::channel(256);
-        let inboxes = (config.folders.iter())
-            .map(|pair| {
-                let (inbox, how) = super::watch::Inbox::of(pair);
-                tracing::info!(inbox = %pair.inbox.display(), "new shoots are found by {how}");
-                inbox
-            })
-            .collect();
+        let mut inboxes = Vec::new();
+        for pair in &config.folders {
+            let (mut inbox, how) = super::watch::Inbox::of(pair);
+            tracing::info!(inbox = %pair.inbox.display(), "new shoots are found by {how}");
+            if !inbox.live {
+                let path = pair.inbox.clone();
+                // Without them (the studio's database away) every folder is read once.
+                inbox.known = journal::off_worker(&queue, move |q| q.folder_marks(&path))
+                    .await
+                    .unwrap_or_default();
+            }
+            inboxes.push(inbox);
+        }
         let touchups = super::touchups::spawn(&config, ctx.clone());
         let watcher = super::watch::spawn(inboxes, options.watch.clone(), events, found_sender);
         let (beat_sender, beats) = mpsc::channel::<Beat>(2);
@@ -348,9 +354,12 @@ impl Scheduler {
                     .await;
             }
             Found::Live(shoot) => self.live.touch(shoot),
-            Found::Settled(shoot) if self.claims.away.is_some() => self.intake.take_later(shoot),
-            Found::Settled(shoot) => {
-                if let Err(error) = self.intake.take_settled(ctx, queue, config, &shoot).await {
+            Found::Settled(shoot, _) if self.claims.away.is_some() => self.intake.take_later(shoot),
+            Found::Settled(shoot, mark) => {
+                let taken = (self.intake)
+                    .take_settled(ctx, queue, config, &shoot, Some(mark))
+                    .await;
+                if let Err(error) = taken {
                     tracing::error!(folder = shoot.folder, %error, "could not record a shoot; trying again later");
                 }
             }

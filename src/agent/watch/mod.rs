@@ -8,7 +8,6 @@
 //! the set of them changes.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,10 +16,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 mod native;
+mod stamps;
 
 use super::unusable::{self, UnusableFolder};
 use crate::events::{EventKind, Events};
 use native::{Armed, NativeWatch};
+pub use stamps::{FolderMark, fingerprint, folder_stamp};
 
 #[derive(Debug, Clone)]
 pub struct WatchSettings {
@@ -38,6 +39,11 @@ pub struct Inbox {
     pub poll: Option<Duration>,
     /// Its shoots are live: a change is told at once, not once the folder settles.
     pub live: bool,
+    /// Its folders' link counts tell their subfolders (see [`folder_stamp`]).
+    pub link_counts_kept: bool,
+    /// What its folders were known by when last taken (from the journal): a folder
+    /// whose stamp has not moved since is not read at start-up.
+    pub known: HashMap<String, FolderMark>,
 }
 
 impl Inbox {
@@ -58,9 +64,11 @@ impl Inbox {
             },
         };
         let inbox = Inbox {
+            link_counts_kept: poll.is_none() && super::network_fs::keeps_link_counts(&pair.inbox),
             path: pair.inbox.clone(),
             poll,
             live: pair.live.on,
+            known: HashMap::new(),
         };
         (inbox, how)
     }
@@ -76,7 +84,8 @@ pub struct Settled {
 /// What the watcher tells the scheduler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
-    Settled(Settled),
+    /// A folder stopped changing, and what it is known by now (kept once it is taken).
+    Settled(Settled, FolderMark),
     /// Something changed in a shoot folder of a live hot folder (told at most once a
     /// tick per folder).
     Live(Settled),
@@ -91,72 +100,6 @@ pub enum Found {
 struct Pending {
     last_event: Instant,
     fingerprint: Option<u64>,
-}
-
-/// Size and mtime of every file below `dir`, hashed; `None` if the folder is gone.
-pub fn fingerprint(dir: &Path) -> Option<u64> {
-    let mut entries = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    let mut root = true;
-    while let Some(current) = pending.pop() {
-        let listing = match std::fs::read_dir(&current) {
-            Ok(listing) => listing,
-            Err(_) if root => return None,
-            Err(_) => continue,
-        };
-        root = false;
-        for entry in listing.flatten() {
-            let Ok(metadata) = entry.path().symlink_metadata() else {
-                continue;
-            };
-            if metadata.is_dir() {
-                pending.push(entry.path());
-            } else {
-                entries.push((entry.path(), metadata.len(), metadata.modified().ok()));
-            }
-        }
-    }
-    entries.sort();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    entries.hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// A folder's own change stamp: its modification time and its subfolders', hashed
-/// (an entry added, removed or renamed anywhere in it moves one). Only folders are
-/// stat'ed, so a finished shoot of thousands of photos costs a few directory reads.
-/// `None` if the folder is gone.
-pub fn folder_stamp(dir: &Path) -> Option<u64> {
-    let mut stamps = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(current) = pending.pop() {
-        let Ok(metadata) = current.symlink_metadata() else {
-            if stamps.is_empty() {
-                return None;
-            }
-            continue;
-        };
-        stamps.push((current.clone(), metadata.modified().ok()));
-        let Ok(listing) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in listing.flatten() {
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                pending.push(entry.path());
-            }
-        }
-    }
-    stamps.sort();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    stamps.hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// What a rescan last knew of a folder: its stamp, then its fingerprint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Known {
-    stamp: u64,
-    print: u64,
 }
 
 /// The shoot folder a path belongs to: the first component below one of the inboxes.
@@ -208,8 +151,23 @@ pub fn spawn(
     let counter = settling.clone();
     let polled: Vec<bool> = watched.iter().map(|inbox| inbox.poll.is_some()).collect();
     let live: Vec<bool> = watched.iter().map(|inbox| inbox.live).collect();
+    let link_counts_kept: Vec<bool> = watched.iter().map(|i| i.link_counts_kept).collect();
     let poll_every = watched.iter().filter_map(|inbox| inbox.poll).min();
-    let inboxes: Vec<PathBuf> = watched.into_iter().map(|inbox| inbox.path).collect();
+    let mut known = HashMap::new();
+    let mut inboxes = Vec::new();
+    for (index, inbox) in watched.into_iter().enumerate() {
+        // A live folder is never settled, so never known by a mark when taken.
+        if !inbox.live {
+            known.extend((inbox.known.into_iter()).map(|(folder, mark)| {
+                let shoot = Settled {
+                    inbox: index,
+                    folder,
+                };
+                (shoot, mark)
+            }));
+        }
+        inboxes.push(inbox.path);
+    }
     let task = tokio::spawn(async move {
         let (raw_sender, mut raw) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let watcher = notify::recommended_watcher(move |event| {
@@ -235,7 +193,9 @@ pub fn spawn(
             pending: HashMap::new(),
             live,
             live_touched: HashSet::new(),
-            known: HashMap::new(),
+            link_counts_kept,
+            known,
+            verify_prints: false,
             unusable: HashMap::new(),
             look_again: HashSet::new(),
             counter,
@@ -277,8 +237,12 @@ struct WatchState {
     /// Which inboxes are live, and their folders changed since the last tick.
     live: Vec<bool>,
     live_touched: HashSet<Settled>,
-    /// Fingerprints of folders last reported settled, so rescans report only changes.
-    known: HashMap<Settled, Known>,
+    /// Whether each inbox's link counts tell subfolders.
+    link_counts_kept: Vec<bool>,
+    /// Marks of folders last reported settled, so rescans report only changes.
+    known: HashMap<Settled, FolderMark>,
+    /// Events were lost: the next rescan compares every folder's files, not its stamp.
+    verify_prints: bool,
     /// The unusable folders last reported, by inbox.
     unusable: HashMap<usize, Vec<UnusableFolder>>,
     /// Inboxes to list again for unusable folders (an event or a settled link hinted).
@@ -339,9 +303,9 @@ impl WatchState {
         }
     }
 
-    /// After an event queue overflow: every folder may have changed.
+    /// After an event queue overflow: any folder may have changed, even in place.
     fn rescan_now(&mut self) {
-        self.known.clear();
+        self.verify_prints = true;
     }
 
     /// Lists the inboxes `which` picks and touches every folder new or changed there.
@@ -350,7 +314,12 @@ impl WatchState {
             .filter(|(index, _)| which(*index))
             .collect();
         let known = self.known.clone();
-        let pending: Vec<Settled> = self.pending.keys().cloned().collect();
+        let pending: HashSet<Settled> = self.pending.keys().cloned().collect();
+        let links_kept = self.link_counts_kept.clone();
+        let verify = self.verify_prints;
+        if (0..self.inboxes.len()).all(&which) {
+            self.verify_prints = false;
+        }
         let (changed, restamped, unusable) = tokio::task::spawn_blocking(move || {
             let (mut changed, mut restamped, mut unusable) = (Vec::new(), Vec::new(), Vec::new());
             for (inbox, path) in inboxes {
@@ -363,11 +332,11 @@ impl WatchState {
                         continue;
                     }
                     let dir = path.join(&shoot.folder);
-                    let Some(stamp) = folder_stamp(&dir) else {
+                    let Some(stamp) = folder_stamp(&dir, links_kept[inbox]) else {
                         continue;
                     };
                     let was = known.get(&shoot).copied();
-                    if was.is_some_and(|was| was.stamp == stamp) {
+                    if !verify && was.is_some_and(|was| was.stamp == stamp) {
                         continue;
                     }
                     let Some(print) = fingerprint(&dir) else {
@@ -376,7 +345,7 @@ impl WatchState {
                     match was {
                         // Its stamp moved but not its files (a folder touched): known anew.
                         Some(was) if was.print == print => restamped.push((shoot, stamp)),
-                        _ => changed.push((shoot, Known { stamp, print })),
+                        _ => changed.push((shoot, FolderMark { stamp, print })),
                     }
                 }
                 unusable.push((inbox, listing.unusable));
@@ -475,38 +444,49 @@ impl WatchState {
                 )
             })
             .collect();
+        let links_kept = self.link_counts_kept.clone();
         let checked = tokio::task::spawn_blocking(move || {
             looked_at
                 .into_iter()
                 .map(|(shoot, quiet, before, dir)| {
                     // A link to a folder is never a shoot: it is reported as unusable.
                     let real = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
-                    let stamp = real.then(|| folder_stamp(&dir)).flatten();
                     let print = real.then(|| fingerprint(&dir)).flatten();
-                    (shoot, quiet, before, stamp.zip(print), real)
+                    // Its stamp is wanted only once it settles, to be known by.
+                    let settled = print.filter(|print| quiet && before == Some(*print));
+                    let stamp = settled.and_then(|print| {
+                        Some((folder_stamp(&dir, links_kept[shoot.inbox])?, print))
+                    });
+                    (shoot, print, stamp, real)
                 })
                 .collect::<Vec<_>>()
         })
         .await
         .unwrap_or_default();
-        for (shoot, quiet, before, now, real) in checked {
+        for (shoot, print, settled, real) in checked {
             if !real {
                 self.look_again.insert(shoot.inbox);
             }
-            match now {
-                None => {
+            match (print, settled) {
+                (None, _) => {
                     self.pending.remove(&shoot);
                     self.known.remove(&shoot);
                     self.events.emit(&shoot.folder, None, EventKind::Vanished);
                 }
-                Some((stamp, print)) if quiet && before == Some(print) => {
+                (Some(_), Some((stamp, print))) => {
                     self.pending.remove(&shoot);
-                    self.known.insert(shoot.clone(), Known { stamp, print });
-                    if self.settled.send(Found::Settled(shoot)).await.is_err() {
+                    let mark = FolderMark { stamp, print };
+                    self.known.insert(shoot.clone(), mark);
+                    if self
+                        .settled
+                        .send(Found::Settled(shoot, mark))
+                        .await
+                        .is_err()
+                    {
                         return Err(());
                     }
                 }
-                Some((_, print)) => {
+                (Some(print), None) => {
                     if let Some(pending) = self.pending.get_mut(&shoot) {
                         pending.fingerprint = Some(print);
                     }
@@ -532,36 +512,5 @@ mod tests {
         assert_eq!(shoot_of(&inboxes, Path::new("/a/Inbox/.DS_Store")), None);
         assert_eq!(shoot_of(&inboxes, Path::new("/a/Inbox")), None);
         assert_eq!(shoot_of(&inboxes, Path::new("/c/x")), None);
-    }
-
-    #[test]
-    fn a_folder_stamp_moves_when_a_photo_is_added_anywhere_in_it_not_when_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let nested = dir.path().join("Kitchen");
-        std::fs::create_dir(&nested).unwrap();
-        std::fs::write(dir.path().join("IMG_1.jpg"), b"a").unwrap();
-        let first = folder_stamp(dir.path()).unwrap();
-        assert_eq!(folder_stamp(dir.path()), Some(first));
-        // Directory times have a coarse clock on some filesystems.
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(nested.join("IMG_2.jpg"), b"b").unwrap();
-        let second = folder_stamp(dir.path()).unwrap();
-        assert_ne!(
-            second, first,
-            "a photo added in a subfolder moves the stamp"
-        );
-        assert_eq!(folder_stamp(&dir.path().join("gone")), None);
-    }
-
-    #[test]
-    fn a_fingerprint_changes_when_a_file_grows_and_not_otherwise() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/a.jpg"), b"1").unwrap();
-        let first = fingerprint(dir.path()).unwrap();
-        assert_eq!(fingerprint(dir.path()), Some(first));
-        std::fs::write(dir.path().join("sub/a.jpg"), b"12").unwrap();
-        assert_ne!(fingerprint(dir.path()), Some(first));
-        assert_eq!(fingerprint(&dir.path().join("gone")), None);
     }
 }

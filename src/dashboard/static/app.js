@@ -11,7 +11,8 @@
       var banner = fetch('/banner', { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) replaceBanner(html); });
-      var table = fetch('/rows', { credentials: 'same-origin' })
+      // The same search and page as the page itself shows.
+      var table = fetch('/rows' + window.location.search, { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) apply(html); });
       Promise.all([banner, table]).catch(function () {})

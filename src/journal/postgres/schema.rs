@@ -115,6 +115,17 @@ CREATE TABLE live_ends (
     PRIMARY KEY (folder_id, folder)
 );
 "#,
+    // 5: what each shoot folder was known by when taken in, so a start-up does not
+    // read every finished shoot again.
+    r#"
+CREATE TABLE folder_marks (
+    folder_id TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    stamp BIGINT NOT NULL,
+    print BIGINT NOT NULL,
+    PRIMARY KEY (folder_id, folder)
+);
+"#,
 ];
 
 /// The database clock in milliseconds: leases are compared on one clock, the server's,

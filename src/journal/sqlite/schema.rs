@@ -101,4 +101,15 @@ CREATE TABLE live_ends (
     PRIMARY KEY (inbox, folder)
 );
 "#,
+    // 6: what each shoot folder was known by when taken in, so a start-up does not
+    // read every finished shoot again.
+    r#"
+CREATE TABLE folder_marks (
+    inbox TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    stamp INTEGER NOT NULL,
+    print INTEGER NOT NULL,
+    PRIMARY KEY (inbox, folder)
+);
+"#,
 ];

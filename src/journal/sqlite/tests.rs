@@ -188,8 +188,9 @@ fn a_journal_from_the_previous_release_gets_failure_kinds_from_its_messages() {
     let journal = SqliteJournal::open_read_only(dir.path()).unwrap().unwrap();
     let by_folder = |folder: &str| {
         journal
-            .summaries(None)
+            .shoots(&crate::journal::ShootsWanted::folder(folder))
             .unwrap()
+            .rows
             .into_iter()
             .find(|s| s.shoot.folder == folder)
             .unwrap()

@@ -182,6 +182,12 @@ impl Harness {
             .join("\n")
     }
 
+    /// What the agent logged since its last start.
+    pub(crate) fn logs_since_start(&self) -> String {
+        let log = self.dir.path().join(format!("agent-{}.log", self.starts));
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
     /// `imagen-sync status --json`, parsed.
     pub(crate) fn status(&self) -> serde_json::Value {
         let output = self.command(&["status", "--json"]).output().unwrap();
@@ -213,7 +219,9 @@ impl Harness {
         let Ok(Some(journal)) = imagen_sync::journal::open_read_only(&location) else {
             return Vec::new();
         };
-        journal.summaries(None).unwrap_or_default()
+        (journal.shoots(&imagen_sync::journal::ShootsWanted::all()))
+            .map(|page| page.rows)
+            .unwrap_or_default()
     }
 
     pub(crate) fn run_cli(&self, args: &[&str]) -> String {

@@ -114,6 +114,39 @@ impl ShootQueue for PgJournal {
         })
     }
 
+    fn folder_marks(&self, inbox: &Path) -> Result<HashMap<String, FolderMark>> {
+        let folder_id = self.places.id_of_inbox(inbox)?;
+        let rows = self.link.with(|client| {
+            Ok(client.query(
+                "SELECT folder, stamp, print FROM folder_marks WHERE folder_id = $1",
+                &[&folder_id],
+            )?)
+        })?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mark = FolderMark {
+                    stamp: row.get::<_, i64>(1) as u64,
+                    print: row.get::<_, i64>(2) as u64,
+                };
+                (row.get::<_, String>(0), mark)
+            })
+            .collect())
+    }
+
+    fn record_folder_mark(&self, inbox: &Path, folder: &str, mark: FolderMark) -> Result<()> {
+        let folder_id = self.places.id_of_inbox(inbox)?;
+        let (stamp, print) = (mark.stamp as i64, mark.print as i64);
+        self.link.with(|client| {
+            client.execute(
+                "INSERT INTO folder_marks (folder_id, folder, stamp, print) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (folder_id, folder) DO UPDATE SET stamp = EXCLUDED.stamp, print = EXCLUDED.print",
+                &[&folder_id, &folder, &stamp, &print],
+            )?;
+            Ok(())
+        })
+    }
+
     fn known_files(&self, inbox: &Path, folder: &str) -> Result<HashSet<PathBuf>> {
         let folder_id = self.places.id_of_inbox(inbox)?;
         let rows = self.link.with(|client| {

@@ -45,23 +45,43 @@ impl JournalView for PgJournal {
         Ok(rows.iter().map(|row| self.output_from_row(row)).collect())
     }
 
-    fn summaries(&self, newest: Option<usize>) -> Result<Vec<ShootSummary>> {
-        let limit = newest.map_or(i64::MAX, |n| n as i64);
-        let rows = self.link.with(|client| {
-            Ok(client.query(
+    fn shoots(&self, wanted: &ShootsWanted<'_>) -> Result<ShootsPage> {
+        // Each folder once, with its newest project and whether any is not done.
+        const FOLDERS: &str = "WITH folders AS (\
+             SELECT folder_id, folder, MAX(id) AS newest, BOOL_OR(state <> 'done') AS open \
+             FROM shoots WHERE ($1::TEXT IS NULL OR folder = $1) \
+             AND ($2::TEXT IS NULL OR strpos(lower(folder), lower($2)) > 0) \
+             GROUP BY folder_id, folder)";
+        let (limit, offset) = wanted.limit_and_offset();
+        let (folder, search) = (wanted.folder, wanted.search);
+        let (total, rows) = self.link.with(|client| {
+            let total: i64 = client
+                .query_one(
+                    &format!("{FOLDERS} SELECT COUNT(*) FROM folders WHERE NOT ($3 AND open)"),
+                    &[&folder, &search, &wanted.unfinished],
+                )?
+                .get(0);
+            let rows = client.query(
                 &format!(
-                    "SELECT {SHOOT_COLUMNS}, \
+                    "{FOLDERS}, listed AS (\
+                     SELECT folder_id, folder FROM folders WHERE $3 AND open \
+                     UNION ALL (SELECT folder_id, folder FROM folders \
+                     WHERE NOT ($3 AND open) ORDER BY newest DESC LIMIT $4 OFFSET $5)) \
+                     SELECT {SHOOT_COLUMNS}, \
                      (SELECT COUNT(*) FROM files f WHERE f.shoot_id = s.id), \
                      (SELECT COUNT(*) FROM files f WHERE f.shoot_id = s.id AND f.uploaded), \
                      (SELECT COUNT(*) FROM outputs o WHERE o.shoot_id = s.id AND o.placed) \
-                     FROM shoots s ORDER BY id DESC LIMIT $1"
+                     FROM shoots s WHERE (folder_id, folder) IN (SELECT folder_id, folder FROM listed) \
+                     ORDER BY id DESC"
                 ),
-                &[&limit],
-            )?)
+                &[&folder, &search, &wanted.unfinished, &limit, &offset],
+            )?;
+            Ok((total, rows))
         })?;
         let now = now_ms();
         let counts = super::super::SHOOT_COLUMN_COUNT;
-        rows.iter()
+        let rows = rows
+            .iter()
             .map(|row| {
                 Ok(ShootSummary {
                     shoot: self.shoot_from_row(row, now)?,
@@ -70,7 +90,11 @@ impl JournalView for PgJournal {
                     outputs: row.get::<_, i64>(counts + 2) as u64,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(ShootsPage {
+            rows,
+            paged_total: total as usize,
+        })
     }
 
     fn count_in(&self, state: ShootState) -> Result<usize> {

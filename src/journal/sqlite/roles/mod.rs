@@ -5,7 +5,7 @@ mod queue;
 mod steps;
 mod view;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -20,7 +20,7 @@ use crate::journal::{
     OutputRecord, Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps,
     ShootSummary, Spend, now_ms, project_name,
 };
-use crate::journal::{Arrival, Delivered, Switch};
+use crate::journal::{Arrival, Delivered, FolderMark, ShootsPage, ShootsWanted, Switch};
 use crate::shoot::Batch;
 
 use crate::journal::records::{identity_columns, identity_from};

@@ -77,6 +77,30 @@ impl ShootQueue for SqliteJournal {
         Ok(changed > 0)
     }
 
+    fn folder_marks(&self, inbox: &Path) -> Result<HashMap<String, FolderMark>> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT folder, stamp, print FROM folder_marks WHERE inbox = ?1")?;
+        let rows = statement.query_map(params![path_text(inbox)], |row| {
+            let (stamp, print) = (row.get::<_, i64>(1)?, row.get::<_, i64>(2)?);
+            let mark = FolderMark {
+                stamp: stamp as u64,
+                print: print as u64,
+            };
+            Ok((row.get::<_, String>(0)?, mark))
+        })?;
+        rows.map(|r| r.map_err(JournalError::from)).collect()
+    }
+
+    fn record_folder_mark(&self, inbox: &Path, folder: &str, mark: FolderMark) -> Result<()> {
+        self.connection().execute(
+            "INSERT INTO folder_marks (inbox, folder, stamp, print) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (inbox, folder) DO UPDATE SET stamp = excluded.stamp, print = excluded.print",
+            params![path_text(inbox), folder, mark.stamp as i64, mark.print as i64],
+        )?;
+        Ok(())
+    }
+
     fn known_files(&self, inbox: &Path, folder: &str) -> Result<HashSet<PathBuf>> {
         let connection = self.connection();
         let mut statement = connection.prepare_cached(

@@ -42,17 +42,41 @@ impl JournalView for SqliteJournal {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn summaries(&self, newest: Option<usize>) -> Result<Vec<ShootSummary>> {
+    fn shoots(&self, wanted: &ShootsWanted<'_>) -> Result<ShootsPage> {
+        // Each folder once, with its newest project and whether any is not done.
+        const FOLDERS: &str = "WITH folders AS (\
+             SELECT inbox, folder, MAX(id) AS newest, MAX(state != 'done') AS open FROM shoots \
+             WHERE (?1 IS NULL OR folder = ?1) \
+             AND (?2 IS NULL OR instr(lower(folder), lower(?2)) > 0) \
+             GROUP BY inbox, folder)";
         let connection = self.connection();
+        let (limit, offset) = wanted.limit_and_offset();
+        let filters = params![wanted.folder, wanted.search, wanted.unfinished];
+        let paged_total: i64 = connection
+            .prepare_cached(&format!(
+                "{FOLDERS} SELECT COUNT(*) FROM folders WHERE NOT (?3 AND open)"
+            ))?
+            .query_row(filters, |row| row.get(0))?;
         let mut statement = connection.prepare_cached(&format!(
-            "SELECT {SHOOT_COLUMNS}, \
+            "{FOLDERS}, listed AS (\
+             SELECT inbox, folder FROM folders WHERE ?3 AND open \
+             UNION ALL SELECT inbox, folder FROM (SELECT inbox, folder FROM folders \
+             WHERE NOT (?3 AND open) ORDER BY newest DESC LIMIT ?4 OFFSET ?5)) \
+             SELECT {SHOOT_COLUMNS}, \
              (SELECT COUNT(*) FROM files f WHERE f.shoot_id = s.id), \
              (SELECT COUNT(*) FROM files f WHERE f.shoot_id = s.id AND f.uploaded = 1), \
              (SELECT COUNT(*) FROM outputs o WHERE o.shoot_id = s.id AND o.placed = 1) \
-             FROM shoots s ORDER BY id DESC LIMIT ?1"
+             FROM shoots s WHERE (inbox, folder) IN (SELECT inbox, folder FROM listed) \
+             ORDER BY id DESC"
         ))?;
-        let limit = newest.map_or(i64::MAX, |n| n as i64);
-        let rows = statement.query_map([limit], |row| {
+        let page = params![
+            wanted.folder,
+            wanted.search,
+            wanted.unfinished,
+            limit,
+            offset
+        ];
+        let rows = statement.query_map(page, |row| {
             let count = |n: usize| row.get::<_, i64>(SHOOT_COLUMN_COUNT + n).map(|c| c as u64);
             Ok(ShootSummary {
                 shoot: shoot_from_row(row)?,
@@ -61,7 +85,10 @@ impl JournalView for SqliteJournal {
                 outputs: count(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(ShootsPage {
+            rows: rows.collect::<rusqlite::Result<_>>()?,
+            paged_total: paged_total as usize,
+        })
     }
 
     fn count_in(&self, state: ShootState) -> Result<usize> {

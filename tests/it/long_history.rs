@@ -1,0 +1,59 @@
+//! Years of shoots left in the inbox: a finished shoot costs nothing while it is left
+//! alone, across restarts too, and one changed while the agent was stopped is still
+//! taken.
+
+use std::time::Duration;
+
+use crate::common::agent::*;
+use crate::common::*;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn put_photo(agent: &Harness, relative: &str) {
+    let path = agent.inbox().join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    write_jpeg(&path, 96, 64);
+}
+
+fn all_done(agent: &Harness, shoots: usize) -> bool {
+    let states = agent.shoot_states();
+    states.len() == shoots && states.iter().all(|(_, state)| state == "done")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_reads_only_the_shoots_changed_while_it_was_stopped() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    for shoot in ["12 Harbour View", "3 Elm Court", "9 Bay Road"] {
+        put_photo(&agent, &format!("{shoot}/Front.jpg"));
+    }
+    agent.start();
+    wait_for(&agent, "three shoots done", LONG, || all_done(&agent, 3)).await;
+    agent.stop_with_sigterm();
+
+    // While it is stopped: one more photo in a finished shoot, and a new shoot.
+    put_photo(&agent, "3 Elm Court/Garden/Pond.jpg");
+    put_photo(&agent, "40 Hill Street/Front.jpg");
+    agent.start();
+    wait_for(&agent, "the follow-up and the new shoot done", LONG, || {
+        all_done(&agent, 5)
+    })
+    .await;
+
+    let read_again: Vec<String> = (agent.logs_since_start().lines())
+        .filter(|line| line.contains("rescan found a new or changed folder"))
+        .map(|line| line.to_owned())
+        .collect();
+    let named = |folder: &str| read_again.iter().any(|line| line.contains(folder));
+    assert!(
+        named("3 Elm Court") && named("40 Hill Street"),
+        "{read_again:#?}"
+    );
+    assert!(
+        !named("12 Harbour View") && !named("9 Bay Road"),
+        "finished shoots left alone are not read again: {read_again:#?}"
+    );
+    let counters = counters(&sim);
+    assert_eq!(counters.projects_created, 5, "{counters:?}");
+    assert_eq!(counters.total_uploads(), 5, "each photo once: {counters:?}");
+}
