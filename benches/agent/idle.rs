@@ -2,51 +2,9 @@
 //! at that scale.
 
 use crate::common::agent::Harness;
-use imagen_sync::agent::scan;
-use imagen_sync::api::EditOptions;
-use imagen_sync::journal::{self, ShootState};
-use imagen_sync::shoot::PairPolicy;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-
-/// Fills an inbox and the journal with `shoots` finished shoots of `files` photos each.
-pub(crate) fn finished_shoots(harness: &Harness, shoots: usize, files: usize) {
-    let data = harness.dir.path().join("data");
-    let journal = journal::open(&journal::Location::DataFolder(data.clone())).unwrap();
-    for s in 0..shoots {
-        let folder = format!("Shoot {s:04}");
-        let dir = harness.inbox().join(&folder);
-        std::fs::create_dir_all(&dir).unwrap();
-        for f in 0..files {
-            std::fs::write(
-                dir.join(format!("IMG_{f:03}.jpg")),
-                imagen_sync::agent::whole::stand_in("jpg", 0, 1),
-            )
-            .unwrap();
-        }
-        let contents = scan::scan(&dir, PairPolicy::Raw, &|_| EditOptions::default()).unwrap();
-        let ids = journal
-            .record_batches(
-                &harness.inbox(),
-                &folder,
-                &harness.outbox().join(&folder),
-                &contents.batches,
-                journal::Arrival::Settled,
-            )
-            .unwrap();
-        for id in ids {
-            journal.set_project(id, "done-before").unwrap();
-            for step in [
-                ShootState::Editing,
-                ShootState::Downloading,
-                ShootState::Done,
-            ] {
-                journal.advance(id, step).unwrap();
-            }
-        }
-    }
-}
 
 pub(crate) fn agent_log_has(harness: &Harness, needle: &str) -> bool {
     harness.logs().contains(needle)
@@ -56,7 +14,7 @@ pub(crate) fn agent_log_has(harness: &Harness, needle: &str) -> bool {
 pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
     let sim = sim_with(Duration::from_secs(1)).await;
     let mut agent = Harness::new(&sim, 1, "");
-    finished_shoots(&agent, sizes.idle_shoots, 1);
+    agent.fill_with_finished_shoots(sizes.idle_shoots, 1);
     agent.start();
     let pid = agent.agent.as_ref().unwrap().id();
     wait_until("start-up scan", Duration::from_secs(120), || {
@@ -95,7 +53,7 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
 
     let sim = sim_with(Duration::from_secs(1)).await;
     let mut agent = Harness::new(&sim, 1, "");
-    finished_shoots(&agent, sizes.scale_shoots, sizes.scale_files_per_shoot);
+    agent.fill_with_finished_shoots(sizes.scale_shoots, sizes.scale_files_per_shoot);
     let started = Instant::now();
     agent.start();
     wait_until("start-up scan", Duration::from_secs(300), || {

@@ -57,3 +57,48 @@ async fn a_restart_reads_only_the_shoots_changed_while_it_was_stopped() {
     assert_eq!(counters.projects_created, 5, "{counters:?}");
     assert_eq!(counters.total_uploads(), 5, "each photo once: {counters:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_the_newest_finished_shoots_and_all_of_them_when_asked() {
+    let sim = start_sim(|_| {}).await;
+    let agent = Harness::new(&sim, 1, "");
+    agent.fill_with_finished_shoots(14, 1);
+
+    let status = agent.run_cli(&["status"]);
+    assert!(
+        status.contains("Shoot 0013") && status.contains("Shoot 0004"),
+        "{status}"
+    );
+    assert!(!status.contains("Shoot 0003"), "{status}");
+    assert!(
+        status.contains(
+            "… and 4 earlier shoots finished before (`imagen-sync status --all` lists every shoot)"
+        ),
+        "{status}"
+    );
+    let all = agent.run_cli(&["status", "--all"]);
+    assert!(
+        all.contains("Shoot 0000") && !all.contains("earlier shoots"),
+        "{all}"
+    );
+
+    let listed = |document: &serde_json::Value| {
+        (document["shoots"].as_array().unwrap().iter())
+            .map(|shoot| shoot["folder"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let page = agent.status();
+    assert_eq!(listed(&page).len(), 10, "{page:#}");
+    assert_eq!(page["finished_not_listed"], 4);
+    assert_eq!(
+        page["agent"]["running"], false,
+        "the rest of the document follows"
+    );
+    let output = agent
+        .command(&["status", "--json", "--all"])
+        .output()
+        .unwrap();
+    let everything: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed(&everything).len(), 14);
+    assert_eq!(everything["finished_not_listed"], 0);
+}

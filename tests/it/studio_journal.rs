@@ -371,3 +371,112 @@ fn wrong_credentials_are_said_with_what_to_check_and_never_the_password() {
     let journal = open(&location);
     assert!(!journal.paused().unwrap());
 }
+
+/// Years of shoots: a view reads the unfinished ones and a page of the newest finished,
+/// a search by name, or one folder, each shoot with all its projects; and what each
+/// folder was known by when taken in is kept. The same on both backends.
+fn a_history_of_shoots_is_read_a_page_at_a_time(journal: &Arc<dyn Journal>, root: &str) {
+    let inbox = PathBuf::from(format!("{root}/In"));
+    for n in 0..30 {
+        let folder = format!("{n:02} Harbour View");
+        for id in record(journal, root, &folder, &["a.jpg"]) {
+            journal.claim(&[], 10).unwrap();
+            journal.set_project(id, "done-before").unwrap();
+            for step in [
+                ShootState::Editing,
+                ShootState::Downloading,
+                ShootState::Done,
+            ] {
+                journal.advance(id, step).unwrap();
+            }
+        }
+    }
+    // A follow-up still working in an old folder, and a new shoot of two projects.
+    record(journal, root, "03 Harbour View", &["late.jpg"]);
+    let mut two = photos(&["x.jpg"]);
+    two.extend(photos(&["y.jpg"]).into_iter().map(|mut b| {
+        b.kind = PhotoKind::Raw;
+        b
+    }));
+    journal
+        .record_batches(
+            &inbox,
+            "77 Elm Court",
+            Path::new(&format!("{root}/Out/77 Elm Court")),
+            &two,
+            journal::Arrival::Settled,
+        )
+        .unwrap();
+
+    let folders = |page: &journal::ShootsPage| {
+        let mut names: Vec<String> = Vec::new();
+        for row in &page.rows {
+            if !names.contains(&row.shoot.folder) {
+                names.push(row.shoot.folder.clone());
+            }
+        }
+        names
+    };
+    let wanted = ShootsWanted::unfinished_and_newest(5);
+    let first = journal.shoots(&wanted).unwrap();
+    assert_eq!(
+        folders(&first),
+        [
+            "77 Elm Court",
+            "03 Harbour View",
+            "29 Harbour View",
+            "28 Harbour View",
+            "27 Harbour View",
+            "26 Harbour View",
+            "25 Harbour View"
+        ]
+    );
+    assert_eq!(first.rows.len(), 9, "every project of each shoot listed");
+    assert_eq!(first.paged_total, 29, "finished folders in all");
+    assert_eq!(first.after(&wanted), 24);
+    let last = ShootsWanted::unfinished_and_newest(5).skip(25);
+    let page = journal.shoots(&last).unwrap();
+    assert_eq!(
+        folders(&page).len(),
+        2 + 4,
+        "the unfinished and the last four"
+    );
+    assert_eq!(page.after(&last), 0);
+
+    let found = journal
+        .shoots(&ShootsWanted::all().search(Some("elm ")))
+        .unwrap();
+    assert_eq!(folders(&found), ["77 Elm Court"], "found ignoring case");
+    assert_eq!(
+        journal
+            .projects_of(&inbox, "03 Harbour View")
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let mark = journal::FolderMark {
+        stamp: u64::MAX - 1,
+        print: 7,
+    };
+    journal
+        .record_folder_mark(&inbox, "03 Harbour View", mark)
+        .unwrap();
+    let marks = journal.folder_marks(&inbox).unwrap();
+    assert_eq!(marks.get("03 Harbour View"), Some(&mark));
+    assert_eq!(marks.len(), 1);
+}
+
+#[test]
+fn the_shared_journal_reads_a_history_of_shoots_a_page_at_a_time() {
+    let cluster = Cluster::start();
+    let (nas, _) = nas_and_mac(&cluster.new_database("studio"));
+    a_history_of_shoots_is_read_a_page_at_a_time(&nas, "/mnt/nas");
+}
+
+#[test]
+fn the_local_journal_reads_a_history_of_shoots_a_page_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open(&Location::DataFolder(dir.path().to_owned()));
+    a_history_of_shoots_is_read_a_page_at_a_time(&journal, "/Users/ann");
+}

@@ -182,6 +182,54 @@ impl Harness {
             .join("\n")
     }
 
+    /// Fills the inbox and the journal with `shoots` finished shoots ("Shoot 0000"…) of
+    /// `files` photos each, as years of work leave them: each folder known by the mark
+    /// it was taken in with.
+    pub(crate) fn fill_with_finished_shoots(&self, shoots: usize, files: usize) {
+        use imagen_sync::agent::{scan, watch};
+        use imagen_sync::journal::{self, ShootState};
+        let data = self.dir.path().join("data");
+        let journal = journal::open(&journal::Location::DataFolder(data)).unwrap();
+        let inbox = self.inbox();
+        for s in 0..shoots {
+            let folder = format!("Shoot {s:04}");
+            let dir = inbox.join(&folder);
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in 0..files {
+                let photo = imagen_sync::agent::whole::stand_in("jpg", 0, 1);
+                std::fs::write(dir.join(format!("IMG_{f:03}.jpg")), photo).unwrap();
+            }
+            let options = |_: &Path| imagen_sync::api::EditOptions::default();
+            let raw = imagen_sync::shoot::PairPolicy::Raw;
+            let contents = scan::scan(&dir, raw, &options).unwrap();
+            let outbox = self.outbox().join(&folder);
+            let ids = journal
+                .record_batches(
+                    &inbox,
+                    &folder,
+                    &outbox,
+                    &contents.batches,
+                    journal::Arrival::Settled,
+                )
+                .unwrap();
+            for id in ids {
+                journal.set_project(id, "done-before").unwrap();
+                for step in [
+                    ShootState::Editing,
+                    ShootState::Downloading,
+                    ShootState::Done,
+                ] {
+                    journal.advance(id, step).unwrap();
+                }
+            }
+            let mark = journal::FolderMark {
+                stamp: watch::folder_stamp(&dir, false).unwrap(),
+                print: watch::fingerprint(&dir).unwrap(),
+            };
+            journal.record_folder_mark(&inbox, &folder, mark).unwrap();
+        }
+    }
+
     /// What the agent logged since its last start.
     pub(crate) fn logs_since_start(&self) -> String {
         let log = self.dir.path().join(format!("agent-{}.log", self.starts));
