@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::agent::{Harness, tree, wait_for};
 use crate::common::browser::Browser;
-use crate::common::dashboard::{settings_page, signed_in, start_with_dashboard};
+use crate::common::dashboard::{open_link, settings_page, signed_in, start_with_dashboard};
 use crate::common::{KEY, start_sim, write_shoot};
 use imagen_sync::sim::Faults;
 
@@ -755,4 +755,61 @@ async fn open_hands_the_browser_a_one_time_code_and_the_token_is_on_no_command_l
         said.contains("may be read by other users") && said.contains("rm "),
         "{said}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn years_of_shoots_are_paged_and_a_shoot_is_found_by_its_name() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.fill_with_finished_shoots(120, 1);
+    let (_, link) = start_with_dashboard(&mut agent).await;
+    let base = link.split("/?").next().unwrap().to_owned();
+    let browser = Browser::start().await;
+    browser.goto(&link).await;
+    browser
+        .wait_for_text("#shoot-rows", "Shoot 0119", LONG)
+        .await;
+    let rows = "return document.querySelectorAll('#shoot-rows tr').length;";
+    assert_eq!(browser.script(rows).await, 50, "a page of finished shoots");
+    let pager = browser.text("#shoot-pages").await;
+    assert!(pager.contains("Finished shoots 1–50 of 120."), "{pager}");
+
+    browser.click("#shoot-pages a").await;
+    browser
+        .wait_for_text("#shoot-rows", "Shoot 0069", LONG)
+        .await;
+    let older = browser.text("#shoot-rows").await;
+    assert!(!older.contains("Shoot 0070"), "{older}");
+    assert!(browser.url().await.ends_with("/?page=2"));
+
+    browser
+        .fill("form.search input[name=q]", "shoot 0007")
+        .await;
+    browser.click("form.search button").await;
+    browser
+        .wait_for_text("#shoot-pages, #shoot-rows", "", LONG)
+        .await;
+    let found = browser.text("#shoot-rows").await;
+    assert!(
+        found.contains("Shoot 0007") && !found.contains("Shoot 0070"),
+        "{found}"
+    );
+    assert_eq!(browser.script(rows).await, 1, "{found}");
+
+    let phone = Browser::start_phone().await;
+    phone.goto(&open_link(&agent)).await;
+    phone.wait_for_text("#shoot-rows", "Shoot 0119", LONG).await;
+    for path in ["/", "/?page=2", "/?q=0007"] {
+        phone.assert_fits_the_screen(&base, path).await;
+    }
+    if let Ok(dir) = std::env::var("IMAGEN_TEST_SCREENSHOTS") {
+        phone.goto(&format!("{base}/?page=2")).await;
+        phone.wait_for_text("#shoot-rows", "Shoot 0069", LONG).await;
+        phone
+            .screenshot(&Path::new(&dir).join("shoots-paged-phone.png"))
+            .await;
+        browser
+            .screenshot(&Path::new(&dir).join("shoots-found.png"))
+            .await;
+    }
 }
