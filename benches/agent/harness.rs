@@ -51,10 +51,11 @@ pub(crate) const FULL: Sizes = Sizes {
     latency_photos: 20,
     big_file_mb: 2048,
     many_files: 400,
-    idle_shoots: 1000,
+    // Years of a busy photographer's shoots left in the inbox.
+    idle_shoots: 10_000,
     // One default rescan period, so the figure includes one rescan's cost.
     idle_seconds: 120,
-    scale_shoots: 1000,
+    scale_shoots: 10_000,
     scale_files_per_shoot: 100,
     studio_shoots: 60,
     studio_photos: 10,

@@ -40,9 +40,9 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
             "Idle CPU, {} finished shoots, over {} s (one 120 s rescan included)",
             sizes.idle_shoots, sizes.idle_seconds
         ),
-        "< 0.1% of one core",
+        "≤ 0.05% of one core",
         format!("{percent:.3}% ({used:.2} s CPU)"),
-        format!("{:.2} of target", percent / 0.1),
+        format!("{:.2} of target", percent / 0.05),
     ));
     rows.push(row(
         &format!("Idle RSS, {} finished shoots", sizes.idle_shoots),
