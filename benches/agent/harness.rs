@@ -17,6 +17,8 @@ pub(crate) struct Sizes {
     pub latency_photos: usize,
     pub big_file_mb: u64,
     pub many_files: usize,
+    /// Photos in the shoot whose outputs' writing rate is measured.
+    pub many_outputs: usize,
     pub idle_shoots: usize,
     pub idle_seconds: u64,
     pub scale_shoots: usize,
@@ -51,6 +53,8 @@ pub(crate) const FULL: Sizes = Sizes {
     latency_photos: 20,
     big_file_mb: 2048,
     many_files: 400,
+    // A wedding.
+    many_outputs: 3000,
     // Years of a busy photographer's shoots left in the inbox.
     idle_shoots: 10_000,
     // One default rescan period, so the figure includes one rescan's cost.
@@ -83,6 +87,7 @@ pub(crate) const QUICK: Sizes = Sizes {
     latency_photos: 4,
     big_file_mb: 100,
     many_files: 20,
+    many_outputs: 30,
     idle_shoots: 20,
     idle_seconds: 3,
     scale_shoots: 20,

@@ -15,12 +15,15 @@ mod common;
 mod harness;
 mod idle;
 mod latency;
+mod link;
 mod live;
 mod memory;
+mod outputs;
 mod reference;
 mod report;
 mod studio;
 mod throughput;
+mod uplink;
 
 use big_photos::big_photos;
 use harness::{FULL, QUICK};
@@ -28,10 +31,12 @@ use idle::idle_and_scale;
 use latency::latency_overhead;
 use live::live_shoot;
 use memory::memory;
+use outputs::outputs_rate;
 use reference::{reference_peer, versus_reference};
 use report::markdown;
 use studio::studio_scaling;
 use throughput::{limited_rate, upload_throughput};
+use uplink::{uplink, uplink_peer};
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +52,11 @@ fn main() {
         runtime.block_on(reference_peer(base, Path::new(shoot), Path::new(out)));
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--uplink-peer") {
+        let (base, shoot) = (&args[at + 1], &args[at + 2]);
+        runtime.block_on(uplink_peer(base, Path::new(shoot)));
+        return;
+    }
     // `cargo test --all-targets` runs this binary too, without `--bench`: measuring on a
     // machine busy with tests means nothing, so it runs the small sizes only, to prove
     // the harness still works (CI relies on that; it asserts nothing about speed).
@@ -60,7 +70,7 @@ fn main() {
         .position(|a| a == "--write")
         .map(|at| PathBuf::from(&args[at + 1]));
     let sizes = if quick { &QUICK } else { &FULL };
-    // `--only throughput|latency|live|versus|memory|idle|studio`: one group, while working on it
+    // `--only throughput|uplink|latency|live|versus|memory|outputs|idle|studio`: one group, while working on it
     // (`big-photos`, or `downloads` and `thumbnails`: the big-photo part of memory).
     let only = args
         .iter()
@@ -74,8 +84,11 @@ fn main() {
     let work = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
     runtime.block_on(async {
-        if wanted("throughput") || wanted("versus") {
+        if wanted("throughput") || wanted("versus") || wanted("uplink") {
             let shoot = upload_throughput(sizes, work.path(), &mut rows).await;
+            if wanted("uplink") {
+                uplink(sizes, &shoot, &mut rows).await;
+            }
             if wanted("throughput") {
                 limited_rate(sizes, &shoot, work.path(), &mut rows).await;
             }
@@ -94,6 +107,9 @@ fn main() {
         }
         if wanted("memory") || wanted("big-photos") {
             big_photos(sizes, work.path(), &mut rows, only.as_deref()).await;
+        }
+        if wanted("outputs") {
+            outputs_rate(sizes, work.path(), &mut rows).await;
         }
         if wanted("idle") {
             idle_and_scale(sizes, &mut rows).await;

@@ -11,12 +11,33 @@ use crate::harness::*;
 
 /// Figure 6, the reference flow a user would otherwise write, run as a child process so
 /// its memory is its own: one project, whole-file reads, sequential uploads, 30 s polls.
-pub(crate) async fn reference_peer(base: &str, shoot: &Path, out: &Path) {
-    let api = Client::new(ClientConfig::new(
+/// The figure a peer process printed as `NAME=value`; its output when it printed none.
+pub(crate) fn peer_said<T: std::str::FromStr>(output: &std::process::Output, name: &str) -> T {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let prefix = format!("{name}=");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "the peer failed: {stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+}
+
+/// The API client a peer process (the reference flows) talks to the simulator with.
+pub(crate) fn peer_api(base: &str) -> Client {
+    Client::new(ClientConfig::new(
         base.parse().unwrap(),
         ApiKey::new(common::KEY),
     ))
-    .unwrap();
+    .unwrap()
+}
+
+pub(crate) async fn reference_peer(base: &str, shoot: &Path, out: &Path) {
+    let api = peer_api(base);
     let http = reqwest::Client::new();
     let uuid = api.create_project(Some("Reference flow")).await.unwrap();
     let mut names: Vec<PathBuf> = std::fs::read_dir(shoot)

@@ -44,15 +44,23 @@ pub struct VerifiedPhoto {
 
 impl VerifiedPhoto {
     /// Renames into `dest` unless something is already there (then `Ok(Err(self))`, to
-    /// try another name). Never replaces a file.
+    /// try another name), and syncs its folder so the rename lasts. Never replaces a
+    /// file.
     pub fn place(self, dest: &Path) -> Result<Result<(), VerifiedPhoto>, OutboxError> {
+        let placed = self.place_unsynced(dest)?;
+        if placed.is_ok()
+            && let Some(dir) = dest.parent()
+        {
+            atomic_file::sync_dir(dir);
+        }
+        Ok(placed)
+    }
+
+    /// [`VerifiedPhoto::place`] without the folder's sync: for photos placed together,
+    /// whose folders the caller syncs once for all of them.
+    pub fn place_unsynced(self, dest: &Path) -> Result<Result<(), VerifiedPhoto>, OutboxError> {
         match self.temp.persist_noclobber(dest) {
-            Ok(()) => {
-                if let Some(dir) = dest.parent() {
-                    atomic_file::sync_dir(dir);
-                }
-                Ok(Ok(()))
-            }
+            Ok(()) => Ok(Ok(())),
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
                 Ok(Err(VerifiedPhoto { temp: e.path }))
             }
@@ -100,9 +108,18 @@ where
 
 /// The first of `name`, `name (2).ext`, ... that does not exist in `dir`.
 pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    free_name_besides(dir, name, &std::collections::HashSet::new())
+}
+
+/// [`free_name`], not one of `taken` either (names given to photos being placed).
+pub fn free_name_besides(
+    dir: &Path,
+    name: &str,
+    taken: &std::collections::HashSet<PathBuf>,
+) -> PathBuf {
     candidate_names(name)
         .map(|candidate| dir.join(candidate))
-        .find(|path| path.symlink_metadata().is_err())
+        .find(|path| !taken.contains(path) && path.symlink_metadata().is_err())
         .expect("candidate names never run out")
 }
 

@@ -29,8 +29,9 @@ use std::sync::Arc;
 pub use location::{Location, SharedPlace};
 pub use pages::{ShootsPage, ShootsWanted};
 pub use records::{
-    AgentSeen, Arrival, Delivered, FileRecord, FolderMark, NotSent, OutputRecord, RetryScope,
-    ShootGroup, ShootId, ShootRecord, ShootSummary, Spend, plain_part, reason_with_details,
+    AgentSeen, Arrival, Delivered, FileRecord, FolderMark, NotSent, OutputRecord, PlacedOutput,
+    RetryScope, ShootGroup, ShootId, ShootRecord, ShootSummary, Spend, plain_part,
+    reason_with_details,
 };
 pub use sent::SentForEditing;
 pub use state::{FailureKind, ShootState};
@@ -188,18 +189,11 @@ pub trait ShootSteps: JournalView {
     /// The next step of the pipeline (a legal move, see [`ShootState::may_become`]).
     fn advance(&self, id: ShootId, to: ShootState) -> Result<()>;
     fn mark_edit_sent(&self, id: ShootId) -> Result<()>;
-    /// Recorded right before an output is renamed into place at `path`.
-    fn output_intent(&self, id: ShootId, file_name: &str, path: &Path) -> Result<()>;
-    /// The output is in place; `identity` is its file's (device, inode), so intake knows
-    /// it again under any path, and `stamp` its size and time, so a later change to it
-    /// (a touch-up) is noticed.
-    fn output_placed(
-        &self,
-        id: ShootId,
-        file_name: &str,
-        identity: Option<FileIdentity>,
-        stamp: Option<&str>,
-    ) -> Result<()>;
+    /// Recorded, in one transaction, right before outputs are renamed into place: each
+    /// output's name from the server and the path it goes to.
+    fn output_intents(&self, id: ShootId, intents: &[(String, PathBuf)]) -> Result<()>;
+    /// The outputs are in place, recorded in one transaction.
+    fn outputs_placed(&self, id: ShootId, placed: &[PlacedOutput]) -> Result<()>;
     /// Every output in place of every finished shoot with a project.
     fn delivered_outputs(&self) -> Result<Vec<Delivered>>;
     /// An output as touch-up sync now knows it: its `stamp`, and (when it was hashed)

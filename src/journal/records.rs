@@ -1,6 +1,6 @@
 //! What the journal holds, as plain values every backend reads and writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -112,6 +112,27 @@ pub struct NotSent {
     pub file: String,
     pub reason: String,
     pub seen_ms: i64,
+}
+
+/// An output renamed into place: its name from the server; `identity` is its file's
+/// (device, inode), so intake knows it again under any path, and `stamp` its size and
+/// time, so a later change to it (a touch-up) is noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOutput {
+    pub file_name: String,
+    pub identity: Option<crate::files::overlap::FileIdentity>,
+    pub stamp: Option<String>,
+}
+
+impl PlacedOutput {
+    /// The output `file_name` as it is now at `path`.
+    pub fn at(file_name: &str, path: &Path) -> PlacedOutput {
+        PlacedOutput {
+            file_name: file_name.to_owned(),
+            identity: crate::files::overlap::identity(path),
+            stamp: crate::files::overlap::stamp(path),
+        }
+    }
 }
 
 /// What a shoot folder was known by when it was last taken in: its change stamp (its

@@ -155,6 +155,12 @@ pub struct Sim {
 impl Sim {
     /// Starts on 127.0.0.1:`port` (0 picks a free port).
     pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Sim> {
+        Sim::start_at(config, SocketAddr::from(([127, 0, 0, 1], port))).await
+    }
+
+    /// Starts on `address` (the uplink benchmark's own network link; everything else
+    /// serves loopback).
+    pub async fn start_at(config: SimConfig, address: SocketAddr) -> std::io::Result<Sim> {
         let (temp_dir, data_dir) = match &config.data_dir {
             Some(dir) => (None, dir.clone()),
             None => {
@@ -164,7 +170,7 @@ impl Sim {
             }
         };
         std::fs::create_dir_all(&data_dir)?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let listener = tokio::net::TcpListener::bind(address).await?;
         let addr = listener.local_addr()?;
         let public_url = (config.public_url.clone()).unwrap_or_else(|| format!("http://{addr}"));
         let shared = Arc::new(Shared {

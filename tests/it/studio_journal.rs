@@ -280,9 +280,14 @@ fn an_output_placed_by_one_machine_is_known_as_ours_on_another_mounting_it_elsew
     let (nas, mac) = nas_and_mac(&cluster.new_database("studio"));
     let id = record(&nas, "/mnt/nas", "Loft", &["a.jpg"])[0];
     nas.claim(&[], 1).unwrap();
-    nas.output_intent(id, "a.jpg", Path::new("/mnt/nas/Out/Loft/a.jpg"))
+    nas.output_intents(id, &[("a.jpg".into(), "/mnt/nas/Out/Loft/a.jpg".into())])
         .unwrap();
-    nas.output_placed(id, "a.jpg", Some((7, 42)), None).unwrap();
+    let placed = journal::PlacedOutput {
+        file_name: "a.jpg".into(),
+        identity: Some((7, 42)),
+        stamp: None,
+    };
+    nas.outputs_placed(id, &[placed]).unwrap();
     assert!(
         mac.is_own_output(Path::new("/Volumes/Out/Loft/a.jpg"), None)
             .unwrap()

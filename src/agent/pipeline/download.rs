@@ -1,23 +1,24 @@
 //! Download: every output not in the outbox yet, each verified and renamed into place
 //! next to where its source sits in the shoot's tree, recorded before and after the
-//! rename so a crash between the two is recognised. An output the server names in a way
+//! rename so a crash between the two is recognised. Downloads run concurrently while
+//! what has arrived is placed a group at a time (one journal transaction before the
+//! group's renames, one after), so a shoot of thousands of small photos is not held to
+//! one disk sync per photo. An output the server names in a way
 //! that cannot be written safely is left out and reported; every other one is still
 //! delivered, and the shoot ends "done with problems" (sending it again would bill it
 //! twice).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
-
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::{Context, ShootError};
 use crate::agent::names;
-use crate::agent::outbox::{self, OutboxError};
+use crate::agent::outbox::{self, OutboxError, VerifiedPhoto};
 use crate::api::{ApiError, DownloadLink};
 use crate::events::EventKind;
-use crate::journal::ShootRecord;
+use crate::journal::{PlacedOutput, ShootRecord};
 
 pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(), ShootError> {
     let uuid = shoot
@@ -52,9 +53,7 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
                 let on_disk = output.path.symlink_metadata().is_ok();
                 // Renamed into place just before a crash, but not yet recorded as such.
                 if !output.placed && on_disk {
-                    let identity = crate::files::overlap::identity(&output.path);
-                    let stamp = crate::files::overlap::stamp(&output.path);
-                    j.output_placed(id, &output.file_name, identity, stamp.as_deref())?;
+                    j.outputs_placed(id, &[PlacedOutput::at(&output.file_name, &output.path)])?;
                 }
                 if output.placed || on_disk {
                     placed.insert(output.file_name);
@@ -69,21 +68,11 @@ pub(super) async fn download_all(ctx: &Context, shoot: &ShootRecord) -> Result<(
         tracing::warn!(shoot = shoot.folder, "not delivered: {problem}");
     }
     let total = deliver.len() as u64;
-    let done = &AtomicU64::new(placed.len() as u64);
     let pending: Vec<(DownloadLink, PathBuf)> = deliver
         .into_iter()
         .filter(|(l, _)| !placed.contains(&l.file_name))
         .collect();
-    stream::iter(pending)
-        .map(|(link, relative)| async move {
-            download_one(ctx, shoot, uuid, &link, &relative).await?;
-            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-            ctx.emit(shoot, EventKind::Downloading { done, total });
-            Ok::<(), ShootError>(())
-        })
-        .buffer_unordered(ctx.limits.parallel_downloads.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
+    download_and_place(ctx, shoot, uuid, pending, (placed.len() as u64, total)).await?;
     if !problems.is_empty() {
         let (outbox, folder, problems) =
             (shoot.outbox.clone(), shoot.folder.clone(), problems.clone());
@@ -143,14 +132,171 @@ fn sort_outputs(links: Vec<DownloadLink>) -> Outputs {
     Outputs { deliver, problems }
 }
 
-/// Downloads one output next to where its source sits in the shoot's tree.
-async fn download_one(
+/// An output downloaded and verified, waiting to be placed.
+struct Fetched {
+    file_name: String,
+    dir: PathBuf,
+    name: String,
+    photo: VerifiedPhoto,
+}
+
+/// Downloads `pending` concurrently while placing what has arrived, a group at a time:
+/// each group's intents in one journal transaction, its renames, each folder synced
+/// once, then its placements in one transaction. Every photo's data is on disk before
+/// its rename, and the rename is recorded as intended before it happens, as one at a
+/// time would be. `(done, total)` counts outputs for the progress told.
+async fn download_and_place(
     ctx: &Context,
     shoot: &ShootRecord,
     uuid: &str,
-    link: &DownloadLink,
-    relative: &std::path::Path,
+    pending: Vec<(DownloadLink, PathBuf)>,
+    (done, total): (u64, u64),
 ) -> Result<(), ShootError> {
+    let parallel = ctx.limits.parallel_downloads.max(1);
+    let (arrived, mut arrivals) = tokio::sync::mpsc::channel::<Fetched>(parallel * 2);
+    let downloads = async move {
+        let mut fetching = stream::iter(pending)
+            .map(|(link, relative)| fetch_verified(ctx, shoot, uuid, link, relative))
+            .buffer_unordered(parallel);
+        while let Some(fetched) = fetching.try_next().await? {
+            if arrived.send(fetched).await.is_err() {
+                break;
+            }
+        }
+        Ok::<(), ShootError>(())
+    };
+    let placing = async {
+        let mut done = done;
+        while let Some(first) = arrivals.recv().await {
+            let mut group = vec![first];
+            while group.len() < PLACED_TOGETHER {
+                match arrivals.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
+            }
+            done += group.len() as u64;
+            place_group(ctx, shoot, group).await?;
+            ctx.emit(shoot, EventKind::Downloading { done, total });
+        }
+        Ok::<(), ShootError>(())
+    };
+    tokio::try_join!(downloads, placing)?;
+    Ok(())
+}
+
+/// Most outputs placed in one group (two journal transactions).
+const PLACED_TOGETHER: usize = 64;
+
+/// Places a group of downloaded outputs (see [`download_and_place`]). One whose name
+/// was taken meanwhile (another project of the shoot placing into the same folder) is
+/// placed on its own under the next free name.
+async fn place_group(
+    ctx: &Context,
+    shoot: &ShootRecord,
+    group: Vec<Fetched>,
+) -> Result<(), ShootError> {
+    let mut taken = HashSet::new();
+    let mut intended = Vec::new();
+    for fetched in group {
+        // Recorded resolved, so intake knows the file under any path that reaches it.
+        let dest = crate::files::overlap::resolve(&outbox::free_name_besides(
+            &fetched.dir,
+            &fetched.name,
+            &taken,
+        ));
+        taken.insert(dest.clone());
+        intended.push((fetched, dest));
+    }
+    let id = shoot.id;
+    let intents: Vec<(String, PathBuf)> = (intended.iter())
+        .map(|(fetched, dest)| (fetched.file_name.clone(), dest.clone()))
+        .collect();
+    ctx.record(move |j| j.output_intents(id, &intents)).await?;
+    let (placed, crowded) = tokio::task::spawn_blocking(move || {
+        let (mut placed, mut crowded, mut folders) = (Vec::new(), Vec::new(), HashSet::new());
+        for (fetched, dest) in intended {
+            let Fetched {
+                file_name,
+                dir,
+                name,
+                photo,
+            } = fetched;
+            match photo.place_unsynced(&dest)? {
+                Ok(()) => {
+                    folders.extend(dest.parent().map(Path::to_owned));
+                    placed.push((file_name, dest));
+                }
+                Err(photo) => crowded.push(Fetched {
+                    file_name,
+                    dir,
+                    name,
+                    photo,
+                }),
+            }
+        }
+        for folder in &folders {
+            crate::files::atomic_file::sync_dir(folder);
+        }
+        Ok::<_, OutboxError>((placed, crowded))
+    })
+    .await
+    .map_err(|error| OutboxError::Io {
+        path: shoot.outbox.clone(),
+        during: "moving into place",
+        source: std::io::Error::other(error),
+    })??;
+    ctx.record(move |j| {
+        let placed: Vec<PlacedOutput> = (placed.iter())
+            .map(|(file_name, dest)| PlacedOutput::at(file_name, dest))
+            .collect();
+        j.outputs_placed(id, &placed)
+    })
+    .await?;
+    for fetched in crowded {
+        place_alone(ctx, shoot, fetched).await?;
+    }
+    Ok(())
+}
+
+/// Places one output under the first free name, recording its intent before each try.
+async fn place_alone(
+    ctx: &Context,
+    shoot: &ShootRecord,
+    fetched: Fetched,
+) -> Result<(), ShootError> {
+    let Fetched {
+        file_name,
+        dir,
+        name,
+        mut photo,
+    } = fetched;
+    loop {
+        let dest = crate::files::overlap::resolve(&outbox::free_name(&dir, &name));
+        let (id, intent) = (shoot.id, vec![(file_name.clone(), dest.clone())]);
+        ctx.record(move |j| j.output_intents(id, &intent)).await?;
+        match photo.place(&dest)? {
+            Ok(()) => {
+                let name = file_name.clone();
+                ctx.record(move |j| j.outputs_placed(id, &[PlacedOutput::at(&name, &dest)]))
+                    .await?;
+                return Ok(());
+            }
+            Err(unplaced) => photo = unplaced,
+        }
+    }
+}
+
+/// Downloads one output into a hidden temp file in the folder its source sits in (in
+/// the shoot's tree), synced and verified; a link run out is asked for again once, a
+/// dropped connection retried.
+async fn fetch_verified(
+    ctx: &Context,
+    shoot: &ShootRecord,
+    uuid: &str,
+    link: DownloadLink,
+    relative: PathBuf,
+) -> Result<Fetched, ShootError> {
     let dir = match relative.parent() {
         Some(parent) => shoot.outbox.join(parent),
         None => shoot.outbox.clone(),
@@ -165,7 +311,7 @@ async fn download_one(
     let mut refreshed = false;
     let retry = &ctx.client.config().retry;
     let mut attempt = 1;
-    let mut photo = loop {
+    let photo = loop {
         let (target, into) = (&url, &dir);
         let prepared = outbox::prepare_photo(&dir, &name, |mut file| async move {
             ctx.client.download_to(target, &mut file, into).await?;
@@ -188,24 +334,10 @@ async fn download_one(
             other => break other?,
         }
     };
-    loop {
-        // Recorded resolved, so intake knows the file under any path that reaches it.
-        let dest = crate::files::overlap::resolve(&outbox::free_name(&dir, &name));
-        let (id, file_name, intended) = (shoot.id, link.file_name.clone(), dest.clone());
-        ctx.record(move |j| j.output_intent(id, &file_name, &intended))
-            .await?;
-        match photo.place(&dest)? {
-            Ok(()) => {
-                let (file_name, placed) = (link.file_name.clone(), dest);
-                ctx.record(move |j| {
-                    let identity = crate::files::overlap::identity(&placed);
-                    let stamp = crate::files::overlap::stamp(&placed);
-                    j.output_placed(id, &file_name, identity, stamp.as_deref())
-                })
-                .await?;
-                return Ok(());
-            }
-            Err(unplaced) => photo = unplaced,
-        }
-    }
+    Ok(Fetched {
+        file_name: link.file_name,
+        dir,
+        name,
+        photo,
+    })
 }

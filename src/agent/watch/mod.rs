@@ -217,7 +217,8 @@ pub fn spawn(
                 _ = poll.tick(), if poll_every.is_some() => {
                     state.rescan(|inbox| polled[inbox]).await;
                 }
-                _ = tick.tick() => {
+                // Nothing settling: no wake-ups at all while the inbox is left alone.
+                _ = tick.tick(), if state.has_work() => {
                     if state.check_settling().await.is_err() {
                         return;
                     }
@@ -253,6 +254,11 @@ struct WatchState {
 }
 
 impl WatchState {
+    /// Whether a tick has something to look at.
+    fn has_work(&self) -> bool {
+        !self.pending.is_empty() || !self.live_touched.is_empty() || !self.look_again.is_empty()
+    }
+
     fn touch(&mut self, shoot: Settled) {
         if self.live.get(shoot.inbox).copied().unwrap_or(false) {
             self.live_touched.insert(shoot);
@@ -313,15 +319,16 @@ impl WatchState {
         let inboxes: Vec<(usize, PathBuf)> = (self.inboxes.iter().cloned().enumerate())
             .filter(|(index, _)| which(*index))
             .collect();
-        let known = self.known.clone();
+        // Moved to the blocking thread and back, not copied: it holds every folder.
+        let mut known = std::mem::take(&mut self.known);
         let pending: HashSet<Settled> = self.pending.keys().cloned().collect();
         let links_kept = self.link_counts_kept.clone();
         let verify = self.verify_prints;
         if (0..self.inboxes.len()).all(&which) {
             self.verify_prints = false;
         }
-        let (changed, restamped, unusable) = tokio::task::spawn_blocking(move || {
-            let (mut changed, mut restamped, mut unusable) = (Vec::new(), Vec::new(), Vec::new());
+        let looked = tokio::task::spawn_blocking(move || {
+            let (mut changed, mut unusable) = (Vec::new(), Vec::new());
             for (inbox, path) in inboxes {
                 let Some(listing) = unusable::list(&path) else {
                     continue;
@@ -344,21 +351,20 @@ impl WatchState {
                     };
                     match was {
                         // Its stamp moved but not its files (a folder touched): known anew.
-                        Some(was) if was.print == print => restamped.push((shoot, stamp)),
+                        Some(was) if was.print == print => {
+                            known.insert(shoot, FolderMark { stamp, print });
+                        }
                         _ => changed.push((shoot, FolderMark { stamp, print })),
                     }
                 }
                 unusable.push((inbox, listing.unusable));
             }
-            (changed, restamped, unusable)
+            (known, changed, unusable)
         })
-        .await
-        .unwrap_or_default();
-        for (shoot, stamp) in restamped {
-            if let Some(known) = self.known.get_mut(&shoot) {
-                known.stamp = stamp;
-            }
-        }
+        .await;
+        // Lost with a panic of the look: every folder is then read again, once.
+        let (known, changed, unusable) = looked.unwrap_or_default();
+        self.known = known;
         if self.report_unusable(unusable).await.is_err() {
             return;
         }

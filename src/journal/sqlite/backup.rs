@@ -1,7 +1,7 @@
 //! The journal's safety copy and what to do when the journal is damaged. The agent
 //! keeps a copy of its journal beside it (`journal.backup.sqlite3`), refreshed when it
-//! opens the journal to write and after each shoot finishes (a big journal less often:
-//! see [`COPY_DUTY`]). A
+//! opens the journal to write (unless nothing was written since the copy) and after each
+//! shoot finishes (a big journal less often: see [`COPY_DUTY`]). A
 //! damaged journal (a disk error, a file cut short) is said with where that copy is and
 //! how to go on from it without editing finished shoots again; `imagen-sync journal
 //! restore` does it.
@@ -22,6 +22,20 @@ const COPY_DUTY: u32 = 20;
 /// The copy's file inside a data folder.
 pub(crate) fn backup_path(data_dir: &Path) -> PathBuf {
     data_dir.join("journal.backup.sqlite3")
+}
+
+/// Whether the copy holds everything the journal does: made after the journal and its
+/// write-ahead log were last written.
+pub(super) fn copy_is_current(data_dir: &Path) -> bool {
+    let journal = SqliteJournal::path_in(data_dir);
+    let written = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let wal = journal.with_extension("sqlite3-wal");
+    made_at(data_dir).is_some_and(|copy| {
+        [written(journal), written(wal)]
+            .into_iter()
+            .flatten()
+            .all(|at| at <= copy)
+    })
 }
 
 /// When the copy was made, if there is one.
@@ -209,4 +223,24 @@ pub(crate) fn restore(data_dir: &Path) -> Result<Restored> {
         kept_aside,
         copy_made,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_is_current_until_the_journal_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Connection::open(SqliteJournal::path_in(dir.path())).unwrap();
+        journal.pragma_update(None, "journal_mode", "WAL").unwrap();
+        journal.execute("CREATE TABLE t (x INTEGER)", []).unwrap();
+        assert!(!copy_is_current(dir.path()), "no copy yet");
+        refresh(dir.path()).unwrap();
+        assert!(copy_is_current(dir.path()));
+        // File times have a coarse clock on some filesystems.
+        std::thread::sleep(Duration::from_millis(20));
+        journal.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert!(!copy_is_current(dir.path()), "a write since the copy");
+    }
 }

@@ -53,6 +53,8 @@ impl SqliteJournal {
 
     pub(super) fn open(data_dir: &Path) -> Result<SqliteJournal> {
         create_private_dir(data_dir)?;
+        // Told before opening, which may make the write-ahead log anew.
+        let copy_is_current = backup::copy_is_current(data_dir);
         let connection = Connection::open(SqliteJournal::path_in(data_dir))
             .map_err(JournalError::from)
             .and_then(|connection| {
@@ -70,7 +72,9 @@ impl SqliteJournal {
             data_dir: data_dir.to_owned(),
             copies: backup::Refresher::default(),
         };
-        journal.copies.request(data_dir);
+        if !copy_is_current {
+            journal.copies.request(data_dir);
+        }
         Ok(journal)
     }
 

@@ -79,42 +79,47 @@ impl ShootSteps for PgJournal {
         self.step(id, |t| touch(t, id, "edit_sent = TRUE", &[]))
     }
 
-    fn output_intent(&self, id: ShootId, file_name: &str, path: &Path) -> Result<()> {
-        let inside = self
-            .places
-            .inside_outbox(path)
-            .map(|(_, inside)| text(inside))
-            .ok_or_else(|| {
+    fn output_intents(&self, id: ShootId, intents: &[(String, PathBuf)]) -> Result<()> {
+        let mut inside = Vec::new();
+        for (file_name, path) in intents {
+            let (_, within) = self.places.inside_outbox(path).ok_or_else(|| {
                 crate::journal::JournalError::Shared(format!(
                     "the output {} is in no outbox of the config",
                     path.display()
                 ))
             })?;
+            inside.push((file_name, text(within)));
+        }
         self.step(id, |t| {
-            t.execute(
-                "INSERT INTO outputs (shoot_id, file_name, path_inside, placed) \
-                 VALUES ($1, $2, $3, FALSE) ON CONFLICT (shoot_id, file_name) \
-                 DO UPDATE SET path_inside = excluded.path_inside, placed = FALSE",
-                &[&id, &file_name, &inside],
-            )?;
+            for (file_name, within) in &inside {
+                t.execute(
+                    "INSERT INTO outputs (shoot_id, file_name, path_inside, placed) \
+                     VALUES ($1, $2, $3, FALSE) ON CONFLICT (shoot_id, file_name) \
+                     DO UPDATE SET path_inside = excluded.path_inside, placed = FALSE",
+                    &[&id, file_name, within],
+                )?;
+            }
             Ok(())
         })
     }
 
-    fn output_placed(
-        &self,
-        id: ShootId,
-        file_name: &str,
-        identity: Option<FileIdentity>,
-        stamp: Option<&str>,
-    ) -> Result<()> {
-        let (dev, ino) = identity_columns(identity);
+    fn outputs_placed(&self, id: ShootId, placed: &[PlacedOutput]) -> Result<()> {
         self.step(id, |t| {
-            t.execute(
-                "UPDATE outputs SET placed = TRUE, placed_by = $3, dev = $4, ino = $5, \
-                 stamp = $6 WHERE shoot_id = $1 AND file_name = $2",
-                &[&id, &file_name, &self.agent, &dev, &ino, &stamp],
-            )?;
+            for output in placed {
+                let (dev, ino) = identity_columns(output.identity);
+                t.execute(
+                    "UPDATE outputs SET placed = TRUE, placed_by = $3, dev = $4, ino = $5, \
+                     stamp = $6 WHERE shoot_id = $1 AND file_name = $2",
+                    &[
+                        &id,
+                        &output.file_name,
+                        &self.agent,
+                        &dev,
+                        &ino,
+                        &output.stamp,
+                    ],
+                )?;
+            }
             Ok(())
         })
     }

@@ -20,7 +20,9 @@ use crate::journal::{
     OutputRecord, Result, RetryScope, ShootId, ShootQueue, ShootRecord, ShootState, ShootSteps,
     ShootSummary, Spend, now_ms, project_name,
 };
-use crate::journal::{Arrival, Delivered, FolderMark, ShootsPage, ShootsWanted, Switch};
+use crate::journal::{
+    Arrival, Delivered, FolderMark, PlacedOutput, ShootsPage, ShootsWanted, Switch,
+};
 use crate::shoot::Batch;
 
 use crate::journal::records::{identity_columns, identity_from};

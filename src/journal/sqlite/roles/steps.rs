@@ -77,28 +77,32 @@ impl ShootSteps for SqliteJournal {
         touch(&self.connection(), id, "edit_sent = ?2", (&true, &0))
     }
 
-    fn output_intent(&self, id: ShootId, file_name: &str, path: &Path) -> Result<()> {
-        self.connection().execute(
-            "INSERT INTO outputs (shoot_id, file_name, path, placed) VALUES (?1, ?2, ?3, 0) \
-             ON CONFLICT (shoot_id, file_name) DO UPDATE SET path = excluded.path, placed = 0",
-            params![id, file_name, path_text(path)],
-        )?;
+    fn output_intents(&self, id: ShootId, intents: &[(String, PathBuf)]) -> Result<()> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction()?;
+        for (file_name, path) in intents {
+            transaction.execute(
+                "INSERT INTO outputs (shoot_id, file_name, path, placed) VALUES (?1, ?2, ?3, 0) \
+                 ON CONFLICT (shoot_id, file_name) DO UPDATE SET path = excluded.path, placed = 0",
+                params![id, file_name, path_text(path)],
+            )?;
+        }
+        transaction.commit()?;
         Ok(())
     }
 
-    fn output_placed(
-        &self,
-        id: ShootId,
-        file_name: &str,
-        identity: Option<FileIdentity>,
-        stamp: Option<&str>,
-    ) -> Result<()> {
-        let (dev, ino) = identity_columns(identity);
-        self.connection().execute(
-            "UPDATE outputs SET placed = 1, dev = ?3, ino = ?4, stamp = ?5 \
-             WHERE shoot_id = ?1 AND file_name = ?2",
-            params![id, file_name, dev, ino, stamp],
-        )?;
+    fn outputs_placed(&self, id: ShootId, placed: &[PlacedOutput]) -> Result<()> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction()?;
+        for output in placed {
+            let (dev, ino) = identity_columns(output.identity);
+            transaction.execute(
+                "UPDATE outputs SET placed = 1, dev = ?3, ino = ?4, stamp = ?5 \
+                 WHERE shoot_id = ?1 AND file_name = ?2",
+                params![id, output.file_name, dev, ino, output.stamp],
+            )?;
+        }
+        transaction.commit()?;
         Ok(())
     }
 
