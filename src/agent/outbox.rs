@@ -1,6 +1,6 @@
 //! Atomic, verified writes into the outbox. A photo is streamed into a hidden temp file
 //! beside its final name (a dot-file not ending in .jpg, so no gallery picks it up),
-//! fsynced, checked to be a structurally valid JPEG, then renamed into place without
+//! checked to be a structurally valid JPEG, fsynced, then renamed into place without
 //! ever replacing a file that is already there (a suffix is added instead). Photos and
 //! folders get the mode the user's umask gives any new file (others can read them).
 
@@ -36,18 +36,37 @@ fn io<'a>(path: &'a Path, during: &'static str) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// A downloaded photo, fsynced and verified, waiting in a hidden temp file beside its
-/// destination.
+/// A downloaded photo, verified, waiting in a hidden temp file beside its destination.
 pub struct VerifiedPhoto {
     temp: tempfile::TempPath,
 }
 
 impl VerifiedPhoto {
-    /// Renames into `dest` unless something is already there (then `Ok(Err(self))`, to
-    /// try another name), and syncs its folder so the rename lasts. Never replaces a
-    /// file.
+    /// Makes its bytes durable (blocking): done before it is renamed into place, so a
+    /// photo at its final name is always whole, even after a power cut. Photos placed
+    /// together are synced at once, so the disk commits them together.
+    pub fn sync(&self) -> Result<(), OutboxError> {
+        VerifiedPhoto::sync_at(&self.temp)
+    }
+
+    /// [`VerifiedPhoto::sync`] by the temp file's path, for a sync on another thread.
+    pub fn sync_at(path: &Path) -> Result<(), OutboxError> {
+        std::fs::File::open(path)
+            .and_then(|file| file.sync_all())
+            .map_err(io(path, "flushing to disk"))
+    }
+
+    /// Where it waits (the hidden temp file).
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Syncs it, renames it into `dest` unless something is already there (then
+    /// `Ok(Err(self))`, to try another name), and syncs its folder so the rename lasts.
+    /// Never replaces a file.
     pub fn place(self, dest: &Path) -> Result<Result<(), VerifiedPhoto>, OutboxError> {
-        let placed = self.place_unsynced(dest)?;
+        self.sync()?;
+        let placed = self.place_synced(dest)?;
         if placed.is_ok()
             && let Some(dir) = dest.parent()
         {
@@ -56,9 +75,9 @@ impl VerifiedPhoto {
         Ok(placed)
     }
 
-    /// [`VerifiedPhoto::place`] without the folder's sync: for photos placed together,
-    /// whose folders the caller syncs once for all of them.
-    pub fn place_unsynced(self, dest: &Path) -> Result<Result<(), VerifiedPhoto>, OutboxError> {
+    /// [`VerifiedPhoto::place`] for a photo already synced, without its folder's sync:
+    /// for photos placed together, whose folders the caller syncs once for all.
+    pub fn place_synced(self, dest: &Path) -> Result<Result<(), VerifiedPhoto>, OutboxError> {
         match self.temp.persist_noclobber(dest) {
             Ok(()) => Ok(Ok(())),
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -69,8 +88,9 @@ impl VerifiedPhoto {
     }
 }
 
-/// Streams a photo into a hidden temp file in `dir` (filled by `fill`), fsyncs it and
-/// checks it is a JPEG. `name` only labels errors. On error nothing is left behind.
+/// Streams a photo into a hidden temp file in `dir` (filled by `fill`) and checks it is
+/// a JPEG; it is synced when placed. `name` only labels errors. On error nothing is
+/// left behind.
 pub async fn prepare_photo<F, Fut>(
     dir: &Path,
     name: &str,
@@ -87,9 +107,6 @@ where
         .map_err(io(dir, "creating a temp file"))?;
     let (std_file, temp_path) = temp.into_parts();
     let file = fill(File::from_std(std_file)).await?;
-    file.sync_all()
-        .await
-        .map_err(io(&temp_path, "flushing to disk"))?;
     drop(file);
     let checked = temp_path.to_path_buf();
     tokio::task::spawn_blocking(move || verify_jpeg(&checked))

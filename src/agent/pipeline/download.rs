@@ -208,6 +208,18 @@ async fn place_group(
         taken.insert(dest.clone());
         intended.push((fetched, dest));
     }
+    // Every photo's bytes made durable at once: the disk commits them together.
+    let syncs = (intended.iter()).map(|(fetched, _)| {
+        let path = fetched.photo.path().to_owned();
+        tokio::task::spawn_blocking(move || VerifiedPhoto::sync_at(&path))
+    });
+    for synced in futures_util::future::join_all(syncs).await {
+        synced.map_err(|error| OutboxError::Io {
+            path: shoot.outbox.clone(),
+            during: "flushing to disk",
+            source: std::io::Error::other(error),
+        })??;
+    }
     let id = shoot.id;
     let intents: Vec<(String, PathBuf)> = (intended.iter())
         .map(|(fetched, dest)| (fetched.file_name.clone(), dest.clone()))
@@ -222,7 +234,7 @@ async fn place_group(
                 name,
                 photo,
             } = fetched;
-            match photo.place_unsynced(&dest)? {
+            match photo.place_synced(&dest)? {
                 Ok(()) => {
                     folders.extend(dest.parent().map(Path::to_owned));
                     placed.push((file_name, dest));
