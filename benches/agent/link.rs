@@ -4,6 +4,10 @@
 //! them dropped at random, as `tc netem` would (this machine's kernel has no netem).
 //! TCP runs end to end between the agent and the simulator, unaware of it.
 //!
+//! The simulator listens on 127.0.0.2 on this side, and inside the namespace that one
+//! address is routed through the link (`route_localnet`): the agent talks to a
+//! loopback address, as it only does over plain HTTP, and every byte crosses the link.
+//!
 //! Making it needs root (`ip netns`, `/dev/net/tun`); [`Link::make`] says why not and
 //! the figure is skipped.
 
@@ -27,13 +31,15 @@ pub(crate) struct Shape {
 /// The namespace and devices, removed when dropped.
 pub(crate) struct Link {
     pub namespace: String,
-    /// This side's address, where the simulator listens.
+    /// The address on this side where the simulator listens, reached from the
+    /// namespace through the link only.
     pub near: &'static str,
     _carriers: Vec<std::thread::JoinHandle<()>>,
 }
 
 const NEAR: &str = "10.213.0.1";
 const FAR: &str = "10.213.0.2";
+const SERVED: &str = "127.0.0.2";
 
 fn run(args: &[&str]) -> Result<(), String> {
     let output = Command::new(args[0])
@@ -48,6 +54,26 @@ fn run(args: &[&str]) -> Result<(), String> {
             String::from_utf8_lossy(&output.stderr).trim()
         )),
     }
+}
+
+/// Removes the namespaces of earlier runs stopped before they could (a signal).
+fn forget_earlier_links() {
+    let Ok(listed) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        if let Some(name) = line.split_whitespace().next()
+            && name.starts_with("imgs-uplink-")
+        {
+            let _ = run(&["ip", "netns", "del", name]);
+        }
+    }
+}
+
+/// The TCP congestion control new connections use here (the namespace's is this one).
+pub(crate) fn congestion_control() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+        .map_or_else(|_| "unknown".into(), |text| text.trim().to_owned())
 }
 
 /// A TUN device named `name`, carrying bare IP packets.
@@ -88,6 +114,7 @@ impl Link {
         if unsafe { libc::geteuid() } != 0 {
             return Err("it needs root (a network namespace and TUN devices)".into());
         }
+        forget_earlier_links();
         let id = std::process::id() % 100_000;
         let namespace = format!("imgs-uplink-{id}");
         let (near_dev, far_dev) = (format!("imgs-h{id}"), format!("imgs-n{id}"));
@@ -96,7 +123,7 @@ impl Link {
         // Made first, so a step failing below still removes the namespace.
         let mut link = Link {
             namespace: namespace.clone(),
-            near: NEAR,
+            near: SERVED,
             _carriers: Vec::new(),
         };
         run(&["ip", "netns", "add", &namespace])?;
@@ -117,6 +144,8 @@ impl Link {
             &near_dev,
         ])?;
         run(&["ip", "link", "set", &near_dev, "up"])?;
+        let localnet = |dev: &str| format!("net.ipv4.conf.{dev}.route_localnet=1");
+        run(&["sysctl", "-qw", &localnet(&near_dev)])?;
         inside(&[
             "ip",
             "addr",
@@ -129,6 +158,19 @@ impl Link {
         ])?;
         inside(&["ip", "link", "set", &far_dev, "up"])?;
         inside(&["ip", "link", "set", "lo", "up"])?;
+        // Only 127.0.0.1 stays local there: 127.0.0.2 is this side's, across the link.
+        inside(&["ip", "addr", "del", "127.0.0.1/8", "dev", "lo"])?;
+        inside(&["ip", "addr", "add", "127.0.0.1/32", "dev", "lo"])?;
+        inside(&["sysctl", "-qw", &localnet("all")])?;
+        inside(&["sysctl", "-qw", &localnet(&far_dev)])?;
+        inside(&[
+            "ip",
+            "route",
+            "add",
+            &format!("{SERVED}/32"),
+            "dev",
+            &far_dev,
+        ])?;
         let carriers = vec![
             carry(near.try_clone().unwrap(), far.try_clone().unwrap(), shape),
             carry(far, near, shape),

@@ -72,8 +72,10 @@ pub(crate) async fn uplink(sizes: &Sizes, shoot: &Path, rows: &mut Vec<Row>) {
     agent.kill();
     rows.push(row(
         &format!(
-            "Uplink of 50 Mbit/s, 80 ms round trip, 0.1% loss: {} × {} MB",
-            sizes.upload_files, sizes.upload_file_mb
+            "Uplink of 50 Mbit/s, 80 ms round trip, 0.1% loss: {} × {} MB (TCP {})",
+            sizes.upload_files,
+            sizes.upload_file_mb,
+            crate::link::congestion_control()
         ),
         "≥ 0.9 of the link",
         format!(
