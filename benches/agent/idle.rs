@@ -61,6 +61,18 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
     })
     .await;
     let startup = started.elapsed();
+    // Where the start-up went, as the agent logged it.
+    for line in agent
+        .logs_since_start()
+        .lines()
+        .filter(|l| !l.contains("DEBUG"))
+        .take(25)
+    {
+        println!(
+            "  start-up log: {}",
+            line.chars().take(160).collect::<String>()
+        );
+    }
     let mut status_times = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();

@@ -210,10 +210,16 @@ impl Scheduler {
             tracing::info!(inbox = %pair.inbox.display(), "new shoots are found by {how}");
             if !inbox.live {
                 let path = pair.inbox.clone();
+                let asked = std::time::Instant::now();
                 // Without them (the studio's database away) every folder is read once.
                 inbox.known = journal::off_worker(&queue, move |q| q.folder_marks(&path))
                     .await
                     .unwrap_or_default();
+                tracing::debug!(
+                    folders = inbox.known.len(),
+                    "the journal's marks of the inbox read in {} ms",
+                    asked.elapsed().as_millis()
+                );
             }
             inboxes.push(inbox);
         }

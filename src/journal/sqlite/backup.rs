@@ -1,6 +1,6 @@
 //! The journal's safety copy and what to do when the journal is damaged. The agent
 //! keeps a copy of its journal beside it (`journal.backup.sqlite3`), refreshed when it
-//! opens the journal to write (unless nothing was written since the copy) and after each
+//! opens the journal to write (30 s later, unless nothing was written since) and after each
 //! shoot finishes (a big journal less often: see [`COPY_DUTY`]). A
 //! damaged journal (a disk error, a file cut short) is said with where that copy is and
 //! how to go on from it without editing finished shoots again; `imagen-sync journal
@@ -18,6 +18,9 @@ use crate::journal::{JournalError, Result};
 /// After a copy that took `t`, the next waits `COPY_DUTY × t`: a small journal is
 /// copied after every finished shoot, a big one at most a twentieth of the time.
 const COPY_DUTY: u32 = 20;
+
+/// How long after the journal is opened its copy is refreshed.
+pub(super) const AFTER_START: Duration = Duration::from_secs(30);
 
 /// The copy's file inside a data folder.
 pub(crate) fn backup_path(data_dir: &Path) -> PathBuf {
@@ -62,19 +65,38 @@ struct Refreshing {
 impl Refresher {
     /// Asks for a fresh copy of the journal of `data_dir`.
     pub(super) fn request(&self, data_dir: &Path) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.wanted = true;
-        if state.running {
-            return;
-        }
-        state.running = true;
+        request_on(&self.state, data_dir);
+    }
+
+    /// Asks for a fresh copy `delay` from now, unless one was made meanwhile: at
+    /// start-up, so copying a big journal does not slow the agent's first look at
+    /// its inboxes.
+    pub(super) fn request_after(&self, data_dir: &Path, delay: Duration) {
         let (shared, data_dir) = (self.state.clone(), data_dir.to_owned());
-        let spawned = std::thread::Builder::new()
-            .name("journal-copy".into())
-            .spawn(move || copy_while_wanted(&shared, &data_dir));
-        if spawned.is_err() {
-            state.running = false;
-        }
+        let _ = std::thread::Builder::new()
+            .name("journal-copy-later".into())
+            .spawn(move || {
+                std::thread::sleep(delay);
+                if !copy_is_current(&data_dir) {
+                    request_on(&shared, &data_dir);
+                }
+            });
+    }
+}
+
+fn request_on(shared: &Arc<Mutex<Refreshing>>, data_dir: &Path) {
+    let mut state = shared.lock().unwrap_or_else(|p| p.into_inner());
+    state.wanted = true;
+    if state.running {
+        return;
+    }
+    state.running = true;
+    let (shared, data_dir) = (shared.clone(), data_dir.to_owned());
+    let spawned = std::thread::Builder::new()
+        .name("journal-copy".into())
+        .spawn(move || copy_while_wanted(&shared, &data_dir));
+    if spawned.is_err() {
+        state.running = false;
     }
 }
 

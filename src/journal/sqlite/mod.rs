@@ -73,7 +73,7 @@ impl SqliteJournal {
             copies: backup::Refresher::default(),
         };
         if !copy_is_current {
-            journal.copies.request(data_dir);
+            journal.copies.request_after(data_dir, backup::AFTER_START);
         }
         Ok(journal)
     }
