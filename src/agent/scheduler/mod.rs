@@ -210,7 +210,7 @@ impl Scheduler {
             tracing::info!(inbox = %pair.inbox.display(), "new shoots are found by {how}");
             if !inbox.live {
                 let path = pair.inbox.clone();
-                let asked = std::time::Instant::now();
+                let asked = Instant::now();
                 // Without them (the studio's database away) every folder is read once.
                 inbox.known = journal::off_worker(&queue, move |q| q.folder_marks(&path))
                     .await
