@@ -102,3 +102,47 @@ async fn status_lists_the_newest_finished_shoots_and_all_of_them_when_asked() {
     assert_eq!(listed(&everything).len(), 14);
     assert_eq!(everything["finished_not_listed"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_added_deep_in_old_or_new_shoot_folders_are_heard_at_once_without_a_rescan() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    // No rescan for a day: only the folders' own change events can find these.
+    agent.edit_config(
+        "settle_seconds = 1",
+        "settle_seconds = 1\nrescan_seconds = 86400",
+    );
+    put_photo(&agent, "3 Elm Court/Upstairs/Bedroom/Window.jpg");
+    agent.start();
+    wait_for(&agent, "the first shoot done", LONG, || all_done(&agent, 1)).await;
+
+    // A photo dropped two folders down in a shoot that was there before the start.
+    put_photo(&agent, "3 Elm Court/Upstairs/Bedroom/Closet.jpg");
+    wait_for(&agent, "its follow-up done", LONG, || all_done(&agent, 2)).await;
+
+    // A shoot copied elsewhere and moved in whole, then a photo added deep inside it.
+    let staging = agent.dir.path().join("staging");
+    let card = staging.join("9 Bay Road");
+    std::fs::create_dir_all(card.join("Garden/Shed")).unwrap();
+    write_jpeg(&card.join("Garden/Shed/Door.jpg"), 96, 64);
+    std::fs::rename(&card, agent.inbox().join("9 Bay Road")).unwrap();
+    wait_for(&agent, "the moved-in shoot done", LONG, || {
+        all_done(&agent, 3)
+    })
+    .await;
+    put_photo(&agent, "9 Bay Road/Garden/Shed/Roof.jpg");
+    wait_for(&agent, "its follow-up done", LONG, || all_done(&agent, 4)).await;
+
+    // A shoot whose folders are made one by one as the card is copied.
+    put_photo(&agent, "40 Hill Street/Ground Floor/Hall/Stairs.jpg");
+    wait_for(&agent, "the new shoot done", LONG, || all_done(&agent, 5)).await;
+
+    let counters = counters(&sim);
+    assert_eq!(counters.projects_created, 5, "{counters:?}");
+    assert_eq!(counters.total_uploads(), 5, "each photo once: {counters:?}");
+    assert!(
+        !agent.logs().contains("cannot watch"),
+        "every folder is watched: {}",
+        agent.logs()
+    );
+}

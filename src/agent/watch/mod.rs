@@ -180,11 +180,12 @@ pub fn spawn(
                 None
             }
         };
-        let mut native = NativeWatch {
+        let native = NativeWatch {
             watcher,
             armed: vec![Armed::default(); inboxes.len()],
+            link_counts_kept: link_counts_kept.clone(),
         };
-        native.arm(&inboxes, &polled, &events);
+        let mut native = native.arm_off_thread(&inboxes, &polled, &events).await;
         let mut state = WatchState {
             inboxes,
             settings,
@@ -209,9 +210,14 @@ pub fn spawn(
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                Some(event) = raw.recv() => state.on_event(event),
+                Some(event) = raw.recv() => {
+                    if let Ok(event) = &event {
+                        native.follow(&state.inboxes, event);
+                    }
+                    state.on_event(event);
+                }
                 _ = rescan.tick() => {
-                    native.arm(&state.inboxes, &polled, &state.events);
+                    native = native.arm_off_thread(&state.inboxes, &polled, &state.events).await;
                     state.rescan(|_| true).await;
                 }
                 _ = poll.tick(), if poll_every.is_some() => {

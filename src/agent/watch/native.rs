@@ -1,6 +1,11 @@
 //! The native watch of each inbox (notify's recommended backend), armed again when an
 //! inbox comes back or is replaced (a drive mounted again); a missing inbox is told
 //! once, and again when it is back.
+//!
+//! Each folder is watched on its own, not through notify's recursive mode: arming that
+//! stats every file below the inbox (a million, after years of shoots), where the
+//! folders alone are enough, and link counts spare reading most of them. A folder made
+//! or moved in later is watched when its event arrives.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +39,8 @@ impl Armed {
 pub(super) struct NativeWatch {
     pub(super) watcher: Option<notify::RecommendedWatcher>,
     pub(super) armed: Vec<Armed>,
+    /// Whether each inbox's link counts tell subfolders (see `each_folder`).
+    pub(super) link_counts_kept: Vec<bool>,
 }
 
 /// A folder's identity: (device, inode) where the platform has one, else whether it
@@ -50,7 +57,8 @@ impl NativeWatch {
     /// its watch was set. A missing inbox is told once (log, tray, notification) and
     /// again when it is back; other problems are logged once, until they change.
     pub(super) fn arm(&mut self, inboxes: &[PathBuf], polled: &[bool], events: &Events) {
-        for ((inbox, armed), polled) in inboxes.iter().zip(&mut self.armed).zip(polled) {
+        for (index, inbox) in inboxes.iter().enumerate() {
+            let (armed, polled) = (&mut self.armed[index], polled[index]);
             let now = identity(inbox);
             if now.is_some() && now == armed.identity {
                 continue;
@@ -87,7 +95,7 @@ impl NativeWatch {
             if armed.identity.is_some() {
                 let _ = watcher.unwatch(inbox);
             }
-            match watcher.watch(inbox, notify::RecursiveMode::Recursive) {
+            match watch_tree(watcher, inbox, self.link_counts_kept[index]) {
                 Ok(()) => {
                     if again {
                         tracing::info!(
@@ -108,4 +116,76 @@ impl NativeWatch {
             }
         }
     }
+}
+
+impl NativeWatch {
+    /// [`NativeWatch::arm`] on a blocking thread: arming reads the inbox's folders.
+    pub(super) async fn arm_off_thread(
+        mut self,
+        inboxes: &[PathBuf],
+        polled: &[bool],
+        events: &Events,
+    ) -> NativeWatch {
+        let (inboxes, polled, events) = (inboxes.to_vec(), polled.to_vec(), events.clone());
+        tokio::task::spawn_blocking(move || {
+            self.arm(&inboxes, &polled, &events);
+            self
+        })
+        .await
+        .expect("arming the inbox watch does not panic")
+    }
+
+    /// Watches a folder made or moved into a natively watched inbox, and every folder
+    /// below it (files may have landed before its event was read; the settle check
+    /// reads the folder anyway, so only their events are missed).
+    pub(super) fn follow(&mut self, inboxes: &[PathBuf], event: &notify::Event) {
+        use notify::event::{CreateKind, ModifyKind, RenameMode};
+        let made = matches!(
+            event.kind,
+            notify::EventKind::Create(CreateKind::Folder | CreateKind::Any)
+                | notify::EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any))
+        );
+        let Some(watcher) = self.watcher.as_mut().filter(|_| made) else {
+            return;
+        };
+        for path in &event.paths {
+            let Some(index) = inboxes.iter().position(|inbox| path.starts_with(inbox)) else {
+                continue;
+            };
+            if self.armed[index].identity.is_none()
+                || !path.symlink_metadata().is_ok_and(|m| m.is_dir())
+            {
+                continue;
+            }
+            if let Err(error) = watch_tree(watcher, path, self.link_counts_kept[index]) {
+                self.armed[index].tell(
+                    &inboxes[index],
+                    format!(
+                        "cannot watch a new folder natively ({error}; on Linux, raise \
+                         fs.inotify.max_user_watches); it is still found by rescanning"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Watches `top` and each folder below it, each on its own.
+fn watch_tree(
+    watcher: &mut notify::RecommendedWatcher,
+    top: &Path,
+    link_counts_kept: bool,
+) -> notify::Result<()> {
+    let mut result = Ok(());
+    super::stamps::each_folder(top, link_counts_kept, |relative, _| {
+        if result.is_ok() {
+            let folder = top.join(relative);
+            result = match watcher.watch(&folder, notify::RecursiveMode::NonRecursive) {
+                // Gone since it was listed: nothing to watch.
+                Err(error) if matches!(error.kind, notify::ErrorKind::PathNotFound) => Ok(()),
+                other => other,
+            };
+        }
+    });
+    result
 }

@@ -82,16 +82,46 @@ pub fn fingerprint(dir: &Path) -> Option<u64> {
 /// and are read).
 pub fn folder_stamp(dir: &Path, trust_link_count: bool) -> Option<u64> {
     let mut stamps = Vec::new();
+    let there = each_folder(dir, trust_link_count, |relative, metadata| {
+        stamps.push((relative.to_path_buf(), metadata.modified().ok()));
+    });
+    if !there {
+        return None;
+    }
+    stamps.sort();
+    let mut hash = Stable::new();
+    for (path, modified) in &stamps {
+        hash.path(path);
+        hash.time(*modified);
+    }
+    Some(hash.0)
+}
+
+/// Visits `dir` and every folder below it (by its path relative to `dir`, and its own
+/// metadata), reading only directories; symlinks are not followed. With
+/// `trust_link_count`, a folder whose link count says it has no subfolders is not read.
+/// Returns false if `dir` itself is gone.
+pub(super) fn each_folder(
+    dir: &Path,
+    trust_link_count: bool,
+    mut visit: impl FnMut(&Path, &std::fs::Metadata),
+) -> bool {
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let current = dir.join(&relative);
         let Ok(metadata) = current.symlink_metadata() else {
             if relative.as_os_str().is_empty() {
-                return None;
+                return false;
             }
             continue;
         };
-        stamps.push((relative.clone(), metadata.modified().ok()));
+        if !metadata.is_dir() {
+            if relative.as_os_str().is_empty() {
+                return false;
+            }
+            continue;
+        }
+        visit(&relative, &metadata);
         if trust_link_count && has_no_subfolders(&metadata) {
             continue;
         }
@@ -104,13 +134,7 @@ pub fn folder_stamp(dir: &Path, trust_link_count: bool) -> Option<u64> {
             }
         }
     }
-    stamps.sort();
-    let mut hash = Stable::new();
-    for (path, modified) in &stamps {
-        hash.path(path);
-        hash.time(*modified);
-    }
-    Some(hash.0)
+    true
 }
 
 /// A directory's link count is 2 (itself and its `.`) plus one per subfolder on the
