@@ -194,8 +194,9 @@ pub trait ShootSteps: JournalView {
     fn output_intents(&self, id: ShootId, intents: &[(String, PathBuf)]) -> Result<()>;
     /// The outputs are in place, recorded in one transaction.
     fn outputs_placed(&self, id: ShootId, placed: &[PlacedOutput]) -> Result<()>;
-    /// Every output in place of every finished shoot with a project.
-    fn delivered_outputs(&self) -> Result<Vec<Delivered>>;
+    /// The outputs in place of finished shoots with a project: every one (`None`), or
+    /// those at the given paths only (found by index).
+    fn delivered_outputs(&self, at: Option<&[PathBuf]>) -> Result<Vec<Delivered>>;
     /// An output as touch-up sync now knows it: its `stamp`, and (when it was hashed)
     /// the `hash` of its bytes, `pending` until they are confirmed sent.
     fn record_touchup(

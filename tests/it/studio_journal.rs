@@ -378,8 +378,9 @@ fn wrong_credentials_are_said_with_what_to_check_and_never_the_password() {
 }
 
 /// Years of shoots: a view reads the unfinished ones and a page of the newest finished,
-/// a search by name, or one folder, each shoot with all its projects; and what each
-/// folder was known by when taken in is kept. The same on both backends.
+/// a search by name, or one folder, each shoot with all its projects; touch-ups read
+/// the delivered outputs at the paths they are asked about; and what each folder was
+/// known by when taken in is kept. The same on both backends.
 fn a_history_of_shoots_is_read_a_page_at_a_time(journal: &Arc<dyn Journal>, root: &str) {
     let inbox = PathBuf::from(format!("{root}/In"));
     for n in 0..30 {
@@ -387,6 +388,16 @@ fn a_history_of_shoots_is_read_a_page_at_a_time(journal: &Arc<dyn Journal>, root
         for id in record(journal, root, &folder, &["a.jpg"]) {
             journal.claim(&[], 10).unwrap();
             journal.set_project(id, "done-before").unwrap();
+            let output = PathBuf::from(format!("{root}/Out/{folder}/a.jpg"));
+            journal
+                .output_intents(id, &[("a.jpg".into(), output)])
+                .unwrap();
+            let placed = journal::PlacedOutput {
+                file_name: "a.jpg".into(),
+                identity: None,
+                stamp: Some("1-1".into()),
+            };
+            journal.outputs_placed(id, &[placed]).unwrap();
             for step in [
                 ShootState::Editing,
                 ShootState::Downloading,
@@ -459,6 +470,17 @@ fn a_history_of_shoots_is_read_a_page_at_a_time(journal: &Arc<dyn Journal>, root
             .len(),
         2
     );
+
+    assert_eq!(journal.delivered_outputs(None).unwrap().len(), 30);
+    let asked = [
+        PathBuf::from(format!("{root}/Out/05 Harbour View/a.jpg")),
+        PathBuf::from(format!("{root}/Out/05 Harbour View/not-an-output.jpg")),
+        PathBuf::from("/elsewhere/05 Harbour View/a.jpg"),
+    ];
+    let at = journal.delivered_outputs(Some(&asked)).unwrap();
+    assert_eq!(at.len(), 1, "only the output at a path asked about");
+    assert_eq!(at[0].output.path, asked[0]);
+    assert_eq!(at[0].inbox, inbox);
 
     let mark = journal::FolderMark {
         stamp: u64::MAX - 1,

@@ -150,3 +150,55 @@ async fn without_sync_touchups_a_retouched_output_stays_local() {
     assert_eq!(override_links(&sim), 0);
     agent.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_years_of_delivered_shoots_looks_only_at_the_photo_saved_over() {
+    let sim = start_sim(|_| {}).await;
+    let mut agent = Harness::new(&sim, 1, "");
+    agent.edit_config("[folders.edit]", "sync_touchups = true\n[folders.edit]");
+    agent.fill_with_delivered_shoots(300, 2);
+    write_shoot(&agent.inbox(), "5 Lake Rd", 2, (64, 48));
+    agent.start();
+    wait_for(&agent, "the new shoot done", LONG, || {
+        (agent.shoot_states().iter()).any(|(f, s)| f == "5 Lake Rd" && s == "done")
+    })
+    .await;
+    let shoot = (agent.status()["shoots"].as_array().unwrap().iter())
+        .find(|s| s["folder"] == "5 Lake Rd")
+        .unwrap()
+        .clone();
+    let uuid = shoot["project_uuid"].as_str().unwrap().to_owned();
+    // Settled: whatever the delivery's own writes asked to look at has been looked at.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let looks_before = looks(&agent).len();
+
+    let retouched = save_over(&agent.outbox().join("5 Lake Rd/IMG_01.jpg"), 90);
+    wait_until_copy_is(&agent, &sim, &uuid, "IMG_01", &retouched).await;
+    assert_eq!(override_links(&sim), 1);
+    let looks = looks(&agent);
+    let first = looks.first().expect("a first look at everything");
+    assert!(
+        first.contains("all=true") && first.contains("outputs=600"),
+        "{first}"
+    );
+    let since_the_save = &looks[looks_before..];
+    assert!(!since_the_save.is_empty());
+    for look in since_the_save {
+        let outputs: usize = (look.split("outputs=").nth(1))
+            .and_then(|rest| rest.split(' ').next()?.parse().ok())
+            .unwrap();
+        assert!(
+            look.contains("all=false") && outputs <= 1,
+            "a look after a save reads that photo only: {look}"
+        );
+    }
+    agent.kill();
+}
+
+/// The touch-up looks the agent logged, in order.
+fn looks(agent: &Harness) -> Vec<String> {
+    (agent.logs().lines())
+        .filter(|line| line.contains("touch-ups: looked at the outputs"))
+        .map(str::to_owned)
+        .collect()
+}

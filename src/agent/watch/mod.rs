@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 mod native;
 mod stamps;
+pub(crate) mod tree;
 
 use super::unusable::{self, UnusableFolder};
 use crate::events::{EventKind, Events};
@@ -169,17 +170,7 @@ pub fn spawn(
         inboxes.push(inbox.path);
     }
     let task = tokio::spawn(async move {
-        let (raw_sender, mut raw) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
-        let watcher = notify::recommended_watcher(move |event| {
-            let _ = raw_sender.send(event);
-        });
-        let watcher = match watcher {
-            Ok(watcher) => Some(watcher),
-            Err(error) => {
-                tracing::warn!(%error, "native file watching is unavailable; relying on rescans");
-                None
-            }
-        };
+        let (watcher, mut raw) = tree::native_watcher("new shoots are found by rescanning");
         let native = NativeWatch {
             watcher,
             armed: vec![Armed::default(); inboxes.len()],

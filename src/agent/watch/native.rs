@@ -1,11 +1,7 @@
 //! The native watch of each inbox (notify's recommended backend), armed again when an
 //! inbox comes back or is replaced (a drive mounted again); a missing inbox is told
 //! once, and again when it is back.
-//!
-//! Each folder is watched on its own, not through notify's recursive mode: arming that
-//! stats every file below the inbox (a million, after years of shoots), where the
-//! folders alone are enough, and link counts spare reading most of them. A folder made
-//! or moved in later is watched when its event arrives.
+//! Each folder is watched on its own ([`super::tree`]).
 
 use std::path::{Path, PathBuf};
 
@@ -95,7 +91,7 @@ impl NativeWatch {
             if armed.identity.is_some() {
                 let _ = watcher.unwatch(inbox);
             }
-            match watch_tree(watcher, inbox, self.link_counts_kept[index]) {
+            match super::tree::watch_tree(watcher, inbox, self.link_counts_kept[index]) {
                 Ok(()) => {
                     if again {
                         tracing::info!(
@@ -136,28 +132,20 @@ impl NativeWatch {
     }
 
     /// Watches a folder made or moved into a natively watched inbox, and every folder
-    /// below it (files may have landed before its event was read; the settle check
-    /// reads the folder anyway, so only their events are missed).
+    /// below it.
     pub(super) fn follow(&mut self, inboxes: &[PathBuf], event: &notify::Event) {
-        use notify::event::{CreateKind, ModifyKind, RenameMode};
-        let made = matches!(
-            event.kind,
-            notify::EventKind::Create(CreateKind::Folder | CreateKind::Any)
-                | notify::EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any))
-        );
-        let Some(watcher) = self.watcher.as_mut().filter(|_| made) else {
+        let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
-        for path in &event.paths {
+        for path in super::tree::made_folders(event) {
             let Some(index) = inboxes.iter().position(|inbox| path.starts_with(inbox)) else {
                 continue;
             };
-            if self.armed[index].identity.is_none()
-                || !path.symlink_metadata().is_ok_and(|m| m.is_dir())
-            {
+            if self.armed[index].identity.is_none() {
                 continue;
             }
-            if let Err(error) = watch_tree(watcher, path, self.link_counts_kept[index]) {
+            if let Err(error) = super::tree::watch_tree(watcher, path, self.link_counts_kept[index])
+            {
                 self.armed[index].tell(
                     &inboxes[index],
                     format!(
@@ -168,24 +156,4 @@ impl NativeWatch {
             }
         }
     }
-}
-
-/// Watches `top` and each folder below it, each on its own.
-fn watch_tree(
-    watcher: &mut notify::RecommendedWatcher,
-    top: &Path,
-    link_counts_kept: bool,
-) -> notify::Result<()> {
-    let mut result = Ok(());
-    super::stamps::each_folder(top, link_counts_kept, |relative, _| {
-        if result.is_ok() {
-            let folder = top.join(relative);
-            result = match watcher.watch(&folder, notify::RecursiveMode::NonRecursive) {
-                // Gone since it was listed: nothing to watch.
-                Err(error) if matches!(error.kind, notify::ErrorKind::PathNotFound) => Ok(()),
-                other => other,
-            };
-        }
-    });
-    result
 }

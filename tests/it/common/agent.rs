@@ -186,6 +186,16 @@ impl Harness {
     /// `files` photos each, as years of work leave them: each folder known by the mark
     /// it was taken in with.
     pub(crate) fn fill_with_finished_shoots(&self, shoots: usize, files: usize) {
+        self.fill_history(shoots, files, false);
+    }
+
+    /// [`Harness::fill_with_finished_shoots`], each photo's edit also delivered into
+    /// the outbox and recorded so (what touch-ups follow).
+    pub(crate) fn fill_with_delivered_shoots(&self, shoots: usize, files: usize) {
+        self.fill_history(shoots, files, true);
+    }
+
+    fn fill_history(&self, shoots: usize, files: usize, delivered: bool) {
         use imagen_sync::agent::{scan, watch};
         use imagen_sync::journal::{self, ShootState};
         let data = self.dir.path().join("data");
@@ -214,6 +224,23 @@ impl Harness {
                 .unwrap();
             for id in ids {
                 journal.set_project(id, "done-before").unwrap();
+                if delivered {
+                    std::fs::create_dir_all(&outbox).unwrap();
+                    let names: Vec<String> =
+                        (0..files).map(|f| format!("IMG_{f:03}.jpg")).collect();
+                    let intents: Vec<(String, PathBuf)> = (names.iter())
+                        .map(|n| (n.clone(), outbox.join(n)))
+                        .collect();
+                    journal.output_intents(id, &intents).unwrap();
+                    for (_, path) in &intents {
+                        std::fs::write(path, imagen_sync::agent::whole::stand_in("jpg", 0, 1))
+                            .unwrap();
+                    }
+                    let placed: Vec<journal::PlacedOutput> = (intents.iter())
+                        .map(|(name, path)| journal::PlacedOutput::at(name, path))
+                        .collect();
+                    journal.outputs_placed(id, &placed).unwrap();
+                }
                 for step in [
                     ShootState::Editing,
                     ShootState::Downloading,

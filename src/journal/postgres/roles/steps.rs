@@ -124,16 +124,26 @@ impl ShootSteps for PgJournal {
         })
     }
 
-    fn delivered_outputs(&self) -> Result<Vec<Delivered>> {
-        let rows = self.link.with(|client| {
-            Ok(client.query(
-                &format!(
-                    "SELECT {OUTPUT_COLUMNS}, s.id, s.project_uuid FROM outputs o \
-                     JOIN shoots s ON s.id = o.shoot_id \
-                     WHERE s.state = 'done' AND o.placed AND s.project_uuid IS NOT NULL"
-                ),
-                &[],
-            )?)
+    fn delivered_outputs(&self, at: Option<&[PathBuf]>) -> Result<Vec<Delivered>> {
+        let delivered = format!(
+            "SELECT {OUTPUT_COLUMNS}, s.id, s.project_uuid FROM outputs o \
+             JOIN shoots s ON s.id = o.shoot_id \
+             WHERE s.state = 'done' AND o.placed AND s.project_uuid IS NOT NULL"
+        );
+        let rows = self.link.with(|client| match at {
+            None => Ok(client.query(&delivered, &[])?),
+            Some(paths) => {
+                let statement = client.prepare(&format!(
+                    "{delivered} AND s.folder_id = $1 AND o.path_inside = $2"
+                ))?;
+                let mut rows = Vec::new();
+                // A path in no outbox of this config is no output of it.
+                for (folder_id, inside) in paths.iter().filter_map(|p| self.places.inside_outbox(p))
+                {
+                    rows.extend(client.query(&statement, &[&folder_id, &text(inside)])?);
+                }
+                Ok(rows)
+            }
         })?;
         Ok(rows
             .iter()

@@ -106,22 +106,32 @@ impl ShootSteps for SqliteJournal {
         Ok(())
     }
 
-    fn delivered_outputs(&self) -> Result<Vec<Delivered>> {
-        let connection = self.connection();
-        let mut statement = connection.prepare_cached(
-            "SELECT o.file_name, o.path, o.placed, o.stamp, o.synced_hash, o.sync_pending, \
-             s.id, s.inbox, s.project_uuid FROM outputs o JOIN shoots s ON s.id = o.shoot_id \
-             WHERE s.state = 'done' AND o.placed = 1 AND s.project_uuid IS NOT NULL",
-        )?;
-        let rows = statement.query_map([], |row| {
+    fn delivered_outputs(&self, at: Option<&[PathBuf]>) -> Result<Vec<Delivered>> {
+        const DELIVERED: &str = "SELECT o.file_name, o.path, o.placed, o.stamp, o.synced_hash, \
+             o.sync_pending, s.id, s.inbox, s.project_uuid FROM outputs o \
+             JOIN shoots s ON s.id = o.shoot_id \
+             WHERE s.state = 'done' AND o.placed = 1 AND s.project_uuid IS NOT NULL";
+        let from_row = |row: &rusqlite::Row<'_>| {
             Ok(Delivered {
                 output: output_from_row(row, 0)?,
                 shoot: row.get(6)?,
                 inbox: PathBuf::from(row.get::<_, String>(7)?),
                 project_uuid: row.get(8)?,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let connection = self.connection();
+        let Some(paths) = at else {
+            let mut statement = connection.prepare_cached(DELIVERED)?;
+            let rows = statement.query_map([], from_row)?;
+            return Ok(rows.collect::<rusqlite::Result<_>>()?);
+        };
+        let mut statement = connection.prepare_cached(&format!("{DELIVERED} AND o.path = ?1"))?;
+        let mut delivered = Vec::new();
+        for path in paths {
+            let rows = statement.query_map([path.to_string_lossy()], from_row)?;
+            delivered.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        }
+        Ok(delivered)
     }
 
     fn record_touchup(

@@ -9,6 +9,12 @@
 //! The change is recorded as pending before the PUT and confirmed after it, so a crash
 //! or a refused PUT sends it again later. Changes made while the agent was stopped are
 //! found at the first look. A deleted or renamed output never touches the server.
+//!
+//! Only the outputs a change event named are looked at ([`outboxes`]), with those
+//! still settling or waiting to be sent, so following years of shoots costs nothing
+//! while they are left alone.
+
+mod outboxes;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +26,7 @@ use super::following::Following;
 use super::pipeline::Context;
 use crate::config::Config;
 use crate::journal::{self, Delivered, ShootId};
+use outboxes::{OutboxChanges, Wanted};
 
 /// How often the delivered outputs are looked at.
 const LOOK_EVERY: Duration = Duration::from_secs(2);
@@ -38,6 +45,14 @@ pub(super) fn spawn(config: &Config, ctx: Context) -> Option<Following> {
     if inboxes.is_empty() {
         return None;
     }
+    let followed_outboxes = (config.folders.iter())
+        .filter(|pair| pair.sync_touchups)
+        .map(|pair| {
+            let polled = (super::network_fs::network_kind(&pair.outbox).is_some())
+                .then(|| Duration::from_secs(pair.poll_seconds));
+            (pair.outbox.clone(), polled)
+        })
+        .collect();
     let settle = Duration::from_secs(config.agent.settle_seconds);
     Some(Following::spawn(async move {
         let mut sync = TouchUps {
@@ -46,14 +61,24 @@ pub(super) fn spawn(config: &Config, ctx: Context) -> Option<Following> {
             settle,
             changing: HashMap::new(),
             waiting: HashMap::new(),
+            unfinished: HashSet::new(),
             told_not_whole: HashSet::new(),
         };
+        let mut changes = OutboxChanges::follow(followed_outboxes);
+        changes.arm().await;
         let mut every = tokio::time::interval(LOOK_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            every.tick().await;
-            if let Err(error) = sync.look().await {
-                tracing::debug!(%error, "touch-ups: the journal cannot be read now");
+            tokio::select! {
+                () = changes.next_event() => {}
+                // Nothing changed and nothing pending: no wake-ups at all.
+                _ = every.tick(), if changes.has_work() || !sync.unfinished.is_empty() => {
+                    changes.arm().await;
+                    let wanted = changes.take(sync.unfinished.iter().cloned());
+                    if let Err(error) = sync.look(wanted).await {
+                        tracing::debug!(%error, "touch-ups: the journal cannot be read now");
+                    }
+                }
             }
         }
     }))
@@ -69,17 +94,25 @@ struct TouchUps {
     changing: HashMap<OutputKey, (String, Instant)>,
     /// Sends that failed: not before this, and the wait after the next failure.
     waiting: HashMap<OutputKey, (Instant, Duration)>,
+    /// Outputs not settled yet (changing, waiting, or sent but not confirmed), by path:
+    /// looked at again at every look, with or without an event.
+    unfinished: HashSet<PathBuf>,
     /// Settled saves that are not a whole JPEG, told once each (by their stamp).
     told_not_whole: HashSet<(OutputKey, String)>,
 }
 
 impl TouchUps {
-    async fn look(&mut self) -> journal::Result<()> {
-        let inboxes = self.inboxes.clone();
+    async fn look(&mut self, wanted: Wanted) -> journal::Result<()> {
+        let (everything, paths) = match wanted {
+            Wanted::Everything => (true, Vec::new()),
+            Wanted::Paths(paths) if paths.is_empty() => return Ok(()),
+            Wanted::Paths(paths) => (false, paths.into_iter().collect()),
+        };
+        let (inboxes, asked) = (self.inboxes.clone(), paths.clone());
         let followed = self
             .ctx
             .record(move |j| {
-                let mut delivered = j.delivered_outputs()?;
+                let mut delivered = j.delivered_outputs((!everything).then_some(&asked[..]))?;
                 delivered.retain(|item| inboxes.contains(&item.inbox));
                 Ok(delivered)
             })
@@ -96,40 +129,62 @@ impl TouchUps {
         })
         .await
         .unwrap_or_default();
-        let mut seen = HashSet::new();
+        tracing::debug!(
+            outputs = stamped.len(),
+            all = everything,
+            "touch-ups: looked at the outputs"
+        );
+        // An output no longer delivered (its shoot sent again, say) is not followed.
+        if everything {
+            self.unfinished.clear();
+            let seen: HashSet<OutputKey> = (stamped.iter())
+                .map(|(item, _)| (item.shoot, item.output.file_name.clone()))
+                .collect();
+            self.changing.retain(|key, _| seen.contains(key));
+        } else {
+            let found: HashSet<&Path> = (stamped.iter())
+                .map(|(item, _)| item.output.path.as_path())
+                .collect();
+            for path in paths.iter().filter(|path| !found.contains(path.as_path())) {
+                self.unfinished.remove(path);
+            }
+        }
         for (item, now) in stamped {
             let key = (item.shoot, item.output.file_name.clone());
-            seen.insert(key.clone());
-            self.look_at(item, key, now).await?;
+            let path = item.output.path.clone();
+            if self.look_at(item, key.clone(), now).await? {
+                self.unfinished.remove(&path);
+                self.changing.remove(&key);
+            } else {
+                self.unfinished.insert(path);
+            }
         }
-        self.changing.retain(|key, _| seen.contains(key));
         Ok(())
     }
 
+    /// Looks at one output; says whether it is settled (nothing left to do for it).
     async fn look_at(
         &mut self,
         item: Delivered,
         key: OutputKey,
         now: Option<String>,
-    ) -> journal::Result<()> {
+    ) -> journal::Result<bool> {
         let path = item.output.path.clone();
         let Some(now) = now else {
             // Gone (deleted, renamed, or its drive away): nothing is sent for it.
-            self.changing.remove(&key);
-            return Ok(());
+            return Ok(true);
         };
         let recorded = item.output.stamp.clone();
         let Some(recorded) = recorded else {
             // Placed by a release that kept no stamp: today's file is the baseline.
             let (id, name) = key.clone();
-            return self
-                .ctx
+            self.ctx
                 .record(move |j| j.record_touchup(id, &name, &now, None, false))
-                .await;
+                .await?;
+            return Ok(true);
         };
         if now == recorded && !item.output.sync_pending {
-            self.changing.remove(&key);
-            return Ok(());
+            return Ok(true);
         }
         if now == recorded {
             // Recorded as pending but never confirmed: send the same bytes again.
@@ -140,11 +195,11 @@ impl TouchUps {
             Some((last, since)) if *last == now => *since,
             _ => {
                 self.changing.insert(key, (now, Instant::now()));
-                return Ok(());
+                return Ok(false);
             }
         };
         if since.elapsed() < self.settle {
-            return Ok(());
+            return Ok(false);
         }
         let checked = path.clone();
         let whole = tokio::task::spawn_blocking(move || {
@@ -164,17 +219,17 @@ impl TouchUps {
                          it is sent once it is saved as one"
                     );
                 }
-                return Ok(());
+                return Ok(false);
             }
         };
         self.changing.remove(&key);
         let (id, name) = key.clone();
         if item.output.synced_hash.as_deref() == Some(hash.as_str()) {
             // Saved again with the same bytes: nothing new to send.
-            return self
-                .ctx
+            self.ctx
                 .record(move |j| j.record_touchup(id, &name, &now, None, false))
-                .await;
+                .await?;
+            return Ok(true);
         }
         let (pending_stamp, pending_hash) = (now.clone(), hash.clone());
         self.ctx
@@ -183,21 +238,22 @@ impl TouchUps {
         self.send(&item, key, now, hash).await
     }
 
-    /// Replaces Imagen's copy with the file, then confirms it in the journal.
+    /// Replaces Imagen's copy with the file, then confirms it in the journal; says
+    /// whether it was (paused, or refused, it is sent at a later look).
     async fn send(
         &mut self,
         item: &Delivered,
         key: OutputKey,
         stamp: String,
         hash: String,
-    ) -> journal::Result<()> {
+    ) -> journal::Result<bool> {
         if *self.ctx.paused.borrow() {
-            return Ok(());
+            return Ok(false);
         }
         if let Some((after, _)) = self.waiting.get(&key)
             && Instant::now() < *after
         {
-            return Ok(());
+            return Ok(false);
         }
         let output = &item.output;
         let sent = self
@@ -213,7 +269,8 @@ impl TouchUps {
                 let (id, name) = key;
                 self.ctx
                     .record(move |j| j.record_touchup(id, &name, &stamp, Some(&hash), false))
-                    .await
+                    .await?;
+                Ok(true)
             }
             Err(error) => {
                 let wait = self
@@ -227,7 +284,7 @@ impl TouchUps {
                 );
                 self.waiting
                     .insert(key, (Instant::now() + wait, (wait * 2).min(MAX_BACKOFF)));
-                Ok(())
+                Ok(false)
             }
         }
     }
