@@ -33,6 +33,8 @@ use outcome::{Backoff, folder_gone_grace, settle_outcome};
 
 /// How often live shoots are looked at while photos wait or an end may be due.
 const LIVE_LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How often a scheduler left alone looks at the journal for other processes' changes.
+const IDLE_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs until `shutdown` turns true (or, with `exit_when_idle`, when all work is done).
 pub(super) async fn run(
@@ -92,6 +94,9 @@ pub(super) async fn run(
             _ = inputs.tick.tick() => {
                 if scheduler.on_tick().await == Next::Stop {
                     break;
+                }
+                if scheduler.left_alone() {
+                    inputs.tick.reset_after(IDLE_LOOK_EVERY);
                 }
             }
         }
@@ -406,6 +411,20 @@ impl Scheduler {
         .await;
         self.must_look = true;
         true
+    }
+
+    /// Nothing to do until something happens: no shoot being driven or waiting to be
+    /// tried again, nothing for intake to retry, the journal this agent's own. What
+    /// happens in this process (a shoot found, the tray or the dashboard) wakes it at
+    /// once; only another process's change (the CLI's retry) waits for the slower look.
+    fn left_alone(&self) -> bool {
+        self.running.is_empty()
+            && self.backoff.is_empty()
+            && self.auth_blocked.is_none()
+            && !self.intake.has_pending()
+            && !self.live.has_work()
+            && self.lease.is_none()
+            && !self.options.exit_when_idle
     }
 
     /// Holds off idle sleep while shoots are being sent or edited, or a live shoot is

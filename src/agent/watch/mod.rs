@@ -192,6 +192,7 @@ pub fn spawn(
             look_again: HashSet::new(),
             counter,
             first_scan: Some(Instant::now()),
+            rescans_since_sweep: vec![None; polled.len()],
         };
         let mut tick = tokio::time::interval(state.settings.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -209,10 +210,11 @@ pub fn spawn(
                 }
                 _ = rescan.tick() => {
                     native = native.arm_off_thread(&state.inboxes, &polled, &state.events).await;
-                    state.rescan(|_| true).await;
+                    let heard = native.heard_in_full(&polled);
+                    state.rescan(|_| true, &heard).await;
                 }
                 _ = poll.tick(), if poll_every.is_some() => {
-                    state.rescan(|inbox| polled[inbox]).await;
+                    state.rescan(|inbox| polled[inbox], &native.heard_in_full(&polled)).await;
                 }
                 // Nothing settling: no wake-ups at all while the inbox is left alone.
                 _ = tick.tick(), if state.has_work() => {
@@ -248,7 +250,14 @@ struct WatchState {
     counter: Arc<AtomicUsize>,
     /// Set until the start-up scan is done, to log how long it took.
     first_scan: Option<Instant>,
+    /// By inbox, rescans since every known folder's stamp was last read (`None`: not
+    /// since the start).
+    rescans_since_sweep: Vec<Option<u32>>,
 }
+
+/// Every this many rescans (an hour, by default), a rescan reads the stamp of every
+/// known folder, even where every folder is watched.
+const SWEEP_EVERY: u32 = 30;
 
 impl WatchState {
     /// Whether a tick has something to look at.
@@ -312,7 +321,21 @@ impl WatchState {
     }
 
     /// Lists the inboxes `which` picks and touches every folder new or changed there.
-    async fn rescan(&mut self, which: impl Fn(usize) -> bool) {
+    ///
+    /// In an inbox whose every folder is watched (`heard_in_full`), a change to a known
+    /// folder is heard as it happens, so a rescan lists the inbox only, for folders it
+    /// does not know; each known folder's stamp is read at start-up, after lost events,
+    /// and every [`SWEEP_EVERY`] rescans (a watch is never trusted for ever).
+    async fn rescan(&mut self, which: impl Fn(usize) -> bool, heard_in_full: &[bool]) {
+        let mut heard = vec![false; self.inboxes.len()];
+        for inbox in (0..self.inboxes.len()).filter(|inbox| which(*inbox)) {
+            let since = &mut self.rescans_since_sweep[inbox];
+            let sweep = self.verify_prints
+                || !heard_in_full.get(inbox).copied().unwrap_or(false)
+                || since.is_none_or(|rescans| rescans + 1 >= SWEEP_EVERY);
+            *since = Some(if sweep { 0 } else { since.unwrap_or(0) + 1 });
+            heard[inbox] = !sweep;
+        }
         let inboxes: Vec<(usize, PathBuf)> = (self.inboxes.iter().cloned().enumerate())
             .filter(|(index, _)| which(*index))
             .collect();
@@ -332,7 +355,7 @@ impl WatchState {
                 };
                 for folder in listing.shoots {
                     let shoot = Settled { inbox, folder };
-                    if pending.contains(&shoot) {
+                    if pending.contains(&shoot) || (heard[inbox] && known.contains_key(&shoot)) {
                         continue;
                     }
                     let dir = path.join(&shoot.folder);

@@ -131,6 +131,19 @@ impl NativeWatch {
         .expect("arming the inbox watch does not panic")
     }
 
+    /// Whether each inbox's every folder is watched natively: its changes are heard as
+    /// they happen (no watch failed, none of them since it was armed).
+    pub(super) fn heard_in_full(&self, polled: &[bool]) -> Vec<bool> {
+        (self.armed.iter().zip(polled))
+            .map(|(armed, polled)| {
+                !polled
+                    && self.watcher.is_some()
+                    && armed.identity.is_some()
+                    && armed.told.is_none()
+            })
+            .collect()
+    }
+
     /// Watches a folder made or moved into a natively watched inbox, and every folder
     /// below it.
     pub(super) fn follow(&mut self, inboxes: &[PathBuf], event: &notify::Event) {
