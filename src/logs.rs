@@ -42,7 +42,12 @@ pub fn init(stderr_level: &str, log_dir: Option<&Path>) -> LogGuard {
                     .build(dir);
                 match appender {
                     Ok(appender) => {
-                        let (writer, guard) = tracing_appender::non_blocking(appender);
+                        // 8,192 lines waiting for the disk (256 KB), not the default
+                        // 128,000, which took 4 MB of an idle agent's memory.
+                        let (writer, guard) =
+                            tracing_appender::non_blocking::NonBlockingBuilder::default()
+                                .buffered_lines_limit(8192)
+                                .finish(appender);
                         let layer = fmt::layer()
                             .with_writer(writer)
                             .with_ansi(false)

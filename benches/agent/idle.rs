@@ -2,6 +2,7 @@
 //! at that scale.
 
 use crate::common::agent::Harness;
+use crate::common::dashboard::{page, signed_in, start_with_dashboard};
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
@@ -28,6 +29,11 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
     tokio::time::sleep(window).await;
     let used = cpu_seconds(pid) - before;
     let rss = proc_field_kb(pid, "VmRSS:");
+    println!(
+        "  idle RSS: {} kB anonymous, {} kB mapped from files (the binary, shared libraries)",
+        proc_field_kb(pid, "RssAnon:"),
+        proc_field_kb(pid, "RssFile:")
+    );
     agent.kill();
     assert_eq!(
         sim.counters().projects_created,
@@ -55,7 +61,7 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
     let mut agent = Harness::new(&sim, 1, "");
     agent.fill_with_finished_shoots(sizes.scale_shoots, sizes.scale_files_per_shoot);
     let started = Instant::now();
-    agent.start();
+    let (address, link) = start_with_dashboard(&mut agent).await;
     wait_until("start-up scan", Duration::from_secs(300), || {
         agent_log_has(&agent, "start-up inbox scan done")
     })
@@ -79,7 +85,16 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
         agent.status();
         status_times.push(started.elapsed());
     }
+    let (http, base, session, _) = signed_in(&address, &link).await;
+    let mut page_times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let shoots = page(&http, &base, &session, "/").await;
+        page_times.push(started.elapsed());
+        assert!(shoots.contains("shoot-rows"), "the Shoots page");
+    }
     agent.kill();
+    page_times.sort();
     status_times.sort();
     let status = status_times[2];
     let label = format!(
@@ -92,6 +107,12 @@ pub(crate) async fn idle_and_scale(sizes: &Sizes, rows: &mut Vec<Row>) {
         "≤ 2 s",
         format!("{:.2} s", startup.as_secs_f64()),
         format!("{:.2} of target", startup.as_secs_f64() / 2.0),
+    ));
+    rows.push(row(
+        &format!("Dashboard Shoots page, {label} (median of 5)"),
+        "≤ 200 ms",
+        format!("{} ms", page_times[2].as_millis()),
+        format!("{:.2} of target", page_times[2].as_secs_f64() / 0.2),
     ));
     rows.push(row(
         &format!("`status --json`, {label} (median of 5)"),
