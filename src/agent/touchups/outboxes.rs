@@ -79,14 +79,15 @@ impl OutboxChanges {
                 if !outbox.path.is_dir() {
                     continue;
                 }
-                let tree = &outbox.path;
-                match tree::watch_tree(&mut watcher, tree, outbox.link_counts_kept) {
+                let root = &outbox.path;
+                match tree::watch_tree(&mut watcher, root, outbox.link_counts_kept) {
                     Ok(()) => {
                         outbox.watched = true;
                         newly = true;
                     }
                     Err(error) => {
-                        tracing::warn!(outbox = %tree.display(), %error,
+                        let error = tree::why_not_watched(&error);
+                        tracing::warn!(outbox = %root.display(), %error,
                             "touch-ups: cannot watch this outbox; it is read whole every minute");
                         outbox.polled = Some(READ_WHOLE_EVERY);
                     }
@@ -129,6 +130,7 @@ impl OutboxChanges {
                     .find(|o| folder.starts_with(&o.path))
                     .is_some_and(|o| o.link_counts_kept);
                 if let Err(error) = tree::watch_tree(watcher, folder, links) {
+                    let error = tree::why_not_watched(&error);
                     tracing::warn!(%error, "touch-ups: cannot watch a new outbox folder");
                     self.everything = true;
                 }

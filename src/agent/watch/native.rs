@@ -1,6 +1,7 @@
 //! The native watch of each inbox (notify's recommended backend), armed again when an
 //! inbox comes back or is replaced (a drive mounted again); a missing inbox is told
 //! once, and again when it is back.
+//!
 //! Each folder is watched on its own ([`super::tree`]).
 
 use std::path::{Path, PathBuf};
@@ -105,8 +106,9 @@ impl NativeWatch {
                 Err(error) => armed.tell(
                     inbox,
                     format!(
-                        "cannot watch this inbox natively ({error}; on Linux, raise \
-                     fs.inotify.max_user_watches); new shoots are still found by rescanning"
+                        "cannot watch this inbox natively ({}; on Linux, raise \
+                     fs.inotify.max_user_watches); new shoots are still found by rescanning",
+                        super::tree::why_not_watched(&error)
                     ),
                 ),
             }
@@ -162,8 +164,9 @@ impl NativeWatch {
                 self.armed[index].tell(
                     &inboxes[index],
                     format!(
-                        "cannot watch a new folder natively ({error}; on Linux, raise \
-                         fs.inotify.max_user_watches); it is still found by rescanning"
+                        "cannot watch a new folder natively ({}; on Linux, raise \
+                         fs.inotify.max_user_watches); it is still found by rescanning",
+                        super::tree::why_not_watched(&error)
                     ),
                 );
             }

@@ -49,6 +49,19 @@ pub(crate) fn watch_tree(
     result
 }
 
+/// Why a watch could not be set, without the folder it failed at (which changes from
+/// one try to the next, so the same problem would be told again and again).
+pub(crate) fn why_not_watched(error: &notify::Error) -> String {
+    match &error.kind {
+        notify::ErrorKind::MaxFilesWatch => {
+            "the system's limit of watched folders is reached".into()
+        }
+        notify::ErrorKind::Io(error) => error.to_string(),
+        notify::ErrorKind::Generic(text) => text.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
 /// The real folders (not links) an event says were made or moved in.
 pub(crate) fn made_folders(event: &notify::Event) -> impl Iterator<Item = &Path> {
     use notify::event::{CreateKind, ModifyKind, RenameMode};
