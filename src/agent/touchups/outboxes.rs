@@ -66,16 +66,17 @@ impl OutboxChanges {
 
     /// Watches the outboxes not watched yet (one may not exist before its first output).
     pub(super) async fn arm(&mut self) {
+        let to_arm = |o: &Outbox| !o.watched && o.polled.is_none();
+        if !self.outboxes.iter().any(to_arm) {
+            return;
+        }
         let Some(mut watcher) = self.watcher.take() else {
             return;
         };
         let mut outboxes = std::mem::take(&mut self.outboxes);
         let (watcher, outboxes, newly) = tokio::task::spawn_blocking(move || {
             let mut newly = false;
-            for outbox in outboxes
-                .iter_mut()
-                .filter(|o| !o.watched && o.polled.is_none())
-            {
+            for outbox in outboxes.iter_mut().filter(|o| to_arm(o)) {
                 if !outbox.path.is_dir() {
                     continue;
                 }
